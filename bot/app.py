@@ -1,0 +1,103 @@
+"""The composition root for Slack: one Bolt App, built explicitly, never at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.settings import Settings
+from handlers import home, kudos, users
+
+log = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT = 5  # seconds; a views.open must land within the trigger's 3 s anyway
+
+
+def make_web_client(settings: Settings, *, timeout: int = REQUEST_TIMEOUT) -> WebClient:
+    """Every WebClient the app makes: our API URL, and no retry handler (we retry ourselves)."""
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=[],
+    )
+
+
+def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -> App:
+    """Listeners run before the HTTP answer (`process_before_response`): validate, commit, ack.
+
+    Authorization comes from our settings instead of an auth.test on the first request, so
+    serving never depends on reaching Slack; the background check fills in the bot's ids.
+    """
+    client = client or make_web_client(settings)
+    token = settings.slack_bot_token.get_secret_value()
+
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or deps.slack.team_id,
+            bot_token=token,
+            bot_user_id=deps.slack.bot_user_id,
+            bot_id=deps.slack.bot_id,
+        )
+
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    with _quiet_token_notices():
+        app = App(
+            client=client,
+            signing_secret=secret,
+            authorize=authorize,
+            token_verification_enabled=False,
+            process_before_response=True,
+            request_verification_enabled=True,
+        )
+    for feature in (users, kudos, home):
+        feature.register(app, deps)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error(
+            "listener failed for %s: %r",
+            body.get("type") or body.get("command"),
+            error,
+            exc_info=error,
+        )
+
+    return app
+
+
+class _DropTokenNotices(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client and an
+    authorize function, then warns that it will not use it. We pass both on purpose."""
+
+    NOTICES = (
+        warning_client_prioritized_and_token_skipped(),
+        warning_token_skipped(),
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.NOTICES
+
+
+@contextmanager
+def _quiet_token_notices() -> Iterator[None]:
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    notice_filter = _DropTokenNotices()
+    bolt_logger.addFilter(notice_filter)
+    try:
+        yield
+    finally:
+        bolt_logger.removeFilter(notice_filter)

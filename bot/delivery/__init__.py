@@ -1,0 +1,1 @@
+"""Getting messages to Slack exactly once, at a pace Slack accepts."""

@@ -1,0 +1,67 @@
+"""Writing to the outbox, inside the caller's unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage import outbox as store
+
+# Values the sender replaces with what the parent row's call returned.
+PARENT_CHANNEL = "$parent.channel"
+PARENT_TS = "$parent.ts"
+
+
+def enqueue(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    depends_on: int | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """Record a Web API call to make after commit; the same key twice is one call."""
+    return store.enqueue(
+        session,
+        team_id=team_id,
+        key=key,
+        method=method,
+        payload=payload,
+        now=now,
+        depends_on=depends_on,
+        not_before=not_before,
+    )
+
+
+def post_message(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None,
+    now: datetime,
+    depends_on: int | None = None,
+    thread_under_parent: bool = False,
+) -> int:
+    payload: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+    if blocks:
+        payload["blocks"] = blocks
+    if thread_under_parent:
+        payload["channel"] = PARENT_CHANNEL
+        payload["thread_ts"] = PARENT_TS
+    return enqueue(
+        session,
+        team_id=team_id,
+        key=key,
+        method="chat.postMessage",
+        payload=payload,
+        now=now,
+        depends_on=depends_on,
+    )

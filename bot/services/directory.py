@@ -1,0 +1,102 @@
+"""Who people are, from the cached directory: kinds of user, time zones, freshness."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from storage import directory as store
+from storage.directory import UserRecord
+
+CACHE_TTL = timedelta(hours=24)
+SLACKBOT = "USLACKBOT"
+UTC_ZONE = ZoneInfo("UTC")
+
+__all__ = [
+    "CACHE_TTL",
+    "Person",
+    "UserRecord",
+    "people",
+    "record_from_slack",
+    "stale_ids",
+    "store_users",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    user_id: str
+    name: str
+    tz: str | None
+    is_bot: bool
+    deleted: bool
+    external: bool
+    is_guest: bool
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The person's zone; UTC when Slack gave none or an unknown one."""
+        return zone_or_utc(self.tz)
+
+    def local_date(self, now: datetime) -> date:
+        return now.astimezone(self.zone).date()
+
+
+def zone_or_utc(tz: str | None) -> ZoneInfo:
+    if not tz:
+        return UTC_ZONE
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC_ZONE
+
+
+def record_from_slack(user: Mapping[str, Any], fallback_team_id: str) -> UserRecord:
+    """users.info / users.list member -> what we keep. Slackbot reports is_bot false: it is one."""
+    profile = user.get("profile") or {}
+    user_id = str(user["id"])
+    return UserRecord(
+        user_id=user_id,
+        user_team_id=str(user.get("team_id") or fallback_team_id),
+        name=str(profile.get("display_name") or user.get("real_name") or user.get("name") or ""),
+        real_name=str(user.get("real_name") or profile.get("real_name") or ""),
+        email=profile.get("email"),
+        tz=user.get("tz"),
+        is_bot=bool(user.get("is_bot")) or bool(user.get("is_app_user")) or user_id == SLACKBOT,
+        deleted=bool(user.get("deleted", False)),
+        is_restricted=bool(user.get("is_restricted")) or bool(user.get("is_ultra_restricted")),
+    )
+
+
+def stale_ids(session: Session, team_id: str, user_ids: Iterable[str], now: datetime) -> list[str]:
+    """Ids missing from the cache or older than the TTL: the ones worth a users.info."""
+    ids = list(dict.fromkeys(user_ids))
+    cached = store.get_users(session, team_id, ids)
+    return [uid for uid in ids if uid not in cached or now - cached[uid].fetched_at > CACHE_TTL]
+
+
+def store_users(
+    session: Session, team_id: str, records: Iterable[UserRecord], now: datetime
+) -> int:
+    return store.upsert_users(session, team_id, records, now)
+
+
+def people(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, Person]:
+    rows = store.get_users(session, team_id, user_ids)
+    return {
+        uid: Person(
+            user_id=uid,
+            name=row.name or row.real_name or uid,
+            tz=row.tz,
+            is_bot=row.is_bot,
+            deleted=row.deleted,
+            external=row.user_team_id != team_id,
+            is_guest=row.is_restricted,
+        )
+        for uid, row in rows.items()
+    }

@@ -1,0 +1,226 @@
+"""Peer recognition rules (DESIGN.md section 3, Kudos)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy.orm import Session
+
+from bot.services.directory import Person, people
+from bot.services.text import neutralise, tokenize
+from storage import kudos as store
+from storage.models import Kudos
+
+MAX_RECIPIENTS = 10
+MAX_MESSAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class KudosDraft:
+    """What a giver asked for, before the rules are checked."""
+
+    giver_id: str
+    recipient_ids: list[str]
+    message: str
+    values: list[str]
+    quote_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KudosPolicy:
+    daily_limit: int
+    values: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class KudosGiven:
+    kudos_id: int
+    giver_id: str
+    recipient_ids: list[str]
+    values: list[str]
+    message: str
+    remaining: int
+    replayed: bool
+    quote_url: str | None = None
+
+
+class KudosRefused(Exception):
+    """A rule said no. `field` names the modal input the message belongs on."""
+
+    def __init__(self, message: str, field: str = "recipients") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def parse_command(text: str, giver_id: str, known_values: Sequence[str]) -> KudosDraft:
+    tokens = tokenize(text, set(known_values))
+    return KudosDraft(
+        giver_id=giver_id, recipient_ids=tokens.user_ids, message=tokens.text, values=tokens.tags
+    )
+
+
+def check_draft(draft: KudosDraft, directory: dict[str, Person], team_id: str) -> None:
+    """Every rule that needs no budget: recipients, message, people's kinds."""
+    recipients = draft.recipient_ids
+    if not recipients:
+        raise KudosRefused(
+            "Mention who the kudos are for, e.g. `/kudos @alex thanks for the review #teamwork`."
+        )
+    if len(recipients) > MAX_RECIPIENTS:
+        raise KudosRefused(
+            f"Kudos can go to at most {MAX_RECIPIENTS} people at once; you named "
+            f"{len(recipients)}. Split them into several kudos."
+        )
+    if draft.giver_id in recipients:
+        raise KudosRefused(
+            "You can't give kudos to yourself. Name the colleagues you want to thank."
+        )
+    for user_id in recipients:
+        person = directory.get(user_id)
+        if person is None:
+            raise KudosRefused(
+                f"I can't find <@{user_id}> in this workspace. Check the name and try again."
+            )
+        if person.is_bot:
+            raise KudosRefused(f"<@{user_id}> is a bot: kudos are for people.")
+        if person.deleted:
+            raise KudosRefused(f"<@{user_id}> is deactivated and can't receive kudos.")
+        if person.external:
+            raise KudosRefused(
+                f"<@{user_id}> belongs to another organisation; kudos stay within {team_id}'s "
+                "workspace."
+            )
+    if not draft.message:
+        raise KudosRefused(
+            "Say what they did: kudos need a message, e.g. `/kudos @alex thanks for the review`.",
+            field="message",
+        )
+    if len(draft.message) > MAX_MESSAGE:
+        raise KudosRefused(
+            f"Your message is {len(draft.message)} characters; the limit is {MAX_MESSAGE}. "
+            "Please shorten it.",
+            field="message",
+        )
+
+
+def give(
+    session: Session,
+    *,
+    team_id: str,
+    draft: KudosDraft,
+    policy: KudosPolicy,
+    source: str,
+    request_key: str,
+    now: datetime,
+) -> KudosGiven:
+    """Check the rules and store the kudos with its budget spend, all in the caller's transaction.
+
+    A request seen before (same `request_key`) returns the stored kudos unchanged, so a replayed
+    request neither spends budget nor sends anything twice.
+    """
+    directory = people(session, team_id, [draft.giver_id, *draft.recipient_ids])
+    check_draft(draft, directory, team_id)
+    giver = directory.get(draft.giver_id)
+    local_date = giver.local_date(now) if giver else now.date()
+
+    existing = store.find_by_request_key(session, team_id, request_key)
+    if existing is not None:
+        return _replayed(session, team_id, existing, policy)
+
+    message = neutralise(draft.message)
+    kudos_id = store.insert_kudos(
+        session,
+        team_id=team_id,
+        giver_id=draft.giver_id,
+        message=message,
+        source=source,
+        request_key=request_key,
+        quote_url=draft.quote_url,
+        giver_local_date=local_date,
+        created_at=now,
+        recipient_ids=draft.recipient_ids,
+        values=draft.values,
+    )
+    if kudos_id is None:  # a concurrent twin won the insert
+        twin = store.find_by_request_key(session, team_id, request_key)
+        assert twin is not None
+        return _replayed(session, team_id, twin, policy)
+
+    granted, remaining = store.spend_budget(
+        session, team_id, draft.giver_id, local_date, len(draft.recipient_ids), policy.daily_limit
+    )
+    if not granted:
+        raise KudosRefused(_budget_message(len(draft.recipient_ids), remaining, policy))
+    return KudosGiven(
+        kudos_id=kudos_id,
+        giver_id=draft.giver_id,
+        recipient_ids=list(draft.recipient_ids),
+        values=list(draft.values),
+        message=message,
+        remaining=remaining,
+        replayed=False,
+        quote_url=draft.quote_url,
+    )
+
+
+def remaining_today(
+    session: Session, team_id: str, giver: Person | None, giver_id: str, limit: int, now: datetime
+) -> int:
+    local_date = giver.local_date(now) if giver else now.date()
+    return max(limit - store.budget_spent(session, team_id, giver_id, local_date), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class KudosStats:
+    given: int
+    received: int
+    top: list[tuple[str, int]]
+    month_label: str
+
+
+def stats(
+    session: Session, team_id: str, user: Person | None, user_id: str, now: datetime
+) -> KudosStats:
+    """This calendar month in the user's own zone."""
+    zone = user.zone if user else None
+    local_now = now.astimezone(zone) if zone else now
+    month_start = datetime.combine(
+        local_now.date().replace(day=1), time(0), tzinfo=local_now.tzinfo
+    )
+    counts = store.counts_since(session, team_id, user_id, month_start)
+    return KudosStats(
+        given=counts.given,
+        received=counts.received,
+        top=counts.top,
+        month_label=local_now.strftime("%B %Y"),
+    )
+
+
+def _budget_message(wanted: int, remaining: int, policy: KudosPolicy) -> str:
+    people_word = "person" if wanted == 1 else "people"
+    if remaining == 0:
+        return (
+            f"You've used all {policy.daily_limit} kudos for today. Your budget resets at "
+            "midnight your time."
+        )
+    return (
+        f"This kudos names {wanted} {people_word} but you have {remaining} left today "
+        f"(of {policy.daily_limit}). Name fewer people, or try again tomorrow."
+    )
+
+
+def _replayed(session: Session, team_id: str, existing: Kudos, policy: KudosPolicy) -> KudosGiven:
+    spent = store.budget_spent(session, team_id, existing.giver_id, existing.giver_local_date)
+    return KudosGiven(
+        kudos_id=existing.id,
+        giver_id=existing.giver_id,
+        recipient_ids=[r.recipient_id for r in existing.recipients],
+        values=[v.value for v in existing.values],
+        message=existing.message,
+        remaining=max(policy.daily_limit - spent, 0),
+        replayed=True,
+        quote_url=existing.quote_url,
+    )

@@ -1,0 +1,119 @@
+"""Configuration from the environment or `.env` (DESIGN.md section 4).
+
+Nothing here is built at import time: `get_settings()` is cached so the process reads the
+environment once, and tests clear the cache to change it.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_VALUES = ("teamwork", "ownership", "customers", "craft")
+
+# Where an operator finds each required secret; printed when one is missing.
+WHERE_TO_GET = {
+    "SLACK_BOT_TOKEN": "api.slack.com/apps -> your app -> OAuth & Permissions -> Bot User OAuth "
+    "Token (create the app from manifest.yml; see README)",
+    "SLACK_SIGNING_SECRET": "api.slack.com/apps -> your app -> Basic Information -> Signing "
+    "Secret (see README)",
+}
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class DatabaseSettings(BaseSettings):
+    """Enough for the CLI verbs that need no Slack (`db upgrade`, `checkins list`, `export`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(default="sqlite:///pulsebot.db", alias="DATABASE_URL")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
+
+
+class Settings(DatabaseSettings):
+    """Every knob of DESIGN.md section 4, typed; secrets never print in reprs or logs."""
+
+    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    port: int = Field(default=3000, alias="PORT")
+    host: str = Field(default="0.0.0.0", alias="HOST")
+    kudos_channel: str | None = Field(default=None, alias="PULSEBOT_KUDOS_CHANNEL")
+    kudos_daily_limit: int = Field(default=5, ge=1, le=100, alias="PULSEBOT_KUDOS_DAILY_LIMIT")
+    values: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_VALUES), alias="PULSEBOT_VALUES"
+    )
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon", alias="PULSEBOT_DIGEST_WEEKDAY"
+    )
+    digest_time: time = Field(default=time(9, 0), alias="PULSEBOT_DIGEST_TIME")
+    post_rate: float = Field(default=5.0, gt=0, alias="PULSEBOT_POST_RATE")
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="PULSEBOT_ADMINS")
+    anonymity_min: int = Field(default=3, ge=1, alias="PULSEBOT_ANONYMITY_MIN")
+
+    @field_validator("values", "admins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("values")
+    @classmethod
+    def _normalise_values(cls, value: list[str]) -> list[str]:
+        return [v.lstrip("#").lower() for v in value]
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_bot_token", mode="before")
+    @classmethod
+    def _token_given(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise PydanticCustomError("missing", "Field required")
+        return value
+
+    @field_validator("kudos_channel", "slack_app_token", "slack_signing_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]
+
+
+@lru_cache(maxsize=1)
+def get_database_settings() -> DatabaseSettings:
+    return DatabaseSettings()
+
+
+def missing_variable(error: ValidationError) -> str | None:
+    """The first required variable a ValidationError complains is absent, if that is the cause."""
+    for item in error.errors():
+        if item["type"] == "missing" and item["loc"]:
+            return str(item["loc"][0])
+    return None
+
+
+def describe_problem(error: ValidationError) -> str:
+    """One line an operator can act on, instead of pydantic's multi-line report."""
+    name = missing_variable(error)
+    if name is not None:
+        where = WHERE_TO_GET.get(name, "see README.md, Configuration")
+        return f"{name} is not set. Get it from {where}, then put it in the environment or .env."
+    item = error.errors()[0]
+    return f"{item['loc'][0]} is invalid: {item['msg']} (see README.md, Configuration)."

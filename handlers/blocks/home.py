@@ -1,0 +1,34 @@
+"""The App Home tab."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from handlers.blocks.common import context, header, section
+
+
+def home_view(
+    *,
+    given: int,
+    received: int,
+    remaining: int,
+    limit: int,
+    month: str,
+    top: Sequence[tuple[str, int]],
+) -> dict[str, Any]:
+    board = "\n".join(f"{i}. <@{uid}> — {n}" for i, (uid, n) in enumerate(top, 1))
+    return {
+        "type": "home",
+        "blocks": [
+            header("pulsebot"),
+            section(
+                f"*Kudos in {month}*\nReceived: *{received}* · Given: *{given}* · "
+                f"Left today: *{remaining}* of {limit}"
+            ),
+            section(f"*Top recipients*\n{board or '_No kudos yet this month._'}"),
+            context(
+                "Give kudos with `/kudos @name thanks for… #value`, or from a message's ⋯ menu."
+            ),
+        ],
+    }

@@ -1,0 +1,161 @@
+"""Kudos messages, the kudos modal, stats and the ephemeral answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from handlers import ids
+from handlers.blocks.common import (
+    MODAL_TITLE_MAX,
+    PRIVATE_METADATA_MAX,
+    Block,
+    clip,
+    context,
+    mentions,
+    option,
+    plain,
+    quote,
+    section,
+)
+
+MESSAGE_MAX = 1000
+
+
+def value_tags(values: Sequence[str]) -> str:
+    return " ".join(f"`#{v}`" for v in values)
+
+
+def feed_post(
+    giver_id: str,
+    recipient_ids: Sequence[str],
+    message: str,
+    values: Sequence[str],
+    quote_url: str | None = None,
+) -> tuple[str, list[Block]]:
+    """The recognition channel's post; `message` is already neutralised."""
+    headline = f":tada: <@{giver_id}> gave kudos to {mentions(recipient_ids)}"
+    blocks: list[Block] = [section(f"{headline}\n{quote(message)}")]
+    footer = _footer(values, quote_url)
+    if footer:
+        blocks.append(context(footer))
+    return f"{headline}: {message}", blocks
+
+
+def recipient_dm(
+    giver_id: str,
+    recipient_ids: Sequence[str],
+    message: str,
+    values: Sequence[str],
+    quote_url: str | None = None,
+) -> tuple[str, list[Block]]:
+    others = [r for r in recipient_ids]
+    who = "you" if len(others) == 1 else f"you and {len(others) - 1} more ({mentions(others)})"
+    headline = f":tada: <@{giver_id}> gave {who} kudos"
+    blocks: list[Block] = [section(f"{headline}\n{quote(message)}")]
+    footer = _footer(values, quote_url)
+    if footer:
+        blocks.append(context(footer))
+    return f"{headline}: {message}", blocks
+
+
+def confirmation(recipient_ids: Sequence[str], remaining: int, limit: int) -> str:
+    left = "no kudos left" if remaining == 0 else f"{remaining} of {limit} kudos left"
+    return f":white_check_mark: Kudos sent to {mentions(recipient_ids)}. You have {left} today."
+
+
+def help_text(values: Sequence[str], limit: int) -> str:
+    return (
+        "*Give kudos*\n"
+        "• `/kudos @alex @sam thanks for the migration #teamwork` gives at once\n"
+        "• `/kudos` opens a form\n"
+        "• `/kudos stats` shows your counts and this month's leaderboard\n"
+        "• Or use *Give kudos* from any message's ⋯ menu\n"
+        f"Values: {value_tags(values)}. Up to 10 people per kudos, {limit} people a day."
+    )
+
+
+def stats_blocks(
+    given: int, received: int, top: Sequence[tuple[str, int]], month: str, remaining: int
+) -> tuple[str, list[Block]]:
+    board = "\n".join(f"{i}. <@{uid}> — {n}" for i, (uid, n) in enumerate(top, 1))
+    text = (
+        f"*Your kudos in {month}*\nGiven: *{given}* · Received: *{received}* · "
+        f"Left today: *{remaining}*"
+    )
+    blocks = [section(text), section(f"*Top recipients*\n{board or '_No kudos yet this month._'}")]
+    return f"Kudos in {month}: given {given}, received {received}", blocks
+
+
+def modal(
+    values: Sequence[str],
+    *,
+    channel_id: str | None,
+    initial_users: Sequence[str] = (),
+    quote_text: str | None = None,
+    quote_url: str | None = None,
+) -> dict[str, Any]:
+    recipients_element: dict[str, Any] = {
+        "type": "multi_users_select",
+        "action_id": ids.KUDOS_RECIPIENTS_ACTION,
+        "placeholder": plain("Who are you recognising?"),
+        "max_selected_items": 10,
+    }
+    if initial_users:
+        recipients_element["initial_users"] = list(initial_users)
+    blocks: list[Block] = []
+    if quote_text is not None:
+        link = f"<{quote_url}|Original message>" if quote_url else "Original message"
+        blocks.append(context(f"{link}\n{quote(clip(quote_text, 500))}"))
+    blocks += [
+        {
+            "type": "input",
+            "block_id": ids.KUDOS_RECIPIENTS_BLOCK,
+            "label": plain("Who"),
+            "element": recipients_element,
+        },
+        {
+            "type": "input",
+            "block_id": ids.KUDOS_MESSAGE_BLOCK,
+            "label": plain("What did they do?"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ids.KUDOS_MESSAGE_ACTION,
+                "multiline": True,
+                "max_length": MESSAGE_MAX,
+                "placeholder": plain("Thanks for…"),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.KUDOS_VALUES_BLOCK,
+            "optional": True,
+            "label": plain("Values"),
+            "element": {
+                "type": "multi_static_select",
+                "action_id": ids.KUDOS_VALUES_ACTION,
+                "placeholder": plain("Tag a company value"),
+                "options": [option(f"#{v}", v) for v in values[:100]],
+            },
+        },
+    ]
+    metadata = {"channel": channel_id, "quote_url": quote_url}
+    return {
+        "type": "modal",
+        "callback_id": ids.KUDOS_MODAL,
+        "title": plain("Give kudos", MODAL_TITLE_MAX),
+        "submit": plain("Send", MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_TITLE_MAX),
+        "private_metadata": clip(json.dumps(metadata), PRIVATE_METADATA_MAX),
+        "blocks": blocks,
+    }
+
+
+def _footer(values: Sequence[str], quote_url: str | None) -> str:
+    parts = []
+    if values:
+        parts.append(value_tags(values))
+    if quote_url:
+        parts.append(f"<{quote_url}|for this message>")
+    return " · ".join(parts)

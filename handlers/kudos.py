@@ -1,0 +1,262 @@
+"""`/kudos`, the kudos modal and the "Give kudos" message shortcut.
+
+Each path: parse -> refresh the directory if it lacks someone -> one unit of work (the kudos and
+its outbox rows) -> ack. Posting and DMs leave later, from the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot.delivery import outbox
+from bot.deps import Deps
+from bot.services import kudos as service
+from bot.services.directory import people
+from bot.services.text import escape
+from handlers import ids
+from handlers.blocks import kudos as blocks
+from handlers.users import ensure_known
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(ids.KUDOS_COMMAND)
+    def on_kudos(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        text = (command.get("text") or "").strip()
+        word = text.lower()
+        team_id, user_id = command["team_id"], command["user_id"]
+        if word in {"help", "?"}:
+            ack(text=blocks.help_text(deps.settings.values, deps.settings.kudos_daily_limit))
+        elif word == "stats":
+            ack(**_stats(deps, client, team_id, user_id))
+        elif not text:
+            ack()
+            _open_modal(client, command["trigger_id"], deps, channel_id=command.get("channel_id"))
+        else:
+            draft = service.parse_command(text, user_id, deps.settings.values)
+            ack(text=_give(deps, client, team_id, draft, "command", f"cmd:{command['trigger_id']}"))
+
+    @app.view(ids.KUDOS_MODAL)
+    def on_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
+        user_id = body["user"]["id"]
+        draft, problem = _draft_from_view(view, user_id, deps.settings.values)
+        if problem is not None:
+            ack(response_action="errors", errors=problem)
+            return
+        try:
+            given = _store(deps, client, team_id, draft, "modal", f"view:{view['id']}")
+        except service.KudosRefused as refused:
+            ack(response_action="errors", errors={_block_for(refused.field): refused.message})
+            return
+        ack()
+        _confirm_by_dm(deps, team_id, user_id, given)
+
+    @app.shortcut(ids.GIVE_KUDOS_SHORTCUT)
+    def on_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
+        ack()
+        message = shortcut.get("message") or {}
+        channel_id = (shortcut.get("channel") or {}).get("id")
+        author = message.get("user")
+        _open_modal(
+            client,
+            shortcut["trigger_id"],
+            deps,
+            channel_id=channel_id,
+            initial_users=[author] if author and author != shortcut["user"]["id"] else [],
+            quote_text=message.get("text") or "",
+            quote_url=_permalink(client, shortcut, channel_id, message.get("ts")),
+        )
+
+
+def _give(
+    deps: Deps, client: WebClient, team_id: str, draft: service.KudosDraft, source: str, key: str
+) -> str:
+    try:
+        given = _store(deps, client, team_id, draft, source, key)
+    except service.KudosRefused as refused:
+        return refused.message
+    return blocks.confirmation(
+        given.recipient_ids, given.remaining, deps.settings.kudos_daily_limit
+    )
+
+
+def _store(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    draft: service.KudosDraft,
+    source: str,
+    key: str,
+) -> service.KudosGiven:
+    """Validate, store the kudos and its posts in one transaction; raises KudosRefused."""
+    ensure_known(deps, client, team_id, [draft.giver_id, *draft.recipient_ids])
+    policy = service.KudosPolicy(deps.settings.kudos_daily_limit, deps.settings.values)
+    now = deps.now()
+    with deps.unit_of_work() as session:
+        given = service.give(
+            session,
+            team_id=team_id,
+            draft=draft,
+            policy=policy,
+            source=source,
+            request_key=key,
+            now=now,
+        )
+        if not given.replayed:
+            _enqueue_posts(session, deps, team_id, given)
+    deps.notify_outbox()
+    return given
+
+
+def _enqueue_posts(session: Session, deps: Deps, team_id: str, given: service.KudosGiven) -> None:
+    now = deps.now()
+    args = (given.giver_id, given.recipient_ids, given.message, given.values, given.quote_url)
+    if deps.settings.kudos_channel:
+        text, feed_blocks = blocks.feed_post(*args)
+        outbox.post_message(
+            session,
+            team_id=team_id,
+            key=f"kudos:{given.kudos_id}:feed",
+            channel=deps.settings.kudos_channel,
+            text=text,
+            blocks=feed_blocks,
+            now=now,
+        )
+    text, dm_blocks = blocks.recipient_dm(*args)
+    for recipient_id in given.recipient_ids:
+        outbox.post_message(
+            session,
+            team_id=team_id,
+            key=f"kudos:{given.kudos_id}:dm:{recipient_id}",
+            channel=recipient_id,
+            text=text,
+            blocks=dm_blocks,
+            now=now,
+        )
+
+
+def _confirm_by_dm(deps: Deps, team_id: str, user_id: str, given: service.KudosGiven) -> None:
+    """A modal has no channel to answer in; the giver's confirmation comes by DM."""
+    if given.replayed:
+        return
+    text = blocks.confirmation(
+        given.recipient_ids, given.remaining, deps.settings.kudos_daily_limit
+    )
+    with deps.unit_of_work() as session:
+        outbox.post_message(
+            session,
+            team_id=team_id,
+            key=f"kudos:{given.kudos_id}:confirm",
+            channel=user_id,
+            text=text,
+            blocks=None,
+            now=deps.now(),
+        )
+    deps.notify_outbox()
+
+
+def _stats(deps: Deps, client: WebClient, team_id: str, user_id: str) -> dict[str, Any]:
+    ensure_known(deps, client, team_id, [user_id])
+    now = deps.now()
+    with deps.unit_of_work() as session:
+        user = people(session, team_id, [user_id]).get(user_id)
+        result = service.stats(session, team_id, user, user_id, now)
+        remaining = service.remaining_today(
+            session, team_id, user, user_id, deps.settings.kudos_daily_limit, now
+        )
+    text, stat_blocks = blocks.stats_blocks(
+        result.given, result.received, result.top, result.month_label, remaining
+    )
+    return {"text": text, "blocks": stat_blocks}
+
+
+def _open_modal(
+    client: WebClient,
+    trigger_id: str,
+    deps: Deps,
+    *,
+    channel_id: str | None,
+    initial_users: list[str] | None = None,
+    quote_text: str | None = None,
+    quote_url: str | None = None,
+) -> None:
+    view = blocks.modal(
+        deps.settings.values,
+        channel_id=channel_id,
+        initial_users=initial_users or [],
+        quote_text=quote_text,
+        quote_url=quote_url,
+    )
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        log.warning("views.open failed: %s", error.response.get("error"))
+
+
+def _permalink(
+    client: WebClient, shortcut: dict[str, Any], channel_id: str | None, ts: str | None
+) -> str | None:
+    if not channel_id or not ts:
+        return None
+    try:
+        return str(client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"])
+    except (SlackApiError, OSError, KeyError) as error:
+        log.info("chat.getPermalink failed (%s); quoting without a link", error)
+        return None
+
+
+def _draft_from_view(
+    view: dict[str, Any], user_id: str, known_values: list[str]
+) -> tuple[service.KudosDraft, dict[str, str] | None]:
+    state = view.get("state", {}).get("values", {})
+    recipients = (
+        state.get(ids.KUDOS_RECIPIENTS_BLOCK, {})
+        .get(ids.KUDOS_RECIPIENTS_ACTION, {})
+        .get("selected_users")
+        or []
+    )
+    raw = state.get(ids.KUDOS_MESSAGE_BLOCK, {}).get(ids.KUDOS_MESSAGE_ACTION, {}).get("value")
+    selected = (
+        state.get(ids.KUDOS_VALUES_BLOCK, {})
+        .get(ids.KUDOS_VALUES_ACTION, {})
+        .get("selected_options")
+        or []
+    )
+    values = [o.get("value") for o in selected]
+    metadata = _metadata(view.get("private_metadata"))
+    draft = service.KudosDraft(
+        giver_id=user_id,
+        recipient_ids=list(dict.fromkeys(recipients)),
+        message=escape((raw or "").strip()),
+        values=[v for v in values if v in known_values],
+        quote_url=metadata.get("quote_url"),
+    )
+    unknown = [v for v in values if v not in known_values]
+    if unknown:
+        return draft, {ids.KUDOS_VALUES_BLOCK: "Pick values from the list."}
+    return draft, None
+
+
+def _metadata(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _block_for(field: str) -> str:
+    return {
+        "recipients": ids.KUDOS_RECIPIENTS_BLOCK,
+        "message": ids.KUDOS_MESSAGE_BLOCK,
+        "values": ids.KUDOS_VALUES_BLOCK,
+    }.get(field, ids.KUDOS_RECIPIENTS_BLOCK)

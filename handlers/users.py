@@ -1,0 +1,70 @@
+"""The directory's Slack edge: users.info on a cache miss, users.list to warm it, user_change."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.services import directory
+from bot.services.events import first_time
+
+log = logging.getLogger(__name__)
+
+
+def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable[str]) -> None:
+    """Fetch the people the cache lacks (or holds too long), outside any transaction.
+
+    A failed lookup leaves the cache as it was: a stale entry is still used, an absent one makes
+    the rules say "I can't find that person" instead of guessing.
+    """
+    now = deps.now()
+    with deps.unit_of_work() as session:
+        stale = directory.stale_ids(session, team_id, user_ids, now)
+    records = []
+    for user_id in stale:
+        try:
+            response = client.users_info(user=user_id)
+        except SlackApiError as error:
+            log.info("users.info %s: %s", user_id, error.response.get("error"))
+            continue
+        except OSError as error:
+            log.warning("users.info %s unreachable: %s", user_id, error)
+            continue
+        records.append(directory.record_from_slack(response["user"], team_id))
+    if records:
+        with deps.unit_of_work() as session:
+            directory.store_users(session, team_id, records, now)
+
+
+def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) -> int:
+    """Warm the whole cache with users.list (Tier 2, so paginate and store page by page)."""
+    cursor: str | None = None
+    stored = 0
+    while True:
+        response = client.users_list(limit=page_size, cursor=cursor)
+        members: list[dict[str, Any]] = response.get("members") or []
+        records = [directory.record_from_slack(m, team_id) for m in members]
+        with deps.unit_of_work() as session:
+            stored += directory.store_users(session, team_id, records, deps.now())
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return stored
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.event("user_change")
+    def on_user_change(event: dict[str, Any], body: dict[str, Any]) -> None:
+        user = event.get("user") or {}
+        team_id = str(body.get("team_id") or user.get("team_id") or "")
+        if not user.get("id") or not team_id:
+            return
+        record = directory.record_from_slack(user, team_id)
+        with deps.unit_of_work() as session:
+            if first_time(session, team_id, body, deps.now()):
+                directory.store_users(session, team_id, [record], deps.now())

@@ -1,0 +1,19 @@
+"""Seen Slack `event_id`s, so a retried event changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from storage.dialect import insert_ignoring_conflict
+from storage.models import ProcessedEvent
+
+
+def first_time_seen(session: Session, team_id: str, event_id: str, now: datetime) -> bool:
+    inserted = insert_ignoring_conflict(
+        session,
+        ProcessedEvent.__table__,  # type: ignore[arg-type]
+        {"team_id": team_id, "event_id": event_id, "received_at": now},
+    )
+    return bool(inserted)

@@ -1,0 +1,213 @@
+"""The outbox: Web API calls written with the state they report, sent later exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from storage.dialect import insert_ignoring_conflict, supports_skip_locked
+from storage.models import OutboxMessage, SenderLease
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+def enqueue(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    depends_on: int | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """Add a call unless its idempotency key is already there; returns the row id either way."""
+    new_id = insert_ignoring_conflict(
+        session,
+        OutboxMessage.__table__,  # type: ignore[arg-type]
+        {
+            "team_id": team_id,
+            "idempotency_key": key,
+            "method": method,
+            "payload": payload,
+            "depends_on_id": depends_on,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": not_before or now,
+            "created_at": now,
+        },
+    )
+    if new_id is not None:
+        return int(new_id)
+    return session.execute(
+        select(OutboxMessage.id).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.idempotency_key == key
+        )
+    ).scalar_one()
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row to send, with what its parent returned (a thread reply needs the header's ts)."""
+
+    id: int
+    key: str
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    parent_channel: str | None
+    parent_ts: str | None
+
+
+def claim_due(session: Session, team_id: str, now: datetime, limit: int) -> list[Claimed]:
+    """Rows due now whose parent (if any) was sent, oldest first.
+
+    `FOR UPDATE SKIP LOCKED` on PostgreSQL keeps two claimers apart during the claim; the sender
+    lease is what keeps a second sender from sending at all (SQLite has only the lease).
+    """
+    parent = aliased(OutboxMessage)
+    query = (
+        select(OutboxMessage, parent.result_channel, parent.result_ts)
+        .outerjoin(parent, parent.id == OutboxMessage.depends_on_id)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.status == PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.depends_on_id.is_(None), parent.status == SENT),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if supports_skip_locked(session):
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    return [
+        Claimed(
+            id=row.id,
+            key=row.idempotency_key,
+            method=row.method,
+            payload=dict(row.payload),
+            attempts=row.attempts,
+            parent_channel=channel,
+            parent_ts=ts,
+        )
+        for row, channel, ts in session.execute(query)
+    ]
+
+
+def fail_orphans(session: Session, team_id: str, now: datetime) -> int:
+    """Rows whose parent failed for good can never be sent: fail them too, visibly."""
+    parent = aliased(OutboxMessage)
+    orphan_ids = (
+        select(OutboxMessage.id)
+        .join(parent, parent.id == OutboxMessage.depends_on_id)
+        .where(
+            OutboxMessage.team_id == team_id,
+            OutboxMessage.status == PENDING,
+            parent.status == FAILED,
+        )
+    )
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(orphan_ids.scalar_subquery()))
+        .values(status=FAILED, last_error="parent_failed", sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def mark_sent(
+    session: Session, row_id: int, channel: str | None, ts: str | None, now: datetime
+) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=SENT,
+            result_channel=channel,
+            result_ts=ts,
+            sent_at=now,
+            attempts=OutboxMessage.attempts + 1,
+            last_error=None,
+        )
+    )
+
+
+def mark_retry(
+    session: Session, row_id: int, error: str, next_attempt_at: datetime, *, counts: bool = True
+) -> None:
+    """Schedule another try; a rate-limit pause (`counts=False`) does not use up the bound."""
+    values: dict[str, Any] = {"next_attempt_at": next_attempt_at, "last_error": error}
+    if counts:
+        values["attempts"] = OutboxMessage.attempts + 1
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+
+def mark_failed(session: Session, row_id: int, error: str, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=FAILED, last_error=error, sent_at=now, attempts=OutboxMessage.attempts + 1)
+    )
+
+
+def status_counts(session: Session, team_id: str | None = None) -> dict[str, int]:
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if team_id is not None:
+        query = query.where(OutboxMessage.team_id == team_id)
+    return {status: count for status, count in session.execute(query)}
+
+
+def pending_teams(session: Session) -> list[str]:
+    return list(
+        session.scalars(
+            select(OutboxMessage.team_id).where(OutboxMessage.status == PENDING).distinct()
+        )
+    )
+
+
+def next_due_at(session: Session, team_id: str) -> datetime | None:
+    return session.execute(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.status == PENDING
+        )
+    ).scalar_one_or_none()
+
+
+def get_by_key(session: Session, team_id: str, key: str) -> OutboxMessage | None:
+    return session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.idempotency_key == key
+        )
+    ).first()
+
+
+def hold_lease(session: Session, team_id: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take or renew the sender lease; True when `holder` holds it until now + ttl."""
+    insert_ignoring_conflict(
+        session,
+        SenderLease.__table__,  # type: ignore[arg-type]
+        {"team_id": team_id, "holder": holder, "expires_at": now + ttl},
+    )
+    result = session.execute(
+        update(SenderLease)
+        .where(
+            SenderLease.team_id == team_id,
+            or_(SenderLease.holder == holder, SenderLease.expires_at < now),
+        )
+        .values(holder=holder, expires_at=now + ttl)
+    )
+    return bool(result.rowcount)
+
+
+def release_lease(session: Session, team_id: str, holder: str, now: datetime) -> None:
+    """Give the lease up on a clean stop so another replica takes over at once."""
+    session.execute(
+        update(SenderLease)
+        .where(and_(SenderLease.team_id == team_id, SenderLease.holder == holder))
+        .values(expires_at=now - timedelta(seconds=1))
+    )
