@@ -113,7 +113,8 @@ class SlackRequests:
 
     def trigger_id(self) -> str:
         """A fresh trigger_id in Slack's `digits.digits.hex` shape (single-use in Slack)."""
-        return f"{next(self._counter)}{int(time.time())}.{self.team_id[1:] or '0'}.{secrets.token_hex(16)}"
+        serial = f"{int(time.time())}{next(self._counter):04d}"
+        return f"{serial}.{secrets.randbelow(10**9):09d}.{secrets.token_hex(16)}"
 
     def _response_url(self, kind: str) -> str:
         n = next(self._counter)
