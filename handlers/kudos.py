@@ -34,15 +34,19 @@ def register(app: App, deps: Deps) -> None:
         word = text.lower()
         team_id, user_id = command["team_id"], command["user_id"]
         if word in {"help", "?"}:
-            ack(text=blocks.help_text(deps.settings.values, deps.settings.kudos_daily_limit))
+            ack(
+                text=blocks.help_text(deps.settings.values, deps.settings.kudos_daily_limit),
+                response_type="ephemeral",
+            )
         elif word == "stats":
-            ack(**_stats(deps, client, team_id, user_id))
+            ack(response_type="ephemeral", **_stats(deps, client, team_id, user_id))
         elif not text:
             ack()
             _open_modal(client, command["trigger_id"], deps, channel_id=command.get("channel_id"))
         else:
             draft = service.parse_command(text, user_id, deps.settings.values)
-            ack(text=_give(deps, client, team_id, draft, "command", f"cmd:{command['trigger_id']}"))
+            answer = _give(deps, client, team_id, draft, "command", f"cmd:{command['trigger_id']}")
+            ack(text=answer, response_type="ephemeral")
 
     @app.view(ids.KUDOS_MODAL)
     def on_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -200,6 +204,8 @@ def _open_modal(
         client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as error:
         log.warning("views.open failed: %s", error.response.get("error"))
+    except OSError as error:
+        log.warning("views.open failed: Slack unreachable (%s)", error)
 
 
 def _permalink(

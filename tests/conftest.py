@@ -12,6 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.engine import make_engine, make_session_factory
 from tests.databases import fresh_database
+from tests.server import (
+    KUDOS_CHANNEL,
+    SIGNING_SECRET,
+    RunningServer,
+    running_server,
+    server_settings,
+)
+from tests.slack_emulator import SlackEmulator
+from tests.slack_requests import SlackRequests
 
 
 @pytest.fixture
@@ -57,3 +66,48 @@ def session(shared_engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+# ----- Slack emulator and the real server ---------------------------------------------------
+
+WORKSPACE = [
+    # (user id, tz, extra add_user arguments)
+    ("UANA", "America/New_York", {}),
+    ("UBEN", "Europe/Berlin", {}),
+    ("UCHO", "Asia/Tokyo", {}),
+    ("UDEV", "America/Los_Angeles", {"is_restricted": True}),
+    ("UGONE", "America/New_York", {"deleted": True}),
+    ("UROBOT", None, {"is_bot": True}),
+    ("UEXT", "Europe/London", {"team_id": "T0OTHER"}),
+]
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        for user_id, tz, extra in WORKSPACE:
+            emulator.add_user(user_id, tz=tz, **extra)
+        emulator.add_channel(KUDOS_CHANNEL, "kudos", bot_is_member=False)
+        yield emulator
+
+
+@pytest.fixture
+def server(database_url: str, slack: SlackEmulator) -> Iterator[RunningServer]:
+    settings = server_settings(database_url, slack.url, slack.bot_token)
+    with running_server(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def signed(server: RunningServer) -> Iterator[SlackRequests]:
+    requests = SlackRequests(server.url, SIGNING_SECRET)
+    yield requests
+    requests.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_misnamed_listener_arguments(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Bolt passes None for a listener parameter it does not know, and only logs it."""
+    yield
+    bad = [r.getMessage() for r in caplog.records if "is not a valid argument" in r.getMessage()]
+    assert not bad, bad

@@ -28,6 +28,7 @@ import secrets
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -411,7 +412,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = _int_arg(self.headers.get("Content-Length"), 0)
         body = self.rfile.read(length) if length > 0 else b""
         headers = {key.lower(): value for key, value in self.headers.items()}
-        reply = self.server.emulator._handle_http(self.path, headers, body)
+        try:
+            reply = self.server.emulator._handle_http(self.path, headers, body)
+        except Exception:  # an emulator bug: show it to the test instead of hanging up
+            trace = traceback.format_exc()
+            sys.stderr.write(trace)
+            reply = _Reply(500, trace.encode(), "text/plain; charset=utf-8")
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -612,9 +618,10 @@ class SlackEmulator:
         }
         if email is not None:
             profile["email"] = email
+        # Each bot user has its own bot id; the emulator's own bot matches auth.test.
         if is_bot:
             profile.update(
-                {"bot_id": self.bot_id, "api_app_id": self.app_id, "always_active": True}
+                {"bot_id": "B" + user_id[1:], "api_app_id": self.app_id, "always_active": True}
             )
         user: JSONDict = {
             "id": user_id,
@@ -665,6 +672,23 @@ class SlackEmulator:
         return "D" + user_id
 
     # --- inspection ---------------------------------------------------------------------------
+
+    def add_message(self, channel_id: str, user_id: str, text: str) -> JSONDict:
+        """A message a person wrote (not the bot), e.g. for a message shortcut to point at."""
+        with self._lock:
+            message: JSONDict = {
+                "type": "message",
+                "channel": channel_id,
+                "user": user_id,
+                "team": self.team_id,
+                "ts": self._next_ts(),
+                "text": text,
+                "blocks": None,
+                "thread_ts": None,
+                "metadata": None,
+            }
+            self._messages.setdefault(channel_id, []).append(message)
+            return self._public_message(message)
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Requests in the order received (including 429s and faults); a copy of the list."""
@@ -1090,7 +1114,7 @@ class SlackEmulator:
             raise _SlackError("duplicate_external_id")
         return view
 
-    def _use_trigger(self, call: Call) -> None:
+    def _check_trigger(self, call: Call) -> str:
         """trigger_ids are single-use and short-lived: reuse or "expired..." ids are refused."""
         trigger_id = call.get("trigger_id")
         if not trigger_id:
@@ -1098,7 +1122,14 @@ class SlackEmulator:
         trigger_id = str(trigger_id)
         if trigger_id in self._used_triggers or trigger_id.startswith("expired"):
             raise _SlackError("expired_trigger_id")
+        return trigger_id
+
+    def _open_view(self, call: Call) -> JSONDict:
+        """views.open and views.push: a valid view spends the trigger."""
+        trigger_id = self._check_trigger(call)
+        view = self._checked_view(call)
         self._used_triggers.add(trigger_id)
+        return {"view": self._save_view(view)}
 
     def _save_view(self, view: JSONDict, root_id: str | None = None) -> JSONDict:
         view_id = self._next_id("V")
@@ -1344,15 +1375,11 @@ class SlackEmulator:
 
     @_api("views.open")
     def _views_open(self, call: Call) -> JSONDict:
-        self._use_trigger(call)
-        view = self._checked_view(call)
-        return {"view": self._save_view(view)}
+        return self._open_view(call)
 
     @_api("views.push")
     def _views_push(self, call: Call) -> JSONDict:
-        self._use_trigger(call)
-        view = self._checked_view(call)
-        return {"view": self._save_view(view)}
+        return self._open_view(call)
 
     @_api("views.update")
     def _views_update(self, call: Call) -> JSONDict:

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from sqlalchemy.orm import Session
 
 from bot.services.directory import Person, people
-from bot.services.text import neutralise, tokenize
+from bot.services.text import neutralise, tokenize, unescape
 from storage import kudos as store
 from storage.models import Kudos
 
@@ -98,9 +98,10 @@ def check_draft(draft: KudosDraft, directory: dict[str, Person], team_id: str) -
             "Say what they did: kudos need a message, e.g. `/kudos @alex thanks for the review`.",
             field="message",
         )
-    if len(draft.message) > MAX_MESSAGE:
+    length = len(unescape(draft.message))
+    if length > MAX_MESSAGE:
         raise KudosRefused(
-            f"Your message is {len(draft.message)} characters; the limit is {MAX_MESSAGE}. "
+            f"Your message is {length} characters; the limit is {MAX_MESSAGE}. "
             "Please shorten it.",
             field="message",
         )
@@ -131,29 +132,36 @@ def give(
         return _replayed(session, team_id, existing, policy)
 
     message = neutralise(draft.message)
-    kudos_id = store.insert_kudos(
-        session,
-        team_id=team_id,
-        giver_id=draft.giver_id,
-        message=message,
-        source=source,
-        request_key=request_key,
-        quote_url=draft.quote_url,
-        giver_local_date=local_date,
-        created_at=now,
-        recipient_ids=draft.recipient_ids,
-        values=draft.values,
-    )
+    # A savepoint: a refused budget takes the kudos rows back with it, whatever the caller does.
+    with session.begin_nested():
+        kudos_id = store.insert_kudos(
+            session,
+            team_id=team_id,
+            giver_id=draft.giver_id,
+            message=message,
+            source=source,
+            request_key=request_key,
+            quote_url=draft.quote_url,
+            giver_local_date=local_date,
+            created_at=now,
+            recipient_ids=draft.recipient_ids,
+            values=draft.values,
+        )
+        if kudos_id is not None:
+            granted, remaining = store.spend_budget(
+                session,
+                team_id,
+                draft.giver_id,
+                local_date,
+                len(draft.recipient_ids),
+                policy.daily_limit,
+            )
+            if not granted:
+                raise KudosRefused(_budget_message(len(draft.recipient_ids), remaining, policy))
     if kudos_id is None:  # a concurrent twin won the insert
         twin = store.find_by_request_key(session, team_id, request_key)
         assert twin is not None
         return _replayed(session, team_id, twin, policy)
-
-    granted, remaining = store.spend_budget(
-        session, team_id, draft.giver_id, local_date, len(draft.recipient_ids), policy.daily_limit
-    )
-    if not granted:
-        raise KudosRefused(_budget_message(len(draft.recipient_ids), remaining, policy))
     return KudosGiven(
         kudos_id=kudos_id,
         giver_id=draft.giver_id,

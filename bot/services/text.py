@@ -27,6 +27,11 @@ def escape(raw: str) -> str:
     return raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """What a person sees: Slack's three escapes undone (for counting characters)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def neutralise(text: str) -> str:
     """Text safe to repost: broadcasts and user-group mentions lose their ping, links stay."""
 
