@@ -6,7 +6,6 @@ import json
 import logging
 from datetime import UTC, datetime
 
-
 QUIET_LOGGERS = ("alembic", "apscheduler", "uvicorn.access")
 
 

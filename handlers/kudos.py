@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from bot.delivery import outbox
 from bot.deps import Deps
 from bot.services import kudos as service
-from bot.services.directory import people
+from bot.services.directory import Person, people
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import kudos as blocks
-from handlers.users import ensure_known
+from handlers.users import ensure_known, with_directory
 
 log = logging.getLogger(__name__)
 
@@ -102,50 +102,42 @@ def _store(
     key: str,
 ) -> service.KudosGiven:
     """Validate, store the kudos and its posts in one transaction; raises KudosRefused."""
-    ensure_known(deps, client, team_id, [draft.giver_id, *draft.recipient_ids])
     policy = service.KudosPolicy(deps.settings.kudos_daily_limit, deps.settings.values)
-    now = deps.now()
-    with deps.unit_of_work() as session:
+
+    def work(session: Session, people: dict[str, Person]) -> service.KudosGiven:
         given = service.give(
             session,
+            directory=people,
             team_id=team_id,
             draft=draft,
             policy=policy,
             source=source,
             request_key=key,
-            now=now,
+            now=deps.now(),
         )
         if not given.replayed:
             _enqueue_posts(session, deps, team_id, given)
+        return given
+
+    given = with_directory(deps, client, team_id, [draft.giver_id, *draft.recipient_ids], work)
     deps.notify_outbox()
     return given
 
 
 def _enqueue_posts(session: Session, deps: Deps, team_id: str, given: service.KudosGiven) -> None:
-    now = deps.now()
     args = (given.giver_id, given.recipient_ids, given.message, given.values, given.quote_url)
+    messages = []
     if deps.settings.kudos_channel:
         text, feed_blocks = blocks.feed_post(*args)
-        outbox.post_message(
-            session,
-            team_id=team_id,
-            key=f"kudos:{given.kudos_id}:feed",
-            channel=deps.settings.kudos_channel,
-            text=text,
-            blocks=feed_blocks,
-            now=now,
+        messages.append(
+            (f"kudos:{given.kudos_id}:feed", deps.settings.kudos_channel, text, feed_blocks)
         )
     text, dm_blocks = blocks.recipient_dm(*args)
-    for recipient_id in given.recipient_ids:
-        outbox.post_message(
-            session,
-            team_id=team_id,
-            key=f"kudos:{given.kudos_id}:dm:{recipient_id}",
-            channel=recipient_id,
-            text=text,
-            blocks=dm_blocks,
-            now=now,
-        )
+    messages += [
+        (f"kudos:{given.kudos_id}:dm:{recipient_id}", recipient_id, text, dm_blocks)
+        for recipient_id in given.recipient_ids
+    ]
+    outbox.post_messages(session, team_id=team_id, messages=messages, now=deps.now())
 
 
 def _confirm_by_dm(deps: Deps, team_id: str, user_id: str, given: service.KudosGiven) -> None:

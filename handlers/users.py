@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from bot.deps import Deps
 from bot.services import directory
@@ -16,16 +17,45 @@ from bot.services.events import first_time
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+def with_directory(
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    user_ids: Iterable[str],
+    work: Callable[[Session, dict[str, directory.Person]], T],
+) -> T:
+    """Run `work` in one unit of work with these people in the directory cache.
+
+    A warm cache costs nothing extra: the check and the work share one transaction. Otherwise
+    the transaction ends without writing, users.info runs outside any transaction, and the work
+    runs in a fresh one.
+    """
+    ids = list(user_ids)
+    with deps.unit_of_work() as session:
+        people, stale = directory.lookup(session, team_id, ids, deps.now())
+        if not stale:
+            return work(session, people)
+    _fetch(deps, client, team_id, stale)
+    with deps.unit_of_work() as session:
+        return work(session, directory.people(session, team_id, ids))
+
 
 def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable[str]) -> None:
-    """Fetch the people the cache lacks (or holds too long), outside any transaction.
-
-    A failed lookup leaves the cache as it was: a stale entry is still used, an absent one makes
-    the rules say "I can't find that person" instead of guessing.
-    """
-    now = deps.now()
+    """Fetch the people the cache lacks (or holds too long), outside any transaction."""
     with deps.unit_of_work() as session:
-        stale = directory.stale_ids(session, team_id, user_ids, now)
+        stale = directory.stale_ids(session, team_id, user_ids, deps.now())
+    _fetch(deps, client, team_id, stale)
+
+
+def _fetch(deps: Deps, client: WebClient, team_id: str, stale: list[str]) -> None:
+    """users.info for each id. A failed lookup leaves the cache as it was: a stale entry is
+    still used, an absent one makes the rules say "I can't find that person"."""
+    if not stale:
+        return
+    now = deps.now()
     records = []
     for user_id in stale:
         try:

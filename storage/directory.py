@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from storage.dialect import prepared
 from storage.models import DirectoryUser
 
 
@@ -37,6 +39,24 @@ def get_users(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[s
         )
     )
     return {row.user_id: row for row in rows}
+
+
+def lookup(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, Row[Any]]:
+    """Plain rows (no ORM identity map): the ack path reads a handful of people per request."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    statement = prepared(session, "directory.lookup", _lookup_statement)
+    rows = session.connection().execute(statement, {"team_id": team_id, "ids": ids})
+    return {row.user_id: row for row in rows}
+
+
+def _lookup_statement(_: str) -> Executable:
+    table = DirectoryUser.__table__
+    return select(table).where(
+        table.c.team_id == bindparam("team_id"),
+        table.c.user_id.in_(bindparam("ids", expanding=True)),
+    )
 
 
 def find_by_email(session: Session, team_id: str, email: str) -> DirectoryUser | None:

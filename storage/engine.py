@@ -7,8 +7,10 @@ own transaction handling is switched off so SQLAlchemy's BEGIN (and SAVEPOINTs) 
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -24,11 +26,12 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if is_sqlite(url):
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        pool_args = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size * 2}
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=pool_size,
-            max_overflow=pool_size * 2,
+            **pool_args,  # type: ignore[arg-type]
         )
         _tune_sqlite(engine)
         return engine
@@ -55,8 +58,26 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(factory: sessionmaker[Session]) -> AbstractContextManager[object]:
+    """SQLite has one writer at a time; queue this process's writers on a lock.
+
+    Waiting inside SQLite's busy handler means sleeping and polling (up to 100 ms a nap), which
+    turns contention into multi-second tails; a lock hands the database over at once. Other
+    processes on the same file still wait through the busy timeout.
+    """
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(engine, threading.Lock())
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
-    with factory() as session, session.begin():
+    with _writer_lock(factory), factory() as session, session.begin():
         yield session

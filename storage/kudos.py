@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Executable, Integer, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflict
+from storage.dialect import insert_for, prepared
 from storage.models import Kudos, KudosBudget, KudosRecipient, KudosValue
+
+KUDOS: Table = Kudos.__table__  # type: ignore[assignment]
+RECIPIENTS: Table = KudosRecipient.__table__  # type: ignore[assignment]
+VALUES: Table = KudosValue.__table__  # type: ignore[assignment]
+BUDGET: Table = KudosBudget.__table__  # type: ignore[assignment]
+_INSERT_RECIPIENTS = insert(RECIPIENTS)
+_INSERT_VALUES = insert(VALUES)
 
 
 def find_by_request_key(session: Session, team_id: str, request_key: str) -> Kudos | None:
@@ -33,10 +40,19 @@ def insert_kudos(
     recipient_ids: Sequence[str],
     values: Sequence[str],
 ) -> int | None:
-    """Insert a kudos; None when this request_key was already stored (a replayed request)."""
-    kudos_id = insert_ignoring_conflict(
+    """Insert a kudos; None when this request_key was already stored (a replayed request).
+
+    Core statements on the session's connection: this is the `/kudos` ack path, where the ORM's
+    unit-of-work bookkeeping would cost more than the SQL.
+    """
+    connection = session.connection()
+    statement = prepared(
         session,
-        Kudos.__table__,  # type: ignore[arg-type]
+        "kudos.insert",
+        lambda d: insert_for(d, KUDOS).on_conflict_do_nothing().returning(KUDOS.c.id),
+    )
+    kudos_id = connection.execute(
+        statement,
         {
             "team_id": team_id,
             "giver_id": giver_id,
@@ -47,12 +63,14 @@ def insert_kudos(
             "giver_local_date": giver_local_date,
             "created_at": created_at,
         },
-    )
+    ).scalar_one_or_none()
     if kudos_id is None:
         return None
-    session.add_all(KudosRecipient(kudos_id=kudos_id, recipient_id=r) for r in recipient_ids)
-    session.add_all(KudosValue(kudos_id=kudos_id, value=v) for v in values)
-    session.flush()
+    connection.execute(
+        _INSERT_RECIPIENTS, [{"kudos_id": kudos_id, "recipient_id": r} for r in recipient_ids]
+    )
+    if values:
+        connection.execute(_INSERT_VALUES, [{"kudos_id": kudos_id, "value": v} for v in values])
     return int(kudos_id)
 
 
@@ -61,30 +79,58 @@ def spend_budget(
 ) -> tuple[bool, int]:
     """Spend `amount` of today's budget atomically; returns (granted, remaining).
 
-    The conditional UPDATE is the check: on PostgreSQL it takes the row lock and re-reads the
-    row, on SQLite the write transaction is already exclusive, so two concurrent kudos can never
-    both pass a check that only one of them fits.
+    One upsert whose conditional update is the check: PostgreSQL locks the conflicting row and
+    re-reads it, SQLite's write transaction is already exclusive, so two concurrent kudos can
+    never both pass a check that only one of them fits.
     """
-    insert_ignoring_conflict(
-        session,
-        KudosBudget.__table__,  # type: ignore[arg-type]
-        {"team_id": team_id, "giver_id": giver_id, "local_date": local_date, "spent": 0},
+    if amount <= limit:
+        statement = prepared(session, "kudos.spend_budget", _spend_statement)
+        spent = (
+            session.connection()
+            .execute(
+                statement,
+                {
+                    "team_id": team_id,
+                    "giver_id": giver_id,
+                    "local_date": local_date,
+                    "spent": amount,
+                    "amount": amount,
+                    "limit": limit,
+                },
+            )
+            .scalar_one_or_none()
+        )
+        if spent is not None:
+            return True, limit - spent
+    return False, max(limit - budget_spent(session, team_id, giver_id, local_date), 0)
+
+
+def _spend_statement(dialect_name: str) -> Executable:
+    amount, limit = bindparam("amount", type_=Integer), bindparam("limit", type_=Integer)
+    return (
+        insert_for(dialect_name, BUDGET)
+        .on_conflict_do_update(
+            index_elements=[BUDGET.c.team_id, BUDGET.c.giver_id, BUDGET.c.local_date],
+            set_={"spent": BUDGET.c.spent + amount},
+            where=BUDGET.c.spent + amount <= limit,
+        )
+        .returning(BUDGET.c.spent)
     )
-    key = and_(
-        KudosBudget.team_id == team_id,
-        KudosBudget.giver_id == giver_id,
-        KudosBudget.local_date == local_date,
+
+
+def unspend_budget(
+    session: Session, team_id: str, giver_id: str, local_date: date, amount: int
+) -> None:
+    """Give back what a replayed request spent before it found its twin."""
+    session.connection().execute(
+        update(BUDGET)
+        .where(
+            BUDGET.c.team_id == team_id,
+            BUDGET.c.giver_id == giver_id,
+            BUDGET.c.local_date == local_date,
+        )
+        .values(spent=BUDGET.c.spent - amount)
     )
-    spent = session.execute(
-        update(KudosBudget)
-        .where(key, KudosBudget.spent + amount <= limit)
-        .values(spent=KudosBudget.spent + amount)
-        .returning(KudosBudget.spent)
-    ).scalar_one_or_none()
-    if spent is not None:
-        return True, limit - spent
-    current = session.execute(select(KudosBudget.spent).where(key)).scalar_one()
-    return False, max(limit - current, 0)
 
 
 def budget_spent(session: Session, team_id: str, giver_id: str, local_date: date) -> int:

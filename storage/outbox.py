@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from storage.dialect import insert_ignoring_conflict, supports_skip_locked
+from storage.dialect import insert_for, insert_ignoring_conflict, prepared, supports_skip_locked
 from storage.models import OutboxMessage, SenderLease
+
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -49,6 +51,34 @@ def enqueue(
             OutboxMessage.team_id == team_id, OutboxMessage.idempotency_key == key
         )
     ).scalar_one()
+
+
+def enqueue_many(
+    session: Session, *, team_id: str, rows: list[tuple[str, str, dict[str, Any]]], now: datetime
+) -> None:
+    """Several independent calls (key, method, payload) in one statement; known keys are kept."""
+    if not rows:
+        return
+    statement = prepared(
+        session, "outbox.enqueue_many", lambda d: insert_for(d, OUTBOX).on_conflict_do_nothing()
+    )
+    session.connection().execute(
+        statement,
+        [
+            {
+                "team_id": team_id,
+                "idempotency_key": key,
+                "method": method,
+                "payload": payload,
+                "depends_on_id": None,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for key, method, payload in rows
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,32 @@ def enqueue(
     )
 
 
+def post_messages(
+    session: Session,
+    *,
+    team_id: str,
+    messages: list[tuple[str, str, str, list[dict[str, Any]] | None]],
+    now: datetime,
+) -> None:
+    """Several independent posts (key, channel, text, blocks) written in one statement."""
+    store.enqueue_many(
+        session,
+        team_id=team_id,
+        rows=[
+            (key, "chat.postMessage", _post_payload(channel, text, blocks))
+            for key, channel, text, blocks in messages
+        ],
+        now=now,
+    )
+
+
+def _post_payload(channel: str, text: str, blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
+    if blocks:
+        payload["blocks"] = blocks
+    return payload
+
+
 def post_message(
     session: Session,
     *,
@@ -50,9 +76,7 @@ def post_message(
     depends_on: int | None = None,
     thread_under_parent: bool = False,
 ) -> int:
-    payload: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
-    if blocks:
-        payload["blocks"] = blocks
+    payload = _post_payload(channel, text, blocks)
     if thread_under_parent:
         payload["channel"] = PARENT_CHANNEL
         payload["thread_ts"] = PARENT_TS

@@ -75,9 +75,17 @@ def record_from_slack(user: Mapping[str, Any], fallback_team_id: str) -> UserRec
 
 def stale_ids(session: Session, team_id: str, user_ids: Iterable[str], now: datetime) -> list[str]:
     """Ids missing from the cache or older than the TTL: the ones worth a users.info."""
+    return lookup(session, team_id, user_ids, now)[1]
+
+
+def lookup(
+    session: Session, team_id: str, user_ids: Iterable[str], now: datetime
+) -> tuple[dict[str, Person], list[str]]:
+    """The cached people, and the ids worth a users.info (missing, or older than the TTL)."""
     ids = list(dict.fromkeys(user_ids))
-    cached = store.get_users(session, team_id, ids)
-    return [uid for uid in ids if uid not in cached or now - cached[uid].fetched_at > CACHE_TTL]
+    rows = store.lookup(session, team_id, ids)
+    stale = [uid for uid in ids if uid not in rows or now - rows[uid].fetched_at > CACHE_TTL]
+    return {uid: _person(team_id, row) for uid, row in rows.items()}, stale
 
 
 def store_users(
@@ -87,16 +95,17 @@ def store_users(
 
 
 def people(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, Person]:
-    rows = store.get_users(session, team_id, user_ids)
-    return {
-        uid: Person(
-            user_id=uid,
-            name=row.name or row.real_name or uid,
-            tz=row.tz,
-            is_bot=row.is_bot,
-            deleted=row.deleted,
-            external=row.user_team_id != team_id,
-            is_guest=row.is_restricted,
-        )
-        for uid, row in rows.items()
-    }
+    rows = store.lookup(session, team_id, user_ids)
+    return {uid: _person(team_id, row) for uid, row in rows.items()}
+
+
+def _person(team_id: str, row: Any) -> Person:
+    return Person(
+        user_id=row.user_id,
+        name=row.name or row.real_name or row.user_id,
+        tz=row.tz,
+        is_bot=row.is_bot,
+        deleted=row.deleted,
+        external=row.user_team_id != team_id,
+        is_guest=row.is_restricted,
+    )

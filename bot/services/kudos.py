@@ -101,8 +101,7 @@ def check_draft(draft: KudosDraft, directory: dict[str, Person], team_id: str) -
     length = len(unescape(draft.message))
     if length > MAX_MESSAGE:
         raise KudosRefused(
-            f"Your message is {length} characters; the limit is {MAX_MESSAGE}. "
-            "Please shorten it.",
+            f"Your message is {length} characters; the limit is {MAX_MESSAGE}. Please shorten it.",
             field="message",
         )
 
@@ -116,52 +115,49 @@ def give(
     source: str,
     request_key: str,
     now: datetime,
+    directory: dict[str, Person] | None = None,
 ) -> KudosGiven:
-    """Check the rules and store the kudos with its budget spend, all in the caller's transaction.
+    """Check the rules and store the kudos with its budget spend, in the caller's transaction.
 
-    A request seen before (same `request_key`) returns the stored kudos unchanged, so a replayed
-    request neither spends budget nor sends anything twice.
+    The budget is spent first, so a refusal writes nothing. A request seen before (same
+    `request_key`) returns the stored kudos unchanged: a replay neither spends budget nor sends
+    anything twice. `directory` saves a query when the caller already looked the people up.
     """
-    directory = people(session, team_id, [draft.giver_id, *draft.recipient_ids])
+    wanted = [draft.giver_id, *draft.recipient_ids]
+    if directory is None or any(uid not in directory for uid in wanted):
+        directory = people(session, team_id, wanted)
     check_draft(draft, directory, team_id)
     giver = directory.get(draft.giver_id)
     local_date = giver.local_date(now) if giver else now.date()
+    amount = len(draft.recipient_ids)
 
-    existing = store.find_by_request_key(session, team_id, request_key)
-    if existing is not None:
-        return _replayed(session, team_id, existing, policy)
-
+    granted, remaining = store.spend_budget(
+        session, team_id, draft.giver_id, local_date, amount, policy.daily_limit
+    )
+    if not granted:
+        existing = store.find_by_request_key(session, team_id, request_key)
+        if existing is not None:
+            return _replayed(session, team_id, existing, policy)
+        raise KudosRefused(_budget_message(amount, remaining, policy))
     message = neutralise(draft.message)
-    # A savepoint: a refused budget takes the kudos rows back with it, whatever the caller does.
-    with session.begin_nested():
-        kudos_id = store.insert_kudos(
-            session,
-            team_id=team_id,
-            giver_id=draft.giver_id,
-            message=message,
-            source=source,
-            request_key=request_key,
-            quote_url=draft.quote_url,
-            giver_local_date=local_date,
-            created_at=now,
-            recipient_ids=draft.recipient_ids,
-            values=draft.values,
-        )
-        if kudos_id is not None:
-            granted, remaining = store.spend_budget(
-                session,
-                team_id,
-                draft.giver_id,
-                local_date,
-                len(draft.recipient_ids),
-                policy.daily_limit,
-            )
-            if not granted:
-                raise KudosRefused(_budget_message(len(draft.recipient_ids), remaining, policy))
-    if kudos_id is None:  # a concurrent twin won the insert
-        twin = store.find_by_request_key(session, team_id, request_key)
-        assert twin is not None
-        return _replayed(session, team_id, twin, policy)
+    kudos_id = store.insert_kudos(
+        session,
+        team_id=team_id,
+        giver_id=draft.giver_id,
+        message=message,
+        source=source,
+        request_key=request_key,
+        quote_url=draft.quote_url,
+        giver_local_date=local_date,
+        created_at=now,
+        recipient_ids=draft.recipient_ids,
+        values=draft.values,
+    )
+    if kudos_id is None:  # seen before: give back what this attempt spent
+        store.unspend_budget(session, team_id, draft.giver_id, local_date, amount)
+        existing = store.find_by_request_key(session, team_id, request_key)
+        assert existing is not None
+        return _replayed(session, team_id, existing, policy)
     return KudosGiven(
         kudos_id=kudos_id,
         giver_id=draft.giver_id,
