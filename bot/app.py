@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import (
     warning_client_prioritized_and_token_skipped,
@@ -68,15 +69,48 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         feature.register(app, deps)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         log.error(
             "listener failed for %s: %r",
             body.get("type") or body.get("command"),
             error,
             exc_info=error,
         )
+        return apology(body)
 
     return app
+
+
+SORRY = (
+    ":warning: Sorry, something went wrong on our side and nothing was saved. "
+    "Please try again in a minute; if it keeps happening, tell your pulsebot admin."
+)
+
+
+def apology(body: dict[str, Any]) -> BoltResponse | None:
+    """What a person sees when a listener fails: a kind message, never a stack trace.
+
+    Events keep Bolt's 500 so that Slack retries them; a person's own action gets an answer.
+    """
+    if "command" in body:
+        return _json_response({"response_type": "ephemeral", "text": SORRY})
+    if body.get("type") == "view_submission":
+        view = {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "pulsebot"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": SORRY}}],
+        }
+        return _json_response({"response_action": "update", "view": view})
+    return None
+
+
+def _json_response(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(
+        status=200,
+        body=json.dumps(payload),
+        headers={"content-type": "application/json;charset=utf-8"},
+    )
 
 
 class _DropTokenNotices(logging.Filter):

@@ -249,3 +249,34 @@ def _wait_until(condition, timeout: float = 5.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_a_database_outage_gets_a_kind_answer_and_healthz_503(
+    server: RunningServer, signed: SlackRequests, tmp_path
+) -> None:
+    import httpx
+    from sqlalchemy.orm import sessionmaker
+
+    from storage.engine import make_engine
+
+    broken = make_engine(f"sqlite:///{tmp_path}/missing/dir/pulsebot.db")
+    server.deps.session_factory = sessionmaker(broken)
+    body = signed.command("/kudos", "<@UBEN> thanks", user_id="UANA").json()
+    assert body["response_type"] == "ephemeral"
+    assert "nothing was saved" in body["text"]
+    modal = signed.view_submission(
+        user_id="UANA",
+        callback_id="kudos_modal",
+        view_id="VDOWN",
+        values={
+            "kudos_recipients": {
+                "recipients": {"type": "multi_users_select", "selected_users": ["UBEN"]}
+            },
+            "kudos_message": {"message": {"type": "plain_text_input", "value": "hi"}},
+        },
+    ).json()
+    assert modal["response_action"] == "update"
+    assert "nothing was saved" in json.dumps(modal["view"])
+    health = httpx.get(f"{server.url}/healthz")
+    assert health.status_code == 503
+    assert health.json()["db"] == "unavailable"
