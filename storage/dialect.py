@@ -18,10 +18,12 @@ def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, A
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = module.insert(table).values(**values).on_conflict_do_nothing()
     pk = list(table.primary_key.columns)
-    if len(pk) == 1:
-        return session.execute(statement.returning(pk[0])).scalar_one_or_none()
-    result = session.execute(statement)
-    return result.rowcount or None
+    # RETURNING, not rowcount: for an INSERT, psycopg reports rowcount -1 here, which would
+    # read as "inserted" when the conflict skipped the row.
+    row = session.execute(statement.returning(*pk)).first()
+    if row is None:
+        return None
+    return row[0] if len(pk) == 1 else 1
 
 
 def dialect_insert(session: Session, table: Table) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,20 +95,41 @@ class Claimed:
     parent_ts: str | None
 
 
-def claim_due(session: Session, team_id: str, now: datetime, limit: int) -> list[Claimed]:
-    """Rows due now whose parent (if any) was sent, oldest first.
+def claim_due(
+    session: Session,
+    team_id: str,
+    now: datetime,
+    limit: int,
+    skip_methods: Collection[str] = (),
+) -> list[Claimed]:
+    """Rows due now whose parent (if any) was sent, oldest first, up to `limit` per method.
+
+    Per method, so a fan-out of thousands of DMs never fills the batch ahead of an App Home
+    publish or a chat.update. `skip_methods` (those under a 429 pause) are left out.
 
     `FOR UPDATE SKIP LOCKED` on PostgreSQL keeps two claimers apart during the claim; the sender
     lease is what keeps a second sender from sending at all (SQLite has only the lease).
     """
+    due = and_(
+        OutboxMessage.team_id == team_id,
+        OutboxMessage.status == PENDING,
+        OutboxMessage.next_attempt_at <= now,
+    )
+    methods = session.scalars(select(OutboxMessage.method).where(due).distinct()).all()
+    claimed: list[Claimed] = []
+    for method in sorted(set(methods) - set(skip_methods)):
+        claimed += _claim_method(session, due, method, limit)
+    return claimed
+
+
+def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[Claimed]:
     parent = aliased(OutboxMessage)
     query = (
         select(OutboxMessage, parent.result_channel, parent.result_ts)
         .outerjoin(parent, parent.id == OutboxMessage.depends_on_id)
         .where(
-            OutboxMessage.team_id == team_id,
-            OutboxMessage.status == PENDING,
-            OutboxMessage.next_attempt_at <= now,
+            due,
+            OutboxMessage.method == method,
             or_(OutboxMessage.depends_on_id.is_(None), parent.status == SENT),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)

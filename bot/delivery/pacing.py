@@ -38,6 +38,22 @@ class Pacer:
     def paused_for(self, method: str, now: float) -> float:
         return max(self._paused_until.get(method, 0.0) - now, 0.0)
 
+    def paused_methods(self, now: float) -> list[str]:
+        """Methods under a Retry-After pause: not worth claiming rows for until it ends."""
+        with self._lock:
+            return sorted(m for m, until in self._paused_until.items() if until > now)
+
+    def ready_in(self, method: str, channel: str | None, now: float) -> float:
+        """Seconds until this method (and, for posts, this channel) may be called again."""
+        with self._lock:
+            waits = [
+                self._next_slot.get(method, now) - now,
+                self._paused_until.get(method, now) - now,
+            ]
+            if channel and method == "chat.postMessage":
+                waits.append(self._channel_next.get(channel, now) - now)
+        return max(max(waits), 0.0)
+
     def channel_wait(self, channel: str | None, now: float) -> float:
         if not channel:
             return 0.0
@@ -46,16 +62,16 @@ class Pacer:
     def reserve(self, method: str, channel: str | None, now: float) -> float:
         """Take the method's next slot (and the channel's); returns seconds to wait for it."""
         with self._lock:
+            per_channel = bool(channel) and method == "chat.postMessage"
             slot = max(
                 self._next_slot.get(method, now),
                 self._paused_until.get(method, now),
+                self._channel_next.get(channel, now) if per_channel and channel else now,
                 now,
             )
             self._next_slot[method] = slot + self.interval(method)
-            if channel and method == "chat.postMessage":
-                self._channel_next[channel] = (
-                    max(slot, self._channel_next.get(channel, 0.0)) + CHANNEL_INTERVAL
-                )
+            if per_channel and channel:
+                self._channel_next[channel] = slot + CHANNEL_INTERVAL
                 if len(self._channel_next) > 10_000:
                     self._forget_old_channels(now)
             return slot - now

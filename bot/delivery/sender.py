@@ -6,6 +6,7 @@ retry could double a post whose answer was lost, and a 429 sleep would stall eve
 
 from __future__ import annotations
 
+import http.client
 import logging
 import random
 import threading
@@ -29,7 +30,11 @@ from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
 
-LEASE_TTL = timedelta(seconds=15)
+# A holder renews every LEASE_RENEW seconds before a call; the TTL outlasts a renewal gap plus
+# the longest pacing wait and a call's timeout, so a live sender never loses the lease mid-call.
+LEASE_TTL = timedelta(seconds=20)
+LEASE_RENEW = 2.0
+ROUND_SECONDS = 1.0
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 BATCH = 100
@@ -134,25 +139,43 @@ class OutboxSender:
         return worked
 
     def _send_batch(self, team_id: str) -> bool:
+        """Send a claimed batch, always the row whose method and channel are free soonest.
+
+        One method's long queue (a fan-out of DMs at the post rate, a busy channel at one a
+        second) never holds back another's rows: an App Home publish claimed beside 2,000 DMs
+        goes at its own pace. After at most ROUND_SECONDS the batch is claimed afresh, so rows
+        written meanwhile get their turn too.
+        """
         with unit_of_work(self._sessions) as session:
             orphans = store.fail_orphans(session, team_id, self._clock())
-            batch = store.claim_due(session, team_id, self._clock(), BATCH)
+            batch = store.claim_due(
+                session,
+                team_id,
+                self._clock(),
+                BATCH,
+                skip_methods=self._pacer.paused_methods(time.monotonic()),
+            )
         if orphans:
             log.error(
                 "outbox: %d message(s) failed because the message they reply to failed", orphans
             )
         attempted = False
-        for row in batch:
-            if self._stop.is_set():
-                break
-            channel = _target_channel(row)
+        round_ends = time.monotonic() + ROUND_SECONDS
+        remaining = list(batch)
+        while remaining and not self._stop.is_set():
             now = time.monotonic()
-            if self._pacer.paused_for(row.method, now) or self._pacer.channel_wait(channel, now):
-                continue  # its turn comes in a later round; other methods and channels go on
+            waits = [
+                (self._pacer.ready_in(row.method, _target_channel(row), now), index)
+                for index, row in enumerate(remaining)
+            ]
+            wait, index = min(waits)
+            if now + wait > round_ends:
+                break
             if not self._hold_lease(team_id, renew_only_if_due=True):
                 log.warning("outbox: lost the sender lease for %s; another replica sends", team_id)
                 break
-            wait = self._pacer.reserve(row.method, channel, now)
+            row = remaining.pop(index)
+            wait = self._pacer.reserve(row.method, _target_channel(row), time.monotonic())
             if wait > 0:
                 self._sleep(wait)
             outcome = self._call(row)
@@ -171,8 +194,12 @@ class OutboxSender:
             response = self._client.api_call(row.method, json=payload)
         except SlackApiError as error:
             return self._classify(row, error)
-        except (OSError, TimeoutError) as error:  # includes URLError and connection resets
+        except (OSError, http.client.HTTPException) as error:
+            # URLError, timeouts, resets, and an answer cut off mid-body (IncompleteRead)
             return Outcome("retry", error=f"connection: {error}")
+        except Exception as error:  # anything else: retried within the bound, never lost
+            log.exception("outbox: %s %s raised unexpectedly", row.method, row.key)
+            return Outcome("retry", error=f"unexpected: {type(error).__name__}")
         data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
         return Outcome(
             "sent",
@@ -218,12 +245,12 @@ class OutboxSender:
             OUTBOX_SENT.labels(row.method).inc()
         elif outcome.kind == "retry" and (not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS):
             self.stats.retried += 1
-            OUTBOX_RETRIED.labels(row.method, outcome.error or "").inc()
+            OUTBOX_RETRIED.labels(row.method, _label(outcome.error)).inc()
             log.info("outbox: %s %s will be retried (%s)", row.method, row.key, outcome.error)
         else:
             self.stats.failed += 1
             self.stats.failures.append(f"{row.key}: {outcome.error}")
-            OUTBOX_FAILED.labels(row.method, outcome.error or "").inc()
+            OUTBOX_FAILED.labels(row.method, _label(outcome.error)).inc()
             log.error(
                 "outbox: %s %s failed for good after %d attempt(s): %s",
                 row.method,
@@ -290,6 +317,14 @@ def _retry_after(headers: Any) -> float:
 def _backoff(attempts: int) -> float:
     base = min(2.0**attempts, MAX_BACKOFF)
     return base * (0.5 + random.random() / 2)
+
+
+def _label(error: str | None) -> str:
+    """A bounded metric label: Slack's error code, or the kind of failure, never free text."""
+    if not error:
+        return "unknown"
+    kind = error.split(":", 1)[0]
+    return kind if kind.replace("_", "").isalnum() and len(kind) <= 40 else "other"
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -1,0 +1,179 @@
+"""Exactly once across crashes and replicas: real `pulsebot run` processes, killed with -9.
+
+"An acked kudos is posted exactly once even when the process is killed the instant after the
+ack and started again" (issue 2; DESIGN.md section 6, "Ack fast, ack durable").
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, update
+
+from bot.clock import utc_now
+from storage.engine import make_engine
+from storage.models import Kudos, OutboxMessage, SenderLease
+from tests.server import KUDOS_CHANNEL, SIGNING_SECRET, ServerProcess, start_process
+from tests.slack_emulator import SlackEmulator
+from tests.slack_requests import SlackRequests
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Engine]:
+    """The test's own view of the database the processes share."""
+    engine = make_engine(database_url, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ServerProcess]]:
+    """Every process a test starts is stopped, whatever happens."""
+    started: list[ServerProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+def env_for(database_url: str, slack: SlackEmulator, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+        "DATABASE_URL": database_url,
+        "PULSEBOT_KUDOS_CHANNEL": KUDOS_CHANNEL,
+        "PULSEBOT_POST_RATE": "50",
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def statuses(db: Engine) -> dict[str, str]:
+    with db.connect() as connection:
+        result = connection.execute(select(OutboxMessage.idempotency_key, OutboxMessage.status))
+        return {key: status for key, status in result}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout}s")
+
+
+def all_sent(db: Engine) -> Callable[[], bool]:
+    def check() -> bool:
+        found = statuses(db)
+        return bool(found) and set(found.values()) == {"sent"}
+
+    return check
+
+
+def posted_keys(slack: SlackEmulator) -> Counter[str]:
+    """chat.postMessage calls Slack answered `ok: true`, per idempotency key."""
+    return Counter(
+        c["metadata"]["event_payload"]["key"]
+        for c in slack.calls("chat.postMessage")
+        if c.status == 200 and c.get("metadata")
+    )
+
+
+def delivered(slack: SlackEmulator, *channels: str) -> Counter[str]:
+    """Messages that exist in Slack, per idempotency key."""
+    return Counter(
+        m["metadata"]["event_payload"]["key"]
+        for channel in channels
+        for m in slack.messages(channel)
+        if m.get("metadata")
+    )
+
+
+def test_an_acked_kudos_is_posted_exactly_once_across_a_kill_9_and_a_restart(
+    tmp_path: Path,
+    database_url: str,
+    db: Engine,
+    slack: SlackEmulator,
+    processes: list[ServerProcess],
+) -> None:
+    env = env_for(database_url, slack)
+    first = start_process(env, tmp_path / "first.log", "--no-scheduler")
+    processes.append(first)
+    signed = SlackRequests(first.url, SIGNING_SECRET)
+
+    # A kudos delivered before the crash: a restart must not send it again.
+    ok = signed.command("/kudos", "<@UCHO> thanks for the review", user_id="UBEN")
+    assert ok.status_code == 200 and "Kudos sent" in ok.json()["text"]
+    wait_until(all_sent(db), 10, "the first kudos delivered")
+    delivered_before = set(statuses(db))
+
+    # Slack now refuses every post: nothing of the next kudos can leave before the kill.
+    slack.inject_fault("chat.postMessage", status=503, times=100_000)
+    response = signed.command(
+        "/kudos", "<@UBEN> <@UCHO> thanks for the migration #teamwork", user_id="UANA"
+    )
+    assert response.status_code == 200
+    assert "Kudos sent to <@UBEN> and <@UCHO>" in response.json()["text"]
+    first.kill_hard()
+    signed.close()
+
+    # The ack was durable: the kudos and its three posts are in the database, none sent.
+    with db.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Kudos)) == 2
+    pending = {k: s for k, s in statuses(db).items() if k not in delivered_before}
+    assert len(pending) == 3 and set(pending.values()) == {"pending"}, pending
+    assert not posted_keys(slack) - Counter(dict.fromkeys(delivered_before, 1))
+
+    # The dead process's sender lease would lapse after LEASE_TTL (15 s); skip the wait.
+    with db.begin() as connection:
+        connection.execute(update(SenderLease).values(expires_at=utc_now() - timedelta(seconds=1)))
+    slack.reset()  # Slack is healthy again (users and channels stay)
+    slack.add_channel(KUDOS_CHANNEL, "kudos", bot_is_member=False)
+
+    second = start_process(env, tmp_path / "second.log", "--no-scheduler")
+    processes.append(second)
+    wait_until(all_sent(db), 15, "the acked kudos delivered after the restart")
+
+    assert posted_keys(slack) == dict.fromkeys(pending, 1)
+    assert delivered(slack, KUDOS_CHANNEL, "UBEN", "UCHO") == dict.fromkeys(pending, 1)
+    assert len(slack.calls("chat.postMessage")) == 3  # the first kudos was not sent again
+    dm = slack.messages("UBEN")[0]
+    assert "thanks for the migration" in dm["text"]
+
+
+def test_two_processes_on_one_database_deliver_each_row_once(
+    tmp_path: Path,
+    database_url: str,
+    db: Engine,
+    slack: SlackEmulator,
+    processes: list[ServerProcess],
+) -> None:
+    people = [f"UP{i:02d}" for i in range(24)]
+    for user_id in people:
+        slack.add_user(user_id, tz="Europe/Paris")
+    # No feed channel: its one-post-a-second spacing would only make the test slow.
+    env = env_for(database_url, slack, PULSEBOT_KUDOS_CHANNEL="")
+    for name in ("a", "b"):
+        processes.append(start_process(env, tmp_path / f"{name}.log", "--no-scheduler"))
+    clients = [SlackRequests(p.url, SIGNING_SECRET) for p in processes]
+
+    for i in range(8):
+        giver, *recipients = people[3 * i : 3 * i + 3]
+        text = " ".join(f"<@{r}>" for r in recipients) + f" thanks, round {i}"
+        response = clients[i % 2].command("/kudos", text, user_id=giver)
+        assert response.status_code == 200 and "Kudos sent" in response.json()["text"]
+    for client in clients:
+        client.close()
+
+    wait_until(all_sent(db), 15, "every kudos delivered")
+    keys = statuses(db)
+    assert len(keys) == 16
+    assert posted_keys(slack) == dict.fromkeys(keys, 1)
+    assert len(slack.calls("chat.postMessage")) == 16
+    assert delivered(slack, *people) == dict.fromkeys(keys, 1)

@@ -1,0 +1,657 @@
+"""The outbox sender against the Slack emulator, on a fresh database (SQLite or PostgreSQL).
+
+Rows are written the way features write them (`bot.delivery.outbox`), then sent by the real
+`OutboxSender` with the production WebClient (`bot.app.make_web_client`, no slack_sdk retry
+handler). Each test names the guarantee of DESIGN.md section 6 ("Exactly once", "Rate limits")
+it holds the sender to.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import make_web_client
+from bot.clock import utc_now
+from bot.delivery import outbox, pacing
+from bot.delivery import sender as sender_module
+from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
+from bot.delivery.sender import LEASE_TTL, MAX_ATTEMPTS, MAX_BACKOFF, OutboxSender
+from storage.engine import unit_of_work
+from storage.models import OutboxMessage, SenderLease
+from tests.server import KUDOS_CHANNEL, free_port, server_settings
+from tests.slack_emulator import Call, SlackEmulator
+
+TEAM = "T0TEAM"
+CHANNELS = ("UANA", "UBEN", "UCHO", KUDOS_CHANNEL, "C0GENERAL")
+Factory = sessionmaker[Session]
+
+
+class FakeClock:
+    """The sender's calendar clock (due times, backoff, the lease), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += timedelta(seconds=seconds)
+
+
+def client_for(database_url: str, api_url: str, token: str) -> WebClient:
+    return make_web_client(server_settings(database_url, api_url, token), timeout=5)
+
+
+def make_sender(
+    session_factory: Factory,
+    client: WebClient,
+    *,
+    post_rate: float = 100.0,
+    clock: Any = utc_now,
+    holder: str | None = None,
+) -> OutboxSender:
+    return OutboxSender(
+        session_factory=session_factory,
+        client=client,
+        clock=clock,
+        post_rate=post_rate,
+        holder=holder,
+    )
+
+
+@pytest.fixture
+def no_channel_spacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests about something else: one channel's 1 s spacing has a test of its own."""
+    monkeypatch.setattr(pacing, "CHANNEL_INTERVAL", 0.0)
+
+
+@pytest.fixture
+def client(database_url: str, slack: SlackEmulator) -> WebClient:
+    return client_for(database_url, slack.url, slack.bot_token)
+
+
+def post(
+    session_factory: Factory,
+    key: str,
+    channel: str,
+    *,
+    text: str = "hello",
+    team_id: str = TEAM,
+    now: datetime | None = None,
+    **extra: Any,
+) -> int:
+    with unit_of_work(session_factory) as session:
+        return outbox.post_message(
+            session,
+            team_id=team_id,
+            key=key,
+            channel=channel,
+            text=text,
+            blocks=None,
+            now=now or utc_now(),
+            **extra,
+        )
+
+
+def rows(session_factory: Factory) -> dict[str, OutboxMessage]:
+    with unit_of_work(session_factory) as session:
+        return {r.idempotency_key: r for r in session.scalars(select(OutboxMessage))}
+
+
+def key_of(call: Call) -> str:
+    return str(call["metadata"]["event_payload"]["key"])
+
+
+def answered_ok(slack: SlackEmulator, *channels: str) -> Counter[str]:
+    """Messages Slack accepted, per idempotency key (the key travels in the message metadata).
+
+    Each successful chat.postMessage stores one message; an `ok: false` answer (HTTP 200 too)
+    stores none.
+    """
+    channels = channels or CHANNELS
+    return Counter(
+        m["metadata"]["event_payload"]["key"]
+        for channel in channels
+        for m in slack.messages(channel)
+        if m.get("metadata")
+    )
+
+
+def error_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name.startswith("bot.delivery")
+    ]
+
+
+# ----- sending once, recording what Slack returned --------------------------------------------
+
+
+def test_each_pending_row_is_sent_once_and_its_channel_and_ts_recorded(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    post(session_factory, "dm-ben", "UBEN")
+    post(session_factory, "feed", KUDOS_CHANNEL)
+    post(session_factory, "dm-cho", "UCHO")
+    post(session_factory, "dm-ben", "UBEN", text="the same key again")  # one row, one call
+    sender = make_sender(session_factory, client)
+
+    assert sender.drain(timeout=10)
+
+    assert answered_ok(slack) == {"dm-ben": 1, "feed": 1, "dm-cho": 1}
+    found = rows(session_factory)
+    assert {k: r.status for k, r in found.items()} == {k: "sent" for k in found}
+    # A DM posted to a user id comes back with its D... channel: chat.update needs that one.
+    assert found["dm-ben"].result_channel == "DUBEN"
+    assert found["dm-cho"].result_channel == "DUCHO"
+    assert found["feed"].result_channel == KUDOS_CHANNEL
+    assert found["dm-ben"].result_ts == slack.messages("UBEN")[0]["ts"]
+    assert found["feed"].result_ts == slack.messages(KUDOS_CHANNEL)[0]["ts"]
+    assert slack.messages("UBEN")[0]["text"] == "hello"
+
+    calls_before = len(slack.calls())
+    assert sender.step() is False
+    assert sender.drain(timeout=2)
+    assert make_sender(session_factory, client).drain(timeout=2)
+    assert len(slack.calls()) == calls_before
+
+
+# ----- 429: a pause for that method, never a failure -----------------------------------------
+
+
+def test_429_delays_the_row_spends_no_attempt_and_pauses_only_that_method(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    first = post(session_factory, "m1", "UBEN")
+    post(session_factory, "m2", "UCHO")
+    with unit_of_work(session_factory) as session:
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key="home",
+            method="views.publish",
+            payload={"user_id": "UANA", "view": {"type": "home", "blocks": []}},
+            now=utc_now(),
+        )
+        # One attempt left: a 429 must not use it up.
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == first).values(attempts=MAX_ATTEMPTS - 1)
+        )
+    slack.inject_fault("chat.postMessage", status=429, retry_after=2)
+    sender = make_sender(session_factory, client)
+
+    started = utc_now()
+    assert sender.step()
+
+    found = rows(session_factory)
+    assert found["m1"].status == "pending"
+    assert found["m1"].attempts == MAX_ATTEMPTS - 1
+    assert found["m1"].last_error == "ratelimited"
+    assert found["m1"].next_attempt_at >= started + timedelta(seconds=2)
+    assert found["m2"].status == "pending"  # same method: waits out the pause too
+    assert found["home"].status == "sent"  # another method went on during the pause
+    limited = slack.calls("chat.postMessage")
+    assert [c.status for c in limited] == [429]
+    assert slack.calls("views.publish")[0].at > limited[0].at
+
+    assert sender.drain(timeout=10)
+
+    found = rows(session_factory)
+    assert {k: r.status for k, r in found.items()} == {"m1": "sent", "m2": "sent", "home": "sent"}
+    assert found["m1"].attempts == MAX_ATTEMPTS
+    assert answered_ok(slack) == {"m1": 1, "m2": 1}
+    assert slack.rate_limited_count() == 1  # nothing hammered Slack during the pause
+    resumed = min(c.at for c in slack.calls("chat.postMessage") if c.status == 200)
+    assert resumed - limited[0].at >= 1.9  # Retry-After: 2 honoured
+    assert sender.stats.rate_limited == 1  # the sender saw the 429 (no slack_sdk retry)
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_a_paused_method_does_not_hold_back_other_methods_queued_behind_it(
+    session_factory: Factory,
+    slack: SlackEmulator,
+    client: WebClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More paused rows than one claim holds: the views.publish row behind them still goes."""
+    monkeypatch.setattr(sender_module, "BATCH", 5)
+    for i in range(8):
+        post(session_factory, f"fan-{i}", CHANNELS[i % len(CHANNELS)])
+    with unit_of_work(session_factory) as session:
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key="home",
+            method="views.publish",
+            payload={"user_id": "UANA", "view": {"type": "home", "blocks": []}},
+            now=utc_now(),
+        )
+    slack.inject_fault("chat.postMessage", status=429, retry_after=2)
+
+    assert make_sender(session_factory, client).drain(timeout=10)
+
+    limited = slack.calls("chat.postMessage")[0]
+    assert limited.status == 429
+    published = slack.calls("views.publish")
+    assert len(published) == 1
+    assert published[0].at - limited.at < 1.0  # during the pause, not after it
+    assert answered_ok(slack) == {f"fan-{i}": 1 for i in range(8)}
+
+
+def test_a_long_fan_out_does_not_hold_back_another_method_written_after_it(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    """150 DMs at 5 a second take half a minute; the Home publish behind them does not wait."""
+    for i in range(150):
+        post(session_factory, f"dm-{i}", "UBEN" if i % 2 else "UCHO")
+    sender = make_sender(session_factory, client, post_rate=5)
+    thread = threading.Thread(target=sender.run_forever, daemon=True)
+    thread.start()
+    try:
+        slack.wait_for("chat.postMessage", count=3)
+        with unit_of_work(session_factory) as session:
+            outbox.enqueue(
+                session,
+                team_id=TEAM,
+                key="home",
+                method="views.publish",
+                payload={"user_id": "UANA", "view": {"type": "home", "blocks": []}},
+                now=utc_now(),
+            )
+        written = time.monotonic()
+        published = slack.wait_for("views.publish", timeout=5)[0]
+        assert published.at - written < 2.5
+        assert len(slack.calls("chat.postMessage")) < 30  # the fan-out is still going
+    finally:
+        sender.stop()
+        thread.join(timeout=10)
+
+
+# ----- 5xx and internal_error: backoff, a bound, a logged failure ----------------------------
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_server_errors_are_retried_with_growing_backoff_then_sent(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    clock = FakeClock()
+    slack.inject_fault("chat.postMessage", status=200, error="internal_error")
+    slack.inject_fault("chat.postMessage", status=500, error="internal_error")
+    slack.inject_fault("chat.postMessage", status=503)  # a load balancer's HTML page
+    post(session_factory, "dm", "UBEN", now=clock())
+    sender = make_sender(session_factory, client, clock=clock)
+
+    delays = []
+    for attempt in range(1, 4):
+        assert sender.step()
+        row = rows(session_factory)["dm"]
+        assert (row.status, row.attempts) == ("pending", attempt)
+        delay = (row.next_attempt_at - clock()).total_seconds()
+        delays.append(delay)
+        assert sender.step() is False  # not before its backoff has passed
+        assert len(slack.calls("chat.postMessage")) == attempt
+        clock.advance(delay)
+    assert 0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4
+
+    assert sender.step()
+    row = rows(session_factory)["dm"]
+    assert (row.status, row.attempts, row.last_error) == ("sent", 4, None)
+    assert [c.status for c in slack.calls("chat.postMessage")] == [200, 500, 503, 200]
+    assert answered_ok(slack) == {"dm": 1}
+    assert len(slack.messages("UBEN")) == 1
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_persistent_server_errors_fail_the_row_after_the_bound_and_log_it(
+    session_factory: Factory,
+    slack: SlackEmulator,
+    client: WebClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    slack.inject_fault(
+        "chat.postMessage", status=503, error="service_unavailable", times=MAX_ATTEMPTS + 5
+    )
+    post(session_factory, "doomed", "UBEN", now=clock())
+    sender = make_sender(session_factory, client, clock=clock)
+
+    for _ in range(MAX_ATTEMPTS + 3):
+        sender.step()
+        clock.advance(MAX_BACKOFF + 1)
+
+    row = rows(session_factory)["doomed"]
+    assert (row.status, row.attempts, row.last_error) == (
+        "failed",
+        MAX_ATTEMPTS,
+        "service_unavailable",
+    )
+    assert len(slack.calls("chat.postMessage")) == MAX_ATTEMPTS  # none after the bound
+    assert sender.stats.failed == 1
+    failures = [line for line in error_lines(caplog) if "doomed" in line]
+    assert len(failures) == 1 and "failed for good" in failures[0]
+
+
+def test_channel_not_found_fails_that_row_and_the_rest_of_the_batch_goes_out(
+    session_factory: Factory,
+    slack: SlackEmulator,
+    client: WebClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    post(session_factory, "before", "UBEN")
+    post(session_factory, "nowhere", "C0NOSUCH")
+    post(session_factory, "after", "UCHO")
+
+    assert make_sender(session_factory, client).drain(timeout=10)
+
+    found = rows(session_factory)
+    assert (found["nowhere"].status, found["nowhere"].last_error) == ("failed", "channel_not_found")
+    assert found["nowhere"].attempts == 1  # a final error is not retried
+    assert found["before"].status == found["after"].status == "sent"
+    assert answered_ok(slack) == {"before": 1, "after": 1}
+    assert len(slack.calls("chat.postMessage")) == 3
+    assert any("nowhere" in line and "channel_not_found" in line for line in error_lines(caplog))
+
+
+# ----- dependencies: a reply needs its parent's channel and ts ---------------------------------
+
+
+def test_dependent_rows_wait_for_their_parent_and_get_its_channel_and_ts(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    now = utc_now()
+    with unit_of_work(session_factory) as session:
+
+        def post_in(key: str, channel: str, text: str, **extra: Any) -> int:
+            return outbox.post_message(
+                session,
+                team_id=TEAM,
+                key=key,
+                channel=channel,
+                text=text,
+                blocks=None,
+                now=now,
+                **extra,
+            )
+
+        header = post_in("header", "UBEN", "Your check-in")
+        post_in("reply", "UBEN", "in the thread", depends_on=header, thread_under_parent=True)
+        prompt = post_in("prompt", "UCHO", "How was your week?")
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key="closed",
+            method="chat.update",
+            payload={"channel": PARENT_CHANNEL, "ts": PARENT_TS, "text": "This check-in closed"},
+            now=now,
+            depends_on=prompt,
+        )
+    # The header's first try fails: its reply must still wait for it.
+    slack.inject_fault("chat.postMessage", status=503)
+
+    assert make_sender(session_factory, client).drain(timeout=10)
+
+    found = rows(session_factory)
+    assert {r.status for r in found.values()} == {"sent"}
+    posts = [c for c in slack.calls("chat.postMessage") if c.status == 200]
+    by_key = {key_of(c): c for c in posts}
+    assert posts.index(by_key["header"]) < posts.index(by_key["reply"])
+    assert by_key["reply"]["channel"] == "DUBEN"
+    assert by_key["reply"]["thread_ts"] == found["header"].result_ts
+    thread = slack.messages("UBEN")
+    assert [m["text"] for m in thread] == ["Your check-in", "in the thread"]
+    assert thread[1]["thread_ts"] == thread[0]["ts"]
+
+    edit = slack.calls("chat.update")
+    assert len(edit) == 1 and edit[0].status == 200
+    assert (edit[0]["channel"], edit[0]["ts"]) == ("DUCHO", found["prompt"].result_ts)
+    assert edit[0].at > by_key["prompt"].at
+    assert [m["text"] for m in slack.messages("UCHO")] == ["This check-in closed"]
+    assert found["closed"].result_channel == "DUCHO"
+
+
+def test_children_of_a_parent_that_failed_for_good_fail_too(
+    session_factory: Factory,
+    slack: SlackEmulator,
+    client: WebClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    header = post(session_factory, "header", "C0NOSUCH")
+    reply = post(session_factory, "reply", "x", depends_on=header, thread_under_parent=True)
+    post(session_factory, "reply-to-reply", "x", depends_on=reply, thread_under_parent=True)
+    post(session_factory, "unrelated", "UBEN")
+
+    assert make_sender(session_factory, client).drain(timeout=10)
+
+    found = rows(session_factory)
+    assert (found["header"].status, found["header"].last_error) == ("failed", "channel_not_found")
+    for key in ("reply", "reply-to-reply"):
+        assert (found[key].status, found[key].last_error) == ("failed", "parent_failed")
+    assert found["unrelated"].status == "sent"
+    assert [key_of(c) for c in slack.calls("chat.postMessage")] == ["header", "unrelated"]
+    assert any("reply to failed" in line for line in error_lines(caplog))
+
+
+# ----- one sender per workspace: the lease ------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_two_senders_draining_one_database_send_every_row_exactly_once(
+    database_url: str, session_factory: Factory, slack: SlackEmulator
+) -> None:
+    keys = []
+    for i in range(40):
+        team = ("T0TEAM", "T1TEAM")[i % 2]  # two workspaces: a lease each
+        channel = CHANNELS[i % len(CHANNELS)]
+        keys.append(f"row-{i}")
+        post(session_factory, keys[-1], channel, team_id=team)
+    senders = [
+        make_sender(
+            session_factory,
+            client_for(database_url, slack.url, slack.bot_token),
+            post_rate=200,
+            holder=f"replica-{n}",
+        )
+        for n in range(2)
+    ]
+    start = threading.Barrier(len(senders))
+    results: dict[str, bool | BaseException] = {}
+
+    def run(sender: OutboxSender) -> None:
+        start.wait()
+        try:
+            results[sender.holder] = sender.drain(timeout=20)
+        except BaseException as error:  # surfaced by the assertion below
+            results[sender.holder] = error
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results == {"replica-0": True, "replica-1": True}
+    assert answered_ok(slack) == dict.fromkeys(keys, 1)
+    assert len(slack.calls("chat.postMessage")) == len(keys)
+    assert {r.status for r in rows(session_factory).values()} == {"sent"}
+
+
+def test_a_sender_whose_lease_expired_is_replaced(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    clock = FakeClock()
+    first = make_sender(session_factory, client, clock=clock, holder="first")
+    second = make_sender(session_factory, client, clock=clock, holder="second")
+
+    post(session_factory, "k1", "UBEN", now=clock())
+    assert first.step()  # "first" now holds the lease for LEASE_TTL
+    post(session_factory, "k2", "UCHO", now=clock())
+    assert second.step() is False  # held by a live sender: hands off
+    assert rows(session_factory)["k2"].status == "pending"
+
+    clock.advance(LEASE_TTL.total_seconds() + 1)  # "first" died without renewing
+    assert second.step()
+    assert rows(session_factory)["k2"].status == "sent"
+    with unit_of_work(session_factory) as session:
+        assert session.scalars(select(SenderLease.holder)).all() == ["second"]
+
+    post(session_factory, "k3", "UANA", now=clock())
+    assert first.step() is False  # back from the dead: the new holder keeps sending
+    assert second.step()
+    assert answered_ok(slack) == {"k1": 1, "k2": 1, "k3": 1}
+
+
+def test_a_clean_stop_hands_the_lease_over_at_once(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    clock = FakeClock()
+    first = make_sender(session_factory, client, clock=clock, holder="first")
+    second = make_sender(session_factory, client, clock=clock, holder="second")
+    post(session_factory, "k1", "UBEN", now=clock())
+    assert first.drain(timeout=5)  # releases the lease when done
+    post(session_factory, "k2", "UCHO", now=clock())
+    assert second.step()  # no LEASE_TTL wait
+    assert answered_ok(slack) == {"k1": 1, "k2": 1}
+
+
+# ----- pacing ----------------------------------------------------------------------------------
+
+
+def test_a_fan_out_runs_at_post_rate_without_drawing_429s(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    # Slack's limit here is exactly the configured rate, with a small burst allowance.
+    slack.set_rate_limit("chat.postMessage", per_minute=1200, burst=3)
+    for i in range(40):
+        slack.add_channel(f"C0FAN{i:02d}", f"fan-{i}")
+        post(session_factory, f"fan-{i}", f"C0FAN{i:02d}")
+
+    assert make_sender(session_factory, client, post_rate=20).drain(timeout=15)
+
+    calls = slack.calls("chat.postMessage")
+    assert slack.rate_limited_count() == 0
+    assert len(calls) == 40 and all(c.status == 200 for c in calls)
+    span = calls[-1].at - calls[0].at
+    assert 1.85 <= span < 3.5, span  # 39 intervals of 1/20 s: evenly paced, not slower
+
+
+def test_posts_to_one_channel_are_about_a_second_apart(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    slack.set_channel_rate_limit(per_second=1.0, burst=2)
+    for i in range(3):
+        post(session_factory, f"feed-{i}", KUDOS_CHANNEL)
+    post(session_factory, "elsewhere", "UBEN")
+
+    assert make_sender(session_factory, client, post_rate=100).drain(timeout=10)
+
+    calls = slack.calls("chat.postMessage")
+    feed = [c for c in calls if c["channel"] == KUDOS_CHANNEL]
+    assert slack.rate_limited_count() == 0
+    assert [key_of(c) for c in feed] == ["feed-0", "feed-1", "feed-2"]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(feed)]
+    assert all(gap >= 0.9 for gap in gaps), gaps  # about one a second (Call.at: arrival)
+    other = next(c for c in calls if c["channel"] == "UBEN")
+    assert other.at - feed[0].at < 0.5  # another channel does not wait its turn
+
+
+# ----- connection errors ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_a_connection_error_is_retried_not_failed(
+    database_url: str, session_factory: Factory, slack: SlackEmulator
+) -> None:
+    clock = FakeClock()
+    closed = f"http://127.0.0.1:{free_port()}/api/"
+    client = client_for(database_url, closed, slack.bot_token)
+    post(session_factory, "dm", "UBEN", now=clock())
+    sender = make_sender(session_factory, client, clock=clock)
+
+    assert sender.step()
+    row = rows(session_factory)["dm"]
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert (row.last_error or "").startswith("connection")
+
+    client.base_url = slack.url  # Slack is back
+    clock.advance(60)
+    assert sender.step()
+    assert rows(session_factory)["dm"].status == "sent"
+    assert answered_ok(slack) == {"dm": 1}
+
+
+class CutOffAnswers:
+    """A server that reads each request, then hangs up halfway through its answer."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/api/"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                head, _, body = request.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])  # type: ignore[index]
+                while len(body) < length:
+                    body += connection.recv(65536)
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 100\r\n\r\n{"ok":'
+                )
+                connection.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_an_answer_cut_off_mid_body_is_retried_not_fatal(
+    database_url: str, session_factory: Factory, slack: SlackEmulator
+) -> None:
+    clock = FakeClock()
+    cut_off = CutOffAnswers()
+    client = client_for(database_url, cut_off.url, slack.bot_token)
+    post(session_factory, "dm", "UBEN", now=clock())
+    post(session_factory, "next", "UCHO", now=clock())
+    sender = make_sender(session_factory, client, clock=clock)
+
+    try:
+        assert sender.step()  # must not raise: the rest of the batch is attempted too
+    finally:
+        cut_off.close()
+    found = rows(session_factory)
+    assert {k: (r.status, r.attempts) for k, r in found.items()} == {
+        "dm": ("pending", 1),
+        "next": ("pending", 1),
+    }
+    assert (found["dm"].last_error or "").startswith("connection")
+
+    client.base_url = slack.url
+    clock.advance(60)
+    assert sender.drain(timeout=5)
+    assert answered_ok(slack) == {"dm": 1, "next": 1}
