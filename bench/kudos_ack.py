@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,7 +41,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per server")
-    parser.add_argument("--database", help="DATABASE_URL for pulsebot (default: a SQLite file)")
+    parser.add_argument(
+        "--database",
+        help="DATABASE_URL for pulsebot (default: a SQLite file); a PostgreSQL database is "
+        "emptied first, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/pulsebot_bench",
+    )
     args = parser.parse_args()
 
     users = args.requests * args.rounds + 200
@@ -213,7 +218,17 @@ def _count_kudos(database: str) -> int:
 
 
 def _reset_postgres(database: str) -> None:
-    engine = create_engine(database, isolation_level="AUTOCOMMIT")
+    """Empty the benchmark's own database (created if absent): never point it at real data."""
+    url = make_url(database)
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        ).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    server.dispose()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()

@@ -61,7 +61,56 @@ def _parser() -> argparse.ArgumentParser:
     db_verbs = db.add_subparsers(title="db commands", metavar="COMMAND", required=True)
     upgrade = db_verbs.add_parser("upgrade", help="apply the migrations up to the latest")
     upgrade.set_defaults(handler=_db_upgrade)
+
+    checkins = verbs.add_parser("checkins", help="check-in templates as code, and what is due")
+    checkin_verbs = checkins.add_subparsers(
+        title="checkins commands", metavar="COMMAND", required=True
+    )
+    apply = checkin_verbs.add_parser(
+        "apply", help="create or update templates from a YAML file, matched by (owner, name)"
+    )
+    apply.add_argument("file", metavar="FILE.yml", help="templates (see DESIGN.md section 5)")
+    apply.add_argument(
+        "--dry-run", action="store_true", help="validate and show what would change; write nothing"
+    )
+    _team_argument(apply)
+    apply.set_defaults(handler=_checkins_apply)
+    listing = checkin_verbs.add_parser("list", help="show the check-in templates")
+    _team_argument(listing)
+    listing.set_defaults(handler=_checkins_list)
+    run_due = checkin_verbs.add_parser(
+        "run-due",
+        help="write every prompt and reminder due at or before an instant, then deliver them",
+    )
+    run_due.add_argument(
+        "--at", metavar="ISO8601", help="the instant (default now; no offset means UTC)"
+    )
+    run_due.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up waiting for the outbox after this long (default: from the queue's size)",
+    )
+    _team_argument(run_due)
+    run_due.set_defaults(handler=_checkins_run_due)
+
+    org = verbs.add_parser("org", help="the org chart (who reports to whom)")
+    org_verbs = org.add_subparsers(title="org commands", metavar="COMMAND", required=True)
+    org_import = org_verbs.add_parser(
+        "import", help="import person -> manager rows (email,manager_email or user_id,manager_id)"
+    )
+    org_import.add_argument("file", metavar="FILE.csv")
+    _team_argument(org_import)
+    org_import.set_defaults(handler=_org_import)
     return parser
+
+
+def _team_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--team",
+        metavar="TEAM_ID",
+        help="workspace id (T...); needed only when the database knows several workspaces or none",
+    )
 
 
 def _settings() -> Settings:
@@ -158,6 +207,35 @@ def _serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str,
         if stop_socket is not None:
             stop_socket()
         engine.dispose()
+
+
+# ----- check-ins and the org chart (issue 3) -----------------------------------------------------
+# The verbs live in bot/cli_checkins.py; these wrappers keep the imports lazy, so `--help`
+# and the verbs that need no Slack never build a WebClient or read a token.
+
+
+def _checkins_apply(args: argparse.Namespace) -> int:
+    from bot import cli_checkins
+
+    return cli_checkins.apply(args, _database_settings(), _settings)
+
+
+def _checkins_list(args: argparse.Namespace) -> int:
+    from bot import cli_checkins
+
+    return cli_checkins.list_templates(args, _database_settings())
+
+
+def _checkins_run_due(args: argparse.Namespace) -> int:
+    from bot import cli_checkins
+
+    return cli_checkins.run_due(args, _settings())
+
+
+def _org_import(args: argparse.Namespace) -> int:
+    from bot import cli_checkins
+
+    return cli_checkins.org_import(args, _database_settings(), _settings)
 
 
 if __name__ == "__main__":

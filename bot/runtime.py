@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import make_web_client
+from bot.checkin_runner import scheduled_job
 from bot.delivery.sender import OutboxSender
 from bot.deps import Deps
 from bot.scheduler import build_scheduler
@@ -18,6 +19,7 @@ from handlers.users import sync_all
 log = logging.getLogger(__name__)
 
 SENDER_TIMEOUT = 10  # seconds per Slack call from the sender
+RUN_DUE_EVERY = 30  # seconds: a prompt leaves at most this long after its local time
 
 
 class Runtime:
@@ -34,7 +36,10 @@ class Runtime:
         )
         self._threads: list[threading.Thread] = []
         self._client = make_web_client(deps.settings, timeout=SENDER_TIMEOUT)
-        jobs = {"directory-refresh": (self._refresh_directory, {"hours": 12})}
+        jobs = {
+            "directory-refresh": (self._refresh_directory, {"hours": 12}),
+            "checkins-run-due": (scheduled_job(deps), {"seconds": RUN_DUE_EVERY}),
+        }
         self._scheduler = build_scheduler(jobs) if scheduler else None
 
     def start(self) -> None:

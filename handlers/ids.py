@@ -22,5 +22,49 @@ KUDOS_VALUES_ACTION = "values"
 # Events we subscribe to (manifest.yml `settings.event_subscriptions.bot_events`)
 BOT_EVENTS = ("app_home_opened", "user_change")
 
-COMMANDS = (KUDOS_COMMAND,)
+
+# ----- Check-ins (issue 3) ---------------------------------------------------------------------
+CHECKIN_COMMAND = "/checkin"
+
+# Buttons in the prompt / reminder DMs; each button's `value` is the occurrence id.
+CHECKIN_START_ACTION = "checkin_start"
+CHECKIN_SNOOZE_ACTION = "checkin_snooze"
+CHECKIN_SKIP_ACTION = "checkin_skip"
+CHECKIN_ACTIONS_BLOCK = "checkin_actions"
+# The manager's copy of an answer; `value` is the occurrence id.
+CHECKIN_REPLY_ACTION = "checkin_reply"
+
+# The answer modal: one input block per question, block_id = prefix + question id.
+CHECKIN_MODAL = "checkin_modal"
+CHECKIN_QUESTION_BLOCK_PREFIX = "checkin_q_"
+CHECKIN_ANSWER_ACTION = "answer"
+CHECKIN_ANONYMOUS_BLOCK = "checkin_anonymous"
+CHECKIN_ANONYMOUS_ACTION = "anonymous"
+
+CHECKIN_BUTTON_ACTIONS = (
+    CHECKIN_START_ACTION,
+    CHECKIN_SNOOZE_ACTION,
+    CHECKIN_SKIP_ACTION,
+    CHECKIN_REPLY_ACTION,
+)
+
+# The manager's reply to an answer (modal opened by the Reply button).
+CHECKIN_REPLY_MODAL = "checkin_reply_modal"
+CHECKIN_REPLY_BLOCK = "checkin_reply"
+CHECKIN_REPLY_INPUT = "reply"
+
+# `/checkin setup`: one block per field; every element has the same action id.
+SETUP_MODAL = "checkin_setup_modal"
+SETUP_INPUT = "value"
+SETUP_NAME_BLOCK = "setup_name"
+SETUP_MEMBERS_BLOCK = "setup_members"
+SETUP_DAYS_BLOCK = "setup_days"
+SETUP_TIME_BLOCK = "setup_time"
+SETUP_QUESTIONS_BLOCK = "setup_questions"
+SETUP_REMIND_BLOCK = "setup_remind"
+SETUP_CLOSE_BLOCK = "setup_close"
+SETUP_DM_BLOCK = "setup_dm"
+SETUP_CHANNEL_BLOCK = "setup_channel"
+
+COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND)
 MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT,)

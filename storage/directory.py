@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Executable, Row, bindparam, select
 from sqlalchemy.orm import Session
 
-from storage.dialect import prepared
+from storage.dialect import insert_for, prepared
 from storage.models import DirectoryUser
 
 
@@ -70,21 +70,36 @@ def find_by_email(session: Session, team_id: str, email: str) -> DirectoryUser |
 def upsert_users(
     session: Session, team_id: str, records: Iterable[UserRecord], fetched_at: datetime
 ) -> int:
-    records = list(records)
-    existing = get_users(session, team_id, (r.user_id for r in records))
-    for record in records:
-        row = existing.get(record.user_id)
-        if row is None:
-            row = DirectoryUser(team_id=team_id, user_id=record.user_id)
-            session.add(row)
-        row.user_team_id = record.user_team_id
-        row.name = record.name
-        row.real_name = record.real_name
-        row.email = record.email.lower() if record.email else None
-        row.tz = record.tz
-        row.is_bot = record.is_bot
-        row.deleted = record.deleted
-        row.is_restricted = record.is_restricted
-        row.fetched_at = fetched_at
-    session.flush()
-    return len(records)
+    """Insert or refresh, in one statement: two replicas warming the cache at once both win."""
+    rows = [
+        {
+            "team_id": team_id,
+            "user_id": r.user_id,
+            "user_team_id": r.user_team_id,
+            "name": r.name,
+            "real_name": r.real_name,
+            "email": r.email.lower() if r.email else None,
+            "tz": r.tz,
+            "is_bot": r.is_bot,
+            "deleted": r.deleted,
+            "is_restricted": r.is_restricted,
+            "fetched_at": fetched_at,
+        }
+        for r in {record.user_id: record for record in records}.values()
+    ]
+    if not rows:
+        return 0
+    statement = prepared(session, "directory.upsert", _upsert_statement)
+    session.connection().execute(statement, rows)
+    session.expire_all()  # ORM objects loaded earlier must not shadow the new values
+    return len(rows)
+
+
+def _upsert_statement(dialect_name: str) -> Executable:
+    table = DirectoryUser.__table__
+    insert = insert_for(dialect_name, table)
+    refreshed = [c.name for c in table.columns if c.name not in ("team_id", "user_id")]
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.team_id, table.c.user_id],
+        set_={name: insert.excluded[name] for name in refreshed},
+    )

@@ -149,3 +149,138 @@ class ProcessedEvent(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ----- Check-ins (issue 3) ----------------------------------------------------------------------
+
+
+class OrgEdge(Base):
+    """Who reports to whom: Slack has no manager field, so the app keeps its own (one each)."""
+
+    __tablename__ = "org_chart"
+    __table_args__ = (Index("ix_org_chart_manager", "team_id", "manager_id"),)
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    manager_id: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))  # "csv" | "template" | "slack"
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutOfOffice(Base):
+    """A person's away period, in their own local dates, both ends inclusive."""
+
+    __tablename__ = "ooo_periods"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    until: Mapped[date] = mapped_column(Date)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CheckinTemplate(Base):
+    """A team's recurring check-in, identified by (owner, name) as in DESIGN.md section 3."""
+
+    __tablename__ = "checkin_templates"
+    __table_args__ = (UniqueConstraint("team_id", "owner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(80))
+    weekdays: Mapped[list[str]] = mapped_column(JSON)  # ["mon", "fri"]
+    local_time: Mapped[str] = mapped_column(String(5))  # "HH:MM", in each member's zone
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    post_to_manager: Mapped[bool] = mapped_column(Boolean, default=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    remind_after_minutes: Mapped[int | None] = mapped_column(Integer)
+    close_after_minutes: Mapped[int] = mapped_column(Integer)
+    # Occurrences begin after this instant: creation, or the last change of days/time, so a new
+    # schedule never produces "missed" rows for times that only exist under it retroactively.
+    schedule_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CheckinMember(Base):
+    """A person in a template; prompts only begin after `added_at`."""
+
+    __tablename__ = "checkin_members"
+
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("checkin_templates.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CheckinOccurrence(Base):
+    """One (template, member, local date): the unique key is what makes a prompt exactly once."""
+
+    __tablename__ = "checkin_occurrences"
+    __table_args__ = (
+        UniqueConstraint("template_id", "user_id", "local_date"),
+        Index("ix_checkin_occurrences_state_closes", "team_id", "state", "closes_at"),
+        Index("ix_checkin_occurrences_user", "team_id", "user_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    template_id: Mapped[int] = mapped_column(ForeignKey("checkin_templates.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    local_date: Mapped[date] = mapped_column(Date)
+    scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))  # pending|answered|skipped|missed|away
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    snooze_count: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The outbox row of the message "Submitted ✓" replaces: the prompt, or the latest re-prompt.
+    prompt_outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CheckinAnswer(Base):
+    """One answer to one question (upward feedback is kept apart, in `upward_feedback`)."""
+
+    __tablename__ = "checkin_answers"
+
+    occurrence_id: Mapped[int] = mapped_column(
+        ForeignKey("checkin_occurrences.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class UpwardFeedback(Base):
+    """Feedback for a manager. Anonymous rows have no author and no occurrence: nothing to trace.
+
+    Named feedback is delivered at once (`released` true); anonymous waits for a weekly digest
+    whose team reached the anonymity threshold.
+    """
+
+    __tablename__ = "upward_feedback"
+    __table_args__ = (
+        Index("ix_upward_feedback_manager_week", "team_id", "manager_id", "iso_week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    manager_id: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str | None] = mapped_column(String(32))
+    occurrence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkin_occurrences.id", ondelete="SET NULL")
+    )
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W48"
+    released: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,120 @@
+"""What `pulsebot checkins run-due` and the scheduler's minute job do: write what is due.
+
+It only writes rows (occurrences, their state, and outbox rows in the same short transaction)
+and returns; the outbox sender delivers. That keeps a run fast and makes it safe for several
+replicas, restarts or a scheduler that fires twice: the occurrence's unique key and each
+outbox row's idempotency key decide who writes, and only the writer sends.
+
+Outbox keys (one Slack call each, ever):
+- `checkin:{occurrence}:prompt`            the DM, chat.postMessage to the member's user id
+- `checkin:{occurrence}:reminder`          the one reminder
+- `checkin:{occurrence}:snooze:{n}`        the re-prompt after the n-th snooze
+- `checkin:{occurrence}:answers:manager`   the answers, to the template owner by DM
+- `checkin:{occurrence}:upward:manager`    named upward feedback, when the manager is not the owner
+- `checkin:header:{template}:{YYYY-MM-DD}` the day's header in the team channel (owner's date)
+- `checkin:{occurrence}:answers:channel`   the answers, a reply in that header's thread
+- `checkin:{occurrence}:submitted`         chat.update of the latest prompt to "Submitted ✓"
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.deps import Deps
+from bot.services import checkins
+from handlers.checkin_messages import enqueue_prompt, enqueue_reminder, enqueue_reprompt
+from storage.engine import unit_of_work
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+MAX_ROUNDS = 10_000  # batches per kind and run: a guard, never reached while claims progress
+
+
+@dataclass
+class RunSummary:
+    prompted: int = 0
+    reminded: int = 0
+    reprompted: int = 0  # after a snooze
+    closed: int = 0  # pending -> missed at close time
+    missed: int = 0  # written as missed in a catch-up (closed before anyone wrote them)
+    away: int = 0
+
+    @property
+    def messages(self) -> int:
+        return self.prompted + self.reminded + self.reprompted
+
+    def __str__(self) -> str:
+        return (
+            f"{self.prompted} prompted, {self.reminded} reminded, {self.reprompted} re-prompted "
+            f"after a snooze, {self.closed} closed, {self.missed} missed while down, "
+            f"{self.away} away"
+        )
+
+
+def run_due(
+    source: sessionmaker[Session] | Deps,
+    now: datetime,
+    *,
+    team_id: str | None = None,
+    batch_size: int = BATCH,
+) -> RunSummary:
+    """Everything due at or before `now`, one short transaction per batch.
+
+    Order matters: closings first (a check-in past its close gets no reminder), then new
+    occurrences, re-prompts after snoozes (which count as the reminder if one was due), and
+    reminders.
+    """
+    factory = source.session_factory if isinstance(source, Deps) else source
+    summary = RunSummary()
+    for _ in range(MAX_ROUNDS):
+        with unit_of_work(factory) as session:
+            closed = checkins.close_due(session, now, team_id, batch_size)
+        summary.closed += len(closed)
+        if len(closed) < batch_size:
+            break
+    with unit_of_work(factory) as session:
+        batches = checkins.plan_batches(session, now, team_id, batch_size)
+    for batch in batches:
+        with unit_of_work(factory) as session:
+            result = checkins.plan_due(session, now, batch=batch)
+            for due in result.created:
+                enqueue_prompt(session, due, now)
+        summary.prompted += len(result.created)
+        summary.missed += len(result.missed)
+        summary.away += len(result.away)
+    for _ in range(MAX_ROUNDS):
+        with unit_of_work(factory) as session:
+            snoozes = checkins.due_snoozes(session, now, team_id, batch_size)
+            for due in snoozes:
+                enqueue_reprompt(session, due, now)
+        summary.reprompted += len(snoozes)
+        if len(snoozes) < batch_size:
+            break
+    for _ in range(MAX_ROUNDS):
+        with unit_of_work(factory) as session:
+            reminders = checkins.due_reminders(session, now, team_id, batch_size)
+            for due in reminders:
+                enqueue_reminder(session, due, now)
+        summary.reminded += len(reminders)
+        if len(reminders) < batch_size:
+            break
+    return summary
+
+
+def scheduled_job(deps: Deps) -> Callable[[], None]:
+    """The scheduler's minute job: run what is due now, then wake this process's sender."""
+
+    def job() -> None:
+        summary = run_due(deps, deps.now())
+        if summary.messages or summary.closed or summary.missed or summary.away:
+            log.info("check-ins: %s", summary)
+        if summary.messages:
+            deps.notify_outbox()
+
+    return job

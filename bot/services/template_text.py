@@ -1,0 +1,117 @@
+"""Questions as lines of text, for the setup modal (YAML is for files, not for a text box).
+
+    What did you get done? *
+    [pulse] How do you feel this week?
+    [choice: Ship, Learn, Support] Main focus next?
+    [yes/no] Anything blocking you?
+    [upward] Anything for your manager?
+
+`*` at the end makes a question required; `[upward]` is free text that may be anonymous and
+goes to the manager only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from bot.services.templates import Question
+
+MAX_QUESTIONS = 25
+LINE = re.compile(r"^\s*(?:\[(?P<tag>[^\]]*)\])?\s*(?P<text>.*?)\s*(?P<required>\*)?\s*$")
+KINDS = {
+    "": "text",
+    "text": "text",
+    "pulse": "pulse",
+    "yes/no": "yes_no",
+    "yes_no": "yes_no",
+    "yesno": "yes_no",
+    "choice": "choice",
+    "upward": "text",
+}
+
+
+class QuestionsInvalid(ValueError):
+    """Says which line is wrong and how to write it."""
+
+
+def render(questions: Sequence[Question]) -> str:
+    return "\n".join(_line(q) for q in questions)
+
+
+def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
+    """Lines -> question mappings for `templates.parse_template`.
+
+    A line whose text matches an existing question keeps that question's id, so answers given
+    before an edit stay attached to the same question.
+    """
+    known = {q.text.strip().lower(): q.id for q in existing}
+    questions: list[dict[str, Any]] = []
+    used: set[str] = set()
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise QuestionsInvalid("Add at least one question, one per line.")
+    if len(lines) > MAX_QUESTIONS:
+        raise QuestionsInvalid(f"A check-in has at most {MAX_QUESTIONS} questions.")
+    for number, line in enumerate(lines, 1):
+        match = LINE.match(line)
+        assert match is not None
+        tag, _, options_text = (match.group("tag") or "").partition(":")
+        tag = tag.strip().lower()
+        question_text = match.group("text").strip()
+        if tag not in KINDS:
+            raise QuestionsInvalid(
+                f"Line {number}: `[{tag}]` is not a kind. Use [pulse], [yes/no], "
+                "[choice: A, B], [upward] or nothing for free text."
+            )
+        if not question_text:
+            raise QuestionsInvalid(f"Line {number}: write the question after its kind.")
+        kind = KINDS[tag]
+        options = [o.strip() for o in options_text.split(",") if o.strip()]
+        if kind == "choice" and len(options) < 2:
+            raise QuestionsInvalid(
+                f"Line {number}: a choice needs at least two options: `[choice: A, B] Question`."
+            )
+        question_id = known.get(question_text.lower()) or _slug(question_text)
+        question_id = _unique(question_id, used)
+        used.add(question_id)
+        item: dict[str, Any] = {
+            "id": question_id,
+            "text": question_text,
+            "kind": kind,
+            "required": bool(match.group("required")),
+        }
+        if kind == "choice":
+            item["options"] = options
+        if tag == "upward":
+            item["anonymous_allowed"] = True
+        questions.append(item)
+    return questions
+
+
+def _line(question: Question) -> str:
+    if question.anonymous_allowed:
+        tag = "[upward] "
+    elif question.kind == "choice":
+        tag = f"[choice: {', '.join(question.options)}] "
+    elif question.kind == "pulse":
+        tag = "[pulse] "
+    elif question.kind == "yes_no":
+        tag = "[yes/no] "
+    else:
+        tag = ""
+    return f"{tag}{question.text}{' *' if question.required else ''}"
+
+
+def _slug(text: str) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())[:4]
+    return "_".join(words)[:32] or "q"
+
+
+def _unique(question_id: str, used: set[str]) -> str:
+    candidate, n = question_id, 2
+    while candidate in used:
+        candidate = f"{question_id}_{n}"
+        n += 1
+    return candidate

@@ -1,0 +1,410 @@
+"""Check-in messages and the answer modal: data in, Block Kit out.
+
+Answers are stored as the member typed them; everything here that shows one escapes it and
+takes the ping out of broadcasts, so `<!channel>` typed in a modal never notifies anyone when
+it is reposted to a manager or a team channel. Sizes respect DESIGN.md section 8: 50 blocks a
+message, 100 a modal, 3,000 characters a section, 24 a modal title.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from bot.services.checkins import slack_date
+from bot.services.templates import Question
+from bot.services.text import escape, neutralise
+from handlers import ids
+from handlers.blocks.common import (
+    MODAL_TITLE_MAX,
+    PRIVATE_METADATA_MAX,
+    SECTION_TEXT_MAX,
+    Block,
+    clip,
+    context,
+    header,
+    option,
+    plain,
+    quote,
+    section,
+)
+
+MESSAGE_BLOCKS_MAX = 50
+MODAL_BLOCKS_MAX = 100
+LABEL_MAX = 2000
+TEXT_ANSWER_MAX = 3000
+SUMMARY_ANSWER_MAX = 300  # the member's own summary only needs a reminder of what they said
+SNOOZE_BUTTON = "1h"
+PULSE_LABELS = {
+    1: ":slightly_frowning_face: 1 — rough",
+    2: ":confused: 2 — meh",
+    3: ":neutral_face: 3 — okay",
+    4: ":slightly_smiling_face: 4 — good",
+    5: ":star-struck: 5 — great",
+}
+YES_NO = (("Yes", "yes"), ("No", "no"))
+FALLBACK_TEXT_MAX = 3000
+
+Answers = Sequence[tuple[Question, Any]]
+
+
+# ----- the DMs a member gets --------------------------------------------------------------------
+
+
+def prompt_message(
+    occurrence_id: int,
+    template_name: str,
+    owner_id: str,
+    question_count: int,
+    closes_at: datetime,
+    *,
+    late: bool = False,
+    snoozed: bool = False,
+) -> tuple[str, list[Block]]:
+    """The check-in DM: intro and Start / Snooze 1h / Skip."""
+    if snoozed:
+        intro = f":alarm_clock: Snooze is over: your *{escape(template_name)}* check-in is waiting."
+    else:
+        intro = (
+            f":wave: Time for your *{escape(template_name)}* check-in. "
+            f"Your answers go to <@{owner_id}>."
+        )
+    if late:
+        intro += "\n_Sorry this comes late: pulsebot was unavailable at the usual time._"
+    count = "1 question" if question_count == 1 else f"{question_count} questions"
+    text = f"Time for your {template_name} check-in"
+    blocks = [
+        section(intro),
+        context(f"{count} · closes {slack_date(closes_at)}"),
+        _buttons(occurrence_id),
+    ]
+    return text, blocks
+
+
+def reminder_message(
+    occurrence_id: int, template_name: str, closes_at: datetime
+) -> tuple[str, list[Block]]:
+    text = f"Reminder: your {template_name} check-in is still open"
+    blocks = [
+        section(
+            f":hourglass_flowing_sand: Reminder: your *{escape(template_name)}* check-in is "
+            f"still open. It closes {slack_date(closes_at)}."
+        ),
+        _buttons(occurrence_id),
+    ]
+    return text, blocks
+
+
+def closed_message(template_name: str, local_date: date) -> tuple[str, list[Block]]:
+    """What replaces a prompt clicked after closing (buttons cannot be disabled otherwise)."""
+    text = f"This {template_name} check-in has closed"
+    blocks = [
+        section(
+            f":lock: Your *{escape(template_name)}* check-in for {_day(local_date)} has closed. "
+            "The next one comes at its usual time."
+        )
+    ]
+    return text, blocks
+
+
+def status_message(template_name: str, local_date: date, status: str) -> tuple[str, list[Block]]:
+    """Replaces a prompt after Skip, Snooze or an unavailable click: one line, no buttons.
+
+    `status` is already-safe mrkdwn, e.g. "Skipped." or "Snoozed until <!date…>.".
+    """
+    text = f"{template_name} check-in: {status}"
+    blocks = [section(f"*{escape(template_name)}* check-in for {_day(local_date)}: {status}")]
+    return text, blocks
+
+
+def submitted_message(
+    template_name: str,
+    local_date: date,
+    answers: Answers,
+    *,
+    upward_sent: bool = False,
+    upward_anonymous: bool = False,
+) -> tuple[str, list[Block]]:
+    """The prompt DM after submission (chat.update): "Submitted ✓" and a short summary."""
+    lines = [
+        f"*{escape(question.text)}*\n{_shown(question, value, SUMMARY_ANSWER_MAX)}"
+        for question, value in answers
+    ]
+    blocks: list[Block] = [
+        section(f":white_check_mark: *Submitted ✓* — {escape(template_name)}, {_day(local_date)}")
+    ]
+    blocks += _sections(lines, MESSAGE_BLOCKS_MAX - 2)
+    if upward_sent:
+        blocks.append(
+            context(
+                "Your note for your manager is held anonymously for the weekly digest."
+                if upward_anonymous
+                else "Your note was sent to your manager."
+            )
+        )
+    return f"Submitted ✓ {template_name} check-in", blocks
+
+
+# ----- the answer modal -------------------------------------------------------------------------
+
+
+def answer_modal(
+    occurrence_id: int,
+    template_name: str,
+    local_date: date,
+    questions: Sequence[Question],
+    *,
+    initial: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One input per question: text, pulse (1-5 with emoji), choice, yes/no.
+
+    The upward-feedback question gets an "anonymous" checkbox under it. Never more than 100
+    blocks: templates allow 25 questions, two blocks each at most.
+    """
+    blocks: list[Block] = [context(f"{escape(template_name)} · {_day(local_date)}")]
+    for question in questions:
+        if len(blocks) + 2 > MODAL_BLOCKS_MAX:
+            break
+        blocks.append(_question_input(question, (initial or {}).get(question.id)))
+        if question.anonymous_allowed:
+            blocks.append(_anonymous_box())
+    return {
+        "type": "modal",
+        "callback_id": ids.CHECKIN_MODAL,
+        "title": plain(template_name or "Check-in", MODAL_TITLE_MAX),
+        "submit": plain("Submit", MODAL_TITLE_MAX),
+        "close": plain("Later", MODAL_TITLE_MAX),
+        "private_metadata": clip(
+            json.dumps({"occurrence_id": occurrence_id}), PRIVATE_METADATA_MAX
+        ),
+        "blocks": blocks,
+    }
+
+
+def read_answers(
+    state_values: Mapping[str, Any], questions: Sequence[Question]
+) -> tuple[dict[str, Any], bool]:
+    """A submitted modal's `view.state.values` -> ({question id: raw value}, anonymous).
+
+    Raw values go to `bot.services.checkins.submit`, which validates them.
+    """
+    answers: dict[str, Any] = {}
+    for question in questions:
+        element = (state_values.get(question_block(question.id)) or {}).get(
+            ids.CHECKIN_ANSWER_ACTION
+        ) or {}
+        if "value" in element:
+            answers[question.id] = element.get("value")
+        elif element.get("selected_option"):
+            answers[question.id] = element["selected_option"].get("value")
+        else:
+            answers[question.id] = None
+    box = (state_values.get(ids.CHECKIN_ANONYMOUS_BLOCK) or {}).get(
+        ids.CHECKIN_ANONYMOUS_ACTION
+    ) or {}
+    anonymous = any(o.get("value") == "anonymous" for o in box.get("selected_options") or [])
+    return answers, anonymous
+
+
+def modal_errors(errors: Mapping[str, str]) -> dict[str, str]:
+    """Question-id errors (AnswersInvalid.errors) -> block-id errors for `response_action`."""
+    return {question_block(question_id): message for question_id, message in errors.items()}
+
+
+def occurrence_from_metadata(private_metadata: str | None) -> int | None:
+    try:
+        value = json.loads(private_metadata or "{}").get("occurrence_id")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def question_block(question_id: str) -> str:
+    return f"{ids.CHECKIN_QUESTION_BLOCK_PREFIX}{question_id}"
+
+
+# ----- what managers and channels get -----------------------------------------------------------
+
+
+def manager_answers(
+    occurrence_id: int,
+    member_id: str,
+    template_name: str,
+    local_date: date,
+    answers: Answers,
+    *,
+    upward_text: str | None = None,
+) -> tuple[str, list[Block]]:
+    """The owner's DM: every answer, the named upward note if it is for them, and Reply."""
+    title = f":memo: <@{member_id}> answered *{escape(template_name)}* for {_day(local_date)}"
+    lines = [
+        f"*{escape(question.text)}*\n{_shown(question, value, TEXT_ANSWER_MAX)}"
+        for question, value in answers
+    ]
+    tail: list[Block] = []
+    if upward_text:
+        tail.append(section(f"*For you only:*\n{quote(_safe(upward_text))}"))
+    tail.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ids.CHECKIN_REPLY_ACTION,
+                    "text": plain("Reply", 75),
+                    "value": str(occurrence_id),
+                }
+            ],
+        }
+    )
+    blocks = [section(title), *_sections(lines, MESSAGE_BLOCKS_MAX - 1 - len(tail)), *tail]
+    return _fallback(f"<@{member_id}> answered {template_name}", lines), blocks
+
+
+def upward_message(member_id: str, template_name: str, text: str) -> tuple[str, list[Block]]:
+    """Named upward feedback for a manager who is not the template's owner."""
+    body = f":speech_balloon: <@{member_id}> left you a note in *{escape(template_name)}*:"
+    return f"A note from <@{member_id}>", [section(f"{body}\n{quote(_safe(text))}")]
+
+
+def channel_header(template_name: str, local_date: date) -> tuple[str, list[Block]]:
+    """The day's header in a team channel; each answer is a reply in its thread."""
+    title = f"{template_name} — {_day(local_date)}"
+    return title, [header(title), context("Answers arrive as replies in this thread.")]
+
+
+def channel_answers(
+    member_id: str, template_name: str, answers: Answers
+) -> tuple[str, list[Block]]:
+    """An answer in the channel thread; upward feedback never reaches a channel."""
+    lines = [
+        f"*{escape(question.text)}*\n{_shown(question, value, TEXT_ANSWER_MAX)}"
+        for question, value in answers
+        if not question.upward
+    ]
+    blocks = [section(f"<@{member_id}>'s check-in"), *_sections(lines, MESSAGE_BLOCKS_MAX - 1)]
+    return _fallback(f"<@{member_id}> answered {template_name}", lines), blocks
+
+
+# ----- pieces -----------------------------------------------------------------------------------
+
+
+def _buttons(occurrence_id: int) -> Block:
+    value = str(occurrence_id)
+    return {
+        "type": "actions",
+        "block_id": ids.CHECKIN_ACTIONS_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ids.CHECKIN_START_ACTION,
+                "text": plain("Start check-in", 75),
+                "style": "primary",
+                "value": value,
+            },
+            {
+                "type": "button",
+                "action_id": ids.CHECKIN_SNOOZE_ACTION,
+                "text": plain(f"Snooze {SNOOZE_BUTTON}", 75),
+                "value": value,
+            },
+            {
+                "type": "button",
+                "action_id": ids.CHECKIN_SKIP_ACTION,
+                "text": plain("Skip", 75),
+                "value": value,
+            },
+        ],
+    }
+
+
+def _question_input(question: Question, initial: Any) -> Block:
+    element: dict[str, Any] = {"action_id": ids.CHECKIN_ANSWER_ACTION}
+    if question.kind == "pulse":
+        options = [option(label, str(n)) for n, label in PULSE_LABELS.items()]
+        element.update(type="static_select", placeholder=plain("1 to 5"), options=options)
+        chosen = [o for o in options if o["value"] == str(initial)]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    elif question.kind == "choice":
+        options = [option(text, text) for text in question.options[:100]]
+        element.update(type="static_select", placeholder=plain("Pick one"), options=options)
+        chosen = [o for o in options if o["value"] == initial]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    elif question.kind == "yes_no":
+        options = [option(text, value) for text, value in YES_NO]
+        element.update(type="radio_buttons", options=options)
+        wanted = {True: "yes", False: "no"}.get(initial, initial) if initial is not None else None
+        chosen = [o for o in options if o["value"] == wanted]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    else:
+        element.update(type="plain_text_input", multiline=True, max_length=TEXT_ANSWER_MAX)
+        if isinstance(initial, str) and initial:
+            element["initial_value"] = clip(initial, TEXT_ANSWER_MAX)
+    block: Block = {
+        "type": "input",
+        "block_id": question_block(question.id),
+        "optional": not question.required,
+        "label": plain(question.text, LABEL_MAX),
+        "element": element,
+    }
+    if question.anonymous_allowed:
+        block["hint"] = plain("Only your manager reads this; never a team channel.")
+    return block
+
+
+def _anonymous_box() -> Block:
+    return {
+        "type": "input",
+        "block_id": ids.CHECKIN_ANONYMOUS_BLOCK,
+        "optional": True,
+        "label": plain("Anonymity"),
+        "hint": plain(
+            "Anonymous notes reach your manager without your name, only in the weekly digest "
+            "and only once enough of the team has answered that week."
+        ),
+        "element": {
+            "type": "checkboxes",
+            "action_id": ids.CHECKIN_ANONYMOUS_ACTION,
+            "options": [{"text": plain("Send my note anonymously", 75), "value": "anonymous"}],
+        },
+    }
+
+
+def _shown(question: Question, value: Any, limit: int) -> str:
+    if question.kind == "pulse" and isinstance(value, int):
+        return PULSE_LABELS.get(value, str(value))
+    if question.kind == "yes_no":
+        return "Yes" if value is True else "No" if value is False else _safe(str(value))
+    return quote(clip(_safe(str(value)), limit))
+
+
+def _safe(text: str) -> str:
+    """Typed text -> mrkdwn that shows as typed and pings no one."""
+    return neutralise(escape(text))
+
+
+def _sections(lines: Sequence[str], room: int) -> list[Block]:
+    """One section per answer; past the block budget, the rest share a last section."""
+    if room <= 0:
+        return []
+    blocks = [section(clip(line, SECTION_TEXT_MAX)) for line in lines[: room - 1]]
+    rest = lines[room - 1 :]
+    if len(rest) == 1:
+        blocks.append(section(clip(rest[0], SECTION_TEXT_MAX)))
+    elif rest:
+        blocks.append(section(clip("\n\n".join(rest), SECTION_TEXT_MAX)))
+    return blocks
+
+
+def _fallback(headline: str, lines: Sequence[str]) -> str:
+    """Notification / screen-reader text: the headline and as much as fits."""
+    return clip("\n".join([headline, *lines]), FALLBACK_TEXT_MAX)
+
+
+def _day(local_date: date) -> str:
+    return f"{local_date:%a} {local_date.day} {local_date:%b %Y}"

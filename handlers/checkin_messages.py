@@ -1,0 +1,228 @@
+"""Every message a check-in causes, written to the outbox in the caller's transaction.
+
+Shared by the scheduler's run (prompts, re-prompts, reminders) and the listeners (answers,
+replaced DMs), so a message is keyed the same way whoever writes it. Keys are listed in
+bot/checkin_runner.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.delivery import outbox
+from bot.services import checkins
+from bot.services.checkins import Due, Submitted
+from bot.services.directory import people
+from handlers.blocks import checkins as blocks
+
+# ----- the member's DMs -------------------------------------------------------------------------
+
+
+def enqueue_prompt(session: Session, due: Due, now: datetime) -> int:
+    occurrence = due.occurrence
+    text, prompt_blocks = blocks.prompt_message(
+        occurrence.id,
+        due.template.name,
+        due.template.owner_id,
+        len(due.template.questions),
+        occurrence.closes_at,
+        late=due.late,
+    )
+    row_id = outbox.post_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:{occurrence.id}:prompt",
+        channel=occurrence.user_id,
+        text=text,
+        blocks=prompt_blocks,
+        now=now,
+    )
+    checkins.record_prompt(session, occurrence.id, row_id)
+    return row_id
+
+
+def enqueue_reprompt(session: Session, due: Due, now: datetime) -> int:
+    """After the n-th snooze: a fresh prompt, which "Submitted ✓" will replace from now on."""
+    occurrence = due.occurrence
+    text, prompt_blocks = blocks.prompt_message(
+        occurrence.id,
+        due.template.name,
+        due.template.owner_id,
+        len(due.template.questions),
+        occurrence.closes_at,
+        snoozed=True,
+    )
+    row_id = outbox.post_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:{occurrence.id}:snooze:{occurrence.snooze_count}",
+        channel=occurrence.user_id,
+        text=text,
+        blocks=prompt_blocks,
+        now=now,
+    )
+    checkins.record_prompt(session, occurrence.id, row_id)
+    return row_id
+
+
+def enqueue_reminder(session: Session, due: Due, now: datetime) -> int:
+    occurrence = due.occurrence
+    text, reminder_blocks = blocks.reminder_message(
+        occurrence.id, due.template.name, occurrence.closes_at
+    )
+    return outbox.post_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:{occurrence.id}:reminder",
+        channel=occurrence.user_id,
+        text=text,
+        blocks=reminder_blocks,
+        now=now,
+    )
+
+
+def replace_message(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    channel: str,
+    ts: str,
+    text: str,
+    message_blocks: list[dict[str, Any]],
+    now: datetime,
+) -> int:
+    """chat.update of a message whose channel and ts the caller knows (a clicked DM).
+
+    Used for the late click on a closed check-in and after Skip / Snooze buttons; the key
+    should name the message, e.g. `checkin:{occurrence}:closed:{ts}`.
+    """
+    return outbox.enqueue(
+        session,
+        team_id=team_id,
+        key=key,
+        method="chat.update",
+        payload={"channel": channel, "ts": ts, "text": text, "blocks": message_blocks},
+        now=now,
+    )
+
+
+# ----- delivering an answer ---------------------------------------------------------------------
+
+
+def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> list[int]:
+    """Every message an accepted answer causes, in the caller's transaction (the one that
+    stored the answer), so an acked answer is delivered even if the process dies right after.
+
+    The owner's DM (if the template says so), named upward feedback to the member's manager,
+    the channel thread under the day's header (if a channel is set), and the prompt DM
+    updated to "Submitted ✓".
+    """
+    occurrence = submitted.occurrence
+    template = submitted.template
+    team_id = occurrence.team_id
+    rows: list[int] = []
+    upward_named = submitted.upward_text if not submitted.upward_anonymous else None
+    upward_to_owner = (
+        upward_named is not None
+        and template.post_to_manager
+        and submitted.manager_id == template.owner_id
+    )
+    if template.post_to_manager:
+        text, manager_blocks = blocks.manager_answers(
+            occurrence.id,
+            occurrence.user_id,
+            template.name,
+            occurrence.local_date,
+            submitted.answers,
+            upward_text=upward_named if upward_to_owner else None,
+        )
+        rows.append(
+            outbox.post_message(
+                session,
+                team_id=team_id,
+                key=f"checkin:{occurrence.id}:answers:manager",
+                channel=template.owner_id,
+                text=text,
+                blocks=manager_blocks,
+                now=now,
+            )
+        )
+    if upward_named is not None and not upward_to_owner and submitted.manager_id:
+        text, upward_blocks = blocks.upward_message(occurrence.user_id, template.name, upward_named)
+        rows.append(
+            outbox.post_message(
+                session,
+                team_id=team_id,
+                key=f"checkin:{occurrence.id}:upward:manager",
+                channel=submitted.manager_id,
+                text=text,
+                blocks=upward_blocks,
+                now=now,
+            )
+        )
+    if template.channel_id:
+        rows += _enqueue_channel_thread(session, submitted, template.channel_id, now)
+    if occurrence.prompt_outbox_id is not None:
+        text, done_blocks = blocks.submitted_message(
+            template.name,
+            occurrence.local_date,
+            submitted.answers,
+            upward_sent=submitted.upward_text is not None,
+            upward_anonymous=submitted.upward_anonymous,
+        )
+        rows.append(
+            outbox.enqueue(
+                session,
+                team_id=team_id,
+                key=f"checkin:{occurrence.id}:submitted",
+                method="chat.update",
+                payload={
+                    "channel": outbox.PARENT_CHANNEL,
+                    "ts": outbox.PARENT_TS,
+                    "text": text,
+                    "blocks": done_blocks,
+                },
+                now=now,
+                depends_on=occurrence.prompt_outbox_id,
+            )
+        )
+    return rows
+
+
+def _enqueue_channel_thread(
+    session: Session, submitted: Submitted, channel_id: str, now: datetime
+) -> list[int]:
+    """The day's header (dated in the owner's zone, one per template and day) and the reply."""
+    occurrence = submitted.occurrence
+    template = submitted.template
+    owner = people(session, occurrence.team_id, [template.owner_id]).get(template.owner_id)
+    day = owner.local_date(occurrence.scheduled_at) if owner else occurrence.scheduled_at.date()
+    text, header_blocks = blocks.channel_header(template.name, day)
+    header_id = outbox.post_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:header:{occurrence.template_id}:{day.isoformat()}",
+        channel=channel_id,
+        text=text,
+        blocks=header_blocks,
+        now=now,
+    )
+    text, answer_blocks = blocks.channel_answers(
+        occurrence.user_id, template.name, submitted.answers
+    )
+    answer_id = outbox.post_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:{occurrence.id}:answers:channel",
+        channel=channel_id,
+        text=text,
+        blocks=answer_blocks,
+        now=now,
+        depends_on=header_id,
+        thread_under_parent=True,
+    )
+    return [header_id, answer_id]

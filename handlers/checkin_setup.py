@@ -1,0 +1,192 @@
+"""`/checkin setup [name] [@owner]`: a manager creates or edits a team check-in in a modal.
+
+Check-ins are identified by (owner, name), as in `pulsebot checkins apply`; only the owner or
+an admin (PULSEBOT_ADMINS) may change one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.delivery import outbox
+from bot.deps import Deps
+from bot.services import templates
+from bot.services.directory import people
+from bot.services.schedule import format_duration
+from bot.services.template_text import QuestionsInvalid, parse
+from handlers import ids
+from handlers.blocks.checkin_setup import block_for, read_setup, setup_modal
+from handlers.blocks.common import plain, section
+from handlers.users import ensure_known
+
+log = logging.getLogger(__name__)
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view(ids.SETUP_MODAL)
+    def on_setup_saved(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        team_id = str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
+        user_id = body["user"]["id"]
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        owner_id = str(metadata.get("owner_id") or user_id)
+        if owner_id != user_id and user_id not in deps.settings.admins:
+            ack(
+                response_action="errors",
+                errors={
+                    ids.SETUP_MEMBERS_BLOCK: "Only the check-in's owner or an admin may change it."
+                },
+            )
+            return
+        raw = read_setup(view.get("state", {}).get("values", {}))
+        errors = _member_problems(deps, client, team_id, raw["members"])
+        existing = _existing(deps, team_id, metadata.get("template_id"))
+        try:
+            questions = parse(raw["questions"], existing.questions if existing else ())
+        except QuestionsInvalid as invalid:
+            errors.setdefault(ids.SETUP_QUESTIONS_BLOCK, str(invalid))
+            questions = []
+        spec = {
+            "name": raw["name"] or metadata.get("name") or "",
+            "owner": owner_id,
+            "members": raw["members"],
+            "schedule": {"days": raw["days"], "time": raw["time"]},
+            "remind_after": raw["remind_after"],
+            "close_after": raw["close_after"],
+            "post_to": {"manager": raw["dm_owner"], "channel": raw["channel"]},
+            "questions": questions,
+        }
+        try:
+            definition = templates.parse_template(spec, lambda _email: None)
+        except templates.TemplateInvalid as invalid:
+            for error in invalid.errors:
+                if not (error.path.startswith("questions") and questions == []):
+                    errors.setdefault(block_for(error.path), error.message)
+            definition = None
+        if errors or definition is None:
+            ack(response_action="errors", errors=errors)
+            return
+        now = deps.now()
+        with deps.unit_of_work() as session:
+            change = templates.apply(session, team_id, [definition], now)[0]
+            outbox.post_message(
+                session,
+                team_id=team_id,
+                key=f"setup:{view['id']}:{view.get('hash', '')}",
+                channel=user_id,
+                text=_saved_text(change, definition),
+                blocks=None,
+                now=now,
+            )
+        ack()
+        deps.notify_outbox()
+
+
+def open_setup(
+    deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str, text: str
+) -> None:
+    """The modal for the named (or only) check-in of the owner, or a new prefilled one."""
+    words = text.strip()[len("setup") :].strip()
+    owner_match = MENTION.search(words)
+    owner_id = owner_match.group(1) if owner_match else user_id
+    name = MENTION.sub("", words).strip()
+    if owner_id != user_id and user_id not in deps.settings.admins:
+        _open(
+            client,
+            trigger_id,
+            _notice(f"Only <@{owner_id}> or a pulsebot admin can edit <@{owner_id}>'s check-ins."),
+        )
+        return
+    with deps.unit_of_work() as session:
+        owned = templates.templates_owned_by(session, team_id, owner_id)
+    chosen = [t for t in owned if t.definition.name.lower() == name.lower()] if name else owned
+    if not name and len(owned) > 1:
+        names = ", ".join(f"`{t.definition.name}`" for t in owned)
+        _open(
+            client,
+            trigger_id,
+            _notice(
+                f"You own several check-ins: {names}. Open one with `/checkin setup NAME`, or "
+                "start another with a new name."
+            ),
+        )
+        return
+    if chosen:
+        info = chosen[0]
+        view = setup_modal(
+            info.definition,
+            template_id=info.id,
+            editing_for=owner_id if owner_id != user_id else None,
+        )
+    else:
+        fresh = templates.default_template(owner_id, name=name or "Weekly check-in")
+        view = setup_modal(fresh, template_id=None)
+    _open(client, trigger_id, view)
+
+
+def _existing(deps: Deps, team_id: str, template_id: Any) -> templates.TemplateDef | None:
+    if not isinstance(template_id, int):
+        return None
+    with deps.unit_of_work() as session:
+        info = templates.get_template(session, team_id, template_id)
+    return info.definition if info else None
+
+
+def _member_problems(
+    deps: Deps, client: WebClient, team_id: str, member_ids: list[str]
+) -> dict[str, str]:
+    """Members must be people of this workspace: no bots, deactivated or external users."""
+    ensure_known(deps, client, team_id, member_ids)
+    with deps.unit_of_work() as session:
+        found = people(session, team_id, member_ids)
+    for user_id in member_ids:
+        person = found.get(user_id)
+        problem = None
+        if person is None:
+            problem = f"I can't find <@{user_id}>."
+        elif person.is_bot:
+            problem = f"<@{user_id}> is a bot; check-ins are for people."
+        elif person.deleted:
+            problem = f"<@{user_id}> is deactivated."
+        elif person.external:
+            problem = f"<@{user_id}> is from another organisation."
+        if problem:
+            return {ids.SETUP_MEMBERS_BLOCK: problem}
+    return {}
+
+
+def _saved_text(change: templates.Change, definition: templates.TemplateDef) -> str:
+    days = ", ".join(d.title() for d in definition.weekdays)
+    verb = {"created": "Created", "updated": "Updated"}.get(change.action, "Saved")
+    return (
+        f":white_check_mark: {verb} *{definition.name}*: {len(definition.member_ids)} member(s), "
+        f"{days} at {definition.local_time} in each member's time zone, closes after "
+        f"{format_duration(definition.close_after)}. New members start with the next "
+        "scheduled time."
+    )
+
+
+def _notice(message: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": plain("Team check-in", 24),
+        "close": plain("Close", 24),
+        "blocks": [section(message)],
+    }
+
+
+def _open(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except (SlackApiError, OSError) as error:
+        log.warning("views.open (setup) failed: %s", error)
