@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.deps import Deps
+from bot.services import checkins
 from bot.services import kudos as kudos_service
+from bot.services.checkins import slack_date
 from bot.services.directory import people
 from bot.services.events import first_time
+from bot.services.text import escape
 from handlers.blocks.home import home_view
 from handlers.users import ensure_known
 
@@ -31,7 +36,9 @@ def register(app: App, deps: Deps) -> None:
             user = people(session, team_id, [user_id]).get(user_id)
             stats = kudos_service.stats(session, team_id, user, user_id, now)
             remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
+            checkin = _checkin_line(session, team_id, user_id, now)
             view = home_view(
+                checkin=checkin,
                 given=stats.given,
                 received=stats.received,
                 remaining=remaining,
@@ -48,3 +55,18 @@ def register(app: App, deps: Deps) -> None:
                 now=now,
             )
         deps.notify_outbox()
+
+
+def _checkin_line(session: Session, team_id: str, user_id: str, now: datetime) -> str | None:
+    """A waiting check-in first (with how to open it), else the next scheduled one."""
+    waiting = checkins.pending_for(session, team_id, user_id, now)
+    if waiting is not None:
+        return (
+            f":wave: Your *{escape(waiting.template.name)}* check-in is waiting: `/checkin` "
+            f"opens it (closes {slack_date(waiting.occurrence.closes_at)})."
+        )
+    upcoming = checkins.next_checkin(session, team_id, user_id, now)
+    if upcoming is None:
+        return None
+    template, at = upcoming
+    return f"Next: *{escape(template.name)}*, {slack_date(at)}."

@@ -293,3 +293,15 @@ def test_command_verbs(team: RunningServer, slack: SlackEmulator, signed: SlackR
 def _outbox_statuses(server: RunningServer) -> list[str]:
     with server.deps.unit_of_work() as session:
         return list(session.scalars(select(OutboxMessage.status)))
+
+
+def test_app_home_shows_the_waiting_check_in(
+    team: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    signed.event({"type": "app_home_opened", "user": "UBEN", "tab": "home"}, event_id="Ev1")
+    first = slack.wait_for("views.publish")[0]
+    assert "Next: *Platform daily*" in json.dumps(first["view"])
+    due_now(team)
+    signed.event({"type": "app_home_opened", "user": "UBEN", "tab": "home"}, event_id="Ev2")
+    second = slack.wait_for("views.publish", count=2)[1]
+    assert "check-in is waiting" in json.dumps(second["view"])

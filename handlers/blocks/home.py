@@ -16,12 +16,15 @@ def home_view(
     limit: int,
     month: str,
     top: Sequence[tuple[str, int]],
+    checkin: str | None = None,
 ) -> dict[str, Any]:
+    """`checkin`: a ready line about the person's waiting or next check-in, if any."""
     board = "\n".join(f"{i}. <@{uid}> — {n}" for i, (uid, n) in enumerate(top, 1))
     return {
         "type": "home",
         "blocks": [
             header("pulsebot"),
+            section(f"*Check-ins*\n{checkin or '_You are not in any check-in yet._'}"),
             section(
                 f"*Kudos in {month}*\nReceived: *{received}* · Given: *{given}* · "
                 f"Left today: *{remaining}* of {limit}"
