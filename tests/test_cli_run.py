@@ -99,6 +99,29 @@ def test_a_missing_secret_stops_run_with_one_line_and_exit_2(
     assert not (tmp_path / "pulsebot.db").exists()  # stopped before touching anything
 
 
+def test_socket_mode_without_an_app_token_says_where_to_get_one(tmp_path: Path) -> None:
+    """Socket Mode needs no signing secret, but an xapp- token with connections:write."""
+    result = pulsebot(tmp_path, clean_env(SLACK_BOT_TOKEN="xoxb-placeholder"), "run", "--socket")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "SLACK_APP_TOKEN" in lines[0] and "connections:write" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    verbs = [
+        ["run"],
+        ["db", "upgrade"],
+        ["checkins", "apply"],
+        ["checkins", "list"],
+        ["checkins", "run-due"],
+        ["org", "import"],
+    ]
+    for verb in verbs:
+        result = pulsebot(tmp_path, clean_env(), *verb, "--help")
+        assert result.returncode == 0 and "usage: pulsebot" in result.stdout, verb
+
+
 def test_run_starts_on_sqlite_with_placeholders_and_slack_unreachable(
     tmp_path: Path, no_pulsebot_env: None, processes: list[ServerProcess]
 ) -> None:
