@@ -51,6 +51,13 @@ def register(app: App, deps: Deps) -> None:
         raw = read_setup(view.get("state", {}).get("values", {}))
         errors = _member_problems(deps, client, team_id, raw["members"])
         existing = _existing(deps, team_id, metadata.get("template_id"))
+        if existing is None and raw["name"]:
+            taken = _name_taken(deps, team_id, owner_id, raw["name"])
+            if taken:
+                errors[ids.SETUP_NAME_BLOCK] = (
+                    f"A check-in named {taken} already exists; edit it with "
+                    f"`/checkin setup {taken}` or choose another name."
+                )
         try:
             questions = parse(raw["questions"], existing.questions if existing else ())
         except QuestionsInvalid as invalid:
@@ -142,24 +149,38 @@ def _existing(deps: Deps, team_id: str, template_id: Any) -> templates.TemplateD
     return info.definition if info else None
 
 
+def _name_taken(deps: Deps, team_id: str, owner_id: str, name: str) -> str | None:
+    """A new check-in must not silently replace one of the owner's others: (owner, name) is
+    its identity, and `/checkin setup NAME` finds it case-insensitively."""
+    with deps.unit_of_work() as session:
+        owned = templates.templates_owned_by(session, team_id, owner_id)
+    return next(
+        (t.definition.name for t in owned if t.definition.name.lower() == name.lower()), None
+    )
+
+
 def _member_problems(
     deps: Deps, client: WebClient, team_id: str, member_ids: list[str]
 ) -> dict[str, str]:
-    """Members must be people of this workspace: no bots, deactivated or external users."""
+    """Members must be people of this workspace: no bots, deactivated or external users.
+
+    Field errors are plain text (a mention would show as `<@U…>`), so people are named.
+    """
     ensure_known(deps, client, team_id, member_ids)
     with deps.unit_of_work() as session:
         found = people(session, team_id, member_ids)
     for user_id in member_ids:
         person = found.get(user_id)
         problem = None
+        name = person.name if person else user_id
         if person is None:
-            problem = f"I can't find <@{user_id}>."
+            problem = f"I can't find one of the people you picked ({user_id}); remove them."
         elif person.is_bot:
-            problem = f"<@{user_id}> is a bot; check-ins are for people."
+            problem = f"{name} is a bot; check-ins are for people."
         elif person.deleted:
-            problem = f"<@{user_id}> is deactivated."
+            problem = f"{name} is deactivated; remove them from the members."
         elif person.external:
-            problem = f"<@{user_id}> is from another organisation."
+            problem = f"{name} is from another organisation; only your workspace's people."
         if problem:
             return {ids.SETUP_MEMBERS_BLOCK: problem}
     return {}

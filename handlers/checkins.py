@@ -24,7 +24,7 @@ from bot.services.checkins import CheckinRefused, CheckinUnavailable, slack_date
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import checkins as blocks
-from handlers.blocks.common import PRIVATE_METADATA_MAX, clip, context, plain, section
+from handlers.blocks.common import PRIVATE_METADATA_MAX, clip, context, plain, quote, section
 from handlers.checkin_messages import enqueue_answer
 from handlers.checkin_setup import open_setup
 from handlers.users import ensure_known
@@ -157,7 +157,7 @@ def register(app: App, deps: Deps) -> None:
                 blocks=[
                     section(
                         f":speech_balloon: <@{manager_id}> replied to your *"
-                        f"{escape(reply.template_name)}* check-in:\n>{escape(text)}"
+                        f"{escape(reply.template_name)}* check-in:\n{quote(escape(text))}"
                     )
                 ],
                 now=now,

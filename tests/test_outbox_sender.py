@@ -71,6 +71,7 @@ def make_sender(
         session_factory=session_factory,
         client=client,
         clock=clock,
+        lease_clock=clock,
         post_rate=post_rate,
         holder=holder,
     )

@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import Clock
+from bot.clock import Clock, utc_now
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
@@ -73,13 +73,17 @@ class OutboxSender:
         client: WebClient,
         clock: Clock,
         post_rate: float,
+        lease_clock: Clock | None = None,
         holder: str | None = None,
         wakeup: threading.Event | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sessions = session_factory
         self._client = client
+        # `clock` decides which rows are due (a `run-due --at` in the future runs ahead); the
+        # lease lives on the clock every replica shares, the wall clock unless a test says so.
         self._clock = clock
+        self._lease_clock = lease_clock or utc_now
         self._pacer = Pacer(post_rate)
         self.holder = holder or f"sender-{uuid.uuid4().hex[:12]}"
         self._wakeup = wakeup or threading.Event()
@@ -269,7 +273,7 @@ class OutboxSender:
         ):
             return True
         with unit_of_work(self._sessions) as session:
-            held = store.hold_lease(session, team_id, self.holder, self._clock(), LEASE_TTL)
+            held = store.hold_lease(session, team_id, self.holder, self._lease_clock(), LEASE_TTL)
         if held:
             self._lease_renewed[team_id] = time.monotonic()
         else:
@@ -280,7 +284,7 @@ class OutboxSender:
         for team_id in list(self._lease_renewed):
             try:
                 with unit_of_work(self._sessions) as session:
-                    store.release_lease(session, team_id, self.holder, self._clock())
+                    store.release_lease(session, team_id, self.holder, self._lease_clock())
             except Exception:
                 log.warning("outbox: could not release the lease for %s", team_id, exc_info=True)
         self._lease_renewed.clear()

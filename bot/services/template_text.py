@@ -43,12 +43,16 @@ def render(questions: Sequence[Question]) -> str:
 def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
     """Lines -> question mappings for `templates.parse_template`.
 
-    A line whose text matches an existing question keeps that question's id, so answers given
-    before an edit stay attached to the same question.
+    A line whose text and kind match an existing question keeps that question's id, so answers
+    given before an edit stay attached to the same question; other lines get ids no existing
+    question has.
     """
-    known = {q.text.strip().lower(): q.id for q in existing}
+    known = {(q.text.strip().lower(), q.kind): q.id for q in existing}
     questions: list[dict[str, Any]] = []
-    used: set[str] = set()
+    # Ids of questions kept as they were are theirs; a new question never takes an id an
+    # existing question had (its past answers would read as answers to the new one).
+    used: set[str] = {q.id for q in existing}
+    kept_ids: set[str] = set()
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise QuestionsInvalid("Add at least one question, one per line.")
@@ -73,8 +77,12 @@ def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
             raise QuestionsInvalid(
                 f"Line {number}: a choice needs at least two options: `[choice: A, B] Question`."
             )
-        question_id = known.get(question_text.lower()) or _slug(question_text)
-        question_id = _unique(question_id, used)
+        kept = known.get((question_text.lower(), kind))  # same text and kind: same question
+        if kept is not None and kept not in kept_ids:
+            question_id = kept
+        else:
+            question_id = _unique(_slug(question_text), used)
+        kept_ids.add(question_id)
         used.add(question_id)
         item: dict[str, Any] = {
             "id": question_id,
@@ -105,13 +113,18 @@ def _line(question: Question) -> str:
 
 
 def _slug(text: str) -> str:
+    """A valid question id (templates.QUESTION_ID): a letter first, at most 32 characters."""
     words = re.findall(r"[a-z0-9]+", text.lower())[:4]
-    return "_".join(words)[:32] or "q"
+    slug = "_".join(words)
+    if not slug[:1].isalpha():
+        slug = f"q_{slug}" if slug else "q"
+    return slug[:32]
 
 
 def _unique(question_id: str, used: set[str]) -> str:
     candidate, n = question_id, 2
     while candidate in used:
-        candidate = f"{question_id}_{n}"
+        suffix = f"_{n}"
+        candidate = f"{question_id[: 32 - len(suffix)]}{suffix}"
         n += 1
     return candidate
