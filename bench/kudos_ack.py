@@ -104,6 +104,8 @@ def main() -> None:
             _wait_healthy(pulse_port)
             _wait_healthy(bare_port)
             time.sleep(2)  # the directory warm-up (users.list) finishes
+            if database.startswith("postgresql"):
+                _analyze(database)  # what autovacuum does within a minute of the warm-up
             results: dict[str, list[float]] = {"bare": [], "pulsebot": []}
             next_giver = 0
             acked: list[int] = []
@@ -234,6 +236,13 @@ def _reset_postgres(database: str) -> None:
     engine.dispose()
 
 
+def _analyze(database: str) -> None:
+    engine = create_engine(database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
 
@@ -245,9 +254,12 @@ def _report(results: dict[str, list[float]], acked: int, stored: int, args, data
     )
     rows = {}
     for name, values in results.items():
-        p50, p99 = _percentile(values, 0.5) * 1000, _percentile(values, 0.99) * 1000
+        p50, p90, p99 = (_percentile(values, q) * 1000 for q in (0.5, 0.9, 0.99))
         rows[name] = (p50, p99)
-        print(f"  {name:9s} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   n={len(values)}")
+        print(
+            f"  {name:9s} p50 {p50:7.1f} ms   p90 {p90:7.1f} ms   p99 {p99:7.1f} ms   "
+            f"n={len(values)}"
+        )
     print(
         f"  ratio     p50 {rows['pulsebot'][0] / rows['bare'][0]:7.2f}      "
         f"p99 {rows['pulsebot'][1] / rows['bare'][1]:7.2f}   (goal p99 <= 1.5)"

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
 from bot.services import checkins
-from handlers.checkin_messages import enqueue_prompt, enqueue_reminder, enqueue_reprompt
+from handlers.checkin_messages import enqueue_prompt, enqueue_reminder
 from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def run_due(
         with unit_of_work(factory) as session:
             snoozes = checkins.due_snoozes(session, now, team_id, batch_size)
             for due in snoozes:
-                enqueue_reprompt(session, due, now)
+                enqueue_prompt(session, due, now, snoozed=True)
         summary.reprompted += len(snoozes)
         if len(snoozes) < batch_size:
             break

@@ -8,7 +8,6 @@ bot/checkin_runner.py.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,9 @@ from handlers.blocks import checkins as blocks
 # ----- the member's DMs -------------------------------------------------------------------------
 
 
-def enqueue_prompt(session: Session, due: Due, now: datetime) -> int:
+def enqueue_prompt(session: Session, due: Due, now: datetime, *, snoozed: bool = False) -> int:
+    """The check-in DM; after the n-th snooze a fresh one (`snooze:{n}`), which "Submitted ✓"
+    replaces from then on."""
     occurrence = due.occurrence
     text, prompt_blocks = blocks.prompt_message(
         occurrence.id,
@@ -29,36 +30,14 @@ def enqueue_prompt(session: Session, due: Due, now: datetime) -> int:
         due.template.owner_id,
         len(due.template.questions),
         occurrence.closes_at,
-        late=due.late,
+        late=due.late and not snoozed,
+        snoozed=snoozed,
     )
+    suffix = f"snooze:{occurrence.snooze_count}" if snoozed else "prompt"
     row_id = outbox.post_message(
         session,
         team_id=occurrence.team_id,
-        key=f"checkin:{occurrence.id}:prompt",
-        channel=occurrence.user_id,
-        text=text,
-        blocks=prompt_blocks,
-        now=now,
-    )
-    checkins.record_prompt(session, occurrence.id, row_id)
-    return row_id
-
-
-def enqueue_reprompt(session: Session, due: Due, now: datetime) -> int:
-    """After the n-th snooze: a fresh prompt, which "Submitted ✓" will replace from now on."""
-    occurrence = due.occurrence
-    text, prompt_blocks = blocks.prompt_message(
-        occurrence.id,
-        due.template.name,
-        due.template.owner_id,
-        len(due.template.questions),
-        occurrence.closes_at,
-        snoozed=True,
-    )
-    row_id = outbox.post_message(
-        session,
-        team_id=occurrence.team_id,
-        key=f"checkin:{occurrence.id}:snooze:{occurrence.snooze_count}",
+        key=f"checkin:{occurrence.id}:{suffix}",
         channel=occurrence.user_id,
         text=text,
         blocks=prompt_blocks,
@@ -80,32 +59,6 @@ def enqueue_reminder(session: Session, due: Due, now: datetime) -> int:
         channel=occurrence.user_id,
         text=text,
         blocks=reminder_blocks,
-        now=now,
-    )
-
-
-def replace_message(
-    session: Session,
-    *,
-    team_id: str,
-    key: str,
-    channel: str,
-    ts: str,
-    text: str,
-    message_blocks: list[dict[str, Any]],
-    now: datetime,
-) -> int:
-    """chat.update of a message whose channel and ts the caller knows (a clicked DM).
-
-    Used for the late click on a closed check-in and after Skip / Snooze buttons; the key
-    should name the message, e.g. `checkin:{occurrence}:closed:{ts}`.
-    """
-    return outbox.enqueue(
-        session,
-        team_id=team_id,
-        key=key,
-        method="chat.update",
-        payload={"channel": channel, "ts": ts, "text": text, "blocks": message_blocks},
         now=now,
     )
 
@@ -175,19 +128,14 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             upward_anonymous=submitted.upward_anonymous,
         )
         rows.append(
-            outbox.enqueue(
+            outbox.update_message(
                 session,
                 team_id=team_id,
                 key=f"checkin:{occurrence.id}:submitted",
-                method="chat.update",
-                payload={
-                    "channel": outbox.PARENT_CHANNEL,
-                    "ts": outbox.PARENT_TS,
-                    "text": text,
-                    "blocks": done_blocks,
-                },
+                text=text,
+                blocks=done_blocks,
                 now=now,
-                depends_on=occurrence.prompt_outbox_id,
+                of_row=occurrence.prompt_outbox_id,
             )
         )
     return rows

@@ -187,13 +187,13 @@ def _run_command(
         with deps.unit_of_work() as session:
             if parsed.verb == "skip":
                 occurrence = service.skip(session, team_id, user_id, None, now)
-                _replace_prompt(session, occurrence, "Skipped.", f"skip:{now.timestamp()}", now)
+                _show_status(session, occurrence, "Skipped.", f"skip:{now.timestamp()}", now)
                 answer = "Skipped. The next check-in comes at its usual time."
             elif parsed.verb == "snooze":
                 assert parsed.duration is not None
                 occurrence = service.snooze(session, team_id, user_id, None, parsed.duration, now)
                 until = slack_date(occurrence.snoozed_until or now)
-                _replace_prompt(
+                _show_status(
                     session,
                     occurrence,
                     f"Snoozed until {until}.",
@@ -205,7 +205,7 @@ def _run_command(
                 assert parsed.until is not None
                 result = service.set_ooo(session, team_id, user_id, parsed.until, now)
                 for occurrence in result.away:
-                    _replace_prompt(session, occurrence, "Out of office.", "away", now)
+                    _show_status(session, occurrence, "Out of office.", "away", now)
                 answer = (
                     f"Out of office until {result.until.isoformat()} (inclusive): no check-ins "
                     "until then, and your manager's digest shows you as away. "
@@ -275,8 +275,8 @@ def _button_change(
                 )
                 status = f"Snoozed until {slack_date(occurrence.snoozed_until or now)}."
             if clicked is not None:
-                _enqueue_replace(
-                    session, occurrence, clicked, status, f"{action}:{now.timestamp()}", now
+                _show_status(
+                    session, occurrence, status, f"{action}:{now.timestamp()}", now, clicked
                 )
     except CheckinUnavailable as unavailable:
         if clicked is not None and unavailable.occurrence is not None:
@@ -311,40 +311,16 @@ def _replace_clicked(
             text, message_blocks = blocks.status_message(
                 name, occurrence.local_date, escape(unavailable.message)
             )
-        outbox.enqueue(
+        outbox.update_message(
             session,
             team_id=occurrence.team_id,
             key=f"checkin:{occurrence.id}:{unavailable.reason}:{clicked[1]}",
-            method="chat.update",
-            payload={
-                "channel": clicked[0],
-                "ts": clicked[1],
-                "text": text,
-                "blocks": message_blocks,
-            },
+            text=text,
+            blocks=message_blocks,
             now=now,
+            where=clicked,
         )
     deps.notify_outbox()
-
-
-def _enqueue_replace(
-    session: Session,
-    occurrence: service.Occurrence,
-    clicked: tuple[str, str],
-    status: str,
-    suffix: str,
-    now: Any,
-) -> None:
-    name = service.template_name(session, occurrence.team_id, occurrence.template_id)
-    text, message_blocks = blocks.status_message(name, occurrence.local_date, status)
-    outbox.enqueue(
-        session,
-        team_id=occurrence.team_id,
-        key=f"checkin:{occurrence.id}:{suffix}",
-        method="chat.update",
-        payload={"channel": clicked[0], "ts": clicked[1], "text": text, "blocks": message_blocks},
-        now=now,
-    )
 
 
 def _enqueue_reply_in_thread(
@@ -368,27 +344,28 @@ def _enqueue_reply_in_thread(
     )
 
 
-def _replace_prompt(
-    session: Session, occurrence: service.Occurrence, status: str, suffix: str, now: Any
+def _show_status(
+    session: Session,
+    occurrence: service.Occurrence,
+    status: str,
+    suffix: str,
+    now: Any,
+    clicked: tuple[str, str] | None = None,
 ) -> None:
-    """After a `/checkin` verb, the DM that prompted it shows the new state too."""
-    if occurrence.prompt_outbox_id is None:
+    """The DM shows the check-in's new state: the clicked message, else the latest prompt."""
+    if clicked is None and occurrence.prompt_outbox_id is None:
         return
     name = service.template_name(session, occurrence.team_id, occurrence.template_id)
     text, message_blocks = blocks.status_message(name, occurrence.local_date, status)
-    outbox.enqueue(
+    outbox.update_message(
         session,
         team_id=occurrence.team_id,
         key=f"checkin:{occurrence.id}:{suffix}",
-        method="chat.update",
-        payload={
-            "channel": outbox.PARENT_CHANNEL,
-            "ts": outbox.PARENT_TS,
-            "text": text,
-            "blocks": message_blocks,
-        },
+        text=text,
+        blocks=message_blocks,
         now=now,
-        depends_on=occurrence.prompt_outbox_id,
+        where=clicked,
+        of_row=None if clicked is not None else occurrence.prompt_outbox_id,
     )
 
 

@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import make_web_client
 from bot.checkin_runner import RunSummary, run_due, scheduled_job
 from bot.clock import utc_now
-from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
+from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS, update_message
 from bot.delivery.sender import OutboxSender
 from bot.deps import Deps
 from bot.services import checkins, org, templates
 from handlers import ids
-from handlers.checkin_messages import enqueue_answer, replace_message
+from handlers.checkin_messages import enqueue_answer
 from storage.engine import unit_of_work
 from storage.models import CheckinOccurrence, OutboxMessage
 from tests.factories import TEAM, add_people, person
@@ -410,25 +410,17 @@ def test_channel_only_template_sends_no_owner_dm(session_factory: Factory, now: 
 
 def test_replace_message_is_a_keyed_chat_update(session_factory: Factory, now: datetime) -> None:
     with unit_of_work(session_factory) as session:
-        first = replace_message(
-            session,
-            team_id=TEAM,
-            key="checkin:1:closed:1.2",
-            channel="DUANA",
-            ts="1.2",
-            text="closed",
-            message_blocks=[],
-            now=now,
-        )
-        again = replace_message(
-            session,
-            team_id=TEAM,
-            key="checkin:1:closed:1.2",
-            channel="DUANA",
-            ts="1.2",
-            text="closed",
-            message_blocks=[],
-            now=now,
+        first, again = (
+            update_message(
+                session,
+                team_id=TEAM,
+                key="checkin:1:closed:1.2",
+                text="closed",
+                blocks=[],
+                now=now,
+                where=("DUANA", "1.2"),
+            )
+            for _ in range(2)
         )
     assert first == again
     row = outbox(session_factory)["checkin:1:closed:1.2"]

@@ -89,3 +89,34 @@ def post_message(
         now=now,
         depends_on=depends_on,
     )
+
+
+def update_message(
+    session: Session,
+    *,
+    team_id: str,
+    key: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    now: datetime,
+    where: tuple[str, str] | None = None,
+    of_row: int | None = None,
+) -> int:
+    """chat.update of a message we know (`where` = channel, ts, e.g. a clicked DM) or of the
+    message another outbox row posted (`of_row`: its channel and ts are filled in once sent).
+
+    Block Kit buttons cannot be disabled, so replacing the message is how a DM shows its new
+    state; chat.update is Tier 3, so it is only ever done for one message at a time.
+    """
+    if (where is None) == (of_row is None):
+        raise ValueError("name the message: either where=(channel, ts) or of_row")
+    channel, ts = where if where is not None else (PARENT_CHANNEL, PARENT_TS)
+    return enqueue(
+        session,
+        team_id=team_id,
+        key=key,
+        method="chat.update",
+        payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks},
+        now=now,
+        depends_on=of_row,
+    )
