@@ -26,6 +26,18 @@ def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, A
     return row[0] if len(pk) == 1 else 1
 
 
+def upsert(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """INSERT, or UPDATE the row with the same primary key: one statement, no read-then-write
+    race between two writers of the same key."""
+    key = [c.name for c in table.primary_key.columns]
+    statement = dialect_insert(session, table).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=key,
+        set_={name: statement.excluded[name] for name in values if name not in key},
+    )
+    session.execute(statement)
+
+
 def dialect_insert(session: Session, table: Table) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (both databases spell it the same)."""
     return insert_for(session.get_bind().dialect.name, table)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflict
+from storage.dialect import insert_ignoring_conflict, upsert
 from storage.models import OrgEdge, OutOfOffice
 
 
@@ -52,7 +52,7 @@ def set_manager(
     session: Session, team_id: str, user_id: str, manager_id: str, source: str, now: datetime
 ) -> None:
     """Insert or replace a person's manager."""
-    inserted = insert_ignoring_conflict(
+    upsert(
         session,
         OrgEdge.__table__,  # type: ignore[arg-type]
         {
@@ -63,12 +63,6 @@ def set_manager(
             "updated_at": now,
         },
     )
-    if not inserted:
-        session.execute(
-            update(OrgEdge)
-            .where(OrgEdge.team_id == team_id, OrgEdge.user_id == user_id)
-            .values(manager_id=manager_id, source=source, updated_at=now)
-        )
 
 
 def set_manager_if_none(
@@ -115,7 +109,7 @@ def get_ooo(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str
 def set_ooo(
     session: Session, team_id: str, user_id: str, starts_on: date, until: date, now: datetime
 ) -> None:
-    inserted = insert_ignoring_conflict(
+    upsert(
         session,
         OutOfOffice.__table__,  # type: ignore[arg-type]
         {
@@ -126,12 +120,6 @@ def set_ooo(
             "set_at": now,
         },
     )
-    if not inserted:
-        session.execute(
-            update(OutOfOffice)
-            .where(OutOfOffice.team_id == team_id, OutOfOffice.user_id == user_id)
-            .values(starts_on=starts_on, until=until, set_at=now)
-        )
 
 
 def clear_ooo(session: Session, team_id: str, user_id: str) -> bool:
