@@ -22,7 +22,7 @@ from handlers import checkin_setup, checkins, home, kudos, users
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT = 5  # seconds; a views.open must land within the trigger's 3 s anyway
+REQUEST_TIMEOUT = 2  # seconds: a listener's call must leave time to ack within Slack's 3 s
 
 
 def make_web_client(settings: Settings, *, timeout: int = REQUEST_TIMEOUT) -> WebClient:

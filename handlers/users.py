@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from bot.services.events import first_time
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+FETCH_BUDGET = 1.5  # seconds of users.info a request may spend before its 3-second ack
 
 
 def with_directory(
@@ -51,13 +53,23 @@ def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable
 
 
 def _fetch(deps: Deps, client: WebClient, team_id: str, stale: list[str]) -> None:
-    """users.info for each id. A failed lookup leaves the cache as it was: a stale entry is
-    still used, an absent one makes the rules say "I can't find that person"."""
+    """users.info for each id, within FETCH_BUDGET seconds: this runs before an ack.
+
+    A failed or skipped lookup leaves the cache as it was: a stale entry is still used, an
+    absent one makes the rules say "I can't find that person" (the warm-up and the periodic
+    users.list normally leave nothing to fetch).
+    """
     if not stale:
         return
     now = deps.now()
+    deadline = time.monotonic() + FETCH_BUDGET
     records = []
     for user_id in stale:
+        if time.monotonic() > deadline:
+            log.warning(
+                "users.info: %d lookups left for later (ack first)", len(stale) - len(records)
+            )
+            break
         try:
             response = client.users_info(user=user_id)
         except SlackApiError as error:

@@ -280,3 +280,18 @@ def test_a_database_outage_gets_a_kind_answer_and_healthz_503(
     health = httpx.get(f"{server.url}/healthz")
     assert health.status_code == 503
     assert health.json()["db"] == "unavailable"
+
+
+def test_slow_users_info_never_holds_the_ack_past_slacks_three_seconds(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    _wait_until(lambda: server.deps.slack.state == "ok")
+    time.sleep(0.3)  # the start-up users.list has filled the cache
+    for user_id in ("UNEW1", "UNEW2", "UNEW3"):
+        slack.add_user(user_id, tz="Europe/Paris")  # joined after the warm-up: not cached
+    slack.inject_fault("users.info", delay=0.8, times=3)
+    started = time.monotonic()
+    body = signed.command("/kudos", "<@UNEW1> <@UNEW2> <@UNEW3> welcome!", user_id="UANA").json()
+    assert time.monotonic() - started < 2.5
+    assert "can't find <@UNEW3>" in body["text"]
+    assert count(server, Kudos) == 0
