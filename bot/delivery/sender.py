@@ -118,14 +118,15 @@ class OutboxSender:
         """Send until nothing is pending (ours or another sender's doing); False on timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            self.step()
+            worked = self.step()
             with unit_of_work(self._sessions) as session:
                 pending = store.status_counts(session).get(store.PENDING, 0)
             if pending == 0:
                 self._release_all()
                 return True
-            self._wakeup.wait(0.1)
-            self._wakeup.clear()
+            if not worked:  # between rounds of a busy queue, no idle gap: slots would be lost
+                self._wakeup.wait(0.1)
+                self._wakeup.clear()
         self._release_all()
         return False
 
