@@ -26,6 +26,11 @@ from handlers.users import ensure_known, with_directory
 
 log = logging.getLogger(__name__)
 
+FORM_FAILED = (
+    "I couldn't open the kudos form (Slack took too long or refused it). Please run `/kudos` "
+    "again, or give kudos directly: `/kudos @name thanks for… #value`."
+)
+
 
 def register(app: App, deps: Deps) -> None:
     @app.command(ids.KUDOS_COMMAND)
@@ -41,8 +46,15 @@ def register(app: App, deps: Deps) -> None:
         elif word == "stats":
             ack(response_type="ephemeral", **_stats(deps, client, team_id, user_id))
         elif not text:
-            ack()
-            _open_modal(client, command["trigger_id"], deps, channel_id=command.get("channel_id"))
+            # The answer is sent when the listener returns, so the form opens first and a
+            # failure can still be said in the ack.
+            problem = _open_modal(
+                client, command["trigger_id"], deps, channel_id=command.get("channel_id")
+            )
+            if problem:
+                ack(text=problem, response_type="ephemeral")
+            else:
+                ack()
         else:
             draft = service.parse_command(text, user_id, deps.settings.values)
             answer = _give(deps, client, team_id, draft, "command", f"cmd:{command['trigger_id']}")
@@ -184,7 +196,8 @@ def _open_modal(
     initial_users: list[str] | None = None,
     quote_text: str | None = None,
     quote_url: str | None = None,
-) -> None:
+) -> str | None:
+    """Open the kudos form; returns what to tell the giver when Slack refused it."""
     view = blocks.modal(
         deps.settings.values,
         channel_id=channel_id,
@@ -196,8 +209,11 @@ def _open_modal(
         client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as error:
         log.warning("views.open failed: %s", error.response.get("error"))
+        return FORM_FAILED
     except OSError as error:
         log.warning("views.open failed: Slack unreachable (%s)", error)
+        return FORM_FAILED
+    return None
 
 
 def _permalink(

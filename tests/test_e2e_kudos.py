@@ -295,3 +295,12 @@ def test_slow_users_info_never_holds_the_ack_past_slacks_three_seconds(
     assert time.monotonic() - started < 2.5
     assert "can't find <@UNEW3>" in body["text"]
     assert count(server, Kudos) == 0
+
+
+def test_an_expired_trigger_is_answered_not_silent(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    response = signed.command("/kudos", "", user_id="UANA", trigger_id="expired-1")
+    assert response.status_code == 200
+    assert "couldn't open the kudos form" in response.json()["text"]
+    assert slack.calls("views.open")[0].status == 200  # Slack answered expired_trigger_id
