@@ -11,7 +11,6 @@ and duplicated (goal 0 / 0). Run by hand, not in CI. Traffic stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import collections
 import sys
 import tempfile
 import time
@@ -87,11 +86,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         engine.dispose()
 
-        delivered = collections.Counter(
-            c["metadata"]["event_payload"]["key"]
-            for c in slack.calls("chat.postMessage")
-            if c.status == 200 and isinstance(c.get("metadata"), dict)
-        )
+        delivered = slack.posted_keys()
         expected = {f"checkin:{i}:prompt" for i in range(1, args.members + 1)}
         lost = len(expected - set(delivered))
         duplicated = sum(n - 1 for n in delivered.values() if n > 1)

@@ -29,18 +29,6 @@ class UserRecord:
     is_restricted: bool
 
 
-def get_users(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, DirectoryUser]:
-    ids = list(set(user_ids))
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(DirectoryUser).where(
-            DirectoryUser.team_id == team_id, DirectoryUser.user_id.in_(ids)
-        )
-    )
-    return {row.user_id: row for row in rows}
-
-
 def lookup(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, Row[Any]]:
     """Plain rows (no ORM identity map): the ack path reads a handful of people per request."""
     ids = list(set(user_ids))

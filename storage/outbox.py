@@ -222,22 +222,6 @@ def pending_teams(session: Session) -> list[str]:
     )
 
 
-def next_due_at(session: Session, team_id: str) -> datetime | None:
-    return session.execute(
-        select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.team_id == team_id, OutboxMessage.status == PENDING
-        )
-    ).scalar_one_or_none()
-
-
-def get_by_key(session: Session, team_id: str, key: str) -> OutboxMessage | None:
-    return session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.team_id == team_id, OutboxMessage.idempotency_key == key
-        )
-    ).first()
-
-
 def hold_lease(session: Session, team_id: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the sender lease; True when `holder` holds it until now + ttl."""
     insert_ignoring_conflict(

@@ -19,6 +19,7 @@ Choices where Slack's behaviour is easy to get wrong (see the method handlers fo
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import hashlib
 import itertools
@@ -694,6 +695,24 @@ class SlackEmulator:
         """Requests in the order received (including 429s and faults); a copy of the list."""
         with self._lock:
             return [c for c in self._calls if method is None or c.method == method]
+
+    def posted_keys(self) -> collections.Counter[str]:
+        """chat.postMessage calls answered with HTTP 200 (`ok`, or a Slack error), per outbox
+        idempotency key (carried in the message metadata)."""
+        return collections.Counter(
+            c["metadata"]["event_payload"]["key"]
+            for c in self.calls("chat.postMessage")
+            if c.status == 200 and isinstance(c.get("metadata"), dict)
+        )
+
+    def delivered_keys(self, *channels: str) -> collections.Counter[str]:
+        """Messages that exist in these channels (posts Slack accepted), per idempotency key."""
+        return collections.Counter(
+            m["metadata"]["event_payload"]["key"]
+            for channel in channels
+            for m in self.messages(channel)
+            if m.get("metadata")
+        )
 
     def wait_for(
         self,

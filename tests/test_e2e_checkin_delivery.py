@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +43,7 @@ from storage.outbox import hold_lease
 from tests.server import SIGNING_SECRET, RunningServer
 from tests.slack_emulator import Call, SlackEmulator
 from tests.slack_requests import SlackRequests
+from tests.waiting import wait_until
 
 OWNER = "UANA"
 CHANNEL = "C0TEAM"
@@ -382,34 +382,6 @@ def crew_template(
         templates.apply(session, "T0TEAM", [definition], datetime(2026, 10, 31, 12, tzinfo=UTC))
 
 
-def posted_keys(slack: SlackEmulator) -> Counter[str]:
-    """chat.postMessage calls answered with HTTP 200 (ok, or a Slack error), per key."""
-    return Counter(
-        c["metadata"]["event_payload"]["key"]
-        for c in slack.calls("chat.postMessage")
-        if c.status == 200 and c.get("metadata")
-    )
-
-
-def delivered(slack: SlackEmulator, *channels: str) -> Counter[str]:
-    """Messages that exist in Slack (calls answered `ok: true`), per idempotency key."""
-    return Counter(
-        m["metadata"]["event_payload"]["key"]
-        for channel in channels
-        for m in slack.messages(channel)
-        if m.get("metadata")
-    )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout}s")
-
-
 def test_run_due_killed_mid_delivery_delivers_each_prompt_once_when_run_again(
     tmp_path: Path,
     database_url: str,
@@ -442,7 +414,7 @@ def test_run_due_killed_mid_delivery_delivers_each_prompt_once_when_run_again(
     # Sat 31 Oct was before the template; Sun 1 Nov closed long ago; Mon 2 Nov is open.
     assert states == {"missed": len(CREW), "pending": len(CREW)}
     assert set(prompt_rows().values()) == {"pending"}
-    assert not posted_keys(slack)
+    assert not slack.posted_keys()
 
     # Slack is healthy again; the dead run's lease would lapse in 20 s: skip the wait.
     slack.reset()
@@ -454,8 +426,8 @@ def test_run_due_killed_mid_delivery_delivers_each_prompt_once_when_run_again(
 
     keys = prompt_rows()
     assert set(keys.values()) == {"sent"}
-    assert posted_keys(slack) == dict.fromkeys(keys, 1)
-    assert delivered(slack, *CREW) == dict.fromkeys(keys, 1)
+    assert slack.posted_keys() == dict.fromkeys(keys, 1)
+    assert slack.delivered_keys(*CREW) == dict.fromkeys(keys, 1)
     assert sorted(c["channel"] for c in slack.calls("chat.postMessage")) == sorted(CREW)
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(CheckinOccurrence)) == 12
@@ -486,8 +458,8 @@ def test_run_due_exits_non_zero_when_a_delivery_fails_for_good(
     assert errors == {"channel_not_found"}
     # The others were delivered all the same, once each; the failed one was tried once.
     sent = {k for k, status in statuses.items() if status == "sent"}
-    assert delivered(slack, "UC01", "UC02") == dict.fromkeys(sent, 1)
-    assert posted_keys(slack) == dict.fromkeys(statuses, 1)
+    assert slack.delivered_keys("UC01", "UC02") == dict.fromkeys(sent, 1)
+    assert slack.posted_keys() == dict.fromkeys(statuses, 1)
 
 
 def test_a_future_run_due_leaves_the_sender_lease_to_wall_clock_senders(
@@ -504,7 +476,7 @@ def test_a_future_run_due_leaves_the_sender_lease_to_wall_clock_senders(
     log = tmp_path / "run.log"
     process = run_due_process(database_url, slack, log, at=at)
     assert process.wait(timeout=40) == 0, log.read_text()
-    assert len(delivered(slack, "UC01")) == 1
+    assert len(slack.delivered_keys("UC01")) == 1
     # A server's sender, on the wall clock, can send again at once.
     with session_factory() as session, session.begin():
         assert hold_lease(session, "T0TEAM", "a-server", utc_now(), LEASE_TTL)

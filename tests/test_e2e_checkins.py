@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from storage.models import CheckinOccurrence, OutboxMessage
 from tests.server import RunningServer
 from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
+from tests.waiting import wait_until
 
 ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OWNER = "UANA"  # America/New_York: DST ends 2026-11-01
@@ -97,15 +97,6 @@ def sweep(server: RunningServer, start: datetime, end: datetime, step=timedelta(
         at += step
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def test_a_week_of_prompts_at_each_members_local_time(
     week_team: RunningServer, slack: SlackEmulator
 ) -> None:
@@ -122,7 +113,7 @@ def test_a_week_of_prompts_at_each_members_local_time(
     assert by_member["UDAN"][:5] == [MONDAY + timedelta(days=d, hours=13) for d in range(5)]
     assert by_member["UDAN"][5] == datetime(2026, 11, 2, 14, tzinfo=UTC)
     assert all(len(v) == 6 for v in by_member.values())  # Mon-Fri + the next Monday
-    wait_until(lambda: all(len(prompts_to(slack, m)) == 6 for m in MEMBERS))
+    wait_until(lambda: all(len(prompts_to(slack, m)) == 6 for m in MEMBERS), timeout=10)
     # Sweeping the same week again writes and sends nothing more.
     sweep(team, MONDAY, MONDAY + timedelta(days=8) - timedelta(hours=6), step=timedelta(hours=6))
     time.sleep(0.3)

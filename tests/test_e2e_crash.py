@@ -6,7 +6,6 @@ ack and started again" (issue 2; DESIGN.md section 6, "Ack fast, ack durable").
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -21,6 +20,7 @@ from storage.models import Kudos, OutboxMessage, SenderLease
 from tests.server import KUDOS_CHANNEL, SIGNING_SECRET, ServerProcess, start_process
 from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -59,40 +59,12 @@ def statuses(db: Engine) -> dict[str, str]:
         return {key: status for key, status in result}
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout}s")
-
-
 def all_sent(db: Engine) -> Callable[[], bool]:
     def check() -> bool:
         found = statuses(db)
         return bool(found) and set(found.values()) == {"sent"}
 
     return check
-
-
-def posted_keys(slack: SlackEmulator) -> Counter[str]:
-    """chat.postMessage calls Slack answered `ok: true`, per idempotency key."""
-    return Counter(
-        c["metadata"]["event_payload"]["key"]
-        for c in slack.calls("chat.postMessage")
-        if c.status == 200 and c.get("metadata")
-    )
-
-
-def delivered(slack: SlackEmulator, *channels: str) -> Counter[str]:
-    """Messages that exist in Slack, per idempotency key."""
-    return Counter(
-        m["metadata"]["event_payload"]["key"]
-        for channel in channels
-        for m in slack.messages(channel)
-        if m.get("metadata")
-    )
 
 
 def test_an_acked_kudos_is_posted_exactly_once_across_a_kill_9_and_a_restart(
@@ -128,7 +100,7 @@ def test_an_acked_kudos_is_posted_exactly_once_across_a_kill_9_and_a_restart(
         assert connection.scalar(select(func.count()).select_from(Kudos)) == 2
     pending = {k: s for k, s in statuses(db).items() if k not in delivered_before}
     assert len(pending) == 3 and set(pending.values()) == {"pending"}, pending
-    assert not posted_keys(slack) - Counter(dict.fromkeys(delivered_before, 1))
+    assert not slack.posted_keys() - Counter(dict.fromkeys(delivered_before, 1))
 
     # The dead process's sender lease would lapse after LEASE_TTL (15 s); skip the wait.
     with db.begin() as connection:
@@ -140,8 +112,8 @@ def test_an_acked_kudos_is_posted_exactly_once_across_a_kill_9_and_a_restart(
     processes.append(second)
     wait_until(all_sent(db), 15, "the acked kudos delivered after the restart")
 
-    assert posted_keys(slack) == dict.fromkeys(pending, 1)
-    assert delivered(slack, KUDOS_CHANNEL, "UBEN", "UCHO") == dict.fromkeys(pending, 1)
+    assert slack.posted_keys() == dict.fromkeys(pending, 1)
+    assert slack.delivered_keys(KUDOS_CHANNEL, "UBEN", "UCHO") == dict.fromkeys(pending, 1)
     assert len(slack.calls("chat.postMessage")) == 3  # the first kudos was not sent again
     dm = slack.messages("UBEN")[0]
     assert "thanks for the migration" in dm["text"]
@@ -174,6 +146,6 @@ def test_two_processes_on_one_database_deliver_each_row_once(
     wait_until(all_sent(db), 15, "every kudos delivered")
     keys = statuses(db)
     assert len(keys) == 16
-    assert posted_keys(slack) == dict.fromkeys(keys, 1)
+    assert slack.posted_keys() == dict.fromkeys(keys, 1)
     assert len(slack.calls("chat.postMessage")) == 16
-    assert delivered(slack, *people) == dict.fromkeys(keys, 1)
+    assert slack.delivered_keys(*people) == dict.fromkeys(keys, 1)

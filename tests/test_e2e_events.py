@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from storage.models import DirectoryUser, Kudos, OutboxMessage
 from tests.server import RunningServer
 from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
+from tests.waiting import wait_until
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 
@@ -24,15 +24,6 @@ def cached(server: RunningServer, user_id: str) -> DirectoryUser | None:
         return session.scalars(
             select(DirectoryUser).where(DirectoryUser.user_id == user_id)
         ).one_or_none()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def user_change(slack: SlackEmulator, user_id: str, **changes: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from storage.models import Kudos, KudosRecipient, OutboxMessage
 from tests.server import KUDOS_CHANNEL, RunningServer
 from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
+from tests.waiting import wait_until
 
 
 def count(server: RunningServer, model: type) -> int:
@@ -44,7 +45,7 @@ def test_kudos_command_posts_to_feed_and_dms_each_recipient(
         assert kudos.giver_id == "UANA" and kudos.message == "thanks for the migration"
         assert {v.value for v in kudos.values} == {"teamwork"}
         rows = session.scalars(select(OutboxMessage)).all()
-    _wait_until(lambda: _all_sent(server))
+    wait_until(lambda: _all_sent(server))
     with server.deps.unit_of_work() as session:
         rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         assert [r.status for r in rows] == ["sent"] * 3
@@ -230,7 +231,7 @@ def test_bad_or_stale_signatures_get_401_and_change_nothing(
 def test_healthz_reports_database_and_slack(server: RunningServer) -> None:
     import httpx
 
-    _wait_until(lambda: server.deps.slack.state == "ok")
+    wait_until(lambda: server.deps.slack.state == "ok")
     response = httpx.get(f"{server.url}/healthz")
     assert response.status_code == 200
     assert response.json() == {"db": "ok", "slack": "ok"}
@@ -240,15 +241,6 @@ def _all_sent(server: RunningServer) -> bool:
     with server.deps.unit_of_work() as session:
         statuses = session.scalars(select(OutboxMessage.status)).all()
     return bool(statuses) and all(s == "sent" for s in statuses)
-
-
-def _wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_database_outage_gets_a_kind_answer_and_healthz_503(
@@ -285,7 +277,7 @@ def test_a_database_outage_gets_a_kind_answer_and_healthz_503(
 def test_slow_users_info_never_holds_the_ack_past_slacks_three_seconds(
     server: RunningServer, slack: SlackEmulator, signed: SlackRequests
 ) -> None:
-    _wait_until(lambda: server.deps.slack.state == "ok")
+    wait_until(lambda: server.deps.slack.state == "ok")
     time.sleep(0.3)  # the start-up users.list has filled the cache
     for user_id in ("UNEW1", "UNEW2", "UNEW3"):
         slack.add_user(user_id, tz="Europe/Paris")  # joined after the warm-up: not cached

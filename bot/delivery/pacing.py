@@ -35,9 +35,6 @@ class Pacer:
     def interval(self, method: str) -> float:
         return 1.0 / self._rates.get(method, DEFAULT_RATE)
 
-    def paused_for(self, method: str, now: float) -> float:
-        return max(self._paused_until.get(method, 0.0) - now, 0.0)
-
     def paused_methods(self, now: float) -> list[str]:
         """Methods under a Retry-After pause: not worth claiming rows for until it ends."""
         with self._lock:
@@ -53,11 +50,6 @@ class Pacer:
             if channel and method == "chat.postMessage":
                 waits.append(self._channel_next.get(channel, now) - now)
         return max(max(waits), 0.0)
-
-    def channel_wait(self, channel: str | None, now: float) -> float:
-        if not channel:
-            return 0.0
-        return max(self._channel_next.get(channel, 0.0) - now, 0.0)
 
     def reserve(self, method: str, channel: str | None, now: float) -> float:
         """Take the method's next slot (and the channel's); returns seconds to wait for it."""
