@@ -13,7 +13,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.delivery import outbox
 from bot.deps import Deps
@@ -25,6 +24,7 @@ from handlers import ids
 from handlers.blocks.checkin_setup import block_for, read_setup, setup_modal
 from handlers.blocks.common import plain, section
 from handlers.users import ensure_known
+from handlers.views import open_view
 
 log = logging.getLogger(__name__)
 
@@ -101,44 +101,39 @@ def register(app: App, deps: Deps) -> None:
 
 def open_setup(
     deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str, text: str
-) -> None:
-    """The modal for the named (or only) check-in of the owner, or a new prefilled one."""
+) -> bool:
+    """The modal for the named (or only) check-in of the owner, a new prefilled one, or a
+    notice saying why not. False when Slack would not open it."""
     words = text.strip()[len("setup") :].strip()
     owner_match = MENTION.search(words)
     owner_id = owner_match.group(1) if owner_match else user_id
     name = MENTION.sub("", words).strip()
+    return open_view(client, trigger_id, _setup_view(deps, team_id, user_id, owner_id, name))
+
+
+def _setup_view(deps: Deps, team_id: str, user_id: str, owner_id: str, name: str) -> dict[str, Any]:
     if owner_id != user_id and user_id not in deps.settings.admins:
-        _open(
-            client,
-            trigger_id,
-            _notice(f"Only <@{owner_id}> or a pulsebot admin can edit <@{owner_id}>'s check-ins."),
+        return _notice(
+            f"Only <@{owner_id}> or a pulsebot admin can edit <@{owner_id}>'s check-ins."
         )
-        return
     with deps.unit_of_work() as session:
         owned = templates.templates_owned_by(session, team_id, owner_id)
-    chosen = [t for t in owned if t.definition.name.lower() == name.lower()] if name else owned
     if not name and len(owned) > 1:
         names = ", ".join(f"`{t.definition.name}`" for t in owned)
-        _open(
-            client,
-            trigger_id,
-            _notice(
-                f"You own several check-ins: {names}. Open one with `/checkin setup NAME`, or "
-                "start another with a new name."
-            ),
+        return _notice(
+            f"You own several check-ins: {names}. Open one with `/checkin setup NAME`, or "
+            "start another with a new name."
         )
-        return
+    chosen = [t for t in owned if t.definition.name.lower() == name.lower()] if name else owned
     if chosen:
         info = chosen[0]
-        view = setup_modal(
+        return setup_modal(
             info.definition,
             template_id=info.id,
             editing_for=owner_id if owner_id != user_id else None,
         )
-    else:
-        fresh = templates.default_template(owner_id, name=name or "Weekly check-in")
-        view = setup_modal(fresh, template_id=None)
-    _open(client, trigger_id, view)
+    fresh = templates.default_template(owner_id, name=name or "Weekly check-in")
+    return setup_modal(fresh, template_id=None)
 
 
 def _existing(deps: Deps, team_id: str, template_id: Any) -> templates.TemplateDef | None:
@@ -204,10 +199,3 @@ def _notice(message: str) -> dict[str, Any]:
         "close": plain("Close", 24),
         "blocks": [section(message)],
     }
-
-
-def _open(client: WebClient, trigger_id: str, view: dict[str, Any]) -> None:
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except (SlackApiError, OSError) as error:
-        log.warning("views.open (setup) failed: %s", error)

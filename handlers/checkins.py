@@ -14,7 +14,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
@@ -28,6 +27,7 @@ from handlers.blocks.common import PRIVATE_METADATA_MAX, clip, context, plain, q
 from handlers.checkin_messages import enqueue_answer
 from handlers.checkin_setup import open_setup
 from handlers.users import ensure_known
+from handlers.views import form_failed, open_view
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,15 @@ def register(app: App, deps: Deps) -> None:
         team_id, user_id = command["team_id"], command["user_id"]
         text = command.get("text") or ""
         parsed = service.parse_command(text)
+        # Forms open before the ack (the answer goes when the listener returns), so a refused
+        # views.open is told in the ack rather than leaving the person with nothing.
         if parsed.verb == "setup" or text.strip().lower().startswith("setup"):
-            ack()
-            open_setup(deps, client, team_id, user_id, command["trigger_id"], text)
+            opened = open_setup(deps, client, team_id, user_id, command["trigger_id"], text)
+            _ack_form(ack, opened, "/checkin setup")
             return
         if parsed.verb == "open":
-            ack()
-            _open_answer_modal(deps, client, team_id, user_id, None, command["trigger_id"])
+            opened = _open_answer_modal(deps, client, team_id, user_id, None, command["trigger_id"])
+            _ack_form(ack, opened, "/checkin")
             return
         ack(text=_run_command(deps, client, team_id, user_id, parsed), response_type="ephemeral")
 
@@ -111,11 +113,7 @@ def register(app: App, deps: Deps) -> None:
     def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         occurrence_id = _int((body.get("actions") or [{}])[0].get("value"))
-        view = _reply_modal(occurrence_id)
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except (SlackApiError, OSError) as error:
-            log.warning("views.open (reply) failed: %s", error)
+        open_view(client, body["trigger_id"], _reply_modal(occurrence_id))
 
     @app.view(ids.CHECKIN_REPLY_MODAL)
     def on_reply_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -169,6 +167,13 @@ def register(app: App, deps: Deps) -> None:
 
 
 # ----- the pieces ---------------------------------------------------------------------------
+
+
+def _ack_form(ack: Ack, opened: bool, command: str) -> None:
+    if opened:
+        ack()
+    else:
+        ack(text=form_failed(command), response_type="ephemeral")
 
 
 def _run_command(
@@ -233,8 +238,10 @@ def _open_answer_modal(
     trigger_id: str,
     *,
     clicked: tuple[str, str] | None = None,
-) -> None:
-    """The answer modal, or a modal saying why not (a late click also replaces its message)."""
+) -> bool:
+    """The answer modal, or a modal saying why not (a late click also replaces its message).
+
+    False when Slack would not open it."""
     now = deps.now()
     try:
         with deps.unit_of_work() as session:
@@ -248,10 +255,7 @@ def _open_answer_modal(
         view = blocks.answer_modal(
             occurrence.id, due.template.name, occurrence.local_date, due.template.questions
         )
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except (SlackApiError, OSError) as error:
-        log.warning("views.open (check-in) failed: %s", error)
+    return open_view(client, trigger_id, view)
 
 
 def _button_change(

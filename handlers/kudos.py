@@ -23,6 +23,7 @@ from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import kudos as blocks
 from handlers.users import ensure_known, with_directory
+from handlers.views import open_view
 
 log = logging.getLogger(__name__)
 
@@ -205,15 +206,7 @@ def _open_modal(
         quote_text=quote_text,
         quote_url=quote_url,
     )
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        log.warning("views.open failed: %s", error.response.get("error"))
-        return FORM_FAILED
-    except OSError as error:
-        log.warning("views.open failed: Slack unreachable (%s)", error)
-        return FORM_FAILED
-    return None
+    return None if open_view(client, trigger_id, view) else FORM_FAILED
 
 
 def _permalink(

@@ -296,3 +296,15 @@ def test_app_home_shows_the_waiting_check_in(
     signed.event({"type": "app_home_opened", "user": "UBEN", "tab": "home"}, event_id="Ev2")
     second = slack.wait_for("views.publish", count=2)[1]
     assert "check-in is waiting" in json.dumps(second["view"])
+
+
+def test_forms_slack_refuses_to_open_are_answered_not_silent(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    for text, command in (("", "/checkin"), ("setup", "/checkin setup")):
+        response = signed.command("/checkin", text, user_id="UANA", trigger_id=f"expired-{text}")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["response_type"] == "ephemeral"
+        assert f"Please run `{command}` again" in body["text"]
+    assert [c.status for c in slack.calls("views.open")] == [200, 200]  # both refused by Slack
