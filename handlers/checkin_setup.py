@@ -17,13 +17,12 @@ from slack_sdk import WebClient
 from bot.delivery import outbox
 from bot.deps import Deps
 from bot.services import templates
-from bot.services.directory import people
 from bot.services.schedule import format_duration
 from bot.services.template_text import QuestionsInvalid, parse
 from handlers import ids
 from handlers.blocks.checkin_setup import block_for, read_setup, setup_modal
 from handlers.blocks.common import plain, section
-from handlers.users import ensure_known
+from handlers.users import with_directory
 from handlers.views import open_view
 
 log = logging.getLogger(__name__)
@@ -161,9 +160,7 @@ def _member_problems(
 
     Field errors are plain text (a mention would show as `<@U…>`), so people are named.
     """
-    ensure_known(deps, client, team_id, member_ids)
-    with deps.unit_of_work() as session:
-        found = people(session, team_id, member_ids)
+    found = with_directory(deps, client, team_id, member_ids, lambda _session, known: known)
     for user_id in member_ids:
         person = found.get(user_id)
         problem = None

@@ -14,11 +14,11 @@ from bot.deps import Deps
 from bot.services import checkins
 from bot.services import kudos as kudos_service
 from bot.services.checkins import slack_date
-from bot.services.directory import people
+from bot.services.directory import Person
 from bot.services.events import first_time
 from bot.services.text import escape
 from handlers.blocks.home import home_view
-from handlers.users import ensure_known
+from handlers.users import with_directory
 
 
 def register(app: App, deps: Deps) -> None:
@@ -27,13 +27,13 @@ def register(app: App, deps: Deps) -> None:
         if event.get("tab") not in (None, "home"):
             return
         team_id, user_id = str(body.get("team_id")), str(event["user"])
-        ensure_known(deps, client, team_id, [user_id])
         now = deps.now()
         limit = deps.settings.kudos_daily_limit
-        with deps.unit_of_work() as session:
+
+        def publish(session: Session, known: dict[str, Person]) -> None:
             if not first_time(session, team_id, body, now):
                 return
-            user = people(session, team_id, [user_id]).get(user_id)
+            user = known.get(user_id)
             stats = kudos_service.stats(session, team_id, user, user_id, now)
             remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
             checkin = _checkin_line(session, team_id, user_id, now)
@@ -54,6 +54,8 @@ def register(app: App, deps: Deps) -> None:
                 payload={"user_id": user_id, "view": view},
                 now=now,
             )
+
+        with_directory(deps, client, team_id, [user_id], publish)
         deps.notify_outbox()
 
 

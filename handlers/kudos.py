@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from bot.delivery import outbox
 from bot.deps import Deps
 from bot.services import kudos as service
-from bot.services.directory import Person, people
+from bot.services.directory import Person
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import kudos as blocks
-from handlers.users import ensure_known, with_directory
+from handlers.users import with_directory
 from handlers.views import open_view
 
 log = logging.getLogger(__name__)
@@ -174,14 +174,17 @@ def _confirm_by_dm(deps: Deps, team_id: str, user_id: str, given: service.KudosG
 
 
 def _stats(deps: Deps, client: WebClient, team_id: str, user_id: str) -> dict[str, Any]:
-    ensure_known(deps, client, team_id, [user_id])
     now = deps.now()
-    with deps.unit_of_work() as session:
-        user = people(session, team_id, [user_id]).get(user_id)
-        result = service.stats(session, team_id, user, user_id, now)
-        remaining = service.remaining_today(
-            session, team_id, user, user_id, deps.settings.kudos_daily_limit, now
+
+    def work(session: Session, known: dict[str, Person]) -> tuple[service.KudosStats, int]:
+        user = known.get(user_id)
+        limit = deps.settings.kudos_daily_limit
+        return (
+            service.stats(session, team_id, user, user_id, now),
+            service.remaining_today(session, team_id, user, user_id, limit, now),
         )
+
+    result, remaining = with_directory(deps, client, team_id, [user_id], work)
     text, stat_blocks = blocks.stats_blocks(
         result.given, result.received, result.top, result.month_label, remaining
     )
