@@ -296,3 +296,18 @@ def test_an_expired_trigger_is_answered_not_silent(
     assert response.status_code == 200
     assert "couldn't open the kudos form" in response.json()["text"]
     assert slack.calls("views.open")[0].status == 200  # Slack answered expired_trigger_id
+
+
+def test_shortcut_still_opens_when_the_permalink_cannot_be_had(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    original = slack.add_message("C0GENERAL", "UBEN", "I fixed the flaky deploy")
+    slack.inject_fault("chat.getPermalink", status=503)
+    response = signed.message_shortcut(
+        user_id="UANA", callback_id="give_kudos", channel_id="C0GENERAL", message=original
+    )
+    assert response.status_code == 200
+    opened = slack.wait_for("views.open")[0]
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert json.loads(view["private_metadata"])["quote_url"] is None
+    assert "I fixed the flaky deploy" in json.dumps(view["blocks"])
