@@ -24,11 +24,11 @@ from slack_sdk import WebClient  # noqa: E402
 
 from bot.checkin_runner import run_due  # noqa: E402
 from bot.delivery.sender import OutboxSender  # noqa: E402
+from bot.demo.slack_emulator import SlackEmulator  # noqa: E402
 from bot.services import templates  # noqa: E402
 from bot.services.directory import UserRecord, store_users  # noqa: E402
 from storage.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from tests.slack_emulator import SlackEmulator  # noqa: E402
 
 TEAM = "T0TEAM"
 ZONE = "Europe/Paris"

@@ -28,9 +28,9 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.demo.slack_emulator import SlackEmulator  # noqa: E402
 from storage.models import Kudos  # noqa: E402
 from tests.server import SIGNING_SECRET, free_port  # noqa: E402
-from tests.slack_emulator import SlackEmulator  # noqa: E402
 from tests.slack_requests import signature  # noqa: E402
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.demo.slack_emulator import SlackEmulator
 from storage.engine import make_engine, make_session_factory
 from tests.databases import fresh_database
 from tests.server import (
@@ -19,7 +20,6 @@ from tests.server import (
     running_server,
     server_settings,
 )
-from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
 
 

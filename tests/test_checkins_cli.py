@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import logs
 from bot.cli import main
+from bot.demo.slack_emulator import SlackEmulator
 from bot.settings import get_database_settings, get_settings
 from storage.engine import unit_of_work
 from storage.models import CheckinTemplate, DirectoryUser, OrgEdge, OutboxMessage
 from tests.factories import TEAM
-from tests.slack_emulator import SlackEmulator
 
 OURS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.demo.slack_emulator import SlackEmulator
 from tests.server import SIGNING_SECRET, ServerProcess, free_port, start_process
-from tests.slack_emulator import SlackEmulator
 
 OURS = (
     "SLACK_BOT_TOKEN",

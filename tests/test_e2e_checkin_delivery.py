@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.checkin_runner import run_due
 from bot.clock import utc_now
 from bot.delivery.sender import LEASE_TTL
+from bot.demo.slack_emulator import Call, SlackEmulator
 from bot.services import templates
 from handlers.users import sync_all
 from storage.models import (
@@ -41,7 +42,6 @@ from storage.models import (
 )
 from storage.outbox import hold_lease
 from tests.server import SIGNING_SECRET, RunningServer
-from tests.slack_emulator import Call, SlackEmulator
 from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
 

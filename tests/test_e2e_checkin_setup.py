@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.demo.slack_emulator import SlackEmulator
 from bot.services import templates
 from bot.services.templates import TemplateInfo
 from storage.models import OrgEdge, OutboxMessage
 from tests.server import SIGNING_SECRET, RunningServer, running_server, server_settings
-from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
 
 OWNER = "UANA"

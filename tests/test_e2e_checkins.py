@@ -13,11 +13,11 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.checkin_runner import run_due
+from bot.demo.slack_emulator import SlackEmulator
 from bot.services import templates
 from handlers.users import sync_all
 from storage.models import CheckinOccurrence, OutboxMessage
 from tests.server import RunningServer
-from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
 

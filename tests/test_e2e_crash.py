@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from bot.clock import utc_now
+from bot.demo.slack_emulator import SlackEmulator
 from storage.engine import make_engine
 from storage.models import Kudos, OutboxMessage, SenderLease
 from tests.server import KUDOS_CHANNEL, SIGNING_SECRET, ServerProcess, start_process
-from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
 

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from bot.demo.slack_emulator import SlackEmulator
 from storage.models import DirectoryUser, Kudos, OutboxMessage
 from tests.server import RunningServer
-from tests.slack_emulator import SlackEmulator
 from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
 

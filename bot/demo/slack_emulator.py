@@ -1,4 +1,4 @@
-"""An in-project Slack Web API emulator for tests (DESIGN.md section 7).
+"""An in-project Slack Web API emulator for the tests and the demo (DESIGN.md sections 7, 12).
 
 Slack is unreachable from development machines and CI, so the app talks to this real HTTP
 server instead: `WebClient(token=..., base_url=emulator.url)` works unchanged, because the
