@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -123,7 +124,11 @@ class OutboxMessage(Base):
     )
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # None: send as soon as possible, whatever clock the writer was given. Set only for rows
+    # delayed on purpose (a retry's backoff, a message scheduled for later).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 0 interactive (acks' follow-ups, kudos DMs, App Home, modals), 1 bulk (fan-outs, digests).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     result_channel: Mapped[str | None] = mapped_column(String(32))
     result_ts: Mapped[str | None] = mapped_column(String(32))

@@ -16,6 +16,7 @@ from storage.models import OutboxMessage, SenderLease
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+INTERACTIVE, BULK = 0, 1
 
 
 def enqueue(
@@ -28,8 +29,13 @@ def enqueue(
     now: datetime,
     depends_on: int | None = None,
     not_before: datetime | None = None,
+    priority: int = INTERACTIVE,
 ) -> int:
-    """Add a call unless its idempotency key is already there; returns the row id either way."""
+    """Add a call unless its idempotency key is already there; returns the row id either way.
+
+    Without `not_before` the row is sendable at once by every process, whatever instant its
+    writer was told (a `run-due --at` ahead of the wall clock must not strand its rows).
+    """
     new_id = insert_ignoring_conflict(
         session,
         OutboxMessage.__table__,  # type: ignore[arg-type]
@@ -41,7 +47,8 @@ def enqueue(
             "depends_on_id": depends_on,
             "status": PENDING,
             "attempts": 0,
-            "next_attempt_at": not_before or now,
+            "next_attempt_at": not_before,
+            "priority": priority,
             "created_at": now,
         },
     )
@@ -55,7 +62,12 @@ def enqueue(
 
 
 def enqueue_many(
-    session: Session, *, team_id: str, rows: list[tuple[str, str, dict[str, Any]]], now: datetime
+    session: Session,
+    *,
+    team_id: str,
+    rows: list[tuple[str, str, dict[str, Any]]],
+    now: datetime,
+    priority: int = INTERACTIVE,
 ) -> None:
     """Several independent calls (key, method, payload) in one statement; known keys are kept."""
     if not rows:
@@ -74,7 +86,8 @@ def enqueue_many(
                 "depends_on_id": None,
                 "status": PENDING,
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": None,
+                "priority": priority,
                 "created_at": now,
             }
             for key, method, payload in rows
@@ -113,7 +126,7 @@ def claim_due(
     due = and_(
         OutboxMessage.team_id == team_id,
         OutboxMessage.status == PENDING,
-        OutboxMessage.next_attempt_at <= now,
+        _ready(now),
     )
     methods = session.scalars(select(OutboxMessage.method).where(due).distinct()).all()
     claimed: list[Claimed] = []
@@ -132,7 +145,12 @@ def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[C
             OutboxMessage.method == method,
             or_(OutboxMessage.depends_on_id.is_(None), parent.status == SENT),
         )
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .order_by(
+            OutboxMessage.priority,
+            OutboxMessage.next_attempt_at.is_not(None),
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.id,
+        )
         .limit(limit)
     )
     if supports_skip_locked(session):
@@ -149,6 +167,11 @@ def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[C
         )
         for row, channel, ts in session.execute(query)
     ]
+
+
+def _ready(now: datetime) -> Any:
+    """Sendable now: written for "now" (no not-before time) or delayed until an instant passed."""
+    return or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
 
 
 def fail_orphans(session: Session, team_id: str, now: datetime) -> int:

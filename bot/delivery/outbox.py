@@ -24,8 +24,13 @@ def enqueue(
     now: datetime,
     depends_on: int | None = None,
     not_before: datetime | None = None,
+    bulk: bool = False,
 ) -> int:
-    """Record a Web API call to make after commit; the same key twice is one call."""
+    """Record a Web API call to make after commit; the same key twice is one call.
+
+    `bulk` rows (fan-outs, digests) wait behind interactive ones (kudos DMs, App Home, replies),
+    so a kudos given during a Monday of digests still lands within seconds.
+    """
     return store.enqueue(
         session,
         team_id=team_id,
@@ -35,6 +40,7 @@ def enqueue(
         now=now,
         depends_on=depends_on,
         not_before=not_before,
+        priority=store.BULK if bulk else store.INTERACTIVE,
     )
 
 
@@ -44,6 +50,7 @@ def post_messages(
     team_id: str,
     messages: list[tuple[str, str, str, list[dict[str, Any]] | None]],
     now: datetime,
+    bulk: bool = False,
 ) -> None:
     """Several independent posts (key, channel, text, blocks) written in one statement."""
     store.enqueue_many(
@@ -54,6 +61,7 @@ def post_messages(
             for key, channel, text, blocks in messages
         ],
         now=now,
+        priority=store.BULK if bulk else store.INTERACTIVE,
     )
 
 
@@ -75,6 +83,7 @@ def post_message(
     now: datetime,
     depends_on: int | None = None,
     thread_under_parent: bool = False,
+    bulk: bool = False,
 ) -> int:
     payload = _post_payload(channel, text, blocks)
     if thread_under_parent:
@@ -88,6 +97,7 @@ def post_message(
         payload=payload,
         now=now,
         depends_on=depends_on,
+        bulk=bulk,
     )
 
 
