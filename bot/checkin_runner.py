@@ -49,6 +49,9 @@ class RunSummary:
     def messages(self) -> int:
         return self.prompted + self.reminded + self.reprompted
 
+    def is_empty(self) -> bool:
+        return not (self.messages or self.closed or self.missed or self.away)
+
     def __str__(self) -> str:
         return (
             f"{self.prompted} prompted, {self.reminded} reminded, {self.reprompted} re-prompted "

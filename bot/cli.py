@@ -170,17 +170,33 @@ def describe_missing(name: str) -> str:
 
 def _serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str, port: int) -> None:
     import uvicorn
+    from sqlalchemy.exc import DBAPIError
 
     from bot.app import build_app
     from bot.deps import Deps
     from bot.runtime import Runtime
     from bot.server import create_asgi
     from storage.engine import is_sqlite, make_engine, make_session_factory
-    from storage.migrate import upgrade
+    from storage.migrate import schema_ahead, schema_behind, upgrade
 
-    if is_sqlite(settings.database_url):
-        upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    try:
+        ahead = schema_ahead(engine, settings.database_url)
+        if is_sqlite(settings.database_url) and ahead is None:
+            upgrade(settings.database_url)
+        behind = schema_behind(engine, settings.database_url)
+    except DBAPIError as error:
+        engine.dispose()
+        raise ConfigError(f"cannot reach the database: {error.orig}") from None
+    if behind is not None:
+        engine.dispose()
+        raise ConfigError(behind)
+    if ahead is not None:
+        log.warning(
+            "The database is at revision %s, newer than this pulsebot knows; serving, since "
+            "migrations stay backward compatible for one release.",
+            ahead,
+        )
     deps = Deps(settings=settings, session_factory=make_session_factory(engine))
     app = build_app(settings, deps)
     runtime = Runtime(deps, scheduler=scheduler)

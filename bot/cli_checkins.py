@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk import WebClient
@@ -89,34 +88,49 @@ def list_templates(args: argparse.Namespace, db: DatabaseSettings) -> int:
 
 
 def run_due(args: argparse.Namespace, settings: Settings) -> int:
-    """Write what is due at `--at`, then deliver until the outbox is empty.
+    """Write what is due at `--at`, then take part in sending until those rows are settled.
 
-    Exit 1 if a delivery failed for good (or the wait timed out), so a cron job notices.
+    It waits for the rows due at or before `--at` (its own and any older ones), not for traffic
+    that arrives meanwhile nor rows scheduled later. The rows carry no not-before time, so any
+    process's sender (a running server's, say) may deliver them; this one helps. Exit 1 if one
+    of the rows this run wrote failed for good, or the wait timed out, so a cron job notices.
     """
     logs.configure(settings.log_level, settings.log_format)
     at = parse_at(args.at)
     factory, dispose = _sessions(settings)
     try:
+        with unit_of_work(factory) as session:
+            before = outbox_store.last_id(session)
         summary = checkin_runner.run_due(factory, at, team_id=args.team)
         print(f"Due at {at.isoformat()}: {summary}.")
         with unit_of_work(factory) as session:
-            counts = outbox_store.status_counts(session)
-        pending = counts.get(outbox_store.PENDING, 0)
-        failed_before = counts.get(outbox_store.FAILED, 0)
-        # The rows were written "at" --at; a sender on the wall clock would wait for a future
-        # --at before sending them, so its clock runs that far ahead (never behind).
-        offset = max(at - utc_now(), timedelta(0))
+            watched = set(outbox_store.due_ids(session, at, outbox_store.last_id(session)))
+            not_started = [
+                info
+                for info in templates.list_templates(session, args.team)
+                if info.schedule_from is not None and info.schedule_from > at
+            ]
+        if summary.is_empty() and not_started:
+            for info in not_started:
+                assert info.schedule_from is not None
+                print(
+                    f'Nothing was due: "{info.definition.name}" starts at '
+                    f"{info.schedule_from.isoformat(timespec='seconds')}, after --at; "
+                    "occurrences before a check-in was created or rescheduled are never prompted."
+                )
+        own = {row_id for row_id in watched if row_id > before}
         sender = OutboxSender(
             session_factory=factory,
             client=make_web_client(settings, timeout=SENDER_TIMEOUT),
-            clock=lambda: utc_now() + offset,
+            clock=utc_now,
             post_rate=settings.post_rate,
         )
-        timeout = args.timeout or max(60.0, pending / settings.post_rate * 2 + 60)
-        drained = _drain(sender, factory, timeout)
+        timeout = args.timeout or max(60.0, len(watched) / settings.post_rate * 2 + 60)
+        settled = _settle(sender, factory, watched, timeout)
         with unit_of_work(factory) as session:
-            failed = outbox_store.status_counts(session).get(outbox_store.FAILED, 0) - failed_before
-        if not drained:
+            statuses = outbox_store.statuses_of(session, own)
+        failed = sum(1 for status in statuses.values() if status == outbox_store.FAILED)
+        if not settled:
             print(f"Gave up waiting after {timeout:.0f}s; the rest stays queued.", file=sys.stderr)
             return 1
         if failed > 0:
@@ -264,22 +278,26 @@ def _team(args: argparse.Namespace, factory: sessionmaker[Session], slack: Setti
     return str(team_id)
 
 
-def _drain(sender: OutboxSender, factory: sessionmaker[Session], timeout: float) -> bool:
-    """Let the sender empty the outbox, showing what is left when a person is watching."""
-    deadline = time.monotonic() + timeout
+def _settle(
+    sender: OutboxSender, factory: sessionmaker[Session], watched: set[int], timeout: float
+) -> bool:
+    """Send alongside any other sender until every watched row is sent or failed for good,
+    showing what is left when a person is watching."""
     show = sys.stderr.isatty()
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        if sender.drain(min(remaining, 2.0)):
-            if show:
-                print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
-            return True
+    left = set(watched)
+
+    def done() -> bool:
+        with unit_of_work(factory) as session:
+            statuses = outbox_store.statuses_of(session, left)
+        left.difference_update(i for i, state in statuses.items() if state != outbox_store.PENDING)
         if show:
-            with unit_of_work(factory) as session:
-                left = outbox_store.status_counts(session).get(outbox_store.PENDING, 0)
-            print(f"\rdelivering... {left} message(s) left   ", end="", file=sys.stderr)
+            print(f"\rdelivering... {len(left)} message(s) left   ", end="", file=sys.stderr)
+        return not left
+
+    settled = not left or sender.settle(done, timeout)
+    if show:
+        print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
+    return settled
 
 
 def _describe_change(change: templates.Change) -> str:

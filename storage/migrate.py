@@ -38,4 +38,38 @@ def head_revision(url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
-__all__ = ["current_revision", "head_revision", "upgrade"]
+def schema_behind(engine: Engine, url: str) -> str | None:
+    """Why this code cannot run on that database yet (it lacks migrations), or None.
+
+    A database ahead of the code (its revision unknown here: a newer replica upgraded it during
+    a rolling deploy) is fine, since migrations stay backward compatible for one release.
+    """
+    script = ScriptDirectory.from_config(alembic_config(url))
+    head = script.get_current_head()
+    current = current_revision(engine)
+    if current == head or (current is not None and current not in _known(script)):
+        return None
+    return (
+        f"the database is at revision {current or 'none (never upgraded)'}, this pulsebot needs "
+        f"{head}: run `pulsebot db upgrade`"
+    )
+
+
+def schema_ahead(engine: Engine, url: str) -> str | None:
+    """The database's revision when it is newer than this code knows, else None."""
+    current = current_revision(engine)
+    script = ScriptDirectory.from_config(alembic_config(url))
+    return current if current is not None and current not in _known(script) else None
+
+
+def _known(script: ScriptDirectory) -> set[str]:
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+__all__ = [
+    "current_revision",
+    "head_revision",
+    "schema_ahead",
+    "schema_behind",
+    "upgrade",
+]

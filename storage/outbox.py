@@ -245,6 +245,58 @@ def pending_teams(session: Session) -> list[str]:
     )
 
 
+def ready_teams(session: Session, now: datetime) -> list[str]:
+    """Workspaces with a row to settle now: ready, and its parent (if any) sent or failed
+    (the child of a failed parent fails too).
+
+    A sender takes a workspace's lease only for these: holding it for rows it cannot send yet
+    would stand between another process and rows that process can send.
+    """
+    parent = aliased(OutboxMessage)
+    query = (
+        select(OutboxMessage.team_id)
+        .outerjoin(parent, parent.id == OutboxMessage.depends_on_id)
+        .where(
+            OutboxMessage.status == PENDING,
+            _ready(now),
+            or_(OutboxMessage.depends_on_id.is_(None), parent.status.in_((SENT, FAILED))),
+        )
+        .distinct()
+    )
+    return list(session.scalars(query))
+
+
+def last_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(OutboxMessage.id))) or 0)
+
+
+def due_ids(session: Session, at: datetime, up_to_id: int) -> list[int]:
+    """Pending rows written up to `up_to_id` that were due at or before `at`: written for now,
+    delayed to an instant up to `at`, or waiting out a retry's backoff (whenever it ends)."""
+    return list(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.status == PENDING,
+                OutboxMessage.id <= up_to_id,
+                or_(_ready(at), OutboxMessage.last_error.is_not(None)),
+            )
+        )
+    )
+
+
+def statuses_of(session: Session, ids: Collection[int]) -> dict[int, str]:
+    """The status of each of these rows, in chunks (a fan-out can name thousands)."""
+    ordered = sorted(ids)
+    found: dict[int, str] = {}
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        rows = session.execute(
+            select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.id.in_(chunk))
+        )
+        found.update((row_id, status) for row_id, status in rows)
+    return found
+
+
 def hold_lease(session: Session, team_id: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the sender lease; True when `holder` holds it until now + ttl."""
     insert_ignoring_conflict(

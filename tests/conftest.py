@@ -21,6 +21,18 @@ from tests.server import (
     server_settings,
 )
 from tests.slack_requests import SlackRequests
+from tests.timeshift.clock_shift import export_to_children, shift_days, start_shift
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With TESTS_TIME_SHIFT_DAYS, this run (and every process it starts) lives years ahead."""
+    start_shift()
+    export_to_children()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = shift_days()
+    return f"wall clock moved {days:g} days ahead (TESTS_TIME_SHIFT_DAYS)" if days else None
 
 
 @pytest.fixture

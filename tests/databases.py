@@ -29,11 +29,12 @@ def is_postgres() -> bool:
 
 
 @contextmanager
-def fresh_database(tmp_dir: Path) -> Iterator[str]:
-    """A migrated, empty database; dropped afterwards."""
+def fresh_database(tmp_dir: Path, revision: str | None = "head") -> Iterator[str]:
+    """A database migrated to `revision` (None: never upgraded, no tables); dropped afterwards."""
     if not is_postgres():
         url = f"sqlite:///{tmp_dir / f'pulsebot-{uuid.uuid4().hex[:8]}.db'}"
-        upgrade(url)
+        if revision is not None:
+            upgrade(url, revision)
         yield url
         return
     base = backend_url()
@@ -44,7 +45,8 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
     separator = "&" if "?" in base else "?"
     url = f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
     try:
-        upgrade(url)
+        if revision is not None:
+            upgrade(url, revision)
         yield url
     finally:
         with admin.connect() as connection:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -36,3 +36,15 @@ def person(
 
 def add_people(session: Session, now: datetime, *records: UserRecord) -> None:
     store_users(session, TEAM, records, now)
+
+
+def next_weekday(after: datetime, weekday: int, hour: int, minute: int = 0) -> datetime:
+    """The first `weekday` (0 = Monday) at hour:minute UTC at least a day after `after`.
+
+    Tests that apply a template now (the wall clock, moved or not) and then run what is due
+    take their `--at` from here, never from a date written as a literal: a literal ages.
+    """
+    start = after.astimezone(UTC) + timedelta(days=1)
+    day = start + timedelta(days=(weekday - start.weekday()) % 7)
+    instant = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return instant if instant >= start else instant + timedelta(days=7)

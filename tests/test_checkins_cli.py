@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import logs
 from bot.cli import main
+from bot.clock import utc_now
 from bot.demo.slack_emulator import SlackEmulator
 from bot.settings import get_database_settings, get_settings
 from storage.engine import unit_of_work
 from storage.models import CheckinTemplate, DirectoryUser, OrgEdge, OutboxMessage
-from tests.factories import TEAM
+from tests.factories import TEAM, next_weekday
 
 OURS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL")
 
@@ -236,14 +237,16 @@ def test_run_due_writes_and_delivers_then_does_nothing_twice(
         == 0
     )
     capsys.readouterr()
-    friday_evening = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 17:00 Berlin, 01:00 Tokyo
+    # 17:00 Berlin, 01:00 Tokyo (or 18:00 / 02:00 in summer): both are due.
+    friday_evening = next_weekday(utc_now(), 4, 16)
     assert main(["checkins", "run-due", "--at", friday_evening.isoformat()]) == 0
     out = capsys.readouterr().out
     assert "2 prompted" in out and "Delivered" in out
     assert len(slack.messages("UBEN")) == 1 and len(slack.messages("UCHO")) == 1
     assert "Weekly" in slack.messages("UBEN")[0]["text"]
 
-    assert main(["checkins", "run-due", "--at", "2026-11-27T16:30:00Z"]) == 0
+    later = friday_evening + timedelta(minutes=30)
+    assert main(["checkins", "run-due", "--at", later.isoformat()]) == 0
     assert "0 prompted" in capsys.readouterr().out
     assert len(slack.messages("UBEN")) == 1
 
@@ -257,7 +260,8 @@ def test_run_due_exits_non_zero_when_a_delivery_fails_for_good(
 ) -> None:
     text = TEMPLATE.replace("[UBEN, UCHO]", "[UBEN, UZED]")  # UZED is not in the workspace
     assert main(["checkins", "apply", write(env, "t.yml", text), "--team", TEAM]) == 0
-    assert main(["checkins", "run-due", "--at", "2026-11-27T17:00:00+00:00"]) == 1
+    friday = next_weekday(utc_now(), 4, 17)
+    assert main(["checkins", "run-due", "--at", friday.isoformat()]) == 1
     assert "1 message(s) failed for good" in capsys.readouterr().err
     assert len(slack.messages("UBEN")) == 1  # the rest went on
     with unit_of_work(session_factory) as session:
@@ -273,3 +277,15 @@ def test_run_due_arguments(env: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_run_due_bad_instant(token: None, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["checkins", "run-due", "--at", "friday"]) == 2
     assert '--at "friday" is not an ISO 8601 instant' in capsys.readouterr().err
+
+
+def test_run_due_before_a_template_began_says_so(
+    token: None, env: Path, slack: SlackEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["checkins", "apply", write(env, "t.yml", TEMPLATE), "--team", TEAM]) == 0
+    capsys.readouterr()
+    a_friday_before = next_weekday(utc_now() - timedelta(days=15), 4, 16)
+    assert main(["checkins", "run-due", "--at", a_friday_before.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert 'Nothing was due: "Weekly" starts at ' in out
+    assert not slack.calls("chat.postMessage")

@@ -656,3 +656,89 @@ def test_an_answer_cut_off_mid_body_is_retried_not_fatal(
     clock.advance(60)
     assert sender.drain(timeout=5)
     assert answered_ok(slack) == {"dm": 1, "next": 1}
+
+
+# ----- the lease: held only with work to do, kept through a long call ------------------------
+
+
+def test_a_sender_with_nothing_to_send_now_holds_no_lease(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    idle = make_sender(session_factory, client, holder="idle")
+    later = utc_now() + timedelta(hours=1)
+    with unit_of_work(session_factory) as session:  # deliberately delayed: not sendable now
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key="later",
+            method="chat.postMessage",
+            payload={"channel": "UBEN", "text": "later"},
+            now=utc_now(),
+            not_before=later,
+        )
+    assert idle.step() is False
+    with unit_of_work(session_factory) as session:
+        assert session.scalars(select(SenderLease.holder)).all() == []
+
+    post(session_factory, "now", "UCHO")
+    busy = make_sender(session_factory, client, holder="busy")
+    assert busy.step()
+    assert idle.step() is False  # busy holds it while it has rows
+    assert busy.step() is False  # nothing more to send now: lets go at once
+    post(session_factory, "next", "UANA")
+    assert idle.step()  # no TTL wait
+    assert answered_ok(slack) == {"now": 1, "next": 1}
+
+
+def test_a_sender_whose_call_outlasts_the_lease_ttl_keeps_the_lease(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    def sender(holder: str) -> OutboxSender:
+        return OutboxSender(
+            session_factory=session_factory,
+            client=client,
+            clock=utc_now,
+            post_rate=100,
+            holder=holder,
+            lease_ttl=timedelta(seconds=1),
+            lease_heartbeat=0.2,
+        )
+
+    slow, other = sender("slow"), sender("other")
+    slack.inject_fault("chat.postMessage", delay=3.0)  # three TTLs
+    post(session_factory, "k1", "UBEN")
+    thread = slow.start_thread()
+    try:
+        slack.wait_for("chat.postMessage", timeout=5)
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:  # the whole slow call: never the other's turn
+            assert other.step() is False
+            time.sleep(0.1)
+        wait_until_sent = time.monotonic() + 5
+        while rows(session_factory)["k1"].status != "sent" and time.monotonic() < wait_until_sent:
+            time.sleep(0.05)
+    finally:
+        slow.stop()
+        thread.join(timeout=5)
+    assert rows(session_factory)["k1"].status == "sent"
+    assert len(slack.calls("chat.postMessage")) == 1
+    assert answered_ok(slack) == {"k1": 1}
+
+
+def test_the_same_sender_failure_is_logged_once_a_minute(
+    tmp_path: Any, client: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    from storage.engine import make_engine, make_session_factory
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'never-upgraded.db'}", pool_size=1)
+    sender = make_sender(make_session_factory(engine), client)
+    thread = threading.Thread(target=sender.run_forever, kwargs={"idle_wait": 0.02})
+    with caplog.at_level(logging.ERROR, logger="bot.delivery.sender"):
+        thread.start()
+        time.sleep(0.5)  # some 25 failing steps
+        sender.stop()
+        thread.join(timeout=5)
+    engine.dispose()
+    failures = [r for r in caplog.records if "sender step failed" in r.getMessage()]
+    assert len(failures) == 1, [r.getMessage() for r in failures]
+    assert "no such table: outbox" in failures[0].getMessage()

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
+from bot.delivery.lease import HEARTBEAT, LEASE_TTL, Lease
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
@@ -30,11 +31,8 @@ from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
 
-# A holder renews every LEASE_RENEW seconds before a call; the TTL outlasts a renewal gap plus
-# the longest pacing wait and a call's timeout, so a live sender never loses the lease mid-call.
-LEASE_TTL = timedelta(seconds=20)
-LEASE_RENEW = 2.0
 ROUND_SECONDS = 1.0
+LOG_EVERY = 60.0  # seconds between two logs of the same sender failure
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 BATCH = 100
@@ -77,33 +75,45 @@ class OutboxSender:
         holder: str | None = None,
         wakeup: threading.Event | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        lease_ttl: timedelta = LEASE_TTL,
+        lease_heartbeat: float = HEARTBEAT,
     ) -> None:
         self._sessions = session_factory
         self._client = client
         # `clock` decides which rows are due (a `run-due --at` in the future runs ahead); the
         # lease lives on the clock every replica shares, the wall clock unless a test says so.
         self._clock = clock
-        self._lease_clock = lease_clock or utc_now
         self._pacer = Pacer(post_rate)
         self.holder = holder or f"sender-{uuid.uuid4().hex[:12]}"
+        self.lease = Lease(
+            session_factory,
+            self.holder,
+            lease_clock or utc_now,
+            ttl=lease_ttl,
+            heartbeat=lease_heartbeat,
+        )
         self._wakeup = wakeup or threading.Event()
         self._stop = threading.Event()
         self._sleep = sleep
-        self._lease_renewed: dict[str, float] = {}
+        self._last_logged: dict[str, float] = {}
         self.stats = SenderStats()
 
     # ----- running -----------------------------------------------------------------------
     def run_forever(self, idle_wait: float = 0.25) -> None:
-        while not self._stop.is_set():
-            try:
-                worked = self.step()
-            except Exception:  # keep sending after a database hiccup; it is logged
-                log.exception("outbox sender step failed; retrying shortly")
-                worked = False
-            if not worked:
-                self._wakeup.wait(idle_wait)
-                self._wakeup.clear()
-        self._release_all()
+        self.lease.start_heartbeat()
+        try:
+            while not self._stop.is_set():
+                try:
+                    worked = self.step()
+                except Exception as error:  # keep sending after a database hiccup
+                    self._log_throttled(error)
+                    worked = False
+                if not worked:
+                    self._wakeup.wait(idle_wait)
+                    self._wakeup.clear()
+        finally:
+            self.lease.stop_heartbeat()
+            self.lease.release_all()
 
     def stop(self) -> None:
         self._stop.set()
@@ -116,31 +126,49 @@ class OutboxSender:
 
     def drain(self, timeout: float) -> bool:
         """Send until nothing is pending (ours or another sender's doing); False on timeout."""
+        return self.settle(lambda: self._pending() == 0, timeout)
+
+    def settle(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Take part in sending until `done()`; False on timeout. The lease is let go after."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            worked = self.step()
-            with unit_of_work(self._sessions) as session:
-                pending = store.status_counts(session).get(store.PENDING, 0)
-            if pending == 0:
-                self._release_all()
-                return True
-            if not worked:  # between rounds of a busy queue, no idle gap: slots would be lost
-                self._wakeup.wait(0.1)
-                self._wakeup.clear()
-        self._release_all()
-        return False
+        self.lease.start_heartbeat()
+        try:
+            while time.monotonic() < deadline:
+                worked = self.step()
+                if done():
+                    return True
+                if not worked:  # between rounds of a busy queue, no idle gap: slots would be lost
+                    self._wakeup.wait(0.1)
+                    self._wakeup.clear()
+            return False
+        finally:
+            self.lease.stop_heartbeat()
+            self.lease.release_all()
+
+    def _pending(self) -> int:
+        with unit_of_work(self._sessions) as session:
+            return store.status_counts(session).get(store.PENDING, 0)
 
     # ----- one round ---------------------------------------------------------------------
     def step(self) -> bool:
-        """One pass over every workspace with pending rows; True if anything was attempted."""
+        """One pass over every workspace with rows to send now; True if anything was attempted.
+
+        The lease is taken only for those workspaces and let go as soon as one has nothing
+        this sender can send, so a process with nothing to do never blocks one that has.
+        """
         with unit_of_work(self._sessions) as session:
-            teams = store.pending_teams(session)
+            teams = store.ready_teams(session, self._clock())
+        for team_id in set(self.lease.held()) - set(teams):
+            self.lease.release(team_id)
         worked = False
         for team_id in teams:
             if self._stop.is_set():
                 break
-            if self._hold_lease(team_id):
-                worked = self._send_batch(team_id) or worked
+            if self.lease.acquire(team_id):
+                sent = self._send_batch(team_id)
+                if not sent:
+                    self.lease.release(team_id)
+                worked = sent or worked
         return worked
 
     def _send_batch(self, team_id: str) -> bool:
@@ -164,7 +192,7 @@ class OutboxSender:
             log.error(
                 "outbox: %d message(s) failed because the message they reply to failed", orphans
             )
-        attempted = False
+        attempted = orphans > 0
         round_ends = time.monotonic() + ROUND_SECONDS
         remaining = list(batch)
         while remaining and not self._stop.is_set():
@@ -176,7 +204,7 @@ class OutboxSender:
             wait, index = min(waits)
             if now + wait > round_ends:
                 break
-            if not self._hold_lease(team_id, renew_only_if_due=True):
+            if not self.lease.ensure(team_id):
                 log.warning("outbox: lost the sender lease for %s; another replica sends", team_id)
                 break
             row = remaining.pop(index)
@@ -264,31 +292,15 @@ class OutboxSender:
                 outcome.error,
             )
 
-    # ----- the lease ---------------------------------------------------------------------
-    def _hold_lease(self, team_id: str, renew_only_if_due: bool = False) -> bool:
-        renewed = self._lease_renewed.get(team_id)
-        if (
-            renew_only_if_due
-            and renewed is not None
-            and (time.monotonic() - renewed < LEASE_TTL.total_seconds() / 3)
-        ):
-            return True
-        with unit_of_work(self._sessions) as session:
-            held = store.hold_lease(session, team_id, self.holder, self._lease_clock(), LEASE_TTL)
-        if held:
-            self._lease_renewed[team_id] = time.monotonic()
-        else:
-            self._lease_renewed.pop(team_id, None)
-        return held
-
-    def _release_all(self) -> None:
-        for team_id in list(self._lease_renewed):
-            try:
-                with unit_of_work(self._sessions) as session:
-                    store.release_lease(session, team_id, self.holder, self._lease_clock())
-            except Exception:
-                log.warning("outbox: could not release the lease for %s", team_id, exc_info=True)
-        self._lease_renewed.clear()
+    def _log_throttled(self, error: Exception) -> None:
+        """The same failure (a missing table, a database away) logged at most once a minute."""
+        signature = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        now = time.monotonic()
+        last = self._last_logged.get(signature)
+        if last is not None and now - last < LOG_EVERY:
+            return
+        self._last_logged[signature] = now
+        log.error("outbox sender step failed; retrying (%s)", signature, exc_info=error)
 
 
 def _resolve_parent(row: store.Claimed) -> dict[str, Any]:

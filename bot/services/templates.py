@@ -110,6 +110,8 @@ class TemplateInfo:
     definition: TemplateDef
     created_at: datetime
     updated_at: datetime
+    # Occurrences begin after this instant (creation, or the last change of days or time).
+    schedule_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +447,7 @@ def info_from_row(row: CheckinTemplate, member_ids: Sequence[str]) -> TemplateIn
         definition=definition_from_row(row, member_ids),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        schedule_from=row.schedule_from,
     )
 
 

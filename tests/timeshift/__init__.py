@@ -1,0 +1,1 @@
+"""Tests only: moving the wall clock for a whole run (see clock_shift)."""
