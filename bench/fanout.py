@@ -1,11 +1,15 @@
 """Check-in fan-out: N members prompted at the same local minute, delivered by the outbox
 sender against the Slack emulator with a Slack-like limit on chat.postMessage.
 
-    .venv/bin/python bench/fanout.py [--members 2000] [--per-minute 600] [--database URL]
+    .venv/bin/python bench/fanout.py [--members 600] [--per-second 20] [--limiter both]
+                                     [--database URL] [--margin 0.03]
 
-The sender runs with PULSEBOT_POST_RATE set to that limit (per second). Prints the time taken
-against the floor the limit allows (ratio; goal <= 1.05), the 429s met, and the prompts lost
-and duplicated (goal 0 / 0). Run by hand, not in CI. Traffic stays on 127.0.0.1.
+The sender runs with PULSEBOT_POST_RATE equal to the emulator's limit on chat.postMessage,
+which is either a strict sliding window (at most N calls in any 1 s) or a token bucket (N per
+second with a small burst), each with Slack's ~1/s per channel. Prints, per limiter, the time
+taken against the floor the limit allows ((members - 1) / N; goal ratio <= 1.05), the share
+of calls answered 429 (goal <= 1%), and the prompts lost and duplicated (goal 0 / 0). Run by
+hand, not in CI. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot.checkin_runner import run_due  # noqa: E402
+from bot.clock import utc_now  # noqa: E402
+from bot.delivery import pacing  # noqa: E402
 from bot.delivery.sender import OutboxSender  # noqa: E402
 from bot.demo.slack_emulator import SlackEmulator  # noqa: E402
 from bot.services import templates  # noqa: E402
@@ -38,25 +45,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--members", type=int, default=600)
     parser.add_argument(
-        "--per-minute",
-        type=int,
-        default=600,
-        help="the emulator's chat.postMessage limit (and our PULSEBOT_POST_RATE)",
+        "--per-second",
+        type=float,
+        default=20,
+        help="the emulator's chat.postMessage limit, and our PULSEBOT_POST_RATE",
     )
-    parser.add_argument("--burst", type=int, default=10, help="the emulator's short burst")
+    parser.add_argument("--limiter", choices=("window", "bucket", "both"), default="both")
+    parser.add_argument("--burst", type=int, default=3, help="the token bucket's burst")
+    parser.add_argument("--margin", type=float, default=pacing.MARGIN, help="the pacer's margin")
     parser.add_argument("--database", help="DATABASE_URL (default: a SQLite file)")
     args = parser.parse_args()
-    rate = args.per_minute / 60
+    limiters = ("window", "bucket") if args.limiter == "both" else (args.limiter,)
+    for limiter in limiters:
+        _run(args, limiter)
 
+
+def _run(args: argparse.Namespace, limiter: str) -> None:
+    rate = args.per_second
     with SlackEmulator() as slack, tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/fanout.db"
+        if url.startswith("postgresql"):
+            _reset_postgres(url)
         upgrade(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
         members = [f"UM{i:05d}" for i in range(args.members)]
-        created = datetime(2026, 11, 30, 8, tzinfo=UTC)  # a Monday
+        created = datetime(2026, 11, 30, 8, tzinfo=UTC)  # a Monday; run_due is told the instant
         with unit_of_work(factory) as session:
             for user_id in members:
                 slack.add_user(user_id, tz=ZONE)
@@ -65,11 +81,15 @@ def main() -> None:
                 "UOWNER", members, weekdays=("mon",), local_time="16:00"
             )
             templates.apply(session, TEAM, [definition], created)
-        slack.set_rate_limit("chat.postMessage", per_minute=args.per_minute, burst=args.burst)
+        if limiter == "window":
+            slack.set_window_limit("chat.postMessage", calls=int(rate), seconds=1.0)
+            shape = f"strict window: {int(rate)} calls in any 1 s"
+        else:
+            slack.set_rate_limit("chat.postMessage", per_minute=int(rate * 60), burst=args.burst)
+            shape = f"token bucket: {rate:g}/s, burst {args.burst}"
         slack.set_channel_rate_limit(per_second=1.0, burst=1)
 
         at = datetime(2026, 11, 30, 15, 1, tzinfo=UTC)  # 16:01 in Paris
-        wall = datetime.now(UTC)
         started = time.perf_counter()
         summary = run_due(factory, at)
         written = time.perf_counter() - started
@@ -78,9 +98,10 @@ def main() -> None:
             client=WebClient(
                 token=slack.bot_token, base_url=slack.url, retry_handlers=[], timeout=10
             ),
-            clock=lambda: at + (datetime.now(UTC) - wall),  # the run's instant, moving on
+            clock=utc_now,
             post_rate=rate,
         )
+        sender._pacer = pacing.Pacer(rate, margin=args.margin)
         started = time.perf_counter()
         drained = sender.drain(timeout=args.members / rate * 2 + 60)
         elapsed = time.perf_counter() - started
@@ -90,11 +111,12 @@ def main() -> None:
         expected = {f"checkin:{i}:prompt" for i in range(1, args.members + 1)}
         lost = len(expected - set(delivered))
         duplicated = sum(n - 1 for n in delivered.values() if n > 1)
+        calls = len(slack.calls("chat.postMessage"))
+        limited = slack.rate_limited_count("chat.postMessage")
         floor = (args.members - 1) / rate
         print(
-            f"fan-out of {args.members} check-in prompts, limit {args.per_minute}/min "
-            f"(burst {args.burst}) + 1/s per channel, PULSEBOT_POST_RATE={rate:g}/s, "
-            f"database {url.split(':')[0]}"
+            f"{args.members} check-in prompts, {shape}, + 1/s per channel; "
+            f"PULSEBOT_POST_RATE={rate:g}, margin {args.margin:.3f}, {url.split(':')[0]}"
         )
         print(f"  run-due wrote {summary.prompted} prompts in {written:.2f} s")
         print(
@@ -102,9 +124,17 @@ def main() -> None:
             f"(goal <= 1.05); drained: {drained}"
         )
         print(
-            f"  429s met: {slack.rate_limited_count('chat.postMessage')}; "
-            f"lost: {lost}; duplicated: {duplicated} (goal 0 / 0)"
+            f"  429s: {limited} of {calls} calls ({100 * limited / max(calls, 1):.2f} %, "
+            f"goal <= 1 %); lost: {lost}; duplicated: {duplicated} (goal 0 / 0)"
         )
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
 
 
 def _record(user_id: str) -> UserRecord:

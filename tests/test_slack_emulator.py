@@ -417,6 +417,28 @@ def test_fixed_retry_after_and_burst(emu: SlackEmulator, client: WebClient) -> N
     assert error.response.headers["retry-after"] == "7"
 
 
+def test_strict_window_limit_counts_calls_in_any_second(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    emu.set_window_limit("users.info", calls=3, seconds=1.0)
+    for _ in range(3):
+        client.users_info(user="UALICE")
+    error = slack_error(client.users_info, user="UALICE")
+    assert error.response.status_code == 429
+    assert int(error.response.headers["retry-after"]) == 1
+    time.sleep(1.05)  # the first three left the window
+    client.users_info(user="UALICE")
+
+
+def test_default_burst_is_a_few_calls_not_a_minutes_worth(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    emu.set_rate_limit("users.info", per_minute=600)  # 10/s: a burst of 12, not 600
+    answered = [client.users_info(user="UALICE") for _ in range(12)]
+    assert all(r["ok"] for r in answered)
+    assert slack_error(client.users_info, user="UALICE").response.status_code == 429
+
+
 def test_channel_rate_limit_is_per_channel(emu: SlackEmulator, client: WebClient) -> None:
     emu.set_channel_rate_limit(per_second=1.0, burst=1)
     client.chat_postMessage(channel="C0GENERAL", text="1")

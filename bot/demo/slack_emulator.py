@@ -162,6 +162,25 @@ class _Bucket:
 
 
 @dataclass
+class _Window:
+    """A strict sliding window: at most `calls` in any `seconds`, the strictest reading of
+    "N per second" (a limiter that a client at exactly N/s overruns on any arrival jitter)."""
+
+    calls: int
+    seconds: float
+    times: collections.deque[float] = field(default_factory=collections.deque)
+
+    def take(self) -> int | None:
+        now = time.monotonic()
+        while self.times and now - self.times[0] >= self.seconds:
+            self.times.popleft()
+        if len(self.times) < self.calls:
+            self.times.append(now)
+            return None
+        return max(1, math.ceil(self.seconds - (now - self.times[0])))
+
+
+@dataclass
 class _Fault:
     status: int
     error: str | None
@@ -519,7 +538,7 @@ class SlackEmulator:
         """Everything a test produces; users and channels are the workspace and survive."""
         self._calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
-        self._limits: dict[str, _Bucket] = {}
+        self._limits: dict[str, _Bucket | _Window] = {}
         self._channel_limit: tuple[float, int] | None = None
         self._channel_buckets: dict[str, _Bucket] = {}
         self._messages: dict[str, list[JSONDict]] = {}
@@ -786,13 +805,19 @@ class SlackEmulator:
         burst: int | None = None,
         retry_after: int | None = None,
     ) -> None:
-        """Per-method token bucket (Slack's tiers); burst defaults to a full minute's worth."""
+        """Per-method token bucket (Slack's tiers). The burst defaults to a few calls beyond a
+        second's worth, as Slack tolerates "short bursts", never a minute's worth."""
+        if burst is None:
+            burst = min(per_minute, math.ceil(per_minute / 60) + 2)
         with self._lock:
             self._limits[method] = _Bucket(
-                rate=per_minute / 60.0,
-                capacity=float(burst if burst is not None else per_minute),
-                fixed_retry_after=retry_after,
+                rate=per_minute / 60.0, capacity=float(burst), fixed_retry_after=retry_after
             )
+
+    def set_window_limit(self, method: str, calls: int, seconds: float = 1.0) -> None:
+        """Per-method strict sliding window: at most `calls` in any `seconds`."""
+        with self._lock:
+            self._limits[method] = _Window(calls=calls, seconds=seconds)
 
     def set_channel_rate_limit(self, per_second: float = 1.0, burst: int = 1) -> None:
         """chat.postMessage per channel: Slack allows about one message a second each."""
