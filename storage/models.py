@@ -385,9 +385,7 @@ class ConversationThread(Base):
     kind: Mapped[str] = mapped_column(String(16))  # checkin | feedback | request
     item_id: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[str] = mapped_column(String(32))
-    root_outbox_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outbox.id", ondelete="SET NULL")
-    )
+    root_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     peer_id: Mapped[str] = mapped_column(String(32))
     peer_root_outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbox.id", ondelete="SET NULL")
