@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
+from bot.services import conversations
 from bot.services.conversations import Exchange
+from bot.services.text import neutralise
 from handlers.blocks import feedback as blocks
 
 
@@ -45,3 +47,32 @@ def echo(session: Session, exchange: Exchange, text: str, key: str, now: datetim
         depends_on=root,
         thread_under_parent=root is not None,
     )
+
+
+def keep_reply(
+    session: Session,
+    *,
+    team_id: str,
+    kind: str,
+    item_id: int,
+    author_id: str,
+    text: str,
+    source_key: str,
+    key: str,
+    now: datetime,
+) -> None:
+    """A reply sent from a modal by its own path (e.g. a manager's Reply to a check-in): keep
+    it with the item and show it in the writer's own thread(s), once."""
+    safe = neutralise(text)
+    if conversations.record(
+        session,
+        team_id=team_id,
+        kind=kind,
+        item_id=item_id,
+        author_id=author_id,
+        text=safe,
+        source_key=source_key,
+        now=now,
+    ):
+        for exchange in conversations.of(session, team_id, kind, item_id, author_id):
+            echo(session, exchange, safe, key, now)
