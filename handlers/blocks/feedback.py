@@ -385,3 +385,49 @@ def team_answer(manager_id: str, text: str, week: str | None) -> tuple[str, list
         section(f"{headline}\n{quote(text)}"),
         context("Anonymous notes stay anonymous: this answer went to every direct report."),
     ]
+
+
+# ----- App Home ---------------------------------------------------------------------------------
+
+HOME_EXCERPT = 90
+
+
+def home_section(
+    *,
+    received: Sequence[tuple[str, str, str]],
+    waiting: Sequence[tuple[str, str, str]],
+    open_requests: Sequence[tuple[str, int, int, str]],
+    offer_answer_team: bool,
+) -> list[Block]:
+    """The Feedback section of App Home, at most 5 blocks of the 100 it shares.
+
+    received: (sender, excerpt, day); waiting: (requester, about, due day);
+    open_requests: (about, answered, asked, due day). Texts arrive escaped.
+    """
+    lines = [
+        f"• <@{sender}> ({day}): {clip(excerpt, HOME_EXCERPT)}" for sender, excerpt, day in received
+    ]
+    blocks: list[Block] = [
+        section("*Feedback received*\n" + ("\n".join(lines) or "_Nothing yet._")),
+    ]
+    if waiting:
+        blocks.append(
+            section(
+                "*Waiting for your answer*\n"
+                + "\n".join(f"• <@{who}> on {about}, due {day}" for who, about, day in waiting)
+            )
+        )
+    if open_requests:
+        blocks.append(
+            section(
+                "*Your open requests*\n"
+                + "\n".join(
+                    f"• {about}: {done} of {total} answered, due {day}"
+                    for about, done, total, day in open_requests
+                )
+            )
+        )
+    if offer_answer_team:
+        blocks.append({"type": "actions", "elements": [answer_team_button()]})
+    blocks.append(context("`/feedback @name` gives feedback, `/feedback request` asks for some."))
+    return blocks
