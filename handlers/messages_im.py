@@ -33,7 +33,7 @@ def register(app: App, deps: Deps) -> None:
     def on_dm(event: dict[str, Any], body: dict[str, Any]) -> None:
         user_id = event.get("user")
         if (
-            event.get("subtype")
+            event.get("subtype") not in (None, "thread_broadcast")  # a reply also sent to the DM
             or event.get("bot_id")
             or not user_id
             or user_id == deps.slack.bot_user_id
