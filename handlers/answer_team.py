@@ -19,6 +19,7 @@ from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import feedback as blocks
 from handlers.feedback import reply_problem
+from handlers.payloads import team_of, text_of
 from handlers.views import open_view
 
 WEEK = re.compile(r"^\d{4}-W\d{2}$")
@@ -28,7 +29,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ids.ANSWER_TEAM_ACTION)
     def on_answer_team(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        team_id, manager_id = _team(body), body["user"]["id"]
+        team_id, manager_id = team_of(body), body["user"]["id"]
         week = _week((body.get("actions") or [{}])[0].get("value"))
         with deps.unit_of_work() as session:
             reports = service.team_of(session, team_id, manager_id)
@@ -40,18 +41,9 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(ids.ANSWER_TEAM_MODAL)
     def on_answer_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, manager_id = _team(body), body["user"]["id"]
+        team_id, manager_id = team_of(body), body["user"]["id"]
         week = _week(blocks.read_metadata(view.get("private_metadata")).get("week"))
-        text = (
-            (
-                view.get("state", {})
-                .get("values", {})
-                .get(ids.ANSWER_TEAM_BLOCK, {})
-                .get(ids.FEEDBACK_INPUT)
-                or {}
-            ).get("value")
-            or ""
-        ).strip()
+        text = text_of(view, ids.ANSWER_TEAM_BLOCK)
         problem = reply_problem(text)
         if problem:
             ack(response_action="errors", errors={ids.ANSWER_TEAM_BLOCK: problem})
@@ -89,7 +81,3 @@ def register(app: App, deps: Deps) -> None:
 
 def _week(value: Any) -> str | None:
     return value if isinstance(value, str) and WEEK.match(value) else None
-
-
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))

@@ -27,6 +27,7 @@ from handlers import ids
 from handlers.blocks import feedback as blocks
 from handlers.conversation_messages import echo, forward
 from handlers.feedback_requests import open_request_form
+from handlers.payloads import as_int, click, field, selected, team_of, text_of
 from handlers.users import with_directory
 from handlers.views import form_failed, open_view
 
@@ -45,7 +46,10 @@ def register(app: App, deps: Deps) -> None:
             ack(text=blocks.HELP, response_type="ephemeral")
             return
         if word == "request" or word.startswith("request "):
-            opened = open_request_form(deps, client, team_id, user_id, command["trigger_id"])
+            topic = text[len("request") :].strip()
+            opened = open_request_form(
+                deps, client, team_id, user_id, command["trigger_id"], topic=topic
+            )
             _ack_form(ack, opened, "/feedback request")
             return
         recipient_id = None
@@ -73,7 +77,7 @@ def register(app: App, deps: Deps) -> None:
         _open_give_form(
             deps,
             client,
-            _team(shortcut),
+            team_of(shortcut),
             user_id,
             shortcut["trigger_id"],
             author if author and author != user_id else None,
@@ -89,7 +93,7 @@ def register(app: App, deps: Deps) -> None:
         recipient_id = (body.get("actions") or [{}])[0].get("selected_user")
         meta = blocks.read_metadata(view.get("private_metadata"))
         with deps.unit_of_work() as session:
-            offer = _offer_manager(session, _team(body), body["user"]["id"], recipient_id)
+            offer = _offer_manager(session, team_of(body), body["user"]["id"], recipient_id)
         updated = blocks.give_modal(
             deps.settings.values,
             recipient_id=recipient_id,
@@ -104,7 +108,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(ids.FEEDBACK_MODAL)
     def on_give(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        team_id, user_id = _team(body), body["user"]["id"]
+        team_id, user_id = team_of(body), body["user"]["id"]
         draft = _draft_from_view(view, user_id)
         try:
             given = _store(deps, client, team_id, draft, f"view:{view['id']}")
@@ -121,7 +125,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ids.FEEDBACK_THANK_ACTION)
     def on_thank(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        team_id, user_id, feedback_id, clicked = _click(body)
+        team_id, user_id, feedback_id, clicked = click(body)
         now = deps.now()
         try:
             with deps.unit_of_work() as session:
@@ -136,7 +140,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ids.FEEDBACK_REPLY_ACTION)
     def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        team_id, user_id, feedback_id, _ = _click(body)
+        team_id, user_id, feedback_id, _ = click(body)
         try:
             with deps.unit_of_work() as session:
                 item = service.for_recipient(session, team_id, user_id, feedback_id)
@@ -148,9 +152,9 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(ids.FEEDBACK_REPLY_MODAL)
     def on_reply_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = _team(body), body["user"]["id"]
-        feedback_id = _int(blocks.read_metadata(view.get("private_metadata")).get("feedback_id"))
-        text = _input(view, ids.FEEDBACK_REPLY_BLOCK)
+        team_id, user_id = team_of(body), body["user"]["id"]
+        feedback_id = as_int(blocks.read_metadata(view.get("private_metadata")).get("feedback_id"))
+        text = text_of(view, ids.FEEDBACK_REPLY_BLOCK)
         problem = reply_problem(text)
         if problem:
             ack(response_action="errors", errors={ids.FEEDBACK_REPLY_BLOCK: problem})
@@ -350,40 +354,16 @@ def _enqueue_thanks(
 
 
 def _draft_from_view(view: dict[str, Any], user_id: str) -> service.FeedbackDraft:
-    state = view.get("state", {}).get("values", {})
-    recipient = (
-        state.get(ids.FEEDBACK_RECIPIENT_BLOCK, {})
-        .get(ids.FEEDBACK_RECIPIENT_ACTION, {})
-        .get("selected_user")
-    )
-    value = (
-        (state.get(ids.FEEDBACK_VALUE_BLOCK, {}).get(ids.FEEDBACK_INPUT, {}) or {}).get(
-            "selected_option"
-        )
-        or {}
-    ).get("value")
-    visibility = (
-        (state.get(ids.FEEDBACK_VISIBILITY_BLOCK, {}).get(ids.FEEDBACK_INPUT, {}) or {}).get(
-            "selected_option"
-        )
-        or {}
-    ).get("value") or service.RECIPIENT_ONLY
+    recipient = field(view, ids.FEEDBACK_RECIPIENT_BLOCK, ids.FEEDBACK_RECIPIENT_ACTION)
     return service.FeedbackDraft(
         sender_id=user_id,
-        recipient_id=recipient or None,
-        went_well=escape(_input(view, ids.FEEDBACK_WELL_BLOCK)),
-        could_be_better=escape(_input(view, ids.FEEDBACK_BETTER_BLOCK)),
-        value=value or None,
-        visibility=visibility,
+        recipient_id=recipient.get("selected_user") or None,
+        went_well=escape(text_of(view, ids.FEEDBACK_WELL_BLOCK)),
+        could_be_better=escape(text_of(view, ids.FEEDBACK_BETTER_BLOCK)),
+        value=selected(view, ids.FEEDBACK_VALUE_BLOCK),
+        visibility=selected(view, ids.FEEDBACK_VISIBILITY_BLOCK) or service.RECIPIENT_ONLY,
         quote_url=blocks.read_metadata(view.get("private_metadata")).get("quote_url"),
     )
-
-
-def _input(view: dict[str, Any], block_id: str) -> str:
-    value = (
-        view.get("state", {}).get("values", {}).get(block_id, {}).get(ids.FEEDBACK_INPUT, {}) or {}
-    ).get("value")
-    return (value or "").strip()
 
 
 def _permalink(client: WebClient, channel_id: str | None, ts: str | None) -> str | None:
@@ -393,23 +373,4 @@ def _permalink(client: WebClient, channel_id: str | None, ts: str | None) -> str
         return str(client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"])
     except (SlackApiError, OSError, KeyError) as error:
         log.info("chat.getPermalink failed (%s); quoting without a link", error)
-        return None
-
-
-def _click(body: dict[str, Any]) -> tuple[str, str, int | None, tuple[str, str] | None]:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    value = _int((body.get("actions") or [{}])[0].get("value"))
-    return _team(body), body["user"]["id"], value, (channel, ts) if channel and ts else None
-
-
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
         return None

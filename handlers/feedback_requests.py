@@ -29,6 +29,7 @@ from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import feedback as common_blocks
 from handlers.blocks import feedback_requests as blocks
+from handlers.payloads import as_int, click, field, team_of, text_of
 from handlers.users import ensure_known, with_directory
 from handlers.views import open_view
 
@@ -36,7 +37,7 @@ from handlers.views import open_view
 def register(app: App, deps: Deps) -> None:
     @app.view(ids.REQUEST_MODAL)
     def on_request(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        team_id, user_id = _team(body), body["user"]["id"]
+        team_id, user_id = team_of(body), body["user"]["id"]
         draft, problem = _draft_from_view(view, user_id)
         if problem is not None:
             ack(response_action="errors", errors=problem)
@@ -56,7 +57,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ids.REQUEST_ANSWER_ACTION)
     def on_answer_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        team_id, user_id, request_id, clicked = _click(body)
+        team_id, user_id, request_id, clicked = click(body)
         now = deps.now()
         try:
             with deps.unit_of_work() as session:
@@ -77,7 +78,7 @@ def register(app: App, deps: Deps) -> None:
     @app.action(ids.REQUEST_DECLINE_ACTION)
     def on_decline(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        team_id, user_id, request_id, clicked = _click(body)
+        team_id, user_id, request_id, clicked = click(body)
         now = deps.now()
         try:
             with deps.unit_of_work() as session:
@@ -101,20 +102,16 @@ def register(app: App, deps: Deps) -> None:
 
     @app.view(ids.REQUEST_ANSWER_MODAL)
     def on_answer(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = _team(body), body["user"]["id"]
+        team_id, user_id = team_of(body), body["user"]["id"]
         meta = common_blocks.read_metadata(view.get("private_metadata"))
-        request_id = _int(meta.get("request_id"))
-        state = view.get("state", {}).get("values", {})
+        request_id = as_int(meta.get("request_id"))
         raw = [
-            escape(_value(state, f"{ids.REQUEST_ANSWER_BLOCK_PREFIX}{i}"))
+            escape(text_of(view, f"{ids.REQUEST_ANSWER_BLOCK_PREFIX}{i}"))
             for i in range(service.MAX_QUESTIONS)
         ]
         share = any(
-            o.get("value") == "share"
-            for o in (state.get(ids.REQUEST_SHARE_BLOCK, {}).get(ids.FEEDBACK_INPUT) or {}).get(
-                "selected_options"
-            )
-            or []
+            option.get("value") == "share"
+            for option in field(view, ids.REQUEST_SHARE_BLOCK).get("selected_options") or []
         )
         now = deps.now()
         try:
@@ -142,10 +139,10 @@ def register(app: App, deps: Deps) -> None:
 
 
 def open_request_form(
-    deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str
+    deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str, topic: str = ""
 ) -> bool:
-    """The request form, due in a week of the requester's own days; managers may name a
-    subject. False when Slack would not open it."""
+    """The request form, due in a week of the requester's own days, the topic prefilled from
+    `/feedback request TOPIC`; managers may name a subject. False when Slack would not open it."""
     ensure_known(deps, client, team_id, [user_id])
     with deps.unit_of_work() as session:
         me = people(session, team_id, [user_id]).get(user_id)
@@ -154,6 +151,7 @@ def open_request_form(
         questions=service.DEFAULT_QUESTIONS,
         due_on=service.default_due(deps.now(), me.tz if me else None),
         offer_subject=offer_subject,
+        topic=topic,
     )
     return open_view(client, trigger_id, view)
 
@@ -355,24 +353,16 @@ def _late(
 def _draft_from_view(
     view: dict[str, Any], user_id: str
 ) -> tuple[service.RequestDraft, dict[str, str] | None]:
-    state = view.get("state", {}).get("values", {})
-    chosen = (state.get(ids.REQUEST_PEOPLE_BLOCK, {}).get(ids.FEEDBACK_INPUT) or {}).get(
-        "selected_users"
-    ) or []
-    subject = (state.get(ids.REQUEST_SUBJECT_BLOCK, {}).get(ids.FEEDBACK_INPUT) or {}).get(
-        "selected_user"
-    )
+    chosen = field(view, ids.REQUEST_PEOPLE_BLOCK).get("selected_users") or []
     questions = [
-        escape(q)
-        for q in (
-            _value(state, f"{ids.REQUEST_QUESTION_BLOCK_PREFIX}{i}")
+        escape(question)
+        for question in (
+            text_of(view, f"{ids.REQUEST_QUESTION_BLOCK_PREFIX}{i}")
             for i in range(service.MAX_QUESTIONS)
         )
-        if q
+        if question
     ]
-    raw_due = (state.get(ids.REQUEST_DUE_BLOCK, {}).get(ids.FEEDBACK_INPUT) or {}).get(
-        "selected_date"
-    )
+    raw_due = field(view, ids.REQUEST_DUE_BLOCK).get("selected_date")
     due_on = None
     problem = None
     if raw_due:
@@ -382,33 +372,10 @@ def _draft_from_view(
             problem = {ids.REQUEST_DUE_BLOCK: "Choose a date from the calendar."}
     draft = service.RequestDraft(
         requester_id=user_id,
-        people=list(dict.fromkeys(chosen)),
-        topic=escape(_value(state, ids.REQUEST_TOPIC_BLOCK)),
+        people=list(dict.fromkeys(str(u) for u in chosen)),
+        topic=escape(text_of(view, ids.REQUEST_TOPIC_BLOCK)),
         questions=questions,
         due_on=due_on,
-        subject_id=subject or None,
+        subject_id=field(view, ids.REQUEST_SUBJECT_BLOCK).get("selected_user") or None,
     )
     return draft, problem
-
-
-def _value(state: dict[str, Any], block_id: str) -> str:
-    return ((state.get(block_id, {}).get(ids.FEEDBACK_INPUT) or {}).get("value") or "").strip()
-
-
-def _click(body: dict[str, Any]) -> tuple[str, str, int | None, tuple[str, str] | None]:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    value = _int((body.get("actions") or [{}])[0].get("value"))
-    return _team(body), body["user"]["id"], value, (channel, ts) if channel and ts else None
-
-
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -16,7 +16,6 @@ from slack_bolt import App
 from bot.delivery import outbox
 from bot.deps import Deps
 from bot.services import conversations
-from bot.services.directory import people
 from bot.services.events import first_time
 from bot.services.text import neutralise
 from handlers.blocks import feedback as blocks
@@ -66,12 +65,10 @@ def register(app: App, deps: Deps) -> None:
                     ):
                         forward(session, exchange, user_id, safe, f"im:{channel}:{ts}", now)
             elif not thread_ts:
-                person = people(session, team_id, [user_id]).get(user_id)
-                day = person.local_date(now) if person else now.date()
                 outbox.post_message(
                     session,
                     team_id=team_id,
-                    key=f"dm_hint:{user_id}:{day.isoformat()}",
+                    key=conversations.hint_key(session, team_id, user_id, now),
                     channel=user_id,
                     text=blocks.hint(),
                     blocks=None,

@@ -183,6 +183,8 @@ def claim_reminders(
         FeedbackRequest.reminded_at.is_(None),
         FeedbackRequest.remind_at <= now,
         FeedbackRequest.due_at > now,
+        # One due within a day of being asked gets no reminder on top of the ask itself.
+        FeedbackRequest.remind_at > FeedbackRequest.created_at,
     )
     if team_id is not None:
         query = query.where(FeedbackRequest.team_id == team_id)

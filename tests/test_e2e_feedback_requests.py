@@ -79,10 +79,14 @@ def ask(
     signed: SlackRequests, slack: SlackEmulator, requester: str, values: dict, view_id: str
 ) -> dict:
     trigger = f"t-ask-{view_id}"
-    response = signed.command("/feedback", "request", user_id=requester, trigger_id=trigger)
+    response = signed.command(
+        "/feedback", "request the demo", user_id=requester, trigger_id=trigger
+    )
     assert response.status_code == 200 and response.text == ""
     view = opened_view(slack, trigger)
     assert view["callback_id"] == "feedback_request_modal"
+    topic = next(b for b in view["blocks"] if b["block_id"] == "request_topic")
+    assert topic["element"]["initial_value"] == "the demo"
     return view, submit(signed, requester, "feedback_request_modal", values, view_id=view_id)
 
 
@@ -277,6 +281,15 @@ def test_no_subject_is_sent_when_nobody_shared(
     due = datetime.now(NEW_YORK).date()
     ask(signed, slack, "UANA", request_values(["UCHO"], due, subject="UBEN"), "VNOSHARE")
     request = the_request(org)
+    # Due within a day of the ask: the ask itself is the only nudge, no reminder on top.
+    for hours in (1, 12):
+        at = request.created_at + timedelta(hours=hours)
+        assert (
+            run_due(
+                org.deps.session_factory, min(at, request.due_at - timedelta(minutes=1))
+            ).requests_reminded
+            == 0
+        )
     run_due(org.deps.session_factory, request.due_at)
     slack.wait_for("chat.postMessage", predicate=lambda c: "has closed" in c["text"])
     all_sent(org)

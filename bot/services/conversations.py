@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from bot.services.directory import people
 from storage import feedback as store
 from storage.models import ConversationThread
 
@@ -100,6 +101,14 @@ def record(
 def said(session: Session, team_id: str, kind: str, item_id: int) -> list[tuple[str, str]]:
     """(author, text) of an item's exchange, oldest first."""
     return [(m.author_id, m.text) for m in store.messages_of(session, team_id, kind, item_id)]
+
+
+def hint_key(session: Session, team_id: str, user_id: str, now: datetime) -> str:
+    """The outbox key of today's hint to a person who wrote to the bot outside any thread:
+    one per person and local day, so the hint goes at most once a day (the key decides)."""
+    person = people(session, team_id, [user_id]).get(user_id)
+    day = person.local_date(now) if person else now.date()
+    return f"dm_hint:{user_id}:{day.isoformat()}"
 
 
 def root_row(session: Session, team_id: str, key: str) -> int | None:

@@ -30,7 +30,16 @@ def request_modal(
     questions: Sequence[str],
     due_on: date,
     offer_subject: bool,
+    topic: str = "",
 ) -> dict[str, Any]:
+    topic_element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.FEEDBACK_INPUT,
+        "max_length": 150,
+        "placeholder": plain("the Q4 launch review"),
+    }
+    if topic:
+        topic_element["initial_value"] = clip(topic, 150)
     blocks: list[Block] = [
         {
             "type": "input",
@@ -48,12 +57,7 @@ def request_modal(
             "type": "input",
             "block_id": ids.REQUEST_TOPIC_BLOCK,
             "label": plain("Topic"),
-            "element": {
-                "type": "plain_text_input",
-                "action_id": ids.FEEDBACK_INPUT,
-                "max_length": 150,
-                "placeholder": plain("the Q4 launch review"),
-            },
+            "element": topic_element,
         },
     ]
     if offer_subject:
