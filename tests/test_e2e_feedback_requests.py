@@ -141,6 +141,11 @@ def test_ask_answer_decline_remind_close_summary_late_click_and_threads(
     for user_id in ("UANA", "UBEN", "UDEV"):
         assert "the Q4 launch review" in slack.messages(user_id)[0]["text"]
     assert "I asked <@UANA>, <@UBEN> and <@UDEV>" in slack.messages("UCHO")[0]["text"]
+    # The same form submitted again (a double click) asks nobody twice.
+    values = request_values(["UANA", "UBEN", "UDEV"], today_tokyo + timedelta(2))
+    assert submit(signed, "UCHO", "feedback_request_modal", values, view_id="VREQ1") == {}
+    all_sent(org)
+    assert count(org, FeedbackRequest) == 1 and len(slack.messages("UANA")) == 1
 
     # UANA answers; the answer form shows the requester's questions.
     ask_ts, trigger = click(signed, slack, "UANA", "request_answer", request.id)
@@ -177,6 +182,15 @@ def test_ask_answer_decline_remind_close_summary_late_click_and_threads(
     decline_ts, _ = click(signed, slack, "UBEN", "request_decline", request.id)
     declined = slack.wait_for("chat.update", predicate=lambda c: "You declined" in c["text"])
     assert declined[0]["ts"] == decline_ts
+    signed.block_action(  # a second click on the same message: nothing more
+        user_id="UBEN",
+        action_id="request_decline",
+        value=str(request.id),
+        channel_id="DUBEN",
+        message_ts=decline_ts,
+    )
+    all_sent(org)
+    assert len([c for c in slack.calls("chat.update") if "You declined" in c["text"]]) == 1
     assert states(org) == {"UANA": "answered", "UBEN": "declined", "UDEV": "pending"}
 
     # The requester replies under the answer; the giver answers back under the asking DM.
