@@ -80,7 +80,8 @@ def register(app: App, deps: Deps) -> None:
             team_of(shortcut),
             user_id,
             shortcut["trigger_id"],
-            author if author and author != user_id else None,
+            # A users select can't exclude bots: a bot's message prefills no one.
+            author if author and author != user_id and not message.get("bot_id") else None,
             quote_text=message.get("text") or "",
             quote_url=_permalink(client, channel_id, message.get("ts")),
         )

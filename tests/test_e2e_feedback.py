@@ -319,3 +319,20 @@ def test_dm_hint_once_a_day_and_every_other_message_is_acked_and_ignored(
     all_sent(org)
     assert len(slack.calls("chat.postMessage")) == 1
     assert count(org, ConversationMessage) == 0
+
+
+def test_shortcut_on_a_bots_message_prefills_no_one(
+    org: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    message = {"type": "message", "user": "UROBOT", "bot_id": "BROBOT", "ts": "1.000001"}
+    signed.message_shortcut(
+        user_id="UANA",
+        callback_id="give_feedback",
+        channel_id="C0GENERAL",
+        message={**message, "text": "Deploy finished"},
+        trigger_id="t-bot",
+    )
+    view = opened_view(slack, "t-bot")
+    recipient = next(b for b in view["blocks"] if b.get("block_id") == "feedback_recipient")
+    assert "initial_user" not in recipient["element"]
+    assert "Deploy finished" in view["blocks"][0]["elements"][0]["text"]

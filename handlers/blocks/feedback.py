@@ -345,6 +345,11 @@ def answer_team_button(week: str | None = None) -> dict[str, Any]:
     return _button(ids.ANSWER_TEAM_ACTION, "Answer the team", week or "")
 
 
+def answer_team_block(week: str | None = None) -> Block:
+    """The button in an actions block of its own, ready to append to a digest or Home."""
+    return {"type": "actions", "elements": [answer_team_button(week)]}
+
+
 def answer_team_modal(week: str | None, report_count: int) -> dict[str, Any]:
     people = "person" if report_count == 1 else "people"
     return {
@@ -428,6 +433,6 @@ def home_section(
             )
         )
     if offer_answer_team:
-        blocks.append({"type": "actions", "elements": [answer_team_button()]})
+        blocks.append(answer_team_block())
     blocks.append(context("`/feedback @name` gives feedback, `/feedback request` asks for some."))
     return blocks
