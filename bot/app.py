@@ -18,7 +18,17 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.settings import Settings
-from handlers import checkin_setup, checkins, home, kudos, users
+from handlers import (
+    answer_team,
+    checkin_setup,
+    checkins,
+    feedback,
+    feedback_requests,
+    home,
+    kudos,
+    messages_im,
+    users,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +75,17 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             process_before_response=True,
             request_verification_enabled=True,
         )
-    for feature in (users, kudos, home, checkins, checkin_setup):
+    for feature in (
+        users,
+        kudos,
+        home,
+        checkins,
+        checkin_setup,
+        feedback,
+        feedback_requests,
+        messages_im,
+        answer_team,
+    ):
         feature.register(app, deps)
 
     @app.error

@@ -14,6 +14,9 @@ Outbox keys (one Slack call each, ever):
 - `checkin:header:{template}:{YYYY-MM-DD}` the day's header in the team channel (owner's date)
 - `checkin:{occurrence}:answers:channel`   the answers, a reply in that header's thread
 - `checkin:{occurrence}:submitted`         chat.update of the latest prompt to "Submitted ✓"
+
+Feedback requests' reminders, closings and summaries are due rows too: their keys are listed in
+handlers/feedback_requests.py.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
-from bot.services import checkins
+from bot.services import checkins, feedback_requests
 from handlers.checkin_messages import enqueue_prompt, enqueue_reminder
+from handlers.feedback_requests import enqueue_closing, enqueue_reminders
 from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -44,10 +48,18 @@ class RunSummary:
     closed: int = 0  # pending -> missed at close time
     missed: int = 0  # written as missed in a catch-up (closed before anyone wrote them)
     away: int = 0
+    requests_reminded: int = 0  # people reminded of a feedback request due within a day
+    requests_closed: int = 0  # feedback requests closed (each with its summary)
 
     @property
     def messages(self) -> int:
-        return self.prompted + self.reminded + self.reprompted
+        return (
+            self.prompted
+            + self.reminded
+            + self.reprompted
+            + self.requests_reminded
+            + self.requests_closed
+        )
 
     def is_empty(self) -> bool:
         return not (self.messages or self.closed or self.missed or self.away)
@@ -57,6 +69,12 @@ class RunSummary:
             f"{self.prompted} prompted, {self.reminded} reminded, {self.reprompted} re-prompted "
             f"after a snooze, {self.closed} closed, {self.missed} missed while down, "
             f"{self.away} away"
+            + (
+                f", {self.requests_reminded} reminded of a feedback request, "
+                f"{self.requests_closed} feedback requests closed"
+                if self.requests_reminded or self.requests_closed
+                else ""
+            )
         )
 
 
@@ -107,7 +125,33 @@ def run_due(
         summary.reminded += len(reminders)
         if len(reminders) < batch_size:
             break
+    _run_feedback_requests(factory, now, team_id, batch_size, summary)
     return summary
+
+
+def _run_feedback_requests(
+    factory: sessionmaker[Session],
+    now: datetime,
+    team_id: str | None,
+    batch_size: int,
+    summary: RunSummary,
+) -> None:
+    """Closings first (a request past due gets no reminder), then the day-before reminders."""
+    for _ in range(MAX_ROUNDS):
+        with unit_of_work(factory) as session:
+            closings = feedback_requests.due_closings(session, now, team_id, batch_size)
+            for closing in closings:
+                enqueue_closing(session, closing, now)
+        summary.requests_closed += len(closings)
+        if len(closings) < batch_size:
+            break
+    for _ in range(MAX_ROUNDS):
+        with unit_of_work(factory) as session:
+            due = feedback_requests.due_reminders(session, now, team_id, batch_size)
+            for request, pending in due:
+                summary.requests_reminded += enqueue_reminders(session, request, pending, now)
+        if len(due) < batch_size:
+            break
 
 
 def scheduled_job(deps: Deps) -> Callable[[], None]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
-from bot.services import checkins
+from bot.services import checkins, conversations
 from bot.services.checkins import Due, Submitted
 from bot.services.directory import people
 from handlers.blocks import checkins as blocks
@@ -93,30 +93,32 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             submitted.answers,
             upward_text=upward_named if upward_to_owner else None,
         )
-        rows.append(
-            outbox.post_message(
-                session,
-                team_id=team_id,
-                key=f"checkin:{occurrence.id}:answers:manager",
-                channel=template.owner_id,
-                text=text,
-                blocks=manager_blocks,
-                now=now,
-            )
+        answers_row = outbox.post_message(
+            session,
+            team_id=team_id,
+            key=f"checkin:{occurrence.id}:answers:manager",
+            channel=template.owner_id,
+            text=text,
+            blocks=manager_blocks,
+            now=now,
         )
+        rows.append(answers_row)
+        _link_thread(session, submitted, template.owner_id, answers_row)
     if upward_named is not None and not upward_to_owner and submitted.manager_id:
-        text, upward_blocks = blocks.upward_message(occurrence.user_id, template.name, upward_named)
-        rows.append(
-            outbox.post_message(
-                session,
-                team_id=team_id,
-                key=f"checkin:{occurrence.id}:upward:manager",
-                channel=submitted.manager_id,
-                text=text,
-                blocks=upward_blocks,
-                now=now,
-            )
+        text, upward_blocks = blocks.upward_message(
+            occurrence.user_id, template.name, upward_named, occurrence.id
         )
+        upward_row = outbox.post_message(
+            session,
+            team_id=team_id,
+            key=f"checkin:{occurrence.id}:upward:manager",
+            channel=submitted.manager_id,
+            text=text,
+            blocks=upward_blocks,
+            now=now,
+        )
+        rows.append(upward_row)
+        _link_thread(session, submitted, submitted.manager_id, upward_row)
     if template.channel_id:
         rows += _enqueue_channel_thread(session, submitted, template.channel_id, now)
     if occurrence.prompt_outbox_id is not None:
@@ -139,6 +141,22 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             )
         )
     return rows
+
+
+def _link_thread(session: Session, submitted: Submitted, reader_id: str, reader_row: int) -> None:
+    """The member's DM thread (under the prompt) and the reader's (under the answers they got)
+    form one exchange: replies and answer-backs in either reach the other (message.im)."""
+    occurrence = submitted.occurrence
+    if reader_id == occurrence.user_id:
+        return
+    conversations.link(
+        session,
+        occurrence.team_id,
+        conversations.CHECKIN,
+        occurrence.id,
+        (occurrence.user_id, occurrence.prompt_outbox_id),
+        (reader_id, reader_row),
+    )
 
 
 def _enqueue_channel_thread(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.delivery import outbox
 from bot.deps import Deps
 from bot.services import checkins as service
+from bot.services import conversations
 from bot.services.checkins import CheckinRefused, CheckinUnavailable, slack_date
 from bot.services.text import escape
 from handlers import ids
@@ -26,6 +27,7 @@ from handlers.blocks import checkins as blocks
 from handlers.blocks.common import PRIVATE_METADATA_MAX, clip, context, plain, quote, section
 from handlers.checkin_messages import enqueue_answer
 from handlers.checkin_setup import open_setup
+from handlers.conversation_messages import keep_reply
 from handlers.users import ensure_known
 from handlers.views import form_failed, open_view
 
@@ -161,6 +163,17 @@ def register(app: App, deps: Deps) -> None:
                 now=now,
                 depends_on=reply.prompt_outbox_id,
                 thread_under_parent=reply.prompt_outbox_id is not None,
+            )
+            keep_reply(
+                session,
+                team_id=team_id,
+                kind=conversations.CHECKIN,
+                item_id=occurrence_id,
+                author_id=manager_id,
+                text=escape(text),
+                source_key=f"view:{view['id']}",
+                key=f"checkin:{occurrence_id}:reply:{view['id']}",
+                now=now,
             )
         ack()
         deps.notify_outbox()

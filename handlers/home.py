@@ -18,6 +18,7 @@ from bot.services.directory import Person
 from bot.services.events import first_time
 from bot.services.text import escape
 from handlers.blocks.home import home_view
+from handlers.feedback_home import feedback_home
 from handlers.users import with_directory
 
 
@@ -45,6 +46,7 @@ def register(app: App, deps: Deps) -> None:
                 limit=limit,
                 month=stats.month_label,
                 top=stats.top,
+                feedback=feedback_home(session, team_id, user_id),
             )
             outbox.enqueue(
                 session,

@@ -20,7 +20,7 @@ KUDOS_VALUES_BLOCK = "kudos_values"
 KUDOS_VALUES_ACTION = "values"
 
 # Events we subscribe to (manifest.yml `settings.event_subscriptions.bot_events`)
-BOT_EVENTS = ("app_home_opened", "user_change")
+BOT_EVENTS = ("app_home_opened", "user_change", "message.im")
 
 
 # ----- Check-ins (issue 3) ---------------------------------------------------------------------
@@ -66,5 +66,44 @@ SETUP_CLOSE_BLOCK = "setup_close"
 SETUP_DM_BLOCK = "setup_dm"
 SETUP_CHANNEL_BLOCK = "setup_channel"
 
-COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND)
-MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT,)
+
+# ----- Two-way feedback (issue 8) ------------------------------------------------------------
+FEEDBACK_COMMAND = "/feedback"
+GIVE_FEEDBACK_SHORTCUT = "give_feedback"
+
+# The give form: one block per field, every element's action id is FEEDBACK_INPUT.
+FEEDBACK_MODAL = "feedback_modal"
+FEEDBACK_INPUT = "value"
+FEEDBACK_RECIPIENT_BLOCK = "feedback_recipient"
+FEEDBACK_RECIPIENT_ACTION = "feedback_recipient_chosen"  # dispatches: the form re-offers options
+FEEDBACK_WELL_BLOCK = "feedback_went_well"
+FEEDBACK_BETTER_BLOCK = "feedback_could_be_better"
+FEEDBACK_VALUE_BLOCK = "feedback_value"
+FEEDBACK_VISIBILITY_BLOCK = "feedback_visibility"
+# The recipient's DM; each button's `value` is the feedback id.
+FEEDBACK_THANK_ACTION = "feedback_thank"
+FEEDBACK_REPLY_ACTION = "feedback_reply"
+FEEDBACK_REPLY_MODAL = "feedback_reply_modal"
+FEEDBACK_REPLY_BLOCK = "feedback_reply"
+
+# `/feedback request`: the form, the DM to each person asked (`value`: the request id) and
+# the answer form (one block per question: prefix + index).
+REQUEST_MODAL = "feedback_request_modal"
+REQUEST_PEOPLE_BLOCK = "request_people"
+REQUEST_TOPIC_BLOCK = "request_topic"
+REQUEST_QUESTION_BLOCK_PREFIX = "request_q_"
+REQUEST_DUE_BLOCK = "request_due"
+REQUEST_SUBJECT_BLOCK = "request_subject"
+REQUEST_ANSWER_ACTION = "request_answer"
+REQUEST_DECLINE_ACTION = "request_decline"
+REQUEST_ANSWER_MODAL = "feedback_answer_modal"
+REQUEST_ANSWER_BLOCK_PREFIX = "answer_q_"
+REQUEST_SHARE_BLOCK = "answer_share"
+
+# "Answer the team": a manager's answer to anonymous upward notes, to every direct report.
+ANSWER_TEAM_ACTION = "answer_team"
+ANSWER_TEAM_MODAL = "answer_team_modal"
+ANSWER_TEAM_BLOCK = "answer_team_text"
+
+COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND, FEEDBACK_COMMAND)
+MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT, GIVE_FEEDBACK_SHORTCUT)

@@ -289,3 +289,125 @@ class UpwardFeedback(Base):
     text: Mapped[str] = mapped_column(Text)
     iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W48"
     released: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# ----- Two-way feedback (issue 8) ---------------------------------------------------------------
+
+
+class Feedback(Base):
+    """Private feedback between two colleagues (`/feedback`); `manager_id` is set only when the
+    sender chose "them and their manager", so the copy's reader is fixed when it is sent."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("team_id", "request_key"),
+        Index("ix_feedback_recipient", "team_id", "recipient_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    sender_id: Mapped[str] = mapped_column(String(32))
+    recipient_id: Mapped[str] = mapped_column(String(32))
+    went_well: Mapped[str | None] = mapped_column(Text)
+    could_be_better: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(String(64))
+    visibility: Mapped[str] = mapped_column(String(32))  # recipient | recipient_and_manager
+    manager_id: Mapped[str | None] = mapped_column(String(32))
+    quote_url: Mapped[str | None] = mapped_column(String(512))
+    request_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    thanked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FeedbackRequest(Base):
+    """`/feedback request`: a requester asks 1-10 people about a topic (or a direct report)."""
+
+    __tablename__ = "feedback_requests"
+    __table_args__ = (
+        UniqueConstraint("team_id", "request_key"),
+        Index("ix_feedback_requests_state_due", "team_id", "state", "due_at"),
+        Index("ix_feedback_requests_requester", "team_id", "requester_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    requester_id: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str | None] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(200))
+    questions: Mapped[list[str]] = mapped_column(JSON)
+    due_on: Mapped[date] = mapped_column(Date)  # in the requester's zone
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the end of that day there
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(16))  # open | closed
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    request_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FeedbackAsked(Base):
+    """One person asked in a request: pending -> answered | declined | expired."""
+
+    __tablename__ = "feedback_asked"
+    __table_args__ = (
+        UniqueConstraint("request_id", "user_id"),
+        Index("ix_feedback_asked_user", "team_id", "user_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("feedback_requests.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[list[str] | None] = mapped_column(JSON)  # one per question, "" unanswered
+    share_with_subject: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The DM asking them, which "Answered ✓" replaces.
+    ask_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+
+
+class ConversationThread(Base):
+    """One side of an exchange: a person's DM thread (under `root_outbox_id`'s message) and the
+    thread on the other side where what they write there is forwarded.
+
+    `kind` and `item_id` name what the exchange is about: a check-in occurrence, a feedback, or
+    one person's answer to a request (`feedback_asked.id`).
+    """
+
+    __tablename__ = "conversation_threads"
+    __table_args__ = (
+        UniqueConstraint("team_id", "kind", "item_id", "user_id", "peer_id"),
+        Index("ix_conversation_threads_user", "team_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # checkin | feedback | request
+    item_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[str] = mapped_column(String(32))
+    root_outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    peer_id: Mapped[str] = mapped_column(String(32))
+    peer_root_outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox.id", ondelete="SET NULL")
+    )
+
+
+class ConversationMessage(Base):
+    """What someone said in an exchange, kept with its item. `source_key` (the event or view
+    that carried it) makes a replay change nothing. Kind `team` is a manager's answer to the
+    team's anonymous notes: it has no item, since nothing may tie it to a note's author."""
+
+    __tablename__ = "conversation_messages"
+    __table_args__ = (
+        UniqueConstraint("team_id", "source_key"),
+        Index("ix_conversation_messages_item", "team_id", "kind", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    author_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    source_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -328,9 +328,12 @@ def test_the_manager_replies_in_the_members_check_in_thread(
     dm_replies = [
         c
         for c in slack.calls("chat.postMessage")
-        if c.get("thread_ts") and c["channel"].startswith("D")
+        if c.get("thread_ts") and c["channel"] in ("DUBEN", "DUFIN")
     ]
     assert len(dm_replies) == 2
+    # The owner's own thread under Ben's answers shows the reply too (issue 8).
+    (echo,) = [c for c in slack.calls("chat.postMessage") if c["channel"] == "DUANA"]
+    assert echo["thread_ts"] == answers_dm["ts"] and "You replied" in echo["text"]
 
 
 # ----- 4. `pulsebot checkins run-due` killed between "row written" and "message sent" -----------

@@ -246,27 +246,21 @@ def manager_answers(
     tail: list[Block] = []
     if upward_text:
         tail.append(section(f"*For you only:*\n{quote(_safe(upward_text))}"))
-    tail.append(
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": ids.CHECKIN_REPLY_ACTION,
-                    "text": plain("Reply", 75),
-                    "value": str(occurrence_id),
-                }
-            ],
-        }
-    )
+    tail.append(_reply_button(occurrence_id))
     blocks = [section(title), *_sections(lines, MESSAGE_BLOCKS_MAX - 1 - len(tail)), *tail]
     return _fallback(f"<@{member_id}> answered {template_name}", lines), blocks
 
 
-def upward_message(member_id: str, template_name: str, text: str) -> tuple[str, list[Block]]:
-    """Named upward feedback for a manager who is not the template's owner."""
+def upward_message(
+    member_id: str, template_name: str, text: str, occurrence_id: int | None = None
+) -> tuple[str, list[Block]]:
+    """Named upward feedback for a manager who is not the template's owner; with the
+    occurrence, a Reply button too (named notes can be replied to like any answer)."""
     body = f":speech_balloon: <@{member_id}> left you a note in *{escape(template_name)}*:"
-    return f"A note from <@{member_id}>", [section(f"{body}\n{quote(_safe(text))}")]
+    message_blocks = [section(f"{body}\n{quote(_safe(text))}")]
+    if occurrence_id is not None:
+        message_blocks.append(_reply_button(occurrence_id))
+    return f"A note from <@{member_id}>", message_blocks
 
 
 def channel_header(template_name: str, local_date: date) -> tuple[str, list[Block]]:
@@ -289,6 +283,20 @@ def channel_answers(
 
 
 # ----- pieces -----------------------------------------------------------------------------------
+
+
+def _reply_button(occurrence_id: int) -> Block:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": ids.CHECKIN_REPLY_ACTION,
+                "text": plain("Reply", 75),
+                "value": str(occurrence_id),
+            }
+        ],
+    }
 
 
 def _buttons(occurrence_id: int) -> Block:

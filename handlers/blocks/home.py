@@ -17,8 +17,10 @@ def home_view(
     month: str,
     top: Sequence[tuple[str, int]],
     checkin: str | None = None,
+    feedback: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """`checkin`: a ready line about the person's waiting or next check-in, if any."""
+    """`checkin`: a ready line about the person's waiting or next check-in, if any;
+    `feedback`: the Feedback section's blocks (handlers.blocks.feedback.home_section)."""
     board = "\n".join(f"{i}. <@{uid}> — {n}" for i, (uid, n) in enumerate(top, 1))
     return {
         "type": "home",
@@ -33,5 +35,6 @@ def home_view(
             context(
                 "Give kudos with `/kudos @name thanks for… #value`, or from a message's ⋯ menu."
             ),
+            *feedback,
         ],
     }

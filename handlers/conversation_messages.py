@@ -1,0 +1,78 @@
+"""Writing an exchange's messages to the outbox: into the other side's thread, and (for a reply
+typed in a modal) into the writer's own thread, so each side reads the whole conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.delivery import outbox
+from bot.services import conversations
+from bot.services.conversations import Exchange
+from bot.services.text import neutralise
+from handlers.blocks import feedback as blocks
+
+
+def forward(
+    session: Session, exchange: Exchange, author_id: str, text: str, key: str, now: datetime
+) -> int:
+    """`text` (escaped and neutralised) under the peer's thread; top-level if it has none."""
+    message, message_blocks = blocks.forwarded(author_id, text)
+    root = exchange.peer_root_outbox_id
+    return outbox.post_message(
+        session,
+        team_id=exchange.team_id,
+        key=f"{key}:to:{exchange.peer_id}",
+        channel=exchange.peer_id,
+        text=message,
+        blocks=message_blocks,
+        now=now,
+        depends_on=root,
+        thread_under_parent=root is not None,
+    )
+
+
+def echo(session: Session, exchange: Exchange, text: str, key: str, now: datetime) -> int:
+    message, message_blocks = blocks.echoed(exchange.peer_id, text)
+    root = exchange.root_outbox_id
+    return outbox.post_message(
+        session,
+        team_id=exchange.team_id,
+        key=f"{key}:echo",
+        channel=exchange.user_id,
+        text=message,
+        blocks=message_blocks,
+        now=now,
+        depends_on=root,
+        thread_under_parent=root is not None,
+    )
+
+
+def keep_reply(
+    session: Session,
+    *,
+    team_id: str,
+    kind: str,
+    item_id: int,
+    author_id: str,
+    text: str,
+    source_key: str,
+    key: str,
+    now: datetime,
+) -> None:
+    """A reply sent from a modal by its own path (e.g. a manager's Reply to a check-in): keep
+    it with the item and show it in the writer's own thread(s), once."""
+    safe = neutralise(text)
+    if conversations.record(
+        session,
+        team_id=team_id,
+        kind=kind,
+        item_id=item_id,
+        author_id=author_id,
+        text=safe,
+        source_key=source_key,
+        now=now,
+    ):
+        for exchange in conversations.of(session, team_id, kind, item_id, author_id):
+            echo(session, exchange, safe, key, now)

@@ -1,0 +1,49 @@
+"""Reading Slack's interaction payloads: the workspace, the clicked message, a button's id,
+and a form field. Forged or odd payloads read as "nothing" (None), never as an exception."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import ids
+
+Click = tuple[str, str, int | None, tuple[str, str] | None]
+
+
+def team_of(body: dict[str, Any]) -> str:
+    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
+
+
+def click(body: dict[str, Any]) -> Click:
+    """(team, who clicked, the button's value as an id, the clicked message's (channel, ts))."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    value = as_int((body.get("actions") or [{}])[0].get("value"))
+    return team_of(body), body["user"]["id"], value, (channel, ts) if channel and ts else None
+
+
+def as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def field(
+    view: dict[str, Any], block_id: str, action_id: str = ids.FEEDBACK_INPUT
+) -> dict[str, Any]:
+    """One input's state in a submitted form ({} when absent)."""
+    found = view.get("state", {}).get("values", {}).get(block_id, {}).get(action_id)
+    return found if isinstance(found, dict) else {}
+
+
+def text_of(view: dict[str, Any], block_id: str) -> str:
+    """A text input's value, stripped ("" when empty or absent)."""
+    return str(field(view, block_id).get("value") or "").strip()
+
+
+def selected(view: dict[str, Any], block_id: str) -> str | None:
+    """A select's or radio group's chosen value (None when nothing is chosen)."""
+    option = field(view, block_id).get("selected_option")
+    return str(option["value"]) if isinstance(option, dict) and option.get("value") else None
