@@ -1,10 +1,10 @@
 """two-way feedback: /feedback, feedback requests, conversation threads both ways
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-29 17:48:39
 
-New tables only. `down_revision` is re-pointed to the digest's 0004 when both land on main.
+New tables only.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import storage.types
 
-revision = "0005"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
