@@ -30,3 +30,10 @@ OUTBOX_FAILED = Counter(
     ["method", "error"],
     registry=REGISTRY,
 )
+OUTBOX_RECONCILED = Counter(
+    "pulsebot_outbox_reconciled_total",
+    "Posts whose answer was lost, looked for in Slack before posting again: found (not posted "
+    "again), not_found (posted), unverified (history unreadable: posted, may show twice)",
+    ["result"],
+    registry=REGISTRY,
+)

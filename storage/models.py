@@ -129,11 +129,26 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # 0 interactive (acks' follow-ups, kudos DMs, App Home, modals), 1 bulk (fan-outs, digests).
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # Set before a call whose double would show (a post); cleared once Slack answered. Still set
+    # when a row is claimed again: the last call's outcome is unknown (a timeout, a kill -9), so
+    # the sender looks for the message in Slack before posting it again.
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     result_channel: Mapped[str | None] = mapped_column(String(32))
     result_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DmChannel(Base):
+    """The `D…` id of the bot's DM with a person, as a post to their user id returned it: a
+    lost post is looked for in that channel's history."""
+
+    __tablename__ = "dm_channels"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
 
 
 class SenderLease(Base):

@@ -11,7 +11,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.dialect import insert_for, insert_ignoring_conflict, prepared, supports_skip_locked
-from storage.models import OutboxMessage, SenderLease
+from storage.models import DmChannel, OutboxMessage, SenderLease
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
@@ -106,6 +106,7 @@ class Claimed:
     attempts: int
     parent_channel: str | None
     parent_ts: str | None
+    attempt_started_at: datetime | None = None  # set: the last call's outcome is unknown
 
 
 def claim_due(
@@ -164,6 +165,7 @@ def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[C
             attempts=row.attempts,
             parent_channel=channel,
             parent_ts=ts,
+            attempt_started_at=row.attempt_started_at,
         )
         for row, channel, ts in session.execute(query)
     ]
@@ -208,15 +210,51 @@ def mark_sent(
             sent_at=now,
             attempts=OutboxMessage.attempts + 1,
             last_error=None,
+            attempt_started_at=None,
+        )
+    )
+
+
+def mark_attempt(session: Session, row_id: int, now: datetime) -> None:
+    """A call is about to start: until Slack answers, its outcome is unknown."""
+    session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == row_id).values(attempt_started_at=now)
+    )
+
+
+def remember_dm(session: Session, team_id: str, user_id: str, channel_id: str) -> None:
+    insert_ignoring_conflict(
+        session,
+        DmChannel.__table__,  # type: ignore[arg-type]
+        {"team_id": team_id, "user_id": user_id, "channel_id": channel_id},
+    )
+
+
+def dm_channel(session: Session, team_id: str, user_id: str) -> str | None:
+    return session.scalar(
+        select(DmChannel.channel_id).where(
+            DmChannel.team_id == team_id, DmChannel.user_id == user_id
         )
     )
 
 
 def mark_retry(
-    session: Session, row_id: int, error: str, next_attempt_at: datetime, *, counts: bool = True
+    session: Session,
+    row_id: int,
+    error: str,
+    next_attempt_at: datetime,
+    *,
+    counts: bool = True,
+    outcome_known: bool = True,
 ) -> None:
-    """Schedule another try; a rate-limit pause (`counts=False`) does not use up the bound."""
+    """Schedule another try; a rate-limit pause (`counts=False`) does not use up the bound.
+
+    `outcome_known=False` (a timeout, a connection lost mid-call) keeps the attempt marked, so
+    the next try looks for the message in Slack first.
+    """
     values: dict[str, Any] = {"next_attempt_at": next_attempt_at, "last_error": error}
+    if outcome_known:
+        values["attempt_started_at"] = None
     if counts:
         values["attempts"] = OutboxMessage.attempts + 1
     session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))

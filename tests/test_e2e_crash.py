@@ -150,3 +150,37 @@ def test_two_processes_on_one_database_deliver_each_row_once(
     assert slack.posted_keys() == dict.fromkeys(keys, 1)
     assert len(slack.calls("chat.postMessage")) == 16
     assert slack.delivered_keys(*people) == dict.fromkeys(keys, 1)
+
+
+def test_a_kill_9_while_posts_are_stored_but_unanswered_loses_and_doubles_nothing(
+    tmp_path: Path,
+    database_url: str,
+    db: Engine,
+    slack: SlackEmulator,
+    processes: list[ServerProcess],
+) -> None:
+    """Slack stores each post but holds its answer; the sender dies mid-call. The restarted
+    sender finds the stored post by its key in the DM's history instead of posting again."""
+    env = env_for(database_url, slack, PULSEBOT_KUDOS_CHANNEL="")
+    first = start_process(env, tmp_path / "first.log", "--no-scheduler")
+    processes.append(first)
+    slack.inject_fault("chat.postMessage", hold=60.0, times=100)
+    with SlackRequests(first.url, SIGNING_SECRET) as signed:
+        response = signed.command("/kudos", "<@UCHO> thanks for the review", user_id="UBEN")
+    assert response.status_code == 200 and "Kudos sent" in response.json()["text"]
+    wait_until(lambda: len(slack.messages("UCHO")) == 1, 10, "the DM stored, its answer held")
+    first.kill_hard()
+    with db.connect() as connection:
+        row = connection.execute(select(OutboxMessage)).one()
+    assert row.status == "pending" and row.attempt_started_at is not None  # outcome unknown
+
+    slack.clear_faults()
+    second = start_process(env, tmp_path / "second.log", "--no-scheduler")
+    processes.append(second)
+    wait_until(all_sent(db), 15, "the row settled after the restart")
+    assert slack.delivered_keys("UCHO") == {row.idempotency_key: 1}  # 0 lost, 0 doubled
+    assert len(slack.calls("chat.postMessage")) == 1
+    assert len(slack.calls("conversations.history")) == 1
+    with db.connect() as connection:
+        sent = connection.execute(select(OutboxMessage)).one()
+    assert sent.result_ts == slack.messages("UCHO")[0]["ts"]

@@ -46,7 +46,7 @@ CANDIDATE_COMMANDS = ("/kudos", "/checkin", "/feedback")  # DESIGN.md section 2
 
 # The bot scope each Web API method needs (Slack's method reference). Methods absent here
 # (auth.test, views.*, chat.getPermalink) need none; add a row when the code calls a new one.
-METHOD_SCOPES = {
+METHOD_SCOPES: dict[str, str | tuple[str, ...]] = {
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
@@ -56,7 +56,9 @@ METHOD_SCOPES = {
     "users.lookupByEmail": "users:read.email",
     "users.profile.get": "users.profile:read",
     "conversations.open": "im:write",
-    "conversations.history": "channels:history",
+    # Looking for a lost post in the channel, private channel or DM it went to.
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history"),
     "reactions.add": "reactions:write",
     "files.upload": "files:write",
     "files.getUploadURLExternal": "files:write",
@@ -239,7 +241,10 @@ def test_bot_scopes_are_exactly_the_ones_the_code_needs(manifest: dict[str, Any]
     assert len(set(declared)) == len(declared)
     called = methods_called()
     assert {"chat.postMessage", "users.info"} <= called  # the scan itself works
-    needed = {METHOD_SCOPES[m] for m in called if m in METHOD_SCOPES}
+    needed: set[str] = set()
+    for method in called & set(METHOD_SCOPES):
+        scope = METHOD_SCOPES[method]
+        needed |= {scope} if isinstance(scope, str) else set(scope)
     needed |= {EVENT_SCOPES[e] for e in bot_events(manifest) if e in EVENT_SCOPES}
     if commands(manifest) or shortcuts(manifest):
         needed.add("commands")

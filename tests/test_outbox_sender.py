@@ -742,3 +742,69 @@ def test_the_same_sender_failure_is_logged_once_a_minute(
     failures = [r for r in caplog.records if "sender step failed" in r.getMessage()]
     assert len(failures) == 1, [r.getMessage() for r in failures]
     assert "no such table: outbox" in failures[0].getMessage()
+
+
+# ----- a post whose answer was lost is looked for before it is posted again ------------------
+
+
+@pytest.mark.parametrize("lost", ["after", "hold"])
+def test_a_post_stored_but_unanswered_is_found_not_posted_twice(
+    session_factory: Factory, slack: SlackEmulator, database_url: str, lost: str
+) -> None:
+    settings = server_settings(database_url, slack.url, slack.bot_token)
+    impatient = make_web_client(settings, timeout=1)
+    if lost == "after":
+        slack.inject_fault("chat.postMessage", lost_answer="after")
+    else:
+        slack.inject_fault("chat.postMessage", hold=2.0)
+    header = post(session_factory, "header", "C0GENERAL")
+    post(session_factory, "reply", "x", depends_on=header, thread_under_parent=True)
+    post(session_factory, "dm", "UBEN")
+    sender = make_sender(session_factory, impatient)
+    assert sender.drain(timeout=20)
+
+    stored = slack.delivered_keys("C0GENERAL", "UBEN")
+    assert stored == {"header": 1, "reply": 1, "dm": 1}  # once each in Slack
+    assert {r.status for r in rows(session_factory).values()} == {"sent"}
+    assert rows(session_factory)["header"].result_ts == slack.messages("C0GENERAL")[0]["ts"]
+    assert len(slack.calls("conversations.history")) == 1
+
+
+def test_a_lost_dm_is_looked_for_in_the_dm_found_by_conversations_open(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    slack.inject_fault("chat.postMessage", lost_answer="after")
+    post(session_factory, "dm", "UBEN")
+    assert make_sender(session_factory, client).drain(timeout=20)
+    assert slack.delivered_keys("UBEN") == {"dm": 1}
+    assert [c["users"] for c in slack.calls("conversations.open")] == ["UBEN"]
+    # The D id is kept: the next lost DM to UBEN needs no conversations.open.
+    slack.inject_fault("chat.postMessage", lost_answer="after")
+    post(session_factory, "dm2", "UBEN")
+    assert make_sender(session_factory, client).drain(timeout=20)
+    assert slack.delivered_keys("UBEN") == {"dm": 1, "dm2": 1}
+    assert len(slack.calls("conversations.open")) == 1
+
+
+def test_a_call_dropped_before_slack_ran_it_is_posted_after_looking(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    slack.inject_fault("chat.postMessage", lost_answer="before")
+    post(session_factory, "k1", "C0GENERAL")
+    assert make_sender(session_factory, client).drain(timeout=20)
+    assert slack.delivered_keys("C0GENERAL") == {"k1": 1}
+    assert len(slack.calls("conversations.history")) == 1
+
+
+def test_without_history_scope_a_lost_post_is_sent_again_and_counted(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    from bot.metrics import OUTBOX_RECONCILED
+
+    before = OUTBOX_RECONCILED.labels("unverified")._value.get()
+    slack.set_scopes("chat:write,chat:write.public,users:read")
+    slack.inject_fault("chat.postMessage", lost_answer="after")
+    post(session_factory, "k1", "C0GENERAL")
+    assert make_sender(session_factory, client).drain(timeout=20)
+    assert slack.delivered_keys("C0GENERAL") == {"k1": 2}  # the honest limit, counted
+    assert OUTBOX_RECONCILED.labels("unverified")._value.get() == before + 1

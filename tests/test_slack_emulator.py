@@ -673,3 +673,62 @@ def test_bolt_accepts_every_request_kind(
         assert response.status == 200, response.body
     assert seen == ["command", "action:5", "view:m", "shortcut:1.000002", "event:UALICE"]
     assert emu.calls("response_url")[0]["text"] == "thanks, bob"
+
+
+# ----- history, metadata and answers that never arrive ------------------------------------------
+
+
+def test_history_and_replies_carry_metadata_only_when_asked(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    meta = {"event_type": "pulsebot_outbox", "event_payload": {"key": "k1"}}
+    parent = client.chat_postMessage(channel="UALICE", text="parent", metadata=meta)
+    dm = parent["channel"]
+    assert dm.startswith("D")
+    reply = client.chat_postMessage(channel=dm, text="reply", thread_ts=parent["ts"], metadata=meta)
+    client.chat_postMessage(channel=dm, text="later")
+
+    history = client.conversations_history(channel=dm, include_all_metadata=True, limit=10)
+    assert [m["text"] for m in history["messages"]] == ["later", "parent"]  # newest first
+    assert history["messages"][1]["metadata"] == meta
+    assert "metadata" not in client.conversations_history(channel=dm)["messages"][1]
+    oldest = client.conversations_history(channel=dm, oldest=parent["ts"])["messages"]
+    assert [m["text"] for m in oldest] == ["later"]  # oldest is exclusive
+
+    thread = client.conversations_replies(channel=dm, ts=parent["ts"], include_all_metadata=True)
+    assert [m["ts"] for m in thread["messages"]] == [parent["ts"], reply["ts"]]
+    assert thread["messages"][1]["metadata"] == meta
+    assert slack_error(client.conversations_replies, channel=dm, ts="1.000001").response[
+        "error"
+    ] == "thread_not_found"
+
+
+def test_history_needs_its_scope_and_membership(emu: SlackEmulator, client: WebClient) -> None:
+    emu.add_channel("C0OUTSIDE", "outside", bot_is_member=False)
+    outside = slack_error(client.conversations_history, channel="C0OUTSIDE")
+    assert outside.response["error"] == "not_in_channel"
+    emu.set_scopes("chat:write,users:read")
+    dm = client.chat_postMessage(channel="UALICE", text="hi")["channel"]
+    missing = slack_error(client.conversations_history, channel=dm)
+    assert missing.response["error"] == "missing_scope"
+    assert missing.response["needed"] == "im:history"
+
+
+@pytest.mark.parametrize(("lost", "stored"), [("before", 0), ("after", 1)])
+def test_a_lost_answer_drops_the_connection_before_or_after_storing(
+    emu: SlackEmulator, client: WebClient, lost: str, stored: int
+) -> None:
+    emu.inject_fault("chat.postMessage", lost_answer=lost)
+    with pytest.raises(Exception) as raised:
+        client.chat_postMessage(channel="C0GENERAL", text="maybe")
+    assert not isinstance(raised.value, SlackApiError)  # no answer at all, not an error answer
+    assert len(emu.messages("C0GENERAL")) == stored
+    client.chat_postMessage(channel="C0GENERAL", text="next")  # the next call is answered
+
+
+def test_a_held_answer_arrives_late_after_storing(emu: SlackEmulator) -> None:
+    emu.inject_fault("chat.postMessage", hold=2.0)
+    impatient = WebClient(token=emu.bot_token, base_url=emu.url, timeout=1, retry_handlers=[])
+    with pytest.raises(TimeoutError):
+        impatient.chat_postMessage(channel="C0GENERAL", text="slow")
+    assert [m["text"] for m in emu.messages("C0GENERAL")] == ["slow"]

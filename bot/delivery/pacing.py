@@ -11,6 +11,8 @@ import threading
 TIER_RATES = {
     "chat.update": 50 / 60,  # Tier 3
     "conversations.open": 50 / 60,  # Tier 3
+    "conversations.history": 50 / 60,  # Tier 3
+    "conversations.replies": 50 / 60,  # Tier 3
     "reactions.add": 50 / 60,  # Tier 3
     "chat.postEphemeral": 100 / 60,  # Tier 4
     "views.publish": 100 / 60,  # Tier 4

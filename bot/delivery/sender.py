@@ -25,7 +25,7 @@ from bot.clock import Clock, utc_now
 from bot.delivery.lease import HEARTBEAT, LEASE_TTL, Lease
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
-from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
+from bot.metrics import OUTBOX_FAILED, OUTBOX_RECONCILED, OUTBOX_RETRIED, OUTBOX_SENT
 from storage import outbox as store
 from storage.engine import unit_of_work
 
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 ROUND_SECONDS = 1.0
 LOG_EVERY = 60.0  # seconds between two logs of the same sender failure
+# Calls whose double would show; a lost answer is checked in Slack before posting again.
+RECONCILED_METHODS = frozenset({"chat.postMessage"})
+LOOKBACK = timedelta(seconds=60)  # Slack's clock against ours, when looking for a lost post
+LOOKUP_PAGES = 5
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 BATCH = 100
@@ -52,6 +56,7 @@ class Outcome:
     error: str | None = None
     retry_after: float | None = None
     counts: bool = True
+    known: bool = True  # False: Slack may or may not have done the call
 
 
 @dataclass
@@ -208,11 +213,20 @@ class OutboxSender:
                 log.warning("outbox: lost the sender lease for %s; another replica sends", team_id)
                 break
             row = remaining.pop(index)
+            if row.method in RECONCILED_METHODS and row.attempt_started_at is not None:
+                found = self._look_for(team_id, row)
+                if found is not None:
+                    self._record(team_id, row, found)
+                    attempted = True
+                    continue
             wait = self._pacer.reserve(row.method, _target_channel(row), time.monotonic())
             if wait > 0:
                 self._sleep(wait)
+            if row.method in RECONCILED_METHODS:
+                with unit_of_work(self._sessions) as session:
+                    store.mark_attempt(session, row.id, self._clock())
             outcome = self._call(row)
-            self._record(row, outcome)
+            self._record(team_id, row, outcome)
             attempted = True
         return attempted
 
@@ -227,9 +241,12 @@ class OutboxSender:
             response = self._client.api_call(row.method, json=payload)
         except SlackApiError as error:
             return self._classify(row, error)
-        except (OSError, http.client.HTTPException) as error:
-            # URLError, timeouts, resets, and an answer cut off mid-body (IncompleteRead)
+        except ConnectionRefusedError as error:  # never reached Slack: nothing was posted
             return Outcome("retry", error=f"connection: {error}")
+        except (OSError, http.client.HTTPException) as error:
+            # Timeouts, resets, an answer cut off mid-body (IncompleteRead): Slack may have
+            # done the call. The attempt stays marked; the next one looks before posting.
+            return Outcome("retry", error=f"connection: {error}", known=False)
         except Exception as error:  # anything else: retried within the bound, never lost
             log.exception("outbox: %s %s raised unexpectedly", row.method, row.key)
             return Outcome("retry", error=f"unexpected: {type(error).__name__}")
@@ -252,11 +269,14 @@ class OutboxSender:
             return Outcome("retry", error=code)
         return Outcome("failed", error=code)
 
-    def _record(self, row: store.Claimed, outcome: Outcome) -> None:
+    def _record(self, team_id: str, row: store.Claimed, outcome: Outcome) -> None:
         now = self._clock()
         with unit_of_work(self._sessions) as session:
             if outcome.kind == "sent":
                 store.mark_sent(session, row.id, outcome.channel, outcome.ts, now)
+                target = _target_channel(row)
+                if target and target[:1] in "UW" and (outcome.channel or "").startswith("D"):
+                    store.remember_dm(session, team_id, target, outcome.channel or "")
             elif outcome.kind == "retry" and (
                 not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS
             ):
@@ -267,6 +287,7 @@ class OutboxSender:
                     outcome.error or "",
                     now + timedelta(seconds=delay),
                     counts=outcome.counts,
+                    outcome_known=outcome.known,
                 )
             else:
                 store.mark_failed(session, row.id, outcome.error or "unknown", now)
@@ -291,6 +312,96 @@ class OutboxSender:
                 row.attempts + 1,
                 outcome.error,
             )
+
+    # ----- looking before posting again --------------------------------------------------
+    def _look_for(self, team_id: str, row: store.Claimed) -> Outcome | None:
+        """Did the last call, whose answer was lost, post the message after all?
+
+        Each post carries its idempotency key in message metadata, so the channel's history
+        (or the thread's replies) since just before that attempt tells. Found: that message is
+        the row's, and nothing is posted again. Not found: post. History unreadable (a scope
+        missing, the channel not visible): post again, counted as unverified.
+        """
+        assert row.attempt_started_at is not None
+        payload = _resolve_parent(row)
+        channel = payload.get("channel")
+        if not isinstance(channel, str) or not channel:
+            return None
+        try:
+            if channel[:1] in "UW":
+                channel = self._dm_of(team_id, channel)
+            oldest = f"{(row.attempt_started_at - LOOKBACK).timestamp():.6f}"
+            thread_ts = payload.get("thread_ts")
+            for message in self._history(channel, oldest, thread_ts):
+                metadata = _dict(message.get("metadata"))
+                if _dict(metadata.get("event_payload")).get("key") == row.key:
+                    OUTBOX_RECONCILED.labels("found").inc()
+                    log.info("outbox: %s was posted before its answer was lost", row.key)
+                    return Outcome("sent", channel=channel, ts=str(message.get("ts")))
+        except SlackApiError as error:
+            status = error.response.status_code
+            code = str(error.response.get("error") or f"http_{status}")
+            if status == 429 or code == "ratelimited":
+                method = str(error.response.api_url).rsplit("/", 1)[-1]
+                retry_after = _retry_after(error.response.headers)
+                self._pacer.pause(method, retry_after, time.monotonic())
+                return Outcome(
+                    "retry", error="ratelimited", retry_after=retry_after, counts=False, known=False
+                )
+            OUTBOX_RECONCILED.labels("unverified").inc()
+            log.warning(
+                "outbox: cannot look for %s in Slack (%s); posting it again, it may show twice",
+                row.key,
+                code,
+            )
+            return None
+        except (OSError, http.client.HTTPException) as error:
+            return Outcome("retry", error=f"connection: {error}", known=False)
+        OUTBOX_RECONCILED.labels("not_found").inc()
+        return None
+
+    def _dm_of(self, team_id: str, user_id: str) -> str:
+        with unit_of_work(self._sessions) as session:
+            known = store.dm_channel(session, team_id, user_id)
+        if known:
+            return known
+        self._pace("conversations.open")
+        response = _dict(self._client.conversations_open(users=user_id).data)
+        channel = str(_dict(response.get("channel")).get("id") or "")
+        if channel:
+            with unit_of_work(self._sessions) as session:
+                store.remember_dm(session, team_id, user_id, channel)
+        return channel
+
+    def _history(self, channel: str, oldest: str, thread_ts: Any) -> list[dict[str, Any]]:
+        """Messages since `oldest`: a thread's replies, or the channel's top level."""
+        method = "conversations.replies" if thread_ts else "conversations.history"
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": oldest,
+            "include_all_metadata": True,
+            "limit": 200,
+        }
+        if thread_ts:
+            args["ts"] = thread_ts
+        messages: list[dict[str, Any]] = []
+        for _ in range(LOOKUP_PAGES):
+            self._pace(method)
+            if thread_ts:
+                data = _dict(self._client.conversations_replies(**args).data)
+            else:
+                data = _dict(self._client.conversations_history(**args).data)
+            messages += [m for m in data.get("messages") or [] if isinstance(m, dict)]
+            cursor = _dict(data.get("response_metadata")).get("next_cursor")
+            if not data.get("has_more") or not cursor:
+                break
+            args["cursor"] = cursor
+        return messages
+
+    def _pace(self, method: str) -> None:
+        wait = self._pacer.reserve(method, None, time.monotonic())
+        if wait > 0:
+            self._sleep(wait)
 
     def _log_throttled(self, error: Exception) -> None:
         """The same failure (a missing table, a database away) logged at most once a minute."""

@@ -71,7 +71,13 @@ _TZ_LABELS = {
     "UTC": "Coordinated Universal Time",
 }
 
-_SCOPES = "chat:write,chat:write.public,commands,users:read,users:read.email,im:history,files:write"
+_SCOPES = (
+    "chat:write,chat:write.public,commands,users:read,users:read.email,im:history,im:write,"
+    "channels:history,groups:history,files:write"
+)
+# Where an answer never arrives: the connection closes before Slack runs the call, or after.
+LOST_BEFORE, LOST_AFTER = "before", "after"
+_DROP = 0  # a _Reply status: close the connection without answering
 
 _Handler = Callable[["SlackEmulator", "Call"], JSONDict]
 _HANDLERS: dict[str, _Handler] = {}
@@ -122,12 +128,14 @@ class _SlackError(Exception):
         messages: list[str] | None = None,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        **extra: str,
     ) -> None:
         super().__init__(error)
         self.error = error
         self.messages = messages
         self.status = status
         self.headers = headers or {}
+        self.extra = extra  # e.g. missing_scope's `needed` and `provided`
 
 
 def _rate_limited(retry_after: int) -> _SlackError:
@@ -187,6 +195,8 @@ class _Fault:
     delay: float
     times: int
     retry_after: int | None
+    lost_answer: str | None = None
+    hold: float = 0.0
 
 
 @dataclass
@@ -438,6 +448,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             trace = traceback.format_exc()
             sys.stderr.write(trace)
             reply = _Reply(500, trace.encode(), "text/plain; charset=utf-8")
+        if reply.status == _DROP:  # the answer is lost: the client sees the connection close
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -527,6 +540,7 @@ class SlackEmulator:
         self._users: dict[str, JSONDict] = {}
         self._channels: dict[str, _Channel] = {}
         self._opened_dms: set[str] = set()
+        self._scopes = _SCOPES
         self._ids = itertools.count(1)
         self._last_ts_us = 0
         self._reset_state()
@@ -834,17 +848,36 @@ class SlackEmulator:
         delay: float = 0.0,
         times: int = 1,
         retry_after: int | None = None,
+        lost_answer: str | None = None,
+        hold: float = 0.0,
     ) -> None:
         """Make the next `times` calls to `method` slow and/or fail.
 
         status 200 with an error answers `{"ok": false, "error": error}`; 200 without one only
         delays; 429 answers `ratelimited` with Retry-After; other statuses answer the error as
         JSON when given, else a non-JSON body like a load balancer's.
+
+        Calls whose outcome the client cannot know: `lost_answer="before"` drops the connection
+        before Slack runs the call (nothing is stored), `lost_answer="after"` runs it (a message
+        is stored) and then drops the connection; `hold=N` runs it and answers only N seconds
+        later (the client times out, or is killed, in between).
         """
+        if lost_answer not in (None, LOST_BEFORE, LOST_AFTER):
+            raise ValueError(f"lost_answer is {LOST_BEFORE!r} or {LOST_AFTER!r}")
         with self._lock:
             self._faults.setdefault(method, []).append(
-                _Fault(status, error, delay, times, retry_after)
+                _Fault(status, error, delay, times, retry_after, lost_answer, hold)
             )
+
+    def clear_faults(self) -> None:
+        """Slack is healthy again; messages and calls so far stay."""
+        with self._lock:
+            self._faults.clear()
+
+    def set_scopes(self, scopes: str) -> None:
+        """The bot token's scopes (comma-separated); methods needing another say missing_scope."""
+        with self._lock:
+            self._scopes = scopes
 
     def reset(self) -> None:
         """Forget calls, faults, limits, messages, views and files; keep users and channels."""
@@ -896,7 +929,9 @@ class SlackEmulator:
         call = Call(args, method=method, headers=headers, path=path)
         self._record(call)
         fault = self._take_fault(method)
-        if fault is not None:
+        if fault is not None and fault.lost_answer == LOST_BEFORE:
+            return self._answer(call, _Reply(_DROP, b""))
+        if fault is not None and fault.lost_answer is None:
             if fault.delay > 0:
                 time.sleep(fault.delay)  # outside the lock: other clients go on being served
             reply = self._fault_reply(fault)
@@ -907,11 +942,15 @@ class SlackEmulator:
                 payload = self._run(method, call, headers, is_json)
                 reply = _json_reply(200, {"ok": True, **payload})
         except _SlackError as err:
-            error: JSONDict = {"ok": False, "error": err.error}
+            error: JSONDict = {"ok": False, "error": err.error, **err.extra}
             if err.messages:
                 error["response_metadata"] = {"messages": err.messages}
             reply = _json_reply(err.status, error, dict(err.headers))
-        reply.headers["X-OAuth-Scopes"] = _SCOPES
+        reply.headers["X-OAuth-Scopes"] = self._scopes
+        if fault is not None and fault.lost_answer == LOST_AFTER:
+            return self._answer(call, _Reply(_DROP, b""))
+        if fault is not None and fault.hold > 0:
+            time.sleep(fault.hold)  # done and stored; the answer is late
         return self._answer(call, reply)
 
     def _fault_reply(self, fault: _Fault) -> _Reply | None:
@@ -1332,6 +1371,91 @@ class SlackEmulator:
             "topic": dict(empty),
             "purpose": dict(empty),
             "previous_names": [],
+        }
+
+    def _history_channel(self, call: Call) -> str:
+        """The channel whose history the bot may read, checking the scope Slack would."""
+        self._require(call, "channel")
+        channel_id = str(call["channel"])
+        if channel_id.startswith("D"):
+            if self._user_for_dm(channel_id) is None:
+                raise _SlackError("channel_not_found")
+            scope = "im:history"
+        else:
+            channel = self._visible_channel(channel_id)
+            scope = "groups:history" if channel.is_private else "channels:history"
+            if not channel.bot_is_member and scope in self._scopes.split(","):
+                raise _SlackError("not_in_channel")
+            channel_id = channel.id
+        if scope not in self._scopes.split(","):
+            raise _SlackError("missing_scope", needed=scope, provided=self._scopes)
+        return channel_id
+
+    def _listed(self, message: JSONDict, with_metadata: bool) -> JSONDict:
+        listed = {k: v for k, v in message.items() if v is not None and k != "channel"}
+        if not with_metadata:
+            listed.pop("metadata", None)
+        return listed
+
+    @_api("conversations.history")
+    def _conversations_history(self, call: Call) -> JSONDict:
+        """Top-level messages, newest first, between `oldest` and `latest` (exclusive unless
+        `inclusive`); thread replies only when broadcast. Metadata only with
+        `include_all_metadata`, as Slack does."""
+        channel_id = self._history_channel(call)
+        oldest = float(call.get("oldest") or 0)
+        latest = float(call.get("latest") or time.time() + 1e9)
+        inclusive = _truthy(call.get("inclusive"))
+        limit = max(1, min(_int_arg(call.get("limit"), 100), 999))
+        offset = _int_arg(call.get("cursor"), 0)
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = [
+            m
+            for m in reversed(self._messages.get(channel_id, []))
+            if within(float(m["ts"]))
+            and (not m.get("thread_ts") or m["thread_ts"] == m["ts"] or m.get("subtype"))
+        ]
+        page = found[offset : offset + limit]
+        more = offset + limit < len(found)
+        metadata = _truthy(call.get("include_all_metadata"))
+        return {
+            "messages": [self._listed(m, metadata) for m in page],
+            "has_more": more,
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
+        }
+
+    @_api("conversations.replies")
+    def _conversations_replies(self, call: Call) -> JSONDict:
+        """A thread: its parent first, then the replies, oldest first."""
+        self._require(call, "ts")
+        channel_id = self._history_channel(call)
+        parent_ts = str(call["ts"])
+        messages = self._messages.get(channel_id, [])
+        parent = next((m for m in messages if m["ts"] == parent_ts), None)
+        if parent is None:
+            raise _SlackError("thread_not_found")
+        oldest = float(call.get("oldest") or 0)
+        limit = max(1, min(_int_arg(call.get("limit"), 1000), 1000))
+        offset = _int_arg(call.get("cursor"), 0)
+        replies = [
+            m for m in messages if m.get("thread_ts") == parent_ts and m["ts"] != parent_ts
+        ]
+        thread = [parent, *[m for m in replies if float(m["ts"]) >= oldest]]
+        page = thread[offset : offset + limit]
+        more = offset + limit < len(thread)
+        metadata = _truthy(call.get("include_all_metadata"))
+        return {
+            "messages": [self._listed(m, metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
         }
 
     @_api("chat.postMessage")
