@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -89,7 +91,8 @@ class OutboxSender:
         # lease lives on the clock every replica shares, the wall clock unless a test says so.
         self._clock = clock
         self._pacer = Pacer(post_rate)
-        self.holder = holder or f"sender-{uuid.uuid4().hex[:12]}"
+        # Host and pid in the lease row tell an operator which replica sends.
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = Lease(
             session_factory,
             self.holder,
