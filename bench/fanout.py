@@ -25,15 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.common import record, reset_postgres  # noqa: E402
 from bot.checkin_runner import run_due  # noqa: E402
 from bot.clock import utc_now  # noqa: E402
 from bot.delivery import pacing  # noqa: E402
 from bot.delivery.sender import OutboxSender  # noqa: E402
 from bot.demo.slack_emulator import SlackEmulator  # noqa: E402
 from bot.services import templates  # noqa: E402
-from bot.services.directory import UserRecord, store_users  # noqa: E402
+from bot.services.directory import store_users  # noqa: E402
 from storage.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 
@@ -67,7 +67,7 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
     with SlackEmulator() as slack, tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/fanout.db"
         if url.startswith("postgresql"):
-            _reset_postgres(url)
+            reset_postgres(url)
         upgrade(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
         with unit_of_work(factory) as session:
             for user_id in members:
                 slack.add_user(user_id, tz=ZONE)
-            store_users(session, TEAM, [_record(m) for m in [*members, "UOWNER"]], created)
+            store_users(session, TEAM, [record(m, ZONE) for m in [*members, "UOWNER"]], created)
             definition = templates.default_template(
                 "UOWNER", members, weekdays=("mon",), local_time="16:00"
             )
@@ -129,26 +129,6 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
         )
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-def _record(user_id: str) -> UserRecord:
-    return UserRecord(
-        user_id=user_id,
-        user_team_id=TEAM,
-        name=user_id.lower(),
-        real_name=user_id,
-        email=None,
-        tz=ZONE,
-        is_bot=False,
-        deleted=False,
-        is_restricted=False,
-    )
 
 
 if __name__ == "__main__":

@@ -26,13 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
+from bench.common import record, reset_postgres  # noqa: E402
 from bot.checkin_runner import run_due  # noqa: E402
 from bot.clock import utc_now  # noqa: E402
 from bot.demo.slack_emulator import SlackEmulator  # noqa: E402
 from bot.services import templates  # noqa: E402
-from bot.services.directory import UserRecord, store_users  # noqa: E402
+from bot.services.directory import store_users  # noqa: E402
 from storage.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import OutboxMessage, SenderLease  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--no-kill", action="store_true", help="leave the lease holder alone")
     args = parser.parse_args()
 
-    _reset(args.database)
+    reset_postgres(args.database)
     upgrade(args.database)
     engine = make_engine(args.database)
     factory = make_session_factory(engine)
@@ -67,7 +68,7 @@ def main() -> None:
         for user_id in everyone:
             slack.add_user(user_id, tz="UTC")
         with unit_of_work(factory) as session:
-            store_users(session, TEAM, [_record(u) for u in [*everyone, "UOWNER"]], now)
+            store_users(session, TEAM, [record(u, "UTC") for u in [*everyone, "UOWNER"]], now)
             definition = templates.default_template(
                 "UOWNER",
                 members,
@@ -155,26 +156,6 @@ def _sent(engine: object) -> int:
         )
 
 
-def _reset(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-def _record(user_id: str) -> UserRecord:
-    return UserRecord(
-        user_id=user_id,
-        user_team_id=TEAM,
-        name=user_id.lower(),
-        real_name=user_id,
-        email=None,
-        tz="UTC",
-        is_bot=False,
-        deleted=False,
-        is_restricted=False,
-    )
 
 
 if __name__ == "__main__":

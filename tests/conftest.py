@@ -17,6 +17,7 @@ from tests.server import (
     KUDOS_CHANNEL,
     SIGNING_SECRET,
     RunningServer,
+    ServerProcess,
     running_server,
     server_settings,
 )
@@ -52,6 +53,23 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Engine]:
+    """The test's own view of a database that server processes share."""
+    engine = make_engine(database_url, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[ServerProcess]]:
+    """Every `pulsebot run` process a test starts is stopped, whatever happens."""
+    started: list[ServerProcess] = []
+    yield started
+    for process in started:
+        process.stop()
 
 
 @pytest.fixture(scope="session")

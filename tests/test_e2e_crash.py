@@ -8,35 +8,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.demo.slack_emulator import SlackEmulator
-from storage.engine import make_engine
 from storage.models import Kudos, OutboxMessage, SenderLease
 from tests.server import KUDOS_CHANNEL, SIGNING_SECRET, ServerProcess, start_process
 from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    """The test's own view of the database the processes share."""
-    engine = make_engine(database_url, pool_size=2)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ServerProcess]]:
-    """Every process a test starts is stopped, whatever happens."""
-    started: list[ServerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def env_for(database_url: str, slack: SlackEmulator, **extra: str) -> dict[str, str]:

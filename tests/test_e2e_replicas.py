@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from bot.clock import utc_now
 from bot.demo.slack_emulator import SlackEmulator
 from bot.services import templates
 from bot.services.directory import store_users
-from storage.engine import make_engine
 from storage.models import OutboxMessage, SenderLease
 from tests.databases import is_postgres
 from tests.factories import TEAM, person
@@ -41,21 +39,6 @@ RECIPIENTS = tuple(f"UR{i:02d}" for i in range(50))
 RATE = 25  # posts a second: PULSEBOT_POST_RATE and the emulator's limit alike
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pool_size=2)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def replicas() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-
-
 def outbox(db: Engine) -> dict[str, str]:
     with db.connect() as connection:
         rows = connection.execute(select(OutboxMessage.idempotency_key, OutboxMessage.status))
@@ -68,7 +51,7 @@ def test_three_replicas_deliver_each_message_once_at_the_workspace_pace(
     db: Engine,
     session_factory: sessionmaker[Session],
     slack: SlackEmulator,
-    replicas: list[ServerProcess],
+    processes: list[ServerProcess],
 ) -> None:
     people = (*MEMBERS, *GIVERS, *RECIPIENTS)
     for user_id in people:
@@ -95,12 +78,12 @@ def test_three_replicas_deliver_each_message_once_at_the_workspace_pace(
         "LOG_LEVEL": "INFO",
     }
     for index in range(3):
-        replicas.append(start_process(env, tmp_path / f"replica-{index}.log", "--no-scheduler"))
+        processes.append(start_process(env, tmp_path / f"replica-{index}.log", "--no-scheduler"))
 
     # The minute job's writes (any replica's; here the test's), then kudos across the three.
     summary = run_due(session_factory, now + timedelta(minutes=2))
     assert summary.prompted == len(MEMBERS)
-    clients = [SlackRequests(r.url, SIGNING_SECRET) for r in replicas]
+    clients = [SlackRequests(r.url, SIGNING_SECRET) for r in processes]
     try:
         for i, (giver, recipient) in enumerate(zip(GIVERS, RECIPIENTS, strict=True)):
             response = clients[i % 3].command("/kudos", f"<@{recipient}> thanks {i}", user_id=giver)
@@ -115,7 +98,7 @@ def test_three_replicas_deliver_each_message_once_at_the_workspace_pace(
         holder = connection.scalar(select(SenderLease.holder))
     assert holder is not None
     pid = int(holder.split(":")[1])
-    victim = next(r for r in replicas if r.process.pid == pid)
+    victim = next(r for r in processes if r.process.pid == pid)
     os.kill(pid, signal.SIGKILL)
     victim.process.wait(timeout=10)
 

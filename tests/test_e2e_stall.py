@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import utc_now
 from bot.demo.slack_emulator import SlackEmulator
 from bot.services import templates
-from storage.engine import make_engine
 from storage.models import OutboxMessage, SenderLease
 from tests.factories import next_weekday
 from tests.server import SIGNING_SECRET, ServerProcess, start_process
@@ -31,21 +29,6 @@ from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
 
 MEMBERS = tuple(f"UM{i:02d}" for i in range(30))
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pool_size=2)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def env_for(database_url: str, slack: SlackEmulator) -> dict[str, str]:
