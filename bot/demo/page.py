@@ -251,12 +251,13 @@ class PageView:
             for m in self.ws.emulator.messages(channel_id)
             if not m.get("thread_ts") or m.get("thread_ts") == m["ts"]
         ]
-        parts = [self._message(m, channel_id, where, ctx) for m in messages]
-        parts += [
-            self._ephemeral(e.text, e.blocks, ctx)
+        dated = [(float(m["ts"]), self._message(m, channel_id, where, ctx)) for m in messages]
+        dated += [
+            (e.at, self._ephemeral(e.text, e.blocks, ctx))
             for e in self.ws.ephemerals(where["as"], channel_id)
             if not e.thread_ts
         ]
+        parts = [html for _, html in sorted(dated, key=lambda pair: pair[0])]
         if not parts:
             hint = (
                 "Type <code>/kudos</code> or <code>/checkin</code> to talk to pulsebot."

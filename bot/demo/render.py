@@ -264,11 +264,11 @@ def block(item: JSONDict, ctx: Context) -> str:
         return '<hr class="bk-divider">'
     if kind == "context":
         parts = []
-        for element in item.get("elements") or []:
-            if isinstance(element, dict) and element.get("type") == "image":
-                parts.append(_image_tag(element, ctx, "bk-context-img"))
+        for part in item.get("elements") or []:
+            if isinstance(part, dict) and part.get("type") == "image":
+                parts.append(_image_tag(part, ctx, "bk-context-img"))
             else:
-                parts.append(f"<span>{text_object(element, ctx)}</span>")
+                parts.append(f"<span>{text_object(part, ctx)}</span>")
         return f'<div class="bk-context">{"".join(parts)}</div>'
     if kind == "actions":
         elements = "".join(

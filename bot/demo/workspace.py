@@ -34,7 +34,8 @@ SHORTCUT_NAMES = {"give_kudos": "Give kudos", "give_feedback": "Give feedback"}
 
 @dataclass
 class Ephemeral:
-    """An "Only visible to you" message: Slack keeps these in the client, not the channel."""
+    """An "Only visible to you" message: Slack keeps these in the client, not the channel.
+    `at` is on the demo clock (epoch seconds), so it sorts among the channel's messages."""
 
     user_id: str
     channel_id: str
@@ -402,13 +403,15 @@ class Workspace:
         ]
         with self._lock:
             routes = dict(self._response_urls)
+        # Calls carry a monotonic time; date them on the demo clock, like messages.
+        offset = self.clock().timestamp() - time.monotonic()
         for call in self.emulator.calls("response_url"):
             where = routes.get(call.path)
             if where == (user_id, channel_id) and call.get("response_type") != "in_channel":
                 found.append(
                     Ephemeral(
                         user_id, channel_id, str(call.get("text") or ""), call.get("blocks"),
-                        call.at,
+                        call.at + offset,
                     )
                 )
         for call in self.emulator.calls("chat.postEphemeral"):
@@ -418,7 +421,7 @@ class Workspace:
                 found.append(
                     Ephemeral(
                         user_id, channel_id, str(call.get("text") or ""), call.get("blocks"),
-                        call.at,
+                        call.at + offset,
                     )
                 )
         return sorted(found, key=lambda e: e.at)
@@ -439,7 +442,7 @@ class Workspace:
         thread_ts: str | None = None,
     ) -> None:
         self.state(user_id).ephemerals.append(
-            Ephemeral(user_id, channel_id, text, blocks, time.monotonic(), thread_ts)
+            Ephemeral(user_id, channel_id, text, blocks, self.clock().timestamp(), thread_ts)
         )
         self._changed()
 
