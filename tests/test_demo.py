@@ -54,10 +54,8 @@ def test_the_company_has_eight_weeks_of_history_in_five_or_more_zones(demo: Demo
 
 def test_a_slash_command_typed_in_the_page_reaches_the_app_signed(demo: Demo) -> None:
     assert demo.emulator is not None
-    answer = act(
-        demo, "compose", c=company.KUDOS_CHANNEL, text="/kudos @chloe thanks for the <b>fix</b> #craft",
-        **{"as": "U0BEN"},
-    )
+    text = "/kudos @chloe thanks for the <b>fix</b> #craft"
+    answer = act(demo, "compose", c=company.KUDOS_CHANNEL, text=text, **{"as": "U0BEN"})
     assert answer.status_code == 200
     assert "Kudos sent to" in answer.json()["messages"]  # the app's ephemeral ack
     posted = demo.emulator.wait_for(

@@ -75,9 +75,8 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         composer.fill("/kudos @chloe thanks for the staging clean-up #craft")
         composer.press("Enter")
         expect(page.locator(".msg.ephemeral")).to_contain_text("Kudos sent to", timeout=WAIT)
-        expect(page.locator("#messages .msg", has_text="thanks for the staging clean-up")).to_be_visible(
-            timeout=WAIT
-        )
+        posted = page.locator("#messages .msg", has_text="thanks for the staging clean-up")
+        expect(posted).to_be_visible(timeout=WAIT)
 
         # The message shortcut on Kenji's message in #platform.
         page.goto(f"{base}?as=U0BEN&c=C0PLATFORM")
@@ -93,9 +92,8 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         modal.get_by_role("button", name="Send").click()
         expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
         page.goto(f"{base}?as=U0BEN&c=C0KUDOS")
-        expect(page.locator("#messages .msg", has_text="keeping the quota PR small")).to_be_visible(
-            timeout=WAIT
-        )
+        posted = page.locator("#messages .msg", has_text="keeping the quota PR small")
+        expect(posted).to_be_visible(timeout=WAIT)
 
         # Jump to the next check-in and answer it through its modal.
         page.goto(f"{base}?as=U0BEN&c=dm")

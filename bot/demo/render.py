@@ -197,6 +197,8 @@ def _control(inner: str, ctx: Context) -> str:
     if target.startswith("!"):
         return f'<span class="mention broadcast">@{esc(target[1:])}</span>'
     url = _unslack(target)
+    if not label and not url.lower().startswith(SAFE_SCHEMES):
+        return esc(f"<{_unslack(inner)}>")  # not a link at all: show what was written
     shown = _unslack(label) or url
     if url.lower().startswith(SAFE_SCHEMES):
         return (
