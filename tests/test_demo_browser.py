@@ -107,10 +107,12 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         expect(modal.locator(".field-error").first).to_contain_text("required", timeout=WAIT)
         page.screenshot(path=str(tmp_path / "checkin-modal-laptop.png"))
         field = modal.locator(".field", has_text="What did you get done")
-        field.locator("textarea").fill("Shipped the <script>alert(1)</script> quota limits.")
+        field.locator("textarea").fill("Shipped the per-tenant quota limits.")
         modal.locator(".field", has_text="How do you feel").locator("select").select_option("4")
         modal.locator(".field", has_text="Main focus").locator("select").select_option("Ship")
         modal.locator(".field", has_text="Anything blocking").get_by_text("No").click()
+        upward = modal.locator(".field", has_text="Anything for your manager")
+        upward.locator("textarea").fill("<script>alert(1)</script> can we talk about on-call?")
         modal.get_by_role("button", name="Submit").click()
         expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
         expect(page.locator("#messages")).to_contain_text("Submitted ✓", timeout=WAIT)
@@ -121,9 +123,6 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         expect(answer).to_be_visible(timeout=WAIT)
         expect(answer).to_contain_text("<script>alert(1)</script>")  # shown as text
         page.screenshot(path=str(tmp_path / "manager-laptop.png"))
-        screenshot = os.environ.get("PULSEBOT_DEMO_SCREENSHOT")
-        if screenshot:
-            page.screenshot(path=screenshot)
         answer.get_by_role("button", name="Reply").click()
         modal = page.locator("form.modal")
         expect(modal).to_contain_text("Your reply", timeout=WAIT)
@@ -132,6 +131,15 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
         page.goto(f"{base}?as=U0BEN&c=dm")
         expect(page.locator(".replies").last).to_contain_text("1 reply", timeout=WAIT)
+
+        # The team channel: the day's header with the answers in its thread.
+        page.goto(f"{base}?as=U0ANA&c=C0PLATFORM")
+        page.locator(".msg", has_text="Platform weekly").locator(".replies").click()
+        expect(page.locator("#thread")).to_contain_text("quota limits", timeout=WAIT)
+        page.screenshot(path=str(tmp_path / "team-thread-laptop.png"))
+        screenshot = os.environ.get("PULSEBOT_DEMO_SCREENSHOT")
+        if screenshot:  # the README's picture, only when asked
+            page.screenshot(path=screenshot)
 
         # App Home.
         page.goto(f"{base}?as=U0BEN&c=home")
