@@ -5,11 +5,15 @@ The demo always runs on its own temporary SQLite file, whatever DATABASE_URL say
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -131,3 +135,40 @@ def test_the_cli_verb_says_how_to_use_it() -> None:
         check=True,
     )
     assert "--no-browser" in out.stdout and "--port" in out.stdout
+
+
+def test_pulsebot_demo_starts_within_ten_seconds_and_ctrl_c_removes_its_files(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path), "DATABASE_URL": "sqlite:///ignored.db"}
+    env.pop("DISPLAY", None)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        url = None
+        for line in process.stdout:
+            found = re.search(r"Open (http://127\.0\.0\.1:\d+/demo)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url is not None, "the demo never printed its address"
+        assert httpx.get(url, timeout=10).status_code == 200
+        assert time.monotonic() - started < 10
+        assert any(tmp_path.iterdir())  # its temporary directory exists while it runs
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, rest
+    assert "temporary files removed" in rest
+    assert not any(p.name.startswith("pulsebot-demo-") for p in tmp_path.iterdir())
+    assert not (tmp_path / "ignored.db").exists()

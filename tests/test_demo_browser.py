@@ -134,7 +134,7 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
 
         # The team channel: the day's header with the answers in its thread.
         page.goto(f"{base}?as=U0ANA&c=C0PLATFORM")
-        page.locator(".msg", has_text="Platform weekly").locator(".replies").click()
+        page.locator(".msg", has_text="Platform weekly").locator(".replies").last.click()
         expect(page.locator("#thread")).to_contain_text("quota limits", timeout=WAIT)
         page.screenshot(path=str(tmp_path / "team-thread-laptop.png"))
         screenshot = os.environ.get("PULSEBOT_DEMO_SCREENSHOT")

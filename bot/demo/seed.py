@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -19,9 +20,11 @@ from bot.demo.slack_emulator import SlackEmulator
 from bot.deps import Deps
 from bot.services import checkins, directory, kudos, org, templates
 from bot.services.schedule import parse_time, slots_between
+from handlers.blocks import checkins as checkin_blocks
 from handlers.blocks.kudos import feed_post
 
 HISTORY = timedelta(weeks=8)
+RECENT = timedelta(days=14)  # how far back the DMs and team threads show past answers
 
 
 @dataclass
@@ -49,7 +52,8 @@ def seed_company(deps: Deps, emulator: SlackEmulator, now: datetime) -> SeedSumm
     summary = SeedSummary()
     seed_people(deps, emulator, now, summary)
     seed_org(deps, now, summary)
-    seed_checkins(deps, now, rng, summary)
+    answered = seed_checkins(deps, now, rng, summary)
+    seed_checkin_messages(emulator, answered, now)
     seed_kudos(deps, emulator, now, rng, summary)
     seed_chatter(emulator, now)
     return summary
@@ -123,10 +127,13 @@ _UPWARD = (
 )
 
 
-def seed_checkins(deps: Deps, now: datetime, rng: random.Random, summary: SeedSummary) -> None:
+def seed_checkins(
+    deps: Deps, now: datetime, rng: random.Random, summary: SeedSummary
+) -> list[checkins.Submitted]:
     """Two templates created eight weeks ago, and every occurrence since, as the scheduler
     would have written it: most answered (with pulse, blockers and notes for the manager),
-    a few skipped, a few missed. Check-ins still open at `now` stay open for /checkin."""
+    a few skipped, a few missed. Check-ins still open at `now` stay open for /checkin.
+    Returns the answers, oldest first."""
     start = now - HISTORY
     people = {p.user_id: p for p in company.PEOPLE}
 
@@ -152,14 +159,18 @@ def seed_checkins(deps: Deps, now: datetime, rng: random.Random, summary: SeedSu
             )
         }
     )
+    answered: list[checkins.Submitted] = []
     for instant in [*instants, now]:
         with deps.unit_of_work() as session:
             planned = checkins.plan_due(session, instant, company.TEAM_ID)
             for due in planned.created:
-                _answer_in_history(session, due, now, rng, summary)
+                submitted = _answer_in_history(session, due, now, rng, summary)
+                if submitted is not None:
+                    answered.append(submitted)
         summary.missed += len(planned.missed)
     with deps.unit_of_work() as session:
         summary.missed += len(checkins.close_due(session, now, company.TEAM_ID, 10_000))
+    return sorted(answered, key=lambda s: s.occurrence.answered_at or now)
 
 
 def _answer_in_history(
@@ -168,19 +179,19 @@ def _answer_in_history(
     now: datetime,
     rng: random.Random,
     summary: SeedSummary,
-) -> None:
+) -> checkins.Submitted | None:
     occurrence = due.occurrence
     answered_at = occurrence.scheduled_at + timedelta(minutes=rng.randint(5, 300))
     if answered_at >= now or occurrence.closes_at <= answered_at:
         summary.pending += 1  # still open at start-up: /checkin opens it
-        return
+        return None
     roll = rng.random()
     if roll < 0.06:
         checkins.skip(session, occurrence.team_id, occurrence.user_id, occurrence.id, answered_at)
         summary.skipped += 1
-        return
+        return None
     if roll < 0.12:
-        return  # left unanswered: closing marks it missed
+        return None  # left unanswered: closing marks it missed
     weeks_ago = (now - occurrence.scheduled_at).days / 7
     base, drift = _MOOD.get(occurrence.user_id, (3.9, 0.0))
     pulse = round(base + drift * (8 - weeks_ago) + rng.uniform(-0.7, 0.7))
@@ -202,7 +213,7 @@ def _answer_in_history(
             raw[question.id] = rng.choice(_WINS) or None
         else:
             raw[question.id] = rng.choice(_DONE)
-    checkins.submit(
+    submitted = checkins.submit(
         session,
         occurrence.team_id,
         occurrence.user_id,
@@ -212,6 +223,67 @@ def _answer_in_history(
         anonymous=anonymous,
     )
     summary.answered += 1
+    return submitted
+
+
+def seed_checkin_messages(
+    emulator: SlackEmulator, answered: list[checkins.Submitted], now: datetime
+) -> None:
+    """The last two weeks of answers as Slack would show them: the member's "Submitted ✓",
+    the owner's copy (with Reply, which works), and the team channel's daily thread.
+
+    Only check-ins that have closed: a day whose check-in is still open gets its header from
+    the app itself when the next answer arrives, so a header is never written twice.
+    """
+    headers: dict[tuple[str, str], str] = {}
+    for submitted in answered:
+        occurrence, template = submitted.occurrence, submitted.template
+        at = occurrence.answered_at
+        # A day later than its close, every zone's check-in of that day has closed too.
+        if at is None or occurrence.closes_at + timedelta(days=1) > now or at < now - RECENT:
+            continue
+        bot = company.BOT_USER_ID
+        text, blocks = checkin_blocks.submitted_message(
+            template.name,
+            occurrence.local_date,
+            submitted.answers,
+            upward_sent=submitted.upward_text is not None,
+            upward_anonymous=submitted.upward_anonymous,
+        )
+        emulator.add_message(occurrence.user_id, bot, text, ts=at.timestamp(), blocks=blocks)
+        named = submitted.upward_text if not submitted.upward_anonymous else None
+        if template.post_to_manager:
+            text, blocks = checkin_blocks.manager_answers(
+                occurrence.id,
+                occurrence.user_id,
+                template.name,
+                occurrence.local_date,
+                submitted.answers,
+                upward_text=named if submitted.manager_id == template.owner_id else None,
+            )
+            emulator.add_message(template.owner_id, bot, text, ts=at.timestamp() + 1, blocks=blocks)
+        if template.channel_id:
+            owner = company.person(template.owner_id)
+            zone = ZoneInfo(owner.tz if owner else "UTC")
+            day = occurrence.scheduled_at.astimezone(zone).date()
+            key = (template.channel_id, f"{template.name}:{day.isoformat()}")
+            if key not in headers:
+                text, blocks = checkin_blocks.channel_header(template.name, day)
+                header = emulator.add_message(
+                    template.channel_id, bot, text, ts=at.timestamp(), blocks=blocks
+                )
+                headers[key] = header["ts"]
+            text, blocks = checkin_blocks.channel_answers(
+                occurrence.user_id, template.name, submitted.answers
+            )
+            emulator.add_message(
+                template.channel_id,
+                bot,
+                text,
+                thread_ts=headers[key],
+                ts=at.timestamp() + 2,
+                blocks=blocks,
+            )
 
 
 # ----- kudos -----------------------------------------------------------------------------------

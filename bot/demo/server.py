@@ -244,7 +244,9 @@ def run(port: int, *, open_browser: bool) -> int:
         if open_browser and has_desktop():
             with contextlib.suppress(webbrowser.Error):
                 webbrowser.open(demo.url)
-        demo.serve()
+        # uvicorn shuts down gracefully on Ctrl-C, then raises the signal again for us.
+        with contextlib.suppress(KeyboardInterrupt):
+            demo.serve()
     finally:
         demo.close()
     print("pulsebot demo: stopped; temporary files removed.")
