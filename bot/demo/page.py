@@ -219,13 +219,15 @@ class PageView:
         )
         people = "".join(
             f'<option value="{esc(p["id"])}"{" selected" if p["id"] == me else ""}>'
-            f"{esc(p['real_name'])} — {esc(p['profile'].get('title') or p.get('tz') or '')}"
+            f"{esc(p['real_name'])}"
             "</option>"
             for p in self.ws.people()
         )
+        me_user = next((p for p in self.ws.people() if p["id"] == me), None)
+        about = f'<span class="about">{esc(_describe(me_user))}</span>' if me_user else ""
         return (
             '<div class="workspace-name">Example Inc.</div>'
-            f'<label class="whoami">You are<select id="person">{people}</select></label>'
+            f'<label class="whoami">You are<select id="person">{people}</select>{about}</label>'
             f'<nav class="channels">{links}</nav>'
         )
 
@@ -341,11 +343,15 @@ class PageView:
             '<details class="more"><summary class="tool" title="More actions">⋯</summary>'
             f'<div class="menu">{shortcuts}</div></details></div>'
         )
+        avatar = (
+            '<div class="avatar bot">pb</div>'
+            if is_bot
+            else f'<div class="avatar" style="background:{_color(user_id)}">'
+            f"{esc(_initials(real))}</div>"
+        )
         return (
             f'<article class="msg" data-channel="{esc(channel_id)}" '
-            f'data-ts="{esc(message["ts"])}">'
-            f'<div class="avatar" style="background:{_color(user_id)}">'
-            f"{esc(_initials(real))}</div>"
+            f'data-ts="{esc(message["ts"])}">{avatar}'
             f'<div class="msg-main"><div class="msg-head"><b>{esc(real)}</b>{badge}'
             f'<time>{esc(stamp)}</time></div>'
             f'<div class="msg-body">{body}{edited}</div>{replies}</div>{menu}</article>'
@@ -354,8 +360,8 @@ class PageView:
     def _ephemeral(self, text: str, blocks: Any, ctx: render.Context) -> str:
         body = render.blocks(blocks, ctx) if blocks else render.mrkdwn(text, ctx)
         return (
-            '<article class="msg ephemeral"><div class="avatar" style="background:#4a154b">pb'
-            '</div><div class="msg-main"><div class="msg-head"><b>pulsebot</b>'
+            '<article class="msg ephemeral"><div class="avatar bot">pb</div>'
+            '<div class="msg-main"><div class="msg-head"><b>pulsebot</b>'
             '<span class="badge">APP</span><span class="only-you">Only visible to you</span>'
             f'</div><div class="msg-body">{body}</div></div></article>'
         )
@@ -381,13 +387,18 @@ class PageView:
         value = now.strftime("%Y-%m-%dT%H:%M")
         return (
             f'<div class="now" title="The demo clock, in your time zone ({esc(ctx.tz)})">'
-            f'🕒 <b>{now:%a %d %b %Y, %H:%M}</b> <span class="tz">{esc(ctx.tz)}</span></div>'
-            f'<div class="jumps">{next_button}'
-            '<button type="button" class="btn btn-small" data-jump="hour">+1 h</button>'
-            '<button type="button" class="btn btn-small" data-jump="day">+1 day</button>'
+            f'🕒 <b>{now:%a %d %b, %H:%M}</b> <span class="tz">{esc(ctx.tz)}</span></div>'
+            f"{next_button}"
+            '<details class="jump-menu"><summary class="btn btn-small">Jump ▾</summary>'
+            '<div class="jump-pop">'
+            '<p>The demo clock only moves forward. A jump runs what is due by then: prompts, '
+            "reminders, closings.</p>"
+            '<div class="jumps">'
+            '<button type="button" class="btn btn-small" data-jump="hour">+1 hour</button>'
+            '<button type="button" class="btn btn-small" data-jump="day">+1 day</button></div>'
             f'<form class="jump-at"><input type="datetime-local" name="at" value="{value}" '
             f'min="{value}" aria-label="Jump to"><button class="btn btn-small">Jump to</button>'
-            "</form></div>"
+            "</form></div></details>"
         )
 
     # ----- the page ----------------------------------------------------------------------------
@@ -440,6 +451,13 @@ def _form(raw: Any) -> dict[str, list[str]]:
         if isinstance(pair, list) and len(pair) == 2:
             form.setdefault(str(pair[0]), []).append(str(pair[1]))
     return form
+
+
+def _describe(user: JSONDict) -> str:
+    """"Backend engineer · Lagos": the title and the city of the person's time zone."""
+    city = str(user.get("tz") or "UTC").rsplit("/", 1)[-1].replace("_", " ")
+    title = user["profile"].get("title")
+    return f"{title} · {city}" if title else city
 
 
 def _initials(name: str) -> str:

@@ -72,6 +72,7 @@ def seed_people(deps: Deps, emulator: SlackEmulator, now: datetime, summary: See
             tz=person.tz,
             real_name=person.real_name,
             email=f"{person.handle}@example.com",
+            title=person.title,
         )
     for channel in company.CHANNELS:
         emulator.add_channel(channel.channel_id, channel.name)

@@ -37,7 +37,7 @@ from bot.demo.workspace import Workspace
 from bot.deps import Deps
 from bot.runtime import Runtime
 from bot.server import create_asgi
-from bot.services import checkins
+from bot.services import checkins, org
 from bot.settings import Settings
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade
@@ -123,9 +123,18 @@ class Demo:
         )
 
         def next_checkin(user_id: str) -> datetime | None:
+            """The person's next check-in; for a manager with none, their team's next."""
+            now = self.clock()
             with deps.unit_of_work() as session:
-                found = checkins.next_checkin(session, company.TEAM_ID, user_id, self.clock())
-            return found[1] if found else None
+                found = checkins.next_checkin(session, company.TEAM_ID, user_id, now)
+                if found is not None:
+                    return found[1]
+                team = [
+                    checkins.next_checkin(session, company.TEAM_ID, report, now)
+                    for report in org.reports_of(session, company.TEAM_ID, user_id)
+                ]
+            instants = [t[1] for t in team if t is not None]
+            return min(instants) if instants else None
 
         routes = page.routes(self.workspace, next_checkin, company.DEFAULT_PERSON)
         app = build_app(settings, deps)

@@ -591,6 +591,7 @@ class SlackEmulator:
         is_restricted: bool = False,
         is_ultra_restricted: bool = False,
         real_name: str | None = None,
+        title: str = "",
     ) -> JSONDict:
         """Add (or replace, e.g. to deactivate) a user; returns the Slack user object.
 
@@ -603,7 +604,7 @@ class SlackEmulator:
             email = f"{name}@example.com"
         team = team_id or self.team_id
         profile: JSONDict = {
-            "title": "",
+            "title": title,
             "phone": "",
             "skype": "",
             "real_name": real_name,
