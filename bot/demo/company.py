@@ -1,6 +1,6 @@
 """The demo's company, as data: people, time zones, the org chart, channels and check-ins.
 
-Thirteen people in eleven time zones: a director, two managers and their teams. Ids are
+Thirteen people, each in their own time zone: a director, two managers and their teams. Ids are
 fixed so a README or a test can name them; everything dated is computed from the clock.
 """
 
