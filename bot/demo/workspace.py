@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,18 +144,25 @@ class Workspace:
             channel_id, user_id, self.escape(text, for_command=False), thread_ts=thread_ts
         )
         if channel_id.startswith("D") and "message.im" in ids.BOT_EVENTS:
-            event = {
+            event: JSONDict = {
                 "type": "message",
+                "client_msg_id": str(uuid.uuid4()),
                 "channel": channel_id,
                 "user": user_id,
                 "text": message["text"],
+                "blocks": [_rich_text(message["text"])],
                 "ts": message["ts"],
                 "event_ts": message["ts"],
                 "channel_type": "im",
                 "team": self.payloads.team_id,
             }
             if thread_ts:
+                parent = next(
+                    (m for m in self.emulator.messages(channel_id) if m["ts"] == thread_ts), {}
+                )
                 event["thread_ts"] = thread_ts
+                if parent.get("user"):
+                    event["parent_user_id"] = parent["user"]
             self._deliver(self.payloads.event(event), user_id, channel_id, "message")
 
     def escape(self, text: str, *, for_command: bool) -> str:
@@ -499,6 +507,15 @@ def _action(element: JSONDict, block_id: str, values: Sequence[str]) -> JSONDict
     elif kind == "timepicker":
         action["selected_time"] = first
     return action
+
+
+def _rich_text(text: str) -> JSONDict:
+    """The rich_text block Slack's client attaches to a typed message (text only here)."""
+    return {
+        "type": "rich_text",
+        "block_id": uuid.uuid4().hex[:5],
+        "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
+    }
 
 
 def _path(url: str) -> str:
