@@ -89,6 +89,7 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         expect(modal.locator("input[type=checkbox][value=U0KENJI]")).to_be_checked()
         modal.locator("textarea").fill("Thanks for keeping the quota PR small!")
         modal.locator("label.choice", has_text="#teamwork").click()
+        page.screenshot(path=str(tmp_path / "kudos-modal-laptop.png"))
         modal.get_by_role("button", name="Send").click()
         expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
         page.goto(f"{base}?as=U0BEN&c=C0KUDOS")
@@ -153,6 +154,12 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         phone.screenshot(path=str(tmp_path / "manager-phone.png"))
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+        phone.locator("form.composer textarea").fill("/kudos")
+        phone.locator("form.composer textarea").press("Enter")
+        expect(phone.locator("form.modal")).to_contain_text("What did they do?", timeout=WAIT)
+        phone.screenshot(path=str(tmp_path / "kudos-modal-phone.png"))
+        phone.locator("form.modal [data-close]").first.click()
+        expect(phone.locator("form.modal")).to_have_count(0, timeout=WAIT)
         phone.close()
         page.close()
         assert not errors, errors

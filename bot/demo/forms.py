@@ -77,10 +77,17 @@ def _input_block(item: JSONDict, index: int, ctx: Context, error: str | None) ->
     hint = f'<div class="hint">{plain_text(item.get("hint"))}</div>' if item.get("hint") else ""
     problem = f'<div class="field-error" role="alert">{esc(error)}</div>' if error else ""
     css = "field has-error" if error else "field"
+    field = _field(element, name, ctx)
+    if item.get("dispatch_action"):
+        # Slack sends a block_actions for this input as soon as it changes.
+        field = (
+            f'<div class="dispatch" data-block="{esc(item.get("block_id", ""))}" '
+            f'data-action="{esc(element.get("action_id", ""))}">{field}</div>'
+        )
     return (
         f'<div class="{css}" data-block="{esc(item.get("block_id", ""))}">'
         f'<label class="label" for="{name}">{plain_text(item.get("label"))}{optional}</label>'
-        f"{_field(element, name, ctx)}{hint}{problem}</div>"
+        f"{field}{hint}{problem}</div>"
     )
 
 

@@ -502,6 +502,8 @@ def _action(element: JSONDict, block_id: str, values: Sequence[str]) -> JSONDict
         action[key] = first
     elif kind in ("multi_users_select", "multi_conversations_select", "multi_channels_select"):
         action[forms.STATE_KEYS[kind]] = list(values)
+    elif kind in ("plain_text_input", "number_input", "email_text_input", "url_text_input"):
+        action["value"] = first
     elif kind == "datepicker":
         action["selected_date"] = first
     elif kind == "timepicker":

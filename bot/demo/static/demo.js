@@ -141,7 +141,18 @@
       location.href = "/demo?as=" + encodeURIComponent(el.value) + "&c=" + encodeURIComponent(c);
       return;
     }
-    if (el.matches("select.bk-select, input.bk-picker")) { interact(el, el.value ? [el.value] : []); }
+    if (el.matches("select.bk-select, input.bk-picker")) { interact(el, el.value ? [el.value] : []); return; }
+    var dispatch = el.closest(".dispatch");
+    if (dispatch) {
+      var values = [];
+      dispatch.querySelectorAll("input, select, textarea").forEach(function (field) {
+        if ((field.type === "checkbox" || field.type === "radio") && !field.checked) { return; }
+        if (field.tagName === "SELECT") {
+          Array.prototype.forEach.call(field.selectedOptions, function (o) { if (o.value) { values.push(o.value); } });
+        } else if (field.value) { values.push(field.value); }
+      });
+      interact(dispatch, values);
+    }
   });
 
   document.addEventListener("submit", function (ev) {
