@@ -118,7 +118,9 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
         expect(page.locator("#messages")).to_contain_text("Submitted ✓", timeout=WAIT)
 
-        # The manager's copy, and a reply to it.
+        # The manager's copy (her sidebar says it is new), and a reply to it.
+        page.goto(f"{base}?as=U0ANA&c=C0GENERAL")
+        expect(page.locator(".nav.unread", has_text="💬 pulsebot")).to_be_visible(timeout=WAIT)
         page.goto(f"{base}?as=U0ANA&c=dm")
         answer = page.locator(".msg", has_text="quota limits")
         expect(answer).to_be_visible(timeout=WAIT)

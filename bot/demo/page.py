@@ -189,10 +189,11 @@ class PageView:
 
     def _regions(self, where: JSONDict) -> JSONDict:
         ctx = self.ws.context(where["as"])
+        messages = self._messages(where, ctx)  # first: it marks what the person has seen
         regions = {
             "sidebar": self._sidebar(where),
             "header": self._header(where, ctx),
-            "messages": self._messages(where, ctx),
+            "messages": messages,
             "thread": self._thread(where, ctx),
             "modal": self._modal(where, ctx),
             "clock": self._clock(where, ctx),
@@ -209,14 +210,18 @@ class PageView:
 
     def _sidebar(self, where: JSONDict) -> str:
         me = where["as"]
-        items = [(HOME, "🏠 pulsebot · Home")]
-        items += [(c["id"], f"# {c['name']}") for c in self.ws.channels()]
-        items.append(("dm", "💬 pulsebot"))
-        links = "".join(
-            f'<a class="nav{" active" if where["c"] == key else ""}" '
-            f'href="{esc(self._link(where, c=key, t=""))}">{esc(label)}</a>'
-            for key, label in items
-        )
+        items = [(HOME, "🏠 pulsebot · Home", None)]
+        items += [(c["id"], f"# {c['name']}", c["id"]) for c in self.ws.channels()]
+        items.append(("dm", "💬 pulsebot", self.ws.emulator.dm_channel_id(me)))
+        links = []
+        for key, label, channel_id in items:
+            count = self.ws.unread(me, channel_id) if channel_id and key != where["c"] else 0
+            css = "nav" + (" active" if where["c"] == key else "") + (" unread" if count else "")
+            badge = f'<span class="count">{count}</span>' if count else ""
+            links.append(
+                f'<a class="{css}" href="{esc(self._link(where, c=key, t=""))}">'
+                f"<span>{esc(label)}</span>{badge}</a>"
+            )
         people = "".join(
             f'<option value="{esc(p["id"])}"{" selected" if p["id"] == me else ""}>'
             f"{esc(p['real_name'])}"
@@ -228,7 +233,13 @@ class PageView:
         return (
             '<div class="workspace-name">Example Inc.</div>'
             f'<label class="whoami">You are<select id="person">{people}</select>{about}</label>'
-            f'<nav class="channels">{links}</nav>'
+            f'<nav class="channels">{"".join(links)}</nav>'
+            '<div class="tips"><b>Try this</b><ol>'
+            "<li>In a channel: <code>/kudos @chloe thanks for the review #craft</code></li>"
+            "<li>Hover a message, ⋯ → <i>Give kudos</i></li>"
+            "<li>As Ben, in the pulsebot DM: <i>⏭ Next check-in</i>, then "
+            "<i>Start check-in</i></li>"
+            "<li>Switch to Ana, his manager: her DM and #platform</li></ol></div>"
         )
 
     def _header(self, where: JSONDict, ctx: render.Context) -> str:
@@ -248,6 +259,7 @@ class PageView:
             body = render.blocks(home.get("blocks"), ctx)
             return f'<div class="home" data-view="{esc(home["id"])}">{body}</div>'
         channel_id = self._channel_id(where)
+        self.ws.mark_seen(where["as"], channel_id)
         messages = [
             m
             for m in self.ws.emulator.messages(channel_id)

@@ -75,6 +75,8 @@ class Workspace:
         self._clients: dict[str, ClientState] = {}
         self._response_urls: dict[str, tuple[str, str]] = {}  # path -> (user, channel)
         self._version = 0
+        self._started = clock().timestamp()
+        self._seen: dict[tuple[str, str], float] = {}  # (user, channel) -> newest ts seen
 
     # ----- who and where ---------------------------------------------------------------------
 
@@ -122,6 +124,24 @@ class Workspace:
 
     def version(self) -> int:
         return self.emulator.version() + self._version
+
+    def mark_seen(self, user_id: str, channel_id: str) -> None:
+        """The person looked at this channel: what is in it now is read."""
+        newest = max((float(m["ts"]) for m in self.emulator.messages(channel_id)), default=0.0)
+        with self._lock:
+            key = (user_id, channel_id)
+            self._seen[key] = max(self._seen.get(key, self._started), newest)
+
+    def unread(self, user_id: str, channel_id: str) -> int:
+        """Messages from others (the app included) newer than what the person last saw; the
+        seeded history counts as read."""
+        with self._lock:
+            seen = self._seen.get((user_id, channel_id), self._started)
+        return sum(
+            1
+            for m in self.emulator.messages(channel_id)
+            if float(m["ts"]) > seen and m.get("user") != user_id
+        )
 
     def _changed(self) -> None:
         with self._lock:
