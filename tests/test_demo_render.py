@@ -257,3 +257,39 @@ def test_slacks_own_checks_run_before_anything_is_sent() -> None:
         "one": forms.REQUIRED,
         "users": "Select at most 1.",
     }
+
+
+def test_legacy_attachments_cannot_inject_a_style() -> None:
+    html = render.attachments(
+        [
+            {"color": 'red;background:url(x)"', "text": "hi *there*"},
+            {"color": "#fff;background:url(x)"},
+            {"color": "good", "blocks": [{"type": "divider"}]},
+        ],
+        CTX,
+    )
+    assert "url(x)" not in html and "border-color:#ddd" in html
+    assert "<b>there</b>" in html and "border-color:#2eb67d" in html
+
+
+def test_rich_text_elements() -> None:
+    html = render.block(
+        {
+            "type": "rich_text",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "text", "text": "<hi>", "style": {"bold": True}},
+                        {"type": "user", "user_id": "U0BEN"},
+                        {"type": "link", "url": "javascript:x", "text": "bad"},
+                        {"type": "broadcast", "range": "here"},
+                        {"type": "emoji", "name": "tada"},
+                    ],
+                }
+            ],
+        },
+        CTX,
+    )
+    assert "<b>&lt;hi&gt;</b>" in html and "@ben" in html and "@here" in html and "🎉" in html
+    assert "href" not in html and "bad" in html

@@ -327,6 +327,7 @@ class PageView:
             if message.get("blocks")
             else f'<div class="bk-text">{render.mrkdwn(str(message.get("text") or ""), ctx)}</div>'
         )
+        body += render.attachments(message.get("attachments"), ctx)
         body += render.files(message.get("files"), ctx)
         edited = ' <span class="edited">(edited)</span>' if message.get("edited") else ""
         badge = ' <span class="badge">APP</span>' if is_bot else ""

@@ -325,6 +325,35 @@ def _image_tag(item: JSONDict, ctx: Context, css: str) -> str:
     return f'<img class="{css}" src="{esc(src)}" alt="{alt}" loading="lazy">'
 
 
+def attachments(items: Any, ctx: Context) -> str:
+    """Legacy attachments: a colour bar beside their blocks, or their title, text and fields."""
+    if not isinstance(items, list):
+        return ""
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        color = str(item.get("color") or "")
+        color = {"good": "2eb67d", "warning": "ecb22e", "danger": "e01e5a"}.get(color, color)
+        # Only a hex colour reaches the style attribute.
+        color = "#" + color.lstrip("#") if re.fullmatch(r"#?[0-9a-fA-F]{3,8}", color) else "#ddd"
+        if item.get("blocks"):
+            body = blocks(item["blocks"], ctx)
+        else:
+            title = f"<b>{esc(item.get('title', ''))}</b><br>" if item.get("title") else ""
+            fields = "".join(
+                f'<div class="bk-field"><b>{esc(f.get("title", ""))}</b><br>'
+                f"{mrkdwn(str(f.get('value', '')), ctx)}</div>"
+                for f in item.get("fields") or []
+                if isinstance(f, dict)
+            )
+            body = title + mrkdwn(str(item.get("text") or item.get("fallback") or ""), ctx)
+            if fields:
+                body += f'<div class="bk-fields">{fields}</div>'
+        out.append(f'<div class="bk-attachment" style="border-color:{esc(color)}">{body}</div>')
+    return "".join(out)
+
+
 def files(items: Any, ctx: Context) -> str:
     """A message's uploaded files (files_upload_v2): images inline, others as a name."""
     if not isinstance(items, list):
@@ -375,6 +404,13 @@ def _rich_text(elements: list[Any], ctx: Context) -> str:
             out.append(_control(f"#{part.get('channel_id', '')}", ctx))
         elif kind == "emoji":
             out.append(EMOJI.get(str(part.get("name")), f":{esc(part.get('name'))}:"))
+        elif kind == "broadcast":
+            out.append(_control(f"!{part.get('range', 'here')}", ctx))
+        elif kind == "usergroup":
+            out.append('<span class="mention">@group</span>')
+        elif kind == "date":
+            target = f"!date^{part.get('timestamp', '')}^{part.get('format', '{date_short}')}"
+            out.append(esc(_date(target, str(part.get("fallback", "")), ctx)))
     return "".join(out)
 
 
