@@ -46,6 +46,19 @@ def test_the_page_is_served_on_loopback_with_its_own_static_files(demo: Demo) ->
         assert httpx.get(f"{demo.url}/static/{name}", timeout=5).status_code == 200
 
 
+def test_only_this_machines_browser_drives_the_demo(demo: Demo) -> None:
+    base = demo.url.removesuffix("/demo")
+    rebound = httpx.get(demo.url, headers={"Host": "evil.example"}, timeout=10)
+    assert rebound.status_code == 403
+    form = httpx.post(
+        f"{base}/demo/api/compose",
+        content=b'{"as": "U0BEN", "c": "C0KUDOS", "text": "/kudos stats"}',
+        headers={"Content-Type": "text/plain"},
+        timeout=10,
+    )
+    assert form.status_code == 415
+
+
 def test_the_company_has_eight_weeks_of_history_in_five_or_more_zones(demo: Demo) -> None:
     assert demo.summary is not None
     assert len(company.PEOPLE) >= 12

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -38,13 +38,33 @@ def routes(workspace: Workspace, next_checkin: NextCheckin, default_person: str)
     view = PageView(workspace, next_checkin, default_person)
     return [
         Route("/", lambda _: RedirectResponse("/demo"), methods=["GET"]),
-        Route("/demo", view.page, methods=["GET"]),
+        Route("/demo", _guarded(view.page), methods=["GET"]),
         Route("/favicon.ico", lambda _: Response(status_code=204), methods=["GET"]),
         Route("/demo/static/{name}", _static, methods=["GET"]),
-        Route("/demo/files/{file_id}", view.file, methods=["GET"]),
-        Route("/demo/api/regions", view.regions, methods=["GET"]),
-        Route("/demo/api/{verb}", view.act, methods=["POST"]),
+        Route("/demo/files/{file_id}", _guarded(view.file), methods=["GET"]),
+        Route("/demo/api/regions", _guarded(view.regions), methods=["GET"]),
+        Route("/demo/api/{verb}", _guarded(view.act), methods=["POST"]),
     ]
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+def _guarded(endpoint: Endpoint) -> Endpoint:
+    """Only this machine's browser drives the demo: another site's page cannot, whether by a
+    DNS name pointed at 127.0.0.1 (the Host header says so) or by a form posted across
+    origins (it cannot send JSON without a CORS preflight, which the demo never grants)."""
+
+    async def guarded(request: Request) -> Response:
+        if request.url.hostname not in LOCAL_HOSTS:
+            return Response("The demo answers only on 127.0.0.1.", status_code=403)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and kind != "application/json":
+            return Response("JSON only.", status_code=415)
+        return await endpoint(request)
+
+    return guarded
 
 
 async def _static(request: Request) -> Response:
