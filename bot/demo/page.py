@@ -107,7 +107,12 @@ class PageView:
     async def act(self, request: Request) -> Response:
         """One thing a person did; the answer is the regions redrawn after it."""
         verb = request.path_params["verb"]
-        data: JSONDict = await request.json()
+        try:
+            data = await request.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return JSONResponse({"error": "a JSON object, please"}, status_code=400)
         where = self._where(request, data)
         user_id = where["as"]
         action = self._actions().get(verb)
