@@ -20,7 +20,9 @@ from bot.demo.slack_emulator import SlackEmulator
 from bot.deps import Deps
 from bot.services import checkins, directory, kudos, org, templates
 from bot.services.schedule import parse_time, slots_between
+from bot.services.text import escape
 from handlers.blocks import checkins as checkin_blocks
+from handlers.blocks.common import quote, section
 from handlers.blocks.kudos import feed_post
 
 HISTORY = timedelta(weeks=8)
@@ -53,7 +55,7 @@ def seed_company(deps: Deps, emulator: SlackEmulator, now: datetime) -> SeedSumm
     seed_people(deps, emulator, now, summary)
     seed_org(deps, now, summary)
     answered = seed_checkins(deps, now, rng, summary)
-    seed_checkin_messages(emulator, answered, now)
+    seed_checkin_messages(emulator, answered, now, rng)
     seed_kudos(deps, emulator, now, rng, summary)
     seed_chatter(emulator, now)
     return summary
@@ -228,10 +230,17 @@ def _answer_in_history(
 
 
 def seed_checkin_messages(
-    emulator: SlackEmulator, answered: list[checkins.Submitted], now: datetime
+    emulator: SlackEmulator,
+    answered: list[checkins.Submitted],
+    now: datetime,
+    rng: random.Random,
 ) -> None:
-    """The last two weeks of answers as Slack would show them: the member's "Submitted ✓",
-    the owner's copy (with Reply, which works), and the team channel's daily thread.
+    """The last two weeks of answers as Slack would show them: the member's "Submitted ✓"
+    (with the owner's reply in its thread, now and then), the owner's copy (with Reply, which
+    works), and the team channel's daily thread.
+
+    Replies exist only as messages today: the app keeps no reply thread yet. When two-way
+    feedback stores them (issue 8), its `seed_feedback` writes them through the services.
 
     Only check-ins that have closed: a day whose check-in is still open gets its header from
     the app itself when the next answer arrives, so a header is never written twice.
@@ -251,7 +260,11 @@ def seed_checkin_messages(
             upward_sent=submitted.upward_text is not None,
             upward_anonymous=submitted.upward_anonymous,
         )
-        emulator.add_message(occurrence.user_id, bot, text, ts=at.timestamp(), blocks=blocks)
+        mine = emulator.add_message(
+            occurrence.user_id, bot, text, ts=at.timestamp(), blocks=blocks
+        )
+        if template.post_to_manager and rng.random() < 0.35:
+            _seed_reply(emulator, submitted, mine["ts"], at + timedelta(hours=rng.randint(1, 20)))
         named = submitted.upward_text if not submitted.upward_anonymous else None
         if template.post_to_manager:
             text, blocks = checkin_blocks.manager_answers(
@@ -285,6 +298,37 @@ def seed_checkin_messages(
                 ts=at.timestamp() + 2,
                 blocks=blocks,
             )
+
+
+_REPLIES = (
+    "Thanks, that's a great week. Let's talk about what's next on Tuesday.",
+    "Nice work! Anything I can unblock for you?",
+    "Noted. I'll bring it up with the other leads.",
+    "Really appreciate the detail here.",
+)
+
+
+def _seed_reply(
+    emulator: SlackEmulator, submitted: checkins.Submitted, thread_ts: str, at: datetime
+) -> None:
+    """The owner's reply in the member's DM thread, worded as the Reply button words it
+    (handlers/checkins.py)."""
+    template = submitted.template
+    owner = template.owner_id
+    text = _REPLIES[submitted.occurrence.id % len(_REPLIES)]
+    emulator.add_message(
+        submitted.occurrence.user_id,
+        company.BOT_USER_ID,
+        f"<@{owner}> replied to your {template.name} check-in: {text}",
+        thread_ts=thread_ts,
+        ts=at.timestamp(),
+        blocks=[
+            section(
+                f":speech_balloon: <@{owner}> replied to your *{escape(template.name)}* "
+                f"check-in:\n{quote(text)}"
+            )
+        ],
+    )
 
 
 # ----- kudos -----------------------------------------------------------------------------------
