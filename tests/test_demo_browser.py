@@ -133,11 +133,14 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         modal.get_by_role("button", name="Send").click()
         expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
         page.goto(f"{base}?as=U0BEN&c=dm")
-        expect(page.locator(".replies").last).to_contain_text("1 reply", timeout=WAIT)
+        submitted = page.locator(".msg", has_text="Submitted ✓").last  # today's, after history
+        expect(submitted.locator(".replies")).to_contain_text("1 reply", timeout=WAIT)
 
         # The team channel: the day's header with the answers in its thread.
         page.goto(f"{base}?as=U0ANA&c=C0PLATFORM")
-        page.locator(".msg", has_text="Platform weekly").locator(".replies").last.click()
+        header = page.locator(".msg", has_text="Platform weekly").last  # today's, after history
+        expect(header.locator(".replies")).to_be_visible(timeout=WAIT)
+        header.locator(".replies").click()
         expect(page.locator("#thread")).to_contain_text("quota limits", timeout=WAIT)
         page.screenshot(path=str(tmp_path / "team-thread-laptop.png"))
         screenshot = os.environ.get("PULSEBOT_DEMO_SCREENSHOT")
