@@ -534,7 +534,6 @@ class SlackEmulator:
         self._files: dict[str, JSONDict] = {}
         self._hook_uses: dict[str, int] = {}
         self._view_triggers: dict[str, str] = {}
-        self._version = 0
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -716,7 +715,6 @@ class SlackEmulator:
             self._messages[channel_id].sort(key=lambda m: float(m["ts"]))
             if thread_ts:
                 self._count_reply(channel_id, thread_ts, stamp)
-            self._bump()
             return self._public_message(message)
 
     def users(self) -> list[JSONDict]:
@@ -728,12 +726,6 @@ class SlackEmulator:
         """Every channel as conversations.info shows it (a copy)."""
         with self._lock:
             return [self._channel_object(c) for c in self._channels.values()]
-
-    def version(self) -> int:
-        """A counter that moves whenever a call is answered or state is changed directly: a
-        client polling the workspace redraws only when it moved."""
-        with self._lock:
-            return self._version
 
     def view_for_trigger(self, trigger_id: str) -> str | None:
         """The id of the view a views.open or views.push with this trigger_id opened."""
@@ -757,12 +749,10 @@ class SlackEmulator:
                 updated = self._view_object(view, view_id, current["root_view_id"])
                 updated["previous_view_id"] = current["previous_view_id"]
                 self._views[view_id] = updated
-                self._bump()
                 return view_id
             if action == "push":
                 saved = self._save_view(view, current["root_view_id"])
                 saved["previous_view_id"] = view_id
-                self._bump()
                 return str(saved["id"])
             return None
 
@@ -925,7 +915,6 @@ class SlackEmulator:
         """Set the call's status under the lock so waiters see a finished call."""
         with self._changed:
             call.status = reply.status
-            self._version += 1
             self._changed.notify_all()
         reply.headers.setdefault("X-Slack-Req-Id", secrets.token_hex(16))
         return reply
@@ -1052,9 +1041,6 @@ class SlackEmulator:
             if parent["ts"] == parent_ts:
                 parent["reply_count"] = parent.get("reply_count", 0) + 1
                 parent["latest_reply"] = max(ts, parent.get("latest_reply", ts), key=float)
-
-    def _bump(self) -> None:
-        self._version += 1
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):09d}"

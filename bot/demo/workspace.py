@@ -74,7 +74,6 @@ class Workspace:
         self._lock = threading.Lock()
         self._clients: dict[str, ClientState] = {}
         self._response_urls: dict[str, tuple[str, str]] = {}  # path -> (user, channel)
-        self._version = 0
         self._started = clock().timestamp()
         self._seen: dict[tuple[str, str], float] = {}  # (user, channel) -> newest ts seen
 
@@ -122,9 +121,6 @@ class Workspace:
         with self._lock:
             return self._clients.setdefault(user_id, ClientState())
 
-    def version(self) -> int:
-        return self.emulator.version() + self._version
-
     def mark_seen(self, user_id: str, channel_id: str) -> None:
         """The person looked at this channel: what is in it now is read."""
         newest = max((float(m["ts"]) for m in self.emulator.messages(channel_id)), default=0.0)
@@ -142,10 +138,6 @@ class Workspace:
             for m in self.emulator.messages(channel_id)
             if float(m["ts"]) > seen and m.get("user") != user_id
         )
-
-    def _changed(self) -> None:
-        with self._lock:
-            self._version += 1
 
     # ----- the composer ----------------------------------------------------------------------
 
@@ -183,7 +175,7 @@ class Workspace:
                 event["thread_ts"] = thread_ts
                 if parent.get("user"):
                     event["parent_user_id"] = parent["user"]
-            self._deliver(self.payloads.event(event), user_id, channel_id, "message")
+            self._deliver(self.payloads.event(event), user_id, "message")
 
     def escape(self, text: str, *, for_command: bool) -> str:
         """What Slack sends for typed text: &, <, > escaped; @handles and #channels as links.
@@ -310,7 +302,7 @@ class Workspace:
                 message={k: v for k, v in message.items() if k != "channel"},
                 channel=self.channel_ref(channel_id),
             )
-        self._deliver(answer, user_id, channel_id or "", "click")
+        self._deliver(answer, user_id, "click")
         self._open_modal_for(user_id, trigger_id)
 
     def shortcut(self, user_id: str, channel_id: str, message_ts: str, callback_id: str) -> None:
@@ -329,7 +321,7 @@ class Workspace:
             message={k: v for k, v in message.items() if k != "channel"},
             trigger_id=trigger_id,
         )
-        self._deliver(answer, user_id, channel_id, "shortcut")
+        self._deliver(answer, user_id, "shortcut")
         self._open_modal_for(user_id, trigger_id)
 
     def open_home(self, user_id: str) -> None:
@@ -346,7 +338,7 @@ class Workspace:
         home = self.emulator.home_view(user_id)
         if home is not None:
             event["view"] = home
-        self._deliver(self.payloads.event(event), user_id, "", "App Home")
+        self._deliver(self.payloads.event(event), user_id, "App Home")
 
     # ----- modals ------------------------------------------------------------------------------
 
@@ -360,7 +352,6 @@ class Workspace:
         values, problems = forms.state_values(view, form)
         if problems:
             client.errors[view_id] = problems
-            self._changed()
             return
         client.errors.pop(view_id, None)
         answer = self.payloads.view_submission(
@@ -370,7 +361,6 @@ class Workspace:
         )
         if answer.status != 200:
             client.notice = "We had some trouble connecting. Try again?"
-            self._changed()
             return
         body = answer.json() or {}
         action = body.get("response_action")
@@ -392,7 +382,6 @@ class Workspace:
         except ValueError as problem:
             log.warning("response_action %s refused: %s", action, problem)
             client.notice = "The app answered with a view Slack would refuse."
-        self._changed()
 
     def close(self, user_id: str, view_id: str) -> None:
         client = self.state(user_id)
@@ -401,7 +390,6 @@ class Workspace:
             client.modals.remove(view_id)
         if view is not None and view.get("notify_on_close"):
             self.payloads.view_closed(user=self.user(user_id), view=view)
-        self._changed()
 
     def modal_stack(self, user_id: str) -> list[JSONDict]:
         client = self.state(user_id)
@@ -419,7 +407,6 @@ class Workspace:
                 job(now)
             except Exception:
                 log.exception("a due job failed after the jump")
-        self._changed()
         return now
 
     # ----- what the person sees that is not in a channel ----------------------------------------
@@ -472,16 +459,14 @@ class Workspace:
         self.state(user_id).ephemerals.append(
             Ephemeral(user_id, channel_id, text, blocks, self.clock().timestamp(), thread_ts)
         )
-        self._changed()
 
-    def _deliver(self, answer: AppAnswer, user_id: str, channel_id: str, what: str) -> None:
+    def _deliver(self, answer: AppAnswer, user_id: str, what: str) -> None:
         """Slack shows a failed interaction as a small error; so does the demo."""
         if answer.status >= 400:
             log.warning("the app answered %s to a %s", answer.status, what)
             self.state(user_id).notice = (
                 f"pulsebot didn't respond to that {what} (HTTP {answer.status})."
             )
-        self._changed()
 
     def _open_modal_for(self, user_id: str, trigger_id: str) -> None:
         """A views.open with this trigger starts a stack; a views.push adds to it."""
@@ -493,7 +478,6 @@ class Workspace:
         if not pushed:
             client.modals.clear()
         client.modals.append(view_id)
-        self._changed()
 
 
 def _action(element: JSONDict, block_id: str, values: Sequence[str]) -> JSONDict:
