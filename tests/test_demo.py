@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.cli import main
 from bot.demo import company
 from bot.demo.clock import DemoClock
 from bot.demo.server import Demo
@@ -127,6 +129,16 @@ def test_the_escaped_mentions_are_those_slack_sends_for_commands(demo: Demo) -> 
         == "<@U0BEN|ben> &amp; <#C0KUDOS|kudos> &lt;3 #teamwork"
     )
     assert demo.workspace.escape("hi @zoe", for_command=False) == "hi <@U0ZOE>"
+
+
+def test_a_port_in_use_is_one_line_and_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["demo", "--port", str(port), "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is in use" in err and err.count("\n") == 1
 
 
 def test_the_demo_clock_only_moves_forward() -> None:

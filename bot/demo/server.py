@@ -214,6 +214,8 @@ def _settings(database_url: str, api_url: str, token: str, signing_secret: str) 
 
 def _bind(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A restart right after Ctrl-C may reuse the port (its old connections linger a while);
+    # a port someone is listening on stays refused.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
@@ -223,6 +225,7 @@ def _bind(port: int) -> socket.socket:
             f"port {port} on {HOST} is in use ({error.strerror}); try `pulsebot demo --port "
             f"{port + 1}`."
         ) from None
+    sock.listen(128)  # a browser opened before uvicorn starts waits instead of being refused
     return sock
 
 
