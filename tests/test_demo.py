@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from slack_sdk import WebClient
 
 from bot.cli import main
 from bot.demo import company
@@ -197,3 +198,24 @@ def test_pulsebot_demo_starts_within_ten_seconds_and_ctrl_c_removes_its_files(
     assert "temporary files removed" in rest
     assert not any(p.name.startswith("pulsebot-demo-") for p in tmp_path.iterdir())
     assert not (tmp_path / "ignored.db").exists()
+
+
+def test_an_uploaded_chart_shows_in_the_page_from_the_emulator(demo: Demo) -> None:
+    assert demo.emulator is not None
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # enough of a PNG for the page to serve
+    client = WebClient(token=demo.emulator.bot_token, base_url=demo.emulator.url)
+    client.files_upload_v2(
+        channel=demo.emulator.dm_channel_id("U0MAYA"),
+        content=png,
+        filename="pulse.png",
+        title="Pulse, 8 weeks",
+        initial_comment="Your digest",
+    )
+    regions = httpx.get(
+        f"{demo.url}/api/regions", params={"as": "U0MAYA", "c": "dm"}, timeout=10
+    ).json()
+    found = re.search(r'<img src="(/demo/files/F\w+)"', regions["messages"])
+    assert found is not None and "Pulse, 8 weeks" in regions["messages"]
+    image = httpx.get(demo.url.removesuffix("/demo") + found.group(1), timeout=10)
+    assert image.status_code == 200 and image.content == png
+    assert image.headers["content-type"] == "image/png"
