@@ -44,11 +44,11 @@ class Regions:
 
     # ----- regions -----------------------------------------------------------------------------
 
-    def all(self, where: JSONDict) -> JSONDict:
-        """Every region, and a key that changes when any but the clock does."""
+    def all(self, where: JSONDict) -> dict[str, str]:
+        """Every region's HTML; the page replaces those that changed since it last looked."""
         ctx = self.ws.context(where["as"])
         messages = self._messages(where, ctx)  # first: it marks what the person has seen
-        regions = {
+        return {
             "sidebar": self._sidebar(where),
             "header": self._header(where, ctx),
             "messages": messages,
@@ -57,10 +57,6 @@ class Regions:
             "clock": self._clock(where, ctx),
             "notice": esc(self.ws.take_notice(where["as"]) or ""),
         }
-        digest = hashlib.sha1(
-            json.dumps({k: v for k, v in regions.items() if k != "clock"}).encode()
-        ).hexdigest()
-        return {**regions, "key": digest}
 
     def _link(self, where: JSONDict, **changes: str) -> str:
         merged = {**where, **changes}
@@ -72,8 +68,8 @@ class Regions:
         items += [(c["id"], f"# {c['name']}", c["id"]) for c in self.ws.channels()]
         items.append(("dm", "💬 pulsebot", self.ws.emulator.dm_channel_id(me)))
         links = []
-        for key, label, channel_id in items:
-            count = self.ws.unread(me, channel_id) if channel_id and key != where["c"] else 0
+        for key, label, conversation in items:
+            count = self.ws.unread(me, conversation) if conversation and key != where["c"] else 0
             css = "nav" + (" active" if where["c"] == key else "") + (" unread" if count else "")
             badge = f'<span class="count">{count}</span>' if count else ""
             links.append(
@@ -274,9 +270,9 @@ class Regions:
 
     # ----- the page ----------------------------------------------------------------------------
 
-    def shell(self, where: JSONDict, regions: JSONDict) -> str:
+    def shell(self, where: JSONDict, regions: dict[str, str]) -> str:
         """The whole page around the regions."""
-        state = esc(json.dumps({**where, "key": regions["key"]}))
+        state = esc(json.dumps(where))
         composer = ""
         if where["c"] != HOME:
             names = self.ws.context(where["as"]).channel_names
