@@ -299,7 +299,7 @@ class Workspace:
                 user=self.user(user_id),
                 action=action,
                 trigger_id=trigger_id,
-                message={k: v for k, v in message.items() if k != "channel"},
+                message=_as_sent(message),
                 channel=self.channel_ref(channel_id),
             )
         self._deliver(answer, user_id, "click")
@@ -318,7 +318,7 @@ class Workspace:
             user=self.user(user_id),
             callback_id=callback_id,
             channel=self.channel_ref(channel_id),
-            message={k: v for k, v in message.items() if k != "channel"},
+            message=_as_sent(message),
             trigger_id=trigger_id,
         )
         self._deliver(answer, user_id, "shortcut")
@@ -513,6 +513,11 @@ def _action(element: JSONDict, block_id: str, values: Sequence[str]) -> JSONDict
     elif kind == "timepicker":
         action["selected_time"] = first
     return action
+
+
+def _as_sent(message: JSONDict) -> JSONDict:
+    """A stored message as Slack puts it in a payload: no channel key, absent fields omitted."""
+    return {k: v for k, v in message.items() if k != "channel" and v is not None}
 
 
 def _rich_text(text: str) -> JSONDict:
