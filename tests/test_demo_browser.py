@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,18 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         page.close()
         assert not errors, errors
         assert re.search(r"\.png$", str(next(tmp_path.iterdir())))
+
+
+def test_the_jump_menu_moves_the_clock_and_closes(browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    with Demo(0) as demo:
+        page = browser.new_page(viewport=LAPTOP)
+        page.goto(f"{demo.url}?as=U0MAYA&c=C0GENERAL")
+        before = page.locator(".clock .now").inner_text()
+        page.locator(".jump-menu summary").click()
+        page.get_by_role("button", name="+1 day").click()
+        expect(page.locator(".jump-menu[open]")).to_have_count(0, timeout=WAIT)
+        expect(page.locator(".clock .now")).not_to_have_text(before, timeout=WAIT)
+        assert demo.clock() - datetime.now(UTC) > timedelta(hours=23)
+        page.close()

@@ -42,6 +42,8 @@
       if (html === undefined || last[key] === html) { return; }
       var el = document.getElementById(regions[key]);
       if (!el) { return; }
+      // Never close a menu under the person's hands: redraw once it is closed.
+      if (el.querySelector("details[open]")) { return; }
       var keep = null;
       if (key === "modal") {
         var old = el.querySelector("form.modal");
@@ -130,7 +132,13 @@
       post("close", { view: el.closest("form.modal").dataset.view }, el);
       return;
     }
-    if (el.matches("[data-jump]")) { ev.preventDefault(); post("jump", { to: el.dataset.jump }, el); return; }
+    if (el.matches("[data-jump]")) {
+      ev.preventDefault();
+      var menu = el.closest("details");
+      if (menu) { menu.open = false; }
+      post("jump", { to: el.dataset.jump }, el);
+      return;
+    }
     if (el.matches(".menu-toggle")) { document.body.classList.toggle("nav-open"); }
   });
 
@@ -168,6 +176,8 @@
       box.value = "";
       post("compose", { text: text, thread: form.dataset.where === "thread" ? state.t : "" }, button);
     } else if (form.matches("form.jump-at")) {
+      var menu = form.closest("details");
+      if (menu) { menu.open = false; }
       post("jump", { to: "at", at: form.elements.at.value }, button);
     }
   });
