@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="port (default PORT or 3000)")
     run.set_defaults(handler=_run)
 
+    demo = verbs.add_parser(
+        "demo",
+        help="try pulsebot in a browser: a seeded company and a Slack emulator, no workspace",
+    )
+    demo.add_argument("--port", type=int, default=3000, help="port on 127.0.0.1 (default 3000)")
+    demo.add_argument("--no-browser", action="store_true", help="only print the address")
+    demo.set_defaults(handler=_demo)
+
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(title="db commands", metavar="COMMAND", required=True)
     upgrade = db_verbs.add_parser("upgrade", help="apply the migrations up to the latest")
@@ -223,6 +231,13 @@ def _serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str,
         if stop_socket is not None:
             stop_socket()
         engine.dispose()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """No settings read: the demo makes its own token, secret and database."""
+    from bot.demo import server
+
+    return server.run(args.port, open_browser=not args.no_browser)
 
 
 # ----- check-ins and the org chart (issue 3) -----------------------------------------------------

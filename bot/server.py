@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,7 +19,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.deps import Deps
 from bot.metrics import REGISTRY, REQUEST_SECONDS, REQUESTS
@@ -31,8 +31,14 @@ DISPATCH_THREADS = 32
 
 
 def create_asgi(
-    app: App, deps: Deps, runtime: Runtime | None = None, *, threads: int = DISPATCH_THREADS
+    app: App,
+    deps: Deps,
+    runtime: Runtime | None = None,
+    *,
+    threads: int = DISPATCH_THREADS,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
+    """`extra_routes` serve beside Slack's door (the demo's page); `pulsebot run` adds none."""
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch")
 
     async def slack_events(request: Request) -> Response:
@@ -78,6 +84,7 @@ def create_asgi(
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *extra_routes,
         ],
         lifespan=lifespan,
     )

@@ -8,8 +8,6 @@ is a `payload=` form field holding JSON, events are a JSON `event_callback` enve
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import json
 import secrets
@@ -20,16 +18,12 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.demo.signing import signature
+
 JSONDict = dict[str, Any]
 
 FORM = "application/x-www-form-urlencoded"
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """Slack's v0 signature: hex HMAC-SHA256 over `v0:{timestamp}:{raw body}`."""
-    base = b"v0:" + str(timestamp).encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
 class SlackRequests:

@@ -524,8 +524,12 @@ class SlackEmulator:
         bot_token: str = "xoxb-test-token",
         team_id: str = "T0TEAM",
         bot_user_id: str = "UBOT",
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` (epoch seconds) dates message `ts`: the demo passes its own clock, which a
+        "Jump to" moves ahead; tests keep the wall clock."""
         self.bot_token = bot_token
+        self._clock = clock
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
@@ -562,6 +566,7 @@ class SlackEmulator:
         self._used_triggers: set[str] = set()
         self._files: dict[str, JSONDict] = {}
         self._hook_uses: dict[str, int] = {}
+        self._view_triggers: dict[str, str] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -618,6 +623,7 @@ class SlackEmulator:
         is_restricted: bool = False,
         is_ultra_restricted: bool = False,
         real_name: str | None = None,
+        title: str = "",
     ) -> JSONDict:
         """Add (or replace, e.g. to deactivate) a user; returns the Slack user object.
 
@@ -630,7 +636,7 @@ class SlackEmulator:
             email = f"{name}@example.com"
         team = team_id or self.team_id
         profile: JSONDict = {
-            "title": "",
+            "title": title,
             "phone": "",
             "skype": "",
             "real_name": real_name,
@@ -707,22 +713,81 @@ class SlackEmulator:
 
     # --- inspection ---------------------------------------------------------------------------
 
-    def add_message(self, channel_id: str, user_id: str, text: str) -> JSONDict:
-        """A message a person wrote (not the bot), e.g. for a message shortcut to point at."""
+    def add_message(
+        self,
+        channel_id: str,
+        user_id: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        ts: float | None = None,
+        blocks: list[JSONDict] | None = None,
+    ) -> JSONDict:
+        """A message a person wrote (not the bot), e.g. for a message shortcut to point at.
+
+        `thread_ts` makes it a reply; `ts` (epoch seconds) dates it in the past, for a demo's
+        history; `blocks` are stored as given. A user id as `channel_id` means their DM.
+        """
         with self._lock:
+            channel_id = self._dm_key(channel_id)
+            stamp = self._next_ts() if ts is None else self._past_ts(ts)
             message: JSONDict = {
                 "type": "message",
                 "channel": channel_id,
                 "user": user_id,
                 "team": self.team_id,
-                "ts": self._next_ts(),
+                "ts": stamp,
                 "text": text,
-                "blocks": None,
-                "thread_ts": None,
+                "blocks": blocks,
+                "thread_ts": thread_ts,
                 "metadata": None,
             }
+            if user_id == self.bot_user_id:
+                message.update({"bot_id": self.bot_id, "app_id": self.app_id})
             self._messages.setdefault(channel_id, []).append(message)
+            self._messages[channel_id].sort(key=lambda m: float(m["ts"]))
+            if thread_ts:
+                self._count_reply(channel_id, thread_ts, stamp)
             return self._public_message(message)
+
+    def users(self) -> list[JSONDict]:
+        """Every user object of the workspace (a copy), in the order they were added."""
+        with self._lock:
+            return json.loads(json.dumps(list(self._users.values())))
+
+    def channels(self) -> list[JSONDict]:
+        """Every channel as conversations.info shows it (a copy)."""
+        with self._lock:
+            return [self._channel_object(c) for c in self._channels.values()]
+
+    def view_for_trigger(self, trigger_id: str) -> str | None:
+        """The id of the view a views.open or views.push with this trigger_id opened."""
+        with self._lock:
+            return self._view_triggers.get(trigger_id)
+
+    def apply_view_response(
+        self, view_id: str, action: str, view: JSONDict | None = None
+    ) -> str | None:
+        """What Slack does with a view_submission's `response_action` ("update", "push"):
+        update replaces the view in place (same id); push stacks a new one and returns its id.
+        Invalid views raise ValueError with Slack's messages."""
+        with self._lock:
+            current = self._views.get(view_id)
+            if current is None or not isinstance(view, dict):
+                return None
+            problems = _view_errors(view, home=False)
+            if problems:
+                raise ValueError("; ".join(problems))
+            if action == "update":
+                updated = self._view_object(view, view_id, current["root_view_id"])
+                updated["previous_view_id"] = current["previous_view_id"]
+                self._views[view_id] = updated
+                return view_id
+            if action == "push":
+                saved = self._save_view(view, current["root_view_id"])
+                saved["previous_view_id"] = view_id
+                return str(saved["id"])
+            return None
 
     def calls(self, method: str | None = None) -> list[Call]:
         """Requests in the order received (including 429s and faults); a copy of the list."""
@@ -1023,9 +1088,23 @@ class SlackEmulator:
 
     def _next_ts(self) -> str:
         """Slack ts: seconds.micros near now, unique and increasing across the emulator."""
-        now_us = int(time.time() * 1_000_000)
+        now_us = int(self._clock() * 1_000_000)
         self._last_ts_us = max(now_us, self._last_ts_us + 1)
         return f"{self._last_ts_us // 1_000_000}.{self._last_ts_us % 1_000_000:06d}"
+
+    def _past_ts(self, at: float) -> str:
+        """A ts for a message dated in the past (a demo's history); unique, not increasing."""
+        micros = int(at * 1_000_000)
+        taken = {m["ts"] for msgs in self._messages.values() for m in msgs}
+        while (stamp := f"{micros // 1_000_000}.{micros % 1_000_000:06d}") in taken:
+            micros += 1
+        return stamp
+
+    def _count_reply(self, channel_id: str, parent_ts: str, ts: str) -> None:
+        for parent in self._messages.get(channel_id, []):
+            if parent["ts"] == parent_ts:
+                parent["reply_count"] = parent.get("reply_count", 0) + 1
+                parent["latest_reply"] = max(ts, parent.get("latest_reply", ts), key=float)
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):09d}"
@@ -1154,10 +1233,7 @@ class SlackEmulator:
         self._messages.setdefault(channel_id, []).append(message)
         parent_ts = message["thread_ts"]
         if parent_ts:
-            for parent in self._messages[channel_id]:
-                if parent["ts"] == parent_ts:
-                    parent["reply_count"] = parent.get("reply_count", 0) + 1
-                    parent["latest_reply"] = ts
+            self._count_reply(channel_id, parent_ts, ts)
         return message
 
     def _view_object(self, view: JSONDict, view_id: str, root_id: str | None) -> JSONDict:
@@ -1212,7 +1288,9 @@ class SlackEmulator:
         trigger_id = self._check_trigger(call)
         view = self._checked_view(call)
         self._used_triggers.add(trigger_id)
-        return {"view": self._save_view(view)}
+        saved = self._save_view(view)
+        self._view_triggers[trigger_id] = saved["id"]
+        return {"view": saved}
 
     def _save_view(self, view: JSONDict, root_id: str | None = None) -> JSONDict:
         view_id = self._next_id("V")

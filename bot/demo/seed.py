@@ -1,0 +1,403 @@
+"""Eight weeks of company history, written through bot.services with explicit `now` values.
+
+History is data, not replayed through Slack: nothing here enqueues a message, so only what
+happens after start-up is delivered. One function per feature, called in order by
+`seed_company`; a new feature adds its own `seed_<feature>` (digest, feedback...) and one line
+there. Every choice comes from a seeded random generator, so two runs tell the same story.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.demo import company
+from bot.demo.slack_emulator import SlackEmulator
+from bot.deps import Deps
+from bot.services import checkins, directory, kudos, org, templates
+from bot.services.schedule import parse_time, slots_between
+from bot.services.text import escape
+from handlers.blocks import checkins as checkin_blocks
+from handlers.blocks.common import quote, section
+from handlers.blocks.kudos import feed_post
+
+HISTORY = timedelta(weeks=8)
+RECENT = timedelta(days=14)  # how far back the DMs and team threads show past answers
+
+
+@dataclass
+class SeedSummary:
+    people: int = 0
+    templates: int = 0
+    answered: int = 0
+    skipped: int = 0
+    missed: int = 0
+    pending: int = 0
+    kudos: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.people} people, {self.templates} check-ins, {self.answered} answers "
+            f"({self.skipped} skipped, {self.missed} missed, {self.pending} open), "
+            f"{self.kudos} kudos"
+        )
+
+
+def seed_company(deps: Deps, emulator: SlackEmulator, now: datetime) -> SeedSummary:
+    """The whole company, its history up to `now`, in the emulator and the database."""
+    rng = random.Random(9)
+    summary = SeedSummary()
+    seed_people(deps, emulator, now, summary)
+    seed_org(deps, now, summary)
+    answered = seed_checkins(deps, now, rng, summary)
+    seed_checkin_messages(emulator, answered, now, rng)
+    seed_kudos(deps, emulator, now, rng, summary)
+    seed_chatter(emulator, now)
+    return summary
+
+
+# ----- people and the org chart ----------------------------------------------------------------
+
+
+def seed_people(deps: Deps, emulator: SlackEmulator, now: datetime, summary: SeedSummary) -> None:
+    """Slack users and channels in the emulator, and the same people in the directory cache
+    (as a users.list warm-up would leave it, so the first request needs no users.info)."""
+    for person in company.PEOPLE:
+        emulator.add_user(
+            person.user_id,
+            person.handle,
+            tz=person.tz,
+            real_name=person.real_name,
+            email=f"{person.handle}@example.com",
+            title=person.title,
+        )
+    for channel in company.CHANNELS:
+        emulator.add_channel(channel.channel_id, channel.name)
+    records = [
+        directory.record_from_slack(user, company.TEAM_ID)
+        for user in emulator.users()
+        if user["team_id"] == company.TEAM_ID
+    ]
+    with deps.unit_of_work() as session:
+        directory.store_users(session, company.TEAM_ID, records, now)
+    summary.people = len(company.PEOPLE)
+
+
+def seed_org(deps: Deps, now: datetime, summary: SeedSummary) -> None:
+    """Everyone's manager, as `pulsebot org import` would store it."""
+    with deps.unit_of_work() as session:
+        for person in company.PEOPLE:
+            if person.manager:
+                org.set_manager(
+                    session, company.TEAM_ID, person.user_id, person.manager, now - HISTORY,
+                    source="import",
+                )
+
+
+# ----- check-ins -------------------------------------------------------------------------------
+
+# Each person's pulse drifts around a mood; Kenji's slides, so the digest has someone to flag.
+_MOOD = {"U0KENJI": (4.2, -0.35), "U0ZOE": (3.2, 0.15), "U0LARS": (4.0, 0.0)}
+_DONE = (
+    "Shipped the retry logic for the billing webhooks.",
+    "Paired with Priya on the ingestion backfill; it runs in half the time now.",
+    "Closed 14 support escalations and wrote up the two interesting ones.",
+    "Moved the staging cluster to the new node pool.",
+    "Reviewed the on-call runbook and fixed the stale links.",
+    "Finished the rate-limit dashboard; it is on the team board.",
+    "Migrated the last service off the old queue.",
+    "Wrote the design doc for per-tenant quotas.",
+    "Fixed the flaky deploy step that failed one run in ten.",
+    "Onboarded two new customers and recorded the walkthrough.",
+)
+_WINS = (
+    "Acme renewed for two years after the quarterly review.",
+    "Fixed a data export for a customer in 20 minutes, live on the call.",
+    "A customer sent a thank-you note for the onboarding guide.",
+    "Closed the oldest open ticket in the queue.",
+    "",
+)
+_UPWARD = (
+    "Could we keep Friday afternoons free of meetings?",
+    "The on-call rotation feels heavy with two people out.",
+    "Thanks for shielding us from the re-org noise this month.",
+    "I'd like more context on why the roadmap changed.",
+)
+
+
+def seed_checkins(
+    deps: Deps, now: datetime, rng: random.Random, summary: SeedSummary
+) -> list[checkins.Submitted]:
+    """Two templates created eight weeks ago, and every occurrence since, as the scheduler
+    would have written it: most answered (with pulse, blockers and notes for the manager),
+    a few skipped, a few missed. Check-ins still open at `now` stay open for /checkin.
+    Returns the answers, oldest first."""
+    start = now - HISTORY
+    people = {p.user_id: p for p in company.PEOPLE}
+
+    def resolve(email: str) -> str | None:
+        handle = email.split("@")[0]
+        return next((p.user_id for p in company.PEOPLE if p.handle == handle), None)
+
+    definitions = [templates.parse_template(spec, resolve) for spec in company.TEMPLATES]
+    with deps.unit_of_work() as session:
+        templates.apply(session, company.TEAM_ID, definitions, start)
+    summary.templates = len(definitions)
+    instants = sorted(
+        {
+            slot.at
+            for definition in definitions
+            for member in definition.member_ids
+            for slot in slots_between(
+                definition.weekdays,
+                parse_time(definition.local_time),
+                people[member].tz,
+                start,
+                now,
+            )
+        }
+    )
+    answered: list[checkins.Submitted] = []
+    for instant in [*instants, now]:
+        with deps.unit_of_work() as session:
+            planned = checkins.plan_due(session, instant, company.TEAM_ID)
+            for due in planned.created:
+                submitted = _answer_in_history(session, due, now, rng, summary)
+                if submitted is not None:
+                    answered.append(submitted)
+        summary.missed += len(planned.missed)
+    with deps.unit_of_work() as session:
+        summary.missed += len(checkins.close_due(session, now, company.TEAM_ID, 10_000))
+    return sorted(answered, key=lambda s: s.occurrence.answered_at or now)
+
+
+def _answer_in_history(
+    session: Session,
+    due: checkins.Due,
+    now: datetime,
+    rng: random.Random,
+    summary: SeedSummary,
+) -> checkins.Submitted | None:
+    occurrence = due.occurrence
+    answered_at = occurrence.scheduled_at + timedelta(minutes=rng.randint(5, 300))
+    if answered_at >= now or occurrence.closes_at <= answered_at:
+        summary.pending += 1  # still open at start-up: /checkin opens it
+        return None
+    roll = rng.random()
+    if roll < 0.06:
+        checkins.skip(session, occurrence.team_id, occurrence.user_id, occurrence.id, answered_at)
+        summary.skipped += 1
+        return None
+    if roll < 0.12:
+        return None  # left unanswered: closing marks it missed
+    weeks_ago = (now - occurrence.scheduled_at).days / 7
+    base, drift = _MOOD.get(occurrence.user_id, (3.9, 0.0))
+    pulse = round(base + drift * (8 - weeks_ago) + rng.uniform(-0.7, 0.7))
+    pulse = max(1, min(5, pulse))
+    raw: dict[str, object] = {}
+    anonymous = False
+    for question in due.template.questions:
+        if question.kind == "pulse":
+            raw[question.id] = str(pulse)
+        elif question.kind == "yes_no":
+            raw[question.id] = "yes" if pulse <= 2 or rng.random() < 0.1 else "no"
+        elif question.kind == "choice":
+            raw[question.id] = rng.choice(question.options)
+        elif question.upward:
+            if rng.random() < 0.15:
+                raw[question.id] = rng.choice(_UPWARD)
+                anonymous = rng.random() < 0.5
+        elif question.id == "win":
+            raw[question.id] = rng.choice(_WINS) or None
+        else:
+            raw[question.id] = rng.choice(_DONE)
+    submitted = checkins.submit(
+        session,
+        occurrence.team_id,
+        occurrence.user_id,
+        occurrence.id,
+        raw,
+        answered_at,
+        anonymous=anonymous,
+    )
+    summary.answered += 1
+    return submitted
+
+
+def seed_checkin_messages(
+    emulator: SlackEmulator,
+    answered: list[checkins.Submitted],
+    now: datetime,
+    rng: random.Random,
+) -> None:
+    """The last two weeks of answers as Slack would show them: the member's "Submitted ✓"
+    (with the owner's reply in its thread, now and then), the owner's copy (with Reply, which
+    works), and the team channel's daily thread.
+
+    Replies exist only as messages today: the app keeps no reply thread yet. When two-way
+    feedback stores them (issue 8), its `seed_feedback` writes them through the services.
+
+    Only check-ins that have closed: a day whose check-in is still open gets its header from
+    the app itself when the next answer arrives, so a header is never written twice.
+    """
+    headers: dict[tuple[str, str], str] = {}
+    for submitted in answered:
+        occurrence, template = submitted.occurrence, submitted.template
+        at = occurrence.answered_at
+        # A day later than its close, every zone's check-in of that day has closed too.
+        if at is None or occurrence.closes_at + timedelta(days=1) > now or at < now - RECENT:
+            continue
+        bot = company.BOT_USER_ID
+        text, blocks = checkin_blocks.submitted_message(
+            template.name,
+            occurrence.local_date,
+            submitted.answers,
+            upward_sent=submitted.upward_text is not None,
+            upward_anonymous=submitted.upward_anonymous,
+        )
+        mine = emulator.add_message(
+            occurrence.user_id, bot, text, ts=at.timestamp(), blocks=blocks
+        )
+        if template.post_to_manager and rng.random() < 0.35:
+            _seed_reply(emulator, submitted, mine["ts"], at + timedelta(hours=rng.randint(1, 20)))
+        named = submitted.upward_text if not submitted.upward_anonymous else None
+        if template.post_to_manager:
+            text, blocks = checkin_blocks.manager_answers(
+                occurrence.id,
+                occurrence.user_id,
+                template.name,
+                occurrence.local_date,
+                submitted.answers,
+                upward_text=named if submitted.manager_id == template.owner_id else None,
+            )
+            emulator.add_message(template.owner_id, bot, text, ts=at.timestamp() + 1, blocks=blocks)
+        if template.channel_id:
+            owner = company.person(template.owner_id)
+            zone = ZoneInfo(owner.tz if owner else "UTC")
+            day = occurrence.scheduled_at.astimezone(zone).date()
+            key = (template.channel_id, f"{template.name}:{day.isoformat()}")
+            if key not in headers:
+                text, blocks = checkin_blocks.channel_header(template.name, day)
+                header = emulator.add_message(
+                    template.channel_id, bot, text, ts=at.timestamp(), blocks=blocks
+                )
+                headers[key] = header["ts"]
+            text, blocks = checkin_blocks.channel_answers(
+                occurrence.user_id, template.name, submitted.answers
+            )
+            emulator.add_message(
+                template.channel_id,
+                bot,
+                text,
+                thread_ts=headers[key],
+                ts=at.timestamp() + 2,
+                blocks=blocks,
+            )
+
+
+_REPLIES = (
+    "Thanks, that's a great week. Let's talk about what's next on Tuesday.",
+    "Nice work! Anything I can unblock for you?",
+    "Noted. I'll bring it up with the other leads.",
+    "Really appreciate the detail here.",
+)
+
+
+def _seed_reply(
+    emulator: SlackEmulator, submitted: checkins.Submitted, thread_ts: str, at: datetime
+) -> None:
+    """The owner's reply in the member's DM thread, worded as the Reply button words it
+    (handlers/checkins.py)."""
+    template = submitted.template
+    owner = template.owner_id
+    text = _REPLIES[submitted.occurrence.id % len(_REPLIES)]
+    emulator.add_message(
+        submitted.occurrence.user_id,
+        company.BOT_USER_ID,
+        f"<@{owner}> replied to your {template.name} check-in: {text}",
+        thread_ts=thread_ts,
+        ts=at.timestamp(),
+        blocks=[
+            section(
+                f":speech_balloon: <@{owner}> replied to your *{escape(template.name)}* "
+                f"check-in:\n{quote(text)}"
+            )
+        ],
+    )
+
+
+# ----- kudos -----------------------------------------------------------------------------------
+
+_KUDOS = (
+    "thanks for jumping on the 2 a.m. incident and writing the timeline",
+    "the new onboarding guide made my first week so much easier",
+    "for patiently walking a customer through the export, twice",
+    "the dashboard you built caught the memory leak before customers did",
+    "for the clearest design review I have read this year",
+    "for covering my on-call shift while I was sick",
+    "the migration went out with zero downtime",
+    "for turning a grumpy escalation into a renewal",
+)
+
+
+def seed_kudos(
+    deps: Deps,
+    emulator: SlackEmulator,
+    now: datetime,
+    rng: random.Random,
+    summary: SeedSummary,
+) -> None:
+    """About four kudos a week, stored through the kudos rules (budget, values), and their
+    posts in #kudos as the app would have left them there."""
+    policy = kudos.KudosPolicy(daily_limit=5, values=company.VALUES)
+    ids = [p.user_id for p in company.PEOPLE]
+    when = now - HISTORY + timedelta(hours=7)
+    count = 0
+    while when < now - timedelta(hours=2):
+        giver = rng.choice(ids)
+        recipients = rng.sample([i for i in ids if i != giver], k=rng.choice((1, 1, 1, 2)))
+        values = rng.sample(company.VALUES, k=rng.choice((1, 1, 2)))
+        draft = kudos.KudosDraft(giver, recipients, rng.choice(_KUDOS), list(values))
+        with deps.unit_of_work() as session:
+            given = kudos.give(
+                session,
+                team_id=company.TEAM_ID,
+                draft=draft,
+                policy=policy,
+                source="command",
+                request_key=f"demo-seed:{count}",
+                now=when,
+            )
+        text, blocks = feed_post(given.giver_id, given.recipient_ids, given.message, given.values)
+        emulator.add_message(
+            company.KUDOS_CHANNEL, company.BOT_USER_ID, text, ts=when.timestamp(), blocks=blocks
+        )
+        count += 1
+        when += timedelta(hours=rng.randint(20, 60))
+    summary.kudos = count
+
+
+# ----- what people said in channels ------------------------------------------------------------
+
+_CHATTER: tuple[tuple[str, str, str, float], ...] = (
+    ("C0GENERAL", company.DIRECTOR, "Reminder: all-hands moves to Thursday this week.", 26),
+    ("C0PLATFORM", "U0CHLOE", "Staging is back. The disk filled up with old build caches; "
+     "I added a cleanup job so it does not happen again.", 5),
+    ("C0PLATFORM", "U0KENJI", "Anyone free to review the quota PR? It's small, promise.", 3),
+    ("C0PLATFORM", "U0BEN", "I fixed the flaky deploy step: it was a race on the lock file.", 1.5),
+    ("C0CUSTOMER", "U0LUCIA", "Acme's export works again, the customer confirmed on the call.", 4),
+    ("C0CUSTOMER", "U0ZOE", "Wrote a short FAQ for the new billing page, feedback welcome.", 2),
+)
+
+
+def seed_chatter(emulator: SlackEmulator, now: datetime) -> None:
+    """A few recent human messages, so a message's ⋯ menu has something to act on."""
+    for channel, user_id, text, hours_ago in _CHATTER:
+        at = now - timedelta(hours=hours_ago)
+        emulator.add_message(channel, user_id, text, ts=at.timestamp())
+

@@ -1,0 +1,268 @@
+"""What Slack sends the app, built and signed as Slack does, posted to `/slack/events`.
+
+The demo page never calls the app any other way: a slash command is form fields, a click or
+a modal submission is a `payload=` form field holding JSON, an event is a JSON
+`event_callback` envelope; each is signed with the wall clock (v0 HMAC-SHA256). The app gets
+nothing from the demo that Slack would not send.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.demo.signing import signed_headers
+
+JSONDict = dict[str, Any]
+FORM = "application/x-www-form-urlencoded"
+SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+TIMEOUT = 10.0  # seconds; Slack itself gives up after 3
+
+
+@dataclass(frozen=True, slots=True)
+class AppAnswer:
+    """The app's HTTP answer: what Slack would read (an ack's body, a response_action)."""
+
+    status: int
+    body: bytes
+
+    def json(self) -> JSONDict | None:
+        try:
+            value = json.loads(self.body) if self.body.strip() else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return value if isinstance(value, dict) else None
+
+
+class SlackPayloads:
+    """Signed requests for one workspace, to one app URL."""
+
+    def __init__(
+        self,
+        events_url: str,
+        signing_secret: str,
+        *,
+        team_id: str,
+        team_domain: str,
+        api_app_id: str,
+        bot_user_id: str,
+        hooks_url: str,
+        verification_token: str = "demo-verification-token",
+    ) -> None:
+        self.events_url = events_url
+        self._secret = signing_secret
+        self.team_id = team_id
+        self.team_domain = team_domain
+        self.api_app_id = api_app_id
+        self.bot_user_id = bot_user_id
+        self.hooks_url = hooks_url.rstrip("/")
+        self._token = verification_token
+        self._counter = itertools.count(1)
+
+    # ----- ids ---------------------------------------------------------------------------------
+
+    def trigger_id(self) -> str:
+        """Slack's `digits.digits.hex` shape; single-use in Slack and in the emulator."""
+        serial = f"{int(time.time())}{next(self._counter):04d}"
+        return f"{serial}.{secrets.randbelow(10**9):09d}.{secrets.token_hex(16)}"
+
+    def response_url(self, kind: str) -> str:
+        n = next(self._counter)
+        return f"{self.hooks_url}/{kind}/{self.team_id}/{n}/{secrets.token_urlsafe(18)}"
+
+    def _action_ts(self) -> str:
+        now = time.time()
+        return f"{int(now)}.{int(now * 1_000_000) % 1_000_000:06d}"
+
+    # ----- request kinds -----------------------------------------------------------------------
+
+    def command(
+        self,
+        command: str,
+        text: str,
+        *,
+        user: JSONDict,
+        channel_id: str,
+        channel_name: str,
+        trigger_id: str,
+        response_url: str,
+    ) -> AppAnswer:
+        """A slash command: form fields in Slack's order; `text` already escaped."""
+        fields = {
+            "token": self._token,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "user_id": user["id"],
+            "user_name": user["name"],
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
+        }
+        return self._post(urlencode(fields).encode(), FORM)
+
+    def block_actions(
+        self,
+        *,
+        user: JSONDict,
+        action: JSONDict,
+        trigger_id: str,
+        message: JSONDict | None = None,
+        channel: JSONDict | None = None,
+        view: JSONDict | None = None,
+        state: JSONDict | None = None,
+    ) -> AppAnswer:
+        """A click in a message (`message` and `channel`) or in a modal or Home tab (`view`)."""
+        payload: JSONDict = {
+            "type": "block_actions",
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": self._token,
+            "trigger_id": trigger_id,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if view is not None:
+            payload["container"] = {
+                "type": "view",
+                "view_id": view["id"],
+            }
+            payload["view"] = view
+        else:
+            assert message is not None and channel is not None
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel["id"],
+                "is_ephemeral": False,
+            }
+            payload["channel"] = channel
+            payload["message"] = message
+            payload["response_url"] = self.response_url("actions")
+        payload["state"] = {"values": state or {}}
+        payload["actions"] = [{**action, "action_ts": self._action_ts()}]
+        return self._post_payload(payload)
+
+    def message_shortcut(
+        self,
+        *,
+        user: JSONDict,
+        callback_id: str,
+        channel: JSONDict,
+        message: JSONDict,
+        trigger_id: str,
+    ) -> AppAnswer:
+        payload = {
+            "type": "message_action",
+            "token": self._token,
+            "action_ts": self._action_ts(),
+            "team": self._team(),
+            "user": self._user(user),
+            "channel": channel,
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": trigger_id,
+            "response_url": self.response_url("actions"),
+            "message_ts": message["ts"],
+            "message": message,
+        }
+        return self._post_payload(payload)
+
+    def view_submission(self, *, user: JSONDict, view: JSONDict, trigger_id: str) -> AppAnswer:
+        """`view` as Slack holds it, with `state.values` filled from the form."""
+        payload = {
+            "type": "view_submission",
+            "team": self._team(),
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": self._token,
+            "trigger_id": trigger_id,
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self._post_payload(payload)
+
+    def view_closed(self, *, user: JSONDict, view: JSONDict) -> AppAnswer:
+        """Sent only for views with `notify_on_close`, as Slack does."""
+        payload = {
+            "type": "view_closed",
+            "team": self._team(),
+            "user": self._user(user),
+            "api_app_id": self.api_app_id,
+            "token": self._token,
+            "view": view,
+            "is_cleared": False,
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self._post_payload(payload)
+
+    def event(self, event: JSONDict) -> AppAnswer:
+        envelope = {
+            "token": self._token,
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.api_app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{next(self._counter):08d}{secrets.token_hex(3).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": "4-" + secrets.token_urlsafe(24),
+        }
+        body = json.dumps(envelope, separators=(",", ":")).encode()
+        return self._post(body, "application/json")
+
+    # ----- plumbing ----------------------------------------------------------------------------
+
+    def _team(self) -> JSONDict:
+        return {"id": self.team_id, "domain": self.team_domain}
+
+    def _user(self, user: JSONDict) -> JSONDict:
+        return {
+            "id": user["id"],
+            "username": user["name"],
+            "name": user["name"],
+            "team_id": self.team_id,
+        }
+
+    def _post_payload(self, payload: JSONDict) -> AppAnswer:
+        body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+        return self._post(body, FORM)
+
+    def _post(self, body: bytes, content_type: str) -> AppAnswer:
+        headers = {"Content-Type": content_type, "User-Agent": SLACK_USER_AGENT}
+        headers.update(signed_headers(self._secret, body))
+        request = urllib.request.Request(self.events_url, data=body, headers=headers)
+        # No proxy: the app is on 127.0.0.1, whatever http_proxy says.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=TIMEOUT) as response:
+                return AppAnswer(response.status, response.read())
+        except urllib.error.HTTPError as error:
+            return AppAnswer(error.code, error.read())

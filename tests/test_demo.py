@@ -1,0 +1,221 @@
+"""`pulsebot demo`: it starts, serves its page, and what the page sends reaches the app signed.
+
+The demo always runs on its own temporary SQLite file, whatever DATABASE_URL says.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from slack_sdk import WebClient
+
+from bot.cli import main
+from bot.demo import company
+from bot.demo.clock import DemoClock
+from bot.demo.server import Demo
+from bot.demo.slack_payloads import SlackPayloads
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    with Demo(0) as running:
+        yield running
+
+
+def act(demo: Demo, verb: str, **data: object) -> httpx.Response:
+    base = demo.url.removesuffix("/demo")
+    return httpx.post(f"{base}/demo/api/{verb}", json=data, timeout=15)
+
+
+def test_the_page_is_served_on_loopback_with_its_own_static_files(demo: Demo) -> None:
+    assert demo.url.startswith("http://127.0.0.1:")
+    page = httpx.get(demo.url, params={"as": "U0BEN", "c": "C0KUDOS"}, timeout=10)
+    assert page.status_code == 200
+    assert "/demo/static/demo.js" in page.text
+    assert "Ben Okafor" in page.text
+    assert "http://" not in page.text.replace(demo.url.removesuffix("/demo"), "")  # no CDN
+    for name in ("demo.css", "demo.js"):
+        assert httpx.get(f"{demo.url}/static/{name}", timeout=5).status_code == 200
+
+
+def test_only_this_machines_browser_drives_the_demo(demo: Demo) -> None:
+    base = demo.url.removesuffix("/demo")
+    rebound = httpx.get(demo.url, headers={"Host": "evil.example"}, timeout=10)
+    assert rebound.status_code == 403
+    form = httpx.post(
+        f"{base}/demo/api/compose",
+        content=b'{"as": "U0BEN", "c": "C0KUDOS", "text": "/kudos stats"}',
+        headers={"Content-Type": "text/plain"},
+        timeout=10,
+    )
+    assert form.status_code == 415
+
+
+def test_the_company_has_eight_weeks_of_history_in_five_or_more_zones(demo: Demo) -> None:
+    assert demo.summary is not None
+    assert len(company.PEOPLE) >= 12
+    assert len({p.tz for p in company.PEOPLE}) >= 5
+    assert demo.summary.answered > 80 and demo.summary.kudos > 20
+    assert demo.emulator is not None
+    first = float(demo.emulator.messages(company.KUDOS_CHANNEL)[0]["ts"])
+    assert demo.clock().timestamp() - first > timedelta(weeks=7).total_seconds()
+
+
+def test_a_slash_command_typed_in_the_page_reaches_the_app_signed(demo: Demo) -> None:
+    assert demo.emulator is not None
+    text = "/kudos @chloe thanks for the <b>fix</b> #craft"
+    answer = act(demo, "compose", c=company.KUDOS_CHANNEL, text=text, **{"as": "U0BEN"})
+    assert answer.status_code == 200
+    assert "Kudos sent to" in answer.json()["messages"]  # the app's ephemeral ack
+    posted = demo.emulator.wait_for(
+        "chat.postMessage",
+        predicate=lambda c: c.get("channel") == company.KUDOS_CHANNEL,
+        timeout=10,
+    )[-1]
+    assert "<@U0CHLOE>" in posted["text"] and "&lt;b&gt;fix&lt;/b&gt;" in posted["text"]
+
+
+def test_a_request_signed_with_another_secret_is_refused_by_the_app(demo: Demo) -> None:
+    assert demo.emulator is not None
+    forged = SlackPayloads(
+        demo.url.removesuffix("/demo") + "/slack/events",
+        "not-the-secret",
+        team_id=company.TEAM_ID,
+        team_domain="example",
+        api_app_id=demo.emulator.app_id,
+        bot_user_id=company.BOT_USER_ID,
+        hooks_url=demo.emulator.hooks_url,
+    )
+    answer = forged.command(
+        "/kudos",
+        "stats",
+        user={"id": "U0BEN", "name": "ben"},
+        channel_id=company.KUDOS_CHANNEL,
+        channel_name="kudos",
+        trigger_id=forged.trigger_id(),
+        response_url=forged.response_url("commands"),
+    )
+    assert answer.status == 401
+
+
+def test_a_jump_to_the_next_check_in_delivers_its_prompt(demo: Demo) -> None:
+    assert demo.emulator is not None and demo.workspace is not None
+    answer = act(demo, "jump", c="dm", to="next-checkin", **{"as": "U0KENJI"})
+    assert answer.status_code == 200
+    demo.emulator.wait_for(
+        "chat.postMessage",
+        predicate=lambda c: c.get("channel") == "U0KENJI" and "check-in" in str(c.get("text")),
+        timeout=10,
+    )
+    prompt = demo.emulator.messages("U0KENJI")[-1]
+    # The emulator dates messages on the demo clock, which the jump moved ahead.
+    assert float(prompt["ts"]) > time.time() + 60
+
+
+def test_the_escaped_mentions_are_those_slack_sends_for_commands(demo: Demo) -> None:
+    assert demo.workspace is not None
+    assert (
+        demo.workspace.escape("@ben & #kudos <3 #teamwork", for_command=True)
+        == "<@U0BEN|ben> &amp; <#C0KUDOS|kudos> &lt;3 #teamwork"
+    )
+    assert demo.workspace.escape("hi @zoe", for_command=False) == "hi <@U0ZOE>"
+
+
+def test_a_port_in_use_is_one_line_and_exit_code_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["demo", "--port", str(port), "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is in use" in err and err.count("\n") == 1
+
+
+def test_the_demo_clock_only_moves_forward() -> None:
+    start = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
+    clock = DemoClock(start)
+    assert clock() - start < timedelta(seconds=5)
+    clock.jump_to(start + timedelta(days=2))
+    assert clock() >= start + timedelta(days=2)
+    clock.jump_to(start)  # back: ignored
+    assert clock() >= start + timedelta(days=2)
+
+
+def test_the_cli_verb_says_how_to_use_it() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert "--no-browser" in out.stdout and "--port" in out.stdout
+
+
+def test_pulsebot_demo_starts_within_ten_seconds_and_ctrl_c_removes_its_files(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path), "DATABASE_URL": "sqlite:///ignored.db"}
+    env.pop("DISPLAY", None)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        assert process.stdout is not None
+        url = None
+        for line in process.stdout:
+            found = re.search(r"Open (http://127\.0\.0\.1:\d+/demo)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url is not None, "the demo never printed its address"
+        assert httpx.get(url, timeout=10).status_code == 200
+        assert time.monotonic() - started < 10
+        assert any(tmp_path.iterdir())  # its temporary directory exists while it runs
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, rest
+    assert "temporary files removed" in rest
+    assert not any(p.name.startswith("pulsebot-demo-") for p in tmp_path.iterdir())
+    assert not (tmp_path / "ignored.db").exists()
+
+
+def test_an_uploaded_chart_shows_in_the_page_from_the_emulator(demo: Demo) -> None:
+    assert demo.emulator is not None
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # enough of a PNG for the page to serve
+    client = WebClient(token=demo.emulator.bot_token, base_url=demo.emulator.url)
+    client.files_upload_v2(
+        channel=demo.emulator.dm_channel_id("U0MAYA"),
+        content=png,
+        filename="pulse.png",
+        title="Pulse, 8 weeks",
+        initial_comment="Your digest",
+    )
+    regions = httpx.get(
+        f"{demo.url}/api/regions", params={"as": "U0MAYA", "c": "dm"}, timeout=10
+    ).json()
+    found = re.search(r'<img src="(/demo/files/F\w+)"', regions["messages"])
+    assert found is not None and "Pulse, 8 weeks" in regions["messages"]
+    image = httpx.get(demo.url.removesuffix("/demo") + found.group(1), timeout=10)
+    assert image.status_code == 200 and image.content == png
+    assert image.headers["content-type"] == "image/png"

@@ -1,0 +1,187 @@
+"""The demo in a real browser: Debian's chromium driven by Playwright for Python.
+
+Nothing is downloaded: Playwright is told where chromium is. Without chromium or Playwright
+the test skips and says why, unless TESTS_REQUIRE_BROWSER=1 (CI sets it), where it fails.
+Screenshots go to the test's temporary directory; TESTS_DEMO_SCREENSHOT=docs/demo.png also
+writes the README's screenshot there (only when asked, never in a plain run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.demo.server import Demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+WAIT = 15_000  # ms: outbox delivery and the page's one-second poll
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} not found (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright for Python is not installed (pip install playwright)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    reason = _missing()
+    if reason is not None:
+        if os.environ.get("TESTS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"the browser test is required here: {reason}")
+        pytest.skip(f"browser test skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with Demo(0) as demo:
+        base = demo.url
+        page = browser.new_page(viewport=LAPTOP)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+        # Kudos by typing the command, as Ben in #kudos.
+        page.goto(f"{base}?as=U0BEN&c=C0KUDOS")
+        composer = page.locator("form.composer[data-where=main] textarea")
+        composer.fill("/kudos @chloe thanks for the staging clean-up #craft")
+        composer.press("Enter")
+        expect(page.locator(".msg.ephemeral")).to_contain_text("Kudos sent to", timeout=WAIT)
+        posted = page.locator("#messages .msg", has_text="thanks for the staging clean-up")
+        expect(posted).to_be_visible(timeout=WAIT)
+
+        # The message shortcut on Kenji's message in #platform.
+        page.goto(f"{base}?as=U0BEN&c=C0PLATFORM")
+        message = page.locator(".msg", has_text="review the quota PR")
+        message.hover()
+        message.locator("summary.tool").click()
+        message.get_by_role("button", name="Give kudos").click()
+        modal = page.locator("form.modal")
+        expect(modal).to_contain_text("Give kudos", timeout=WAIT)
+        expect(modal.locator("input[type=checkbox][value=U0KENJI]")).to_be_checked()
+        modal.locator("textarea").fill("Thanks for keeping the quota PR small!")
+        modal.locator("label.choice", has_text="#teamwork").click()
+        page.screenshot(path=str(tmp_path / "kudos-modal-laptop.png"))
+        modal.get_by_role("button", name="Send").click()
+        expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
+        page.goto(f"{base}?as=U0BEN&c=C0KUDOS")
+        posted = page.locator("#messages .msg", has_text="keeping the quota PR small")
+        expect(posted).to_be_visible(timeout=WAIT)
+
+        # Jump to the next check-in and answer it through its modal.
+        page.goto(f"{base}?as=U0BEN&c=dm")
+        page.locator("[data-jump=next-checkin]").click()
+        prompt = page.locator(".msg", has_text="Time for your")
+        expect(prompt).to_be_visible(timeout=WAIT)
+        prompt.get_by_role("button", name="Start check-in").click()
+        modal = page.locator("form.modal")
+        expect(modal).to_contain_text("What did you get done", timeout=WAIT)
+        modal.get_by_role("button", name="Submit").click()  # empty: Slack's own check
+        expect(modal.locator(".field-error").first).to_contain_text("required", timeout=WAIT)
+        page.screenshot(path=str(tmp_path / "checkin-modal-laptop.png"))
+        field = modal.locator(".field", has_text="What did you get done")
+        field.locator("textarea").fill("Shipped the per-tenant quota limits.")
+        modal.locator(".field", has_text="How do you feel").locator("select").select_option("4")
+        modal.locator(".field", has_text="Main focus").locator("select").select_option("Ship")
+        modal.locator(".field", has_text="Anything blocking").get_by_text("No").click()
+        upward = modal.locator(".field", has_text="Anything for your manager")
+        upward.locator("textarea").fill("<script>alert(1)</script> can we talk about on-call?")
+        modal.get_by_role("button", name="Submit").click()
+        expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
+        expect(page.locator("#messages")).to_contain_text("Submitted ✓", timeout=WAIT)
+
+        # The manager's copy (her sidebar says it is new), and a reply to it.
+        page.goto(f"{base}?as=U0ANA&c=C0GENERAL")
+        expect(page.locator(".nav.unread", has_text="💬 pulsebot")).to_be_visible(timeout=WAIT)
+        page.goto(f"{base}?as=U0ANA&c=dm")
+        answer = page.locator(".msg", has_text="quota limits")
+        expect(answer).to_be_visible(timeout=WAIT)
+        expect(answer).to_contain_text("<script>alert(1)</script>")  # shown as text
+        page.screenshot(path=str(tmp_path / "manager-laptop.png"))
+        answer.get_by_role("button", name="Reply").click()
+        modal = page.locator("form.modal")
+        expect(modal).to_contain_text("Your reply", timeout=WAIT)
+        modal.locator("textarea").fill("Great week, thank you!")
+        modal.get_by_role("button", name="Send").click()
+        expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
+        page.goto(f"{base}?as=U0BEN&c=dm")
+        submitted = page.locator(".msg", has_text="Submitted ✓").last  # today's, after history
+        expect(submitted.locator(".replies")).to_contain_text("1 reply", timeout=WAIT)
+
+        # The team channel: the day's header with the answers in its thread.
+        page.goto(f"{base}?as=U0ANA&c=C0PLATFORM")
+        header = page.locator(".msg", has_text="Platform weekly").last  # today's, after history
+        expect(header.locator(".replies")).to_be_visible(timeout=WAIT)
+        header.locator(".replies").click()
+        expect(page.locator("#thread")).to_contain_text("quota limits", timeout=WAIT)
+        page.screenshot(path=str(tmp_path / "team-thread-laptop.png"))
+        screenshot = os.environ.get("TESTS_DEMO_SCREENSHOT")
+        if screenshot:  # the README's picture, only when asked
+            page.screenshot(path=screenshot)
+
+        # App Home.
+        page.goto(f"{base}?as=U0BEN&c=home")
+        expect(page.locator(".home")).to_contain_text("Kudos in", timeout=WAIT)
+        page.screenshot(path=str(tmp_path / "home-laptop.png"))
+
+        # A phone's width: the same page, readable.
+        phone = browser.new_page(viewport=PHONE)
+        phone.goto(f"{base}?as=U0ANA&c=dm")
+        expect(phone.locator(".msg", has_text="quota limits")).to_be_visible(timeout=WAIT)
+        phone.screenshot(path=str(tmp_path / "manager-phone.png"))
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+        phone.locator("form.composer textarea").fill("/kudos")
+        phone.locator("form.composer textarea").press("Enter")
+        expect(phone.locator("form.modal")).to_contain_text("What did they do?", timeout=WAIT)
+        phone.screenshot(path=str(tmp_path / "kudos-modal-phone.png"))
+        phone.locator("form.modal [data-close]").first.click()
+        expect(phone.locator("form.modal")).to_have_count(0, timeout=WAIT)
+        phone.close()
+        page.close()
+        assert not errors, errors
+        assert re.search(r"\.png$", str(next(tmp_path.iterdir())))
+
+
+def test_the_jump_menu_moves_the_clock_and_closes(browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    with Demo(0) as demo:
+        page = browser.new_page(viewport=LAPTOP)
+        page.goto(f"{demo.url}?as=U0MAYA&c=C0GENERAL")
+        before = page.locator(".clock .now").inner_text()
+        page.locator(".jump-menu summary").click()
+        page.get_by_role("button", name="+1 day").click()
+        expect(page.locator(".jump-menu[open]")).to_have_count(0, timeout=WAIT)
+        expect(page.locator(".clock .now")).not_to_have_text(before, timeout=WAIT)
+        assert demo.clock() - datetime.now(UTC) > timedelta(hours=23)
+        page.close()

@@ -1,0 +1,147 @@
+"""The demo client's Slack rules, against the emulator and a recorder in place of the app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.slack_payloads import AppAnswer
+from bot.demo.workspace import Workspace
+from handlers import ids
+
+
+class Recorder:
+    """Stands in for SlackPayloads: records what would be sent, answers like the app."""
+
+    team_id = "T0TEAM"
+
+    def __init__(self, answer: AppAnswer | None = None) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.answer = answer or AppAnswer(200, b"")
+        self.n = 0
+
+    def trigger_id(self) -> str:
+        self.n += 1
+        return f"1.2.trigger{self.n}"
+
+    def response_url(self, kind: str) -> str:
+        return f"http://127.0.0.1:1/hooks/{kind}/{self.n}"
+
+    def __getattr__(self, name: str) -> Any:
+        def send(*args: Any, **kwargs: Any) -> AppAnswer:
+            self.sent.append((name, {"args": args, **kwargs}))
+            return self.answer
+
+        return send
+
+
+@pytest.fixture
+def emulator() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as slack:
+        slack.add_user("U0BEN", "ben")
+        slack.add_user("U0ANA", "ana")
+        slack.add_channel("C0KUDOS", "kudos")
+        yield slack
+
+
+def workspace(emulator: SlackEmulator, recorder: Recorder) -> Workspace:
+    now = datetime(2031, 5, 2, 9, 0, tzinfo=UTC)
+    return Workspace(emulator, recorder, lambda: now, jump=lambda at: at)  # type: ignore[arg-type]
+
+
+def test_a_dm_message_is_a_message_im_event_only_when_the_app_subscribes(
+    emulator: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    ws = workspace(emulator, recorder)
+    dm = emulator.dm_channel_id("U0BEN")
+    monkeypatch.setattr(ids, "BOT_EVENTS", tuple(e for e in ids.BOT_EVENTS if e != "message.im"))
+    ws.compose("U0BEN", dm, "hello")
+    assert recorder.sent == []  # Slack sends no event the app did not subscribe to
+    parent = emulator.messages(dm)[-1]
+
+    monkeypatch.setattr(ids, "BOT_EVENTS", (*ids.BOT_EVENTS, "message.im"))
+    ws.compose("U0BEN", dm, "thanks @ana <3", thread_ts=parent["ts"])
+    kind, sent = recorder.sent[-1]
+    event = sent["args"][0]
+    assert kind == "event"
+    assert event["type"] == "message" and event["channel_type"] == "im"
+    assert event["text"] == "thanks <@U0ANA> &lt;3"
+    assert event["thread_ts"] == parent["ts"] and event["parent_user_id"] == "U0BEN"
+    assert emulator.messages(dm)[0]["reply_count"] == 1
+
+
+def test_an_unknown_command_is_refused_by_slack_not_sent(emulator: SlackEmulator) -> None:
+    recorder = Recorder()
+    ws = workspace(emulator, recorder)
+    ws.compose("U0BEN", "C0KUDOS", "/nope hi")
+    assert recorder.sent == []
+    assert "not a valid command" in ws.ephemerals("U0BEN", "C0KUDOS")[0].text
+
+
+def test_a_command_the_app_fails_says_so_like_slack(emulator: SlackEmulator) -> None:
+    recorder = Recorder(AppAnswer(500, b""))
+    ws = workspace(emulator, recorder)
+    ws.compose("U0BEN", "C0KUDOS", "/kudos @ben hi")
+    kind, sent = recorder.sent[0]
+    assert kind == "command" and sent["args"][1] == "<@U0BEN|ben> hi"
+    assert "dispatch_failed" in ws.ephemerals("U0BEN", "C0KUDOS")[0].text
+
+
+def test_response_action_errors_update_push_and_clear(emulator: SlackEmulator) -> None:
+    recorder = Recorder()
+    ws = workspace(emulator, recorder)
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "One"},
+        "submit": {"type": "plain_text", "text": "Go"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "b",
+                "label": {"type": "plain_text", "text": "Name"},
+                "element": {"type": "plain_text_input", "action_id": "a"},
+            }
+        ],
+    }
+    client = WebClient(token=emulator.bot_token, base_url=emulator.url)
+    first = client.views_open(trigger_id="t1", view=view)["view"]["id"]  # as the app would
+    ws.state("U0BEN").modals.append(first)
+
+    ws.submit("U0BEN", first, {})
+    assert ws.state("U0BEN").errors[first] == {"b": "Please complete this required field."}
+    assert recorder.sent == []  # Slack's own check: nothing sent
+
+    recorder.answer = AppAnswer(200, b'{"response_action":"errors","errors":{"b":"Too short"}}')
+    ws.submit("U0BEN", first, {"i0": ["x"]})
+    assert ws.state("U0BEN").errors[first] == {"b": "Too short"}
+    submitted = recorder.sent[-1][1]["view"]
+    assert submitted["state"]["values"] == {"b": {"a": {"type": "plain_text_input", "value": "x"}}}
+
+    updated = {**view, "title": {"type": "plain_text", "text": "Two"}}
+    recorder.answer = AppAnswer(200, b'{"response_action":"update","view":' + _json(updated) + b"}")
+    ws.submit("U0BEN", first, {"i0": ["xy"]})
+    assert [v["title"]["text"] for v in ws.modal_stack("U0BEN")] == ["Two"]
+
+    recorder.answer = AppAnswer(200, b'{"response_action":"push","view":' + _json(view) + b"}")
+    ws.submit("U0BEN", first, {"i0": ["xy"]})
+    assert len(ws.modal_stack("U0BEN")) == 2
+
+    top = ws.state("U0BEN").modals[-1]
+    recorder.answer = AppAnswer(200, b"")
+    ws.submit("U0BEN", top, {"i0": ["xy"]})  # no response_action: this view closes
+    assert ws.state("U0BEN").modals == [first]
+
+    recorder.answer = AppAnswer(200, b'{"response_action":"clear"}')
+    ws.submit("U0BEN", first, {"i0": ["xy"]})
+    assert ws.state("U0BEN").modals == []
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
