@@ -9,7 +9,7 @@ there. Every choice comes from a seeded random generator, so two runs tell the s
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.demo import company
 from bot.demo.slack_emulator import SlackEmulator
 from bot.deps import Deps
-from bot.services import checkins, directory, kudos, org, templates
+from bot.services import checkins, directory, feedback, kudos, org, templates
 from bot.services.schedule import parse_time, slots_between
 from bot.services.text import escape
 from handlers.blocks import checkins as checkin_blocks
@@ -38,13 +38,13 @@ class SeedSummary:
     missed: int = 0
     pending: int = 0
     kudos: int = 0
-    notes: list[str] = field(default_factory=list)
+    feedback: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.people} people, {self.templates} check-ins, {self.answered} answers "
             f"({self.skipped} skipped, {self.missed} missed, {self.pending} open), "
-            f"{self.kudos} kudos"
+            f"{self.kudos} kudos, {self.feedback} pieces of feedback"
         )
 
 
@@ -57,6 +57,7 @@ def seed_company(deps: Deps, emulator: SlackEmulator, now: datetime) -> SeedSumm
     answered = seed_checkins(deps, now, rng, summary)
     seed_checkin_messages(emulator, answered, now, rng)
     seed_kudos(deps, emulator, now, rng, summary)
+    seed_feedback(deps, now, summary)
     seed_chatter(emulator, now)
     return summary
 
@@ -380,6 +381,39 @@ def seed_kudos(
         count += 1
         when += timedelta(hours=rng.randint(20, 60))
     summary.kudos = count
+
+
+# ----- private feedback -------------------------------------------------------------------------
+
+# (sender, recipient, went well, could be better, value, days ago)
+_FEEDBACK: tuple[tuple[str, str, str, str, str | None, float], ...] = (
+    (company.PLATFORM_MANAGER, "U0BEN", "Your write-up of the quota limits made the review "
+     "quick: every trade-off was on the page.", "Loop Priya in earlier on anything that touches "
+     "the data pipeline.", "craft", 9),
+    ("U0CHLOE", "U0BEN", "Thanks for pairing on the deploy race, you stayed calm the whole way.",
+     "", "teamwork", 3),
+    ("U0BEN", "U0KENJI", "The quota PR was small and easy to review, as promised.", "A short "
+     "note on how you tested it would help the next reviewer.", None, 2),
+    ("U0ZOE", "U0LUCIA", "Acme's call went well because you had the export logs ready.", "",
+     "customers", 5),
+)
+
+
+def seed_feedback(deps: Deps, now: datetime, summary: SeedSummary) -> None:
+    """A few pieces of private feedback, stored through the feedback rules, so App Home's
+    Feedback section has something to show."""
+    for index, (sender, recipient, well, better, value, days) in enumerate(_FEEDBACK):
+        draft = feedback.FeedbackDraft(sender, recipient, well, better, value)
+        with deps.unit_of_work() as session:
+            feedback.give(
+                session,
+                team_id=company.TEAM_ID,
+                draft=draft,
+                values=company.VALUES,
+                request_key=f"demo-seed-feedback:{index}",
+                now=now - timedelta(days=days),
+            )
+    summary.feedback = len(_FEEDBACK)
 
 
 # ----- what people said in channels ------------------------------------------------------------
