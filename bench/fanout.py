@@ -26,12 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
 
-from bench.common import record, reset_postgres  # noqa: E402
+from bench.common import SlackInItsOwnProcess, record, reset_postgres  # noqa: E402
 from bot.checkin_runner import run_due  # noqa: E402
 from bot.clock import utc_now  # noqa: E402
 from bot.delivery import pacing  # noqa: E402
 from bot.delivery.sender import OutboxSender  # noqa: E402
-from bot.demo.slack_emulator import SlackEmulator  # noqa: E402
 from bot.services import templates  # noqa: E402
 from bot.services.directory import store_users  # noqa: E402
 from storage.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402
@@ -64,7 +63,8 @@ def main() -> None:
 
 def _run(args: argparse.Namespace, limiter: str) -> None:
     rate = args.per_second
-    with SlackEmulator() as slack, tempfile.TemporaryDirectory() as tmp:
+    slack = SlackInItsOwnProcess()
+    with tempfile.TemporaryDirectory() as tmp:
         url = args.database or f"sqlite:///{tmp}/fanout.db"
         if url.startswith("postgresql"):
             reset_postgres(url)
@@ -73,21 +73,22 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
         factory = make_session_factory(engine)
         members = [f"UM{i:05d}" for i in range(args.members)]
         created = datetime(2026, 11, 30, 8, tzinfo=UTC)  # a Monday; run_due is told the instant
+        slack.call("add_users", members, ZONE)
         with unit_of_work(factory) as session:
-            for user_id in members:
-                slack.add_user(user_id, tz=ZONE)
             store_users(session, TEAM, [record(m, ZONE) for m in [*members, "UOWNER"]], created)
             definition = templates.default_template(
                 "UOWNER", members, weekdays=("mon",), local_time="16:00"
             )
             templates.apply(session, TEAM, [definition], created)
         if limiter == "window":
-            slack.set_window_limit("chat.postMessage", calls=int(rate), seconds=1.0)
+            slack.call("set_window_limit", "chat.postMessage", calls=int(rate), seconds=1.0)
             shape = f"strict window: {int(rate)} calls in any 1 s"
         else:
-            slack.set_rate_limit("chat.postMessage", per_minute=int(rate * 60), burst=args.burst)
+            slack.call(
+                "set_rate_limit", "chat.postMessage", per_minute=int(rate * 60), burst=args.burst
+            )
             shape = f"token bucket: {rate:g}/s, burst {args.burst}"
-        slack.set_channel_rate_limit(per_second=1.0, burst=1)
+        slack.call("set_channel_rate_limit", per_second=1.0, burst=1)
 
         at = datetime(2026, 11, 30, 15, 1, tzinfo=UTC)  # 16:01 in Paris
         started = time.perf_counter()
@@ -107,12 +108,13 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
         elapsed = time.perf_counter() - started
         engine.dispose()
 
-        delivered = slack.posted_keys()
+        delivered: dict[str, int] = slack.call("posted_keys")  # type: ignore[assignment]
         expected = {f"checkin:{i}:prompt" for i in range(1, args.members + 1)}
         lost = len(expected - set(delivered))
         duplicated = sum(n - 1 for n in delivered.values() if n > 1)
-        calls = len(slack.calls("chat.postMessage"))
-        limited = slack.rate_limited_count("chat.postMessage")
+        calls = int(slack.call("calls", "chat.postMessage"))  # type: ignore[call-overload]
+        limited = int(slack.call("rate_limited_count", "chat.postMessage"))  # type: ignore[call-overload]
+        slack.stop()
         floor = (args.members - 1) / rate
         print(
             f"{args.members} check-in prompts, {shape}, + 1/s per channel; "

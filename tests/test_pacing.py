@@ -56,3 +56,15 @@ def test_the_margin_never_exceeds_its_bound() -> None:
     for second in range(100):
         pacer.pause("chat.postMessage", 1.0, now=float(second))
     assert pacer.margin("chat.postMessage") == pytest.approx(pacing.MAX_MARGIN)
+
+
+def test_no_n_plus_one_calls_leave_within_a_second_whatever_their_schedule() -> None:
+    pacer = Pacer(5, margin=0.0)  # 5 a second: 0.2 s apart
+    now = 0.0
+    pacer.departed("chat.postMessage", 0.15)  # the first left 150 ms after its slot
+    for slot in (0.2, 0.4, 0.6, 0.8):
+        pacer.reserve("chat.postMessage", None, now)
+        pacer.departed("chat.postMessage", slot)
+    # The sixth call's slot is 1.0, but only 1.0 s after the first really left may it go.
+    wait = pacer.reserve("chat.postMessage", None, 1.0)
+    assert wait == pytest.approx(0.15 + pacing.WINDOW_GUARD)

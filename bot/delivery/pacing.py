@@ -6,6 +6,7 @@ Time here is `time.monotonic()` seconds: pacing is about intervals, not calendar
 from __future__ import annotations
 
 import threading
+from collections import deque
 
 # Calls per second each method may use (DESIGN.md section 8). chat.postMessage is configured.
 TIER_RATES = {
@@ -36,6 +37,11 @@ RELAX = 0.999
 # well inside the slack the margin leaves in a 1 s window (MARGIN / (1 - MARGIN) s, about
 # 31 ms), with the rest for jitter.
 CATCH_UP = 0.005
+# However the schedule went, no N + 1 calls of a method allowed N a second leave within
+# WINDOW + WINDOW_GUARD of each other, measured on when they really left: a call that left
+# late never lets a later one crowd into its second.
+WINDOW = 1.0
+WINDOW_GUARD = 0.010
 
 
 class Pacer:
@@ -48,6 +54,7 @@ class Pacer:
         self._next_slot: dict[str, float] = {}
         self._paused_until: dict[str, float] = {}
         self._channel_next: dict[str, float] = {}
+        self._departures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def interval(self, method: str) -> float:
@@ -69,6 +76,7 @@ class Pacer:
             waits = [
                 self._next_slot.get(method, now) - now,
                 self._paused_until.get(method, now) - now,
+                self._window_floor(method) - now,
             ]
             if channel and method == "chat.postMessage":
                 waits.append(self._channel_next.get(channel, now) - now)
@@ -82,6 +90,7 @@ class Pacer:
                 self._next_slot.get(method, now),
                 self._paused_until.get(method, 0.0),
                 self._channel_next.get(channel, 0.0) if per_channel and channel else 0.0,
+                self._window_floor(method),
             )
             slot = max(scheduled, now)
             # A call that starts late (the previous call or its bookkeeping ran long) keeps the
@@ -95,6 +104,23 @@ class Pacer:
                 if len(self._channel_next) > 10_000:
                     self._forget_old_channels(now)
             return slot - now
+
+    def departed(self, method: str, at: float) -> None:
+        """A call is leaving now (after any wait): the window floor counts real departures."""
+        with self._lock:
+            calls = int(self._rates.get(method, DEFAULT_RATE) * WINDOW)
+            if calls < 1:
+                return
+            departures = self._departures.get(method)
+            if departures is None or departures.maxlen != calls:
+                departures = self._departures[method] = deque(departures or (), maxlen=calls)
+            departures.append(at)
+
+    def _window_floor(self, method: str) -> float:
+        departures = self._departures.get(method)
+        if not departures or len(departures) < (departures.maxlen or 0):
+            return 0.0
+        return departures[0] + WINDOW + WINDOW_GUARD
 
     def pause(self, method: str, seconds: float, now: float) -> None:
         """Slack said 429: no call of this method until Retry-After has passed, and a wider

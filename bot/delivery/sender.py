@@ -240,6 +240,7 @@ class OutboxSender:
             payload.setdefault(
                 "metadata", {"event_type": "pulsebot_outbox", "event_payload": {"key": row.key}}
             )
+        self._pacer.departed(row.method, time.monotonic())
         try:
             response = self._client.api_call(row.method, json=payload)
         except SlackApiError as error:
