@@ -28,10 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 
-from bench.common import record, reset_postgres  # noqa: E402
+from bench.common import SlackInItsOwnProcess, record, reset_postgres  # noqa: E402
 from bot.checkin_runner import run_due  # noqa: E402
 from bot.clock import utc_now  # noqa: E402
-from bot.demo.slack_emulator import SlackEmulator  # noqa: E402
 from bot.services import templates  # noqa: E402
 from bot.services.directory import store_users  # noqa: E402
 from storage.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402
@@ -64,9 +63,9 @@ def main() -> None:
     recipients = [f"UR{i:04d}" for i in range(args.kudos)]
     everyone = [*members, *givers, *recipients]
     now = utc_now()
-    with SlackEmulator() as slack, tempfile.TemporaryDirectory() as tmp:
-        for user_id in everyone:
-            slack.add_user(user_id, tz="UTC")
+    slack = SlackInItsOwnProcess()
+    with tempfile.TemporaryDirectory() as tmp:
+        slack.call("add_users", everyone, "UTC")
         with unit_of_work(factory) as session:
             store_users(session, TEAM, [record(u, "UTC") for u in [*everyone, "UOWNER"]], now)
             definition = templates.default_template(
@@ -76,8 +75,8 @@ def main() -> None:
                 local_time=(now + timedelta(minutes=1)).strftime("%H:%M"),
             )
             templates.apply(session, TEAM, [definition], now)
-        slack.set_rate_limit("chat.postMessage", per_minute=int(args.rate * 60))
-        slack.set_channel_rate_limit(per_second=1.0, burst=1)
+        slack.call("set_rate_limit", "chat.postMessage", per_minute=int(args.rate * 60))
+        slack.call("set_channel_rate_limit", per_second=1.0, burst=1)
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": slack.bot_token,
@@ -98,13 +97,13 @@ def main() -> None:
             acked = _give_kudos([r.url for r in replicas], givers, recipients)
             killed = "no"
             if not args.no_kill:
-                while len(slack.calls("chat.postMessage")) < (args.members + args.kudos) // 3:
+                while _posts(slack) < (args.members + args.kudos) // 3:
                     time.sleep(0.05)
                 with engine.connect() as connection:
                     holder = connection.scalar(select(SenderLease.holder)) or ""
                 pid = int(holder.split(":")[1])
                 os.kill(pid, signal.SIGKILL)
-                killed = f"pid {pid} after {len(slack.calls('chat.postMessage'))} posts"
+                killed = f"pid {pid} after {_posts(slack)} posts"
             expected = prompted + acked
             while _sent(engine) < expected and time.perf_counter() - started < 3600:
                 time.sleep(0.2)
@@ -112,13 +111,14 @@ def main() -> None:
         finally:
             for replica in replicas:
                 replica.stop()
-        delivered = slack.posted_keys()
+        delivered: dict[str, int] = slack.call("posted_keys")  # type: ignore[assignment]
         with engine.connect() as connection:
             keys = set(connection.scalars(select(OutboxMessage.idempotency_key)))
         lost = len(keys - {k for k, n in delivered.items() if n})
         doubled = sum(n - 1 for n in delivered.values() if n > 1)
-        posts = len(slack.calls("chat.postMessage"))
-        limited = slack.rate_limited_count("chat.postMessage")
+        posts = _posts(slack)
+        limited = int(slack.call("rate_limited_count", "chat.postMessage"))  # type: ignore[call-overload]
+        slack.stop()
         floor = (expected - 1) / args.rate
         print(
             f"{args.replicas} replicas on PostgreSQL: {prompted} check-in prompts + {acked} "
@@ -131,6 +131,10 @@ def main() -> None:
             f"lost: {lost}; doubled: {doubled}"
         )
     engine.dispose()
+
+
+def _posts(slack: SlackInItsOwnProcess) -> int:
+    return int(slack.call("calls", "chat.postMessage"))  # type: ignore[call-overload]
 
 
 def _give_kudos(urls: list[str], givers: list[str], recipients: list[str]) -> int:
