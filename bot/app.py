@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.settings import Settings
-from handlers import checkin_setup, checkins, home, kudos, users
+from handlers import checkin_setup, checkins, digest, home, kudos, users
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             process_before_response=True,
             request_verification_enabled=True,
         )
-    for feature in (users, kudos, home, checkins, checkin_setup):
+    for feature in (users, kudos, home, checkins, checkin_setup, digest):
         feature.register(app, deps)
 
     @app.error

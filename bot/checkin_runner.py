@@ -25,7 +25,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import digest_runner
 from bot.deps import Deps
+from bot.digest_runner import DigestPolicy
 from bot.services import checkins
 from handlers.checkin_messages import enqueue_prompt, enqueue_reminder
 from storage.engine import unit_of_work
@@ -44,16 +46,17 @@ class RunSummary:
     closed: int = 0  # pending -> missed at close time
     missed: int = 0  # written as missed in a catch-up (closed before anyone wrote them)
     away: int = 0
+    digests: int = 0  # weekly digests written (bot/digest_runner.py)
 
     @property
     def messages(self) -> int:
-        return self.prompted + self.reminded + self.reprompted
+        return self.prompted + self.reminded + self.reprompted + self.digests
 
     def __str__(self) -> str:
         return (
             f"{self.prompted} prompted, {self.reminded} reminded, {self.reprompted} re-prompted "
             f"after a snooze, {self.closed} closed, {self.missed} missed while down, "
-            f"{self.away} away"
+            f"{self.away} away, {self.digests} digest(s)"
         )
 
 
@@ -63,14 +66,18 @@ def run_due(
     *,
     team_id: str | None = None,
     batch_size: int = BATCH,
+    digests: DigestPolicy | None = None,
 ) -> RunSummary:
     """Everything due at or before `now`, one short transaction per batch.
 
     Order matters: closings first (a check-in past its close gets no reminder), then new
     occurrences, re-prompts after snoozes (which count as the reminder if one was due), and
-    reminders.
+    reminders. Last, the weekly digests due (`digests`, or the settings of `Deps`; a bare
+    session factory without a policy writes none).
     """
     factory = source.session_factory if isinstance(source, Deps) else source
+    if digests is None and isinstance(source, Deps):
+        digests = DigestPolicy.from_settings(source.settings)
     summary = RunSummary()
     for _ in range(MAX_ROUNDS):
         with unit_of_work(factory) as session:
@@ -104,6 +111,8 @@ def run_due(
         summary.reminded += len(reminders)
         if len(reminders) < batch_size:
             break
+    if digests is not None:
+        summary.digests = digest_runner.write_due(factory, now, digests, team_id=team_id).written
     return summary
 
 

@@ -25,6 +25,7 @@ from bot.app import make_web_client
 from bot.cli import ConfigError
 from bot.clock import utc_now
 from bot.delivery.sender import OutboxSender
+from bot.digest_runner import DigestPolicy
 from bot.services import org, templates
 from bot.services.directory import UserRecord, record_from_slack, store_users
 from bot.services.schedule import format_duration
@@ -97,7 +98,9 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
     at = parse_at(args.at)
     factory, dispose = _sessions(settings)
     try:
-        summary = checkin_runner.run_due(factory, at, team_id=args.team)
+        summary = checkin_runner.run_due(
+            factory, at, team_id=args.team, digests=DigestPolicy.from_settings(settings)
+        )
         print(f"Due at {at.isoformat()}: {summary}.")
         with unit_of_work(factory) as session:
             counts = outbox_store.status_counts(session)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.delivery import outbox
 from bot.deps import Deps
 from bot.services import checkins as service
+from bot.services import digest as digest_service
 from bot.services.checkins import CheckinRefused, CheckinUnavailable, slack_date
 from bot.services.text import escape
 from handlers import ids
@@ -26,6 +27,7 @@ from handlers.blocks import checkins as blocks
 from handlers.blocks.common import PRIVATE_METADATA_MAX, clip, context, plain, quote, section
 from handlers.checkin_messages import enqueue_answer
 from handlers.checkin_setup import open_setup
+from handlers.digest import open_digest
 from handlers.users import ensure_known
 from handlers.views import form_failed, open_view
 
@@ -55,6 +57,10 @@ def register(app: App, deps: Deps) -> None:
         if parsed.verb == "setup" or text.strip().lower().startswith("setup"):
             opened = open_setup(deps, client, team_id, user_id, command["trigger_id"], text)
             _ack_form(ack, opened, "/checkin setup")
+            return
+        if parsed.verb == "digest":
+            opened = open_digest(deps, client, team_id, user_id, command["trigger_id"])
+            _ack_form(ack, opened, "/checkin digest")
             return
         if parsed.verb == "open":
             opened = _open_answer_modal(deps, client, team_id, user_id, None, command["trigger_id"])
@@ -97,7 +103,14 @@ def register(app: App, deps: Deps) -> None:
                     view.get("state", {}).get("values", {}), due.template.questions
                 )
                 submitted = service.submit(
-                    session, team_id, user_id, occurrence_id, raw, now, anonymous=anonymous
+                    session,
+                    team_id,
+                    user_id,
+                    occurrence_id,
+                    raw,
+                    now,
+                    anonymous=anonymous,
+                    anonymity_min=deps.settings.anonymity_min,
                 )
                 enqueue_answer(session, submitted, now)
         except service.AnswersInvalid as invalid:
@@ -106,14 +119,23 @@ def register(app: App, deps: Deps) -> None:
         except CheckinUnavailable as unavailable:
             ack(response_action="update", view=_notice(unavailable.message))
             return
-        ack()
+        if submitted.upward_anonymous:
+            # The only confirmation of an anonymous note: Slack shows it, nothing stores it.
+            ack(
+                response_action="update",
+                view=blocks.anonymous_confirmation(
+                    submitted.template.name, deps.settings.anonymity_min
+                ),
+            )
+        else:
+            ack()
         deps.notify_outbox()
 
     @app.action(ids.CHECKIN_REPLY_ACTION)
     def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         occurrence_id = _int((body.get("actions") or [{}])[0].get("value"))
-        open_view(client, body["trigger_id"], _reply_modal(occurrence_id))
+        open_view(client, body["trigger_id"], reply_modal(occurrence_id))
 
     @app.view(ids.CHECKIN_REPLY_MODAL)
     def on_reply_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -145,6 +167,9 @@ def register(app: App, deps: Deps) -> None:
                     errors={ids.CHECKIN_REPLY_BLOCK: "You can only reply to answers sent to you."},
                 )
                 return
+            digest_service.record_reply(
+                session, team_id, reply.occurrence_id, manager_id, text, now
+            )
             outbox.post_message(
                 session,
                 team_id=team_id,
@@ -184,8 +209,6 @@ def _run_command(
         return HELP
     if parsed.verb == "error":
         return parsed.error or HELP
-    if parsed.verb == "digest":
-        return "The weekly digest is not available yet; it arrives in a later pulsebot release."
     ensure_known(deps, client, team_id, [user_id])
     now = deps.now()
     try:
@@ -246,6 +269,9 @@ def _open_answer_modal(
     try:
         with deps.unit_of_work() as session:
             due = service.open_checkin(session, team_id, user_id, occurrence_id, now)
+            minimum = deps.settings.anonymity_min
+            manager_id = service.upward_manager(session, team_id, user_id, due.template.owner_id)
+            offered = service.anonymity_offered(session, team_id, manager_id, minimum)
     except CheckinUnavailable as unavailable:
         if clicked is not None and unavailable.occurrence is not None:
             _replace_clicked(deps, unavailable, clicked, now)
@@ -253,7 +279,11 @@ def _open_answer_modal(
     else:
         occurrence = due.occurrence
         view = blocks.answer_modal(
-            occurrence.id, due.template.name, occurrence.local_date, due.template.questions
+            occurrence.id,
+            due.template.name,
+            occurrence.local_date,
+            due.template.questions,
+            anonymity_min=None if offered else minimum,
         )
     return open_view(client, trigger_id, view)
 
@@ -410,7 +440,7 @@ def _notice(message: str) -> dict[str, Any]:
     }
 
 
-def _reply_modal(occurrence_id: int | None) -> dict[str, Any]:
+def reply_modal(occurrence_id: int | None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.CHECKIN_REPLY_MODAL,

@@ -66,5 +66,22 @@ SETUP_CLOSE_BLOCK = "setup_close"
 SETUP_DM_BLOCK = "setup_dm"
 SETUP_CHANNEL_BLOCK = "setup_channel"
 
+# ----- Weekly digest (issue 7) -----------------------------------------------------------------
+# `/checkin digest` and View more open modals with this callback id (nothing is submitted).
+DIGEST_MODAL = "digest_modal"
+# Buttons in the digest DM: `value` is the occurrence id (View more) or the person (Give kudos).
+DIGEST_VIEW_MORE_ACTION = "digest_view_more"
+DIGEST_GIVE_KUDOS_ACTION = "digest_give_kudos"
+# Reply inside the View more modal (pushes the reply modal); `value` is the occurrence id.
+DIGEST_REPLY_ACTION = "digest_reply"
+# App Home, managers: "Preview digest".
+DIGEST_PREVIEW_ACTION = "digest_preview"
+DIGEST_BUTTON_ACTIONS = (
+    DIGEST_VIEW_MORE_ACTION,
+    DIGEST_GIVE_KUDOS_ACTION,
+    DIGEST_REPLY_ACTION,
+    DIGEST_PREVIEW_ACTION,
+)
+
 COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND)
 MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT,)

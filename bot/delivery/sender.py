@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
+from bot.delivery import uploads
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RETRIED, OUTBOX_SENT
@@ -196,7 +197,12 @@ class OutboxSender:
                 "metadata", {"event_type": "pulsebot_outbox", "event_payload": {"key": row.key}}
             )
         try:
+            if row.method in uploads.PSEUDO_METHODS:  # a file upload, a post showing a file
+                data = uploads.call(self._client, row.method, payload, row.key, row.attempts)
+                return Outcome("sent", channel=data.get("channel"), ts=data.get("ts"))
             response = self._client.api_call(row.method, json=payload)
+        except uploads.RetryLater as error:
+            return Outcome("retry", error=error.code)
         except SlackApiError as error:
             return self._classify(row, error)
         except (OSError, http.client.HTTPException) as error:

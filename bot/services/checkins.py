@@ -393,6 +393,7 @@ def submit(
     now: datetime,
     *,
     anonymous: bool = False,
+    anonymity_min: int = 1,
 ) -> Submitted:
     """Validate and store the answers; raises AnswersInvalid or CheckinUnavailable.
 
@@ -422,6 +423,8 @@ def submit(
     store.save_answers(session, team_id, row.id, values)
     manager_id = org_store.manager_of(session, team_id, user_id) or definition.owner_id
     is_anonymous = bool(anonymous and upward_text)
+    if is_anonymous and not anonymity_offered(session, team_id, manager_id, anonymity_min):
+        is_anonymous = False  # the modal offered no such option: a forged or stale submission
     if upward_text and manager_id != user_id:
         store.add_upward(
             session,
@@ -430,7 +433,9 @@ def submit(
             author_id=None if is_anonymous else user_id,
             occurrence_id=None if is_anonymous else row.id,
             text=upward_text,
-            iso_week=iso_week(row.local_date),
+            # The week the manager's digest will count it in: in the manager's zone, never the
+            # author's (which could tell who wrote it) nor anything finer than the week.
+            iso_week=iso_week(_local_date(session, team_id, manager_id, now)),
             released=not is_anonymous,
         )
     elif upward_text:
@@ -762,6 +767,23 @@ def _target(
     row = _own_occurrence(session, team_id, user_id, occurrence_id, for_update=True)
     _ensure_open(session, row, now)
     return row
+
+
+def anonymity_offered(session: Session, team_id: str, manager_id: str | None, minimum: int) -> bool:
+    """Anonymous upward feedback is offered only to a manager with enough direct reports: with
+    fewer, a note could point to its author."""
+    if manager_id is None:
+        return False
+    return len(org_store.reports_of(session, team_id, manager_id)) >= minimum
+
+
+def upward_manager(session: Session, team_id: str, user_id: str, owner_id: str) -> str:
+    """Who reads a member's upward note: their manager in the org chart, else the owner."""
+    return org_store.manager_of(session, team_id, user_id) or owner_id
+
+
+def _local_date(session: Session, team_id: str, user_id: str, now: datetime) -> date:
+    return _today(session, team_id, user_id, now)
 
 
 def _today(session: Session, team_id: str, user_id: str, now: datetime) -> date:

@@ -1,0 +1,414 @@
+"""What a weekly digest reads and writes: a fixed set of statements per digest, whatever the team.
+
+Every read here is one statement over indexed columns with the team's ids bound as a list (or
+a recursive CTE for a skip-level subtree), so building a digest costs the same number of round
+trips for a team of 3 or of 300 (tests/test_digest_service.py counts them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, literal_column, or_, select, union, update
+from sqlalchemy.orm import Session
+
+from storage.dialect import insert_ignoring_conflict
+from storage.models import (
+    CheckinAnswer,
+    CheckinOccurrence,
+    CheckinReply,
+    CheckinTemplate,
+    Digest,
+    DirectoryUser,
+    Kudos,
+    KudosRecipient,
+    KudosValue,
+    OrgEdge,
+    UpwardFeedback,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRow:
+    id: int
+    template_id: int
+    user_id: str
+    local_date: date
+    state: str
+    closes_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerRow:
+    user_id: str
+    tz: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRow:
+    id: str
+    author_id: str | None
+    anonymous: bool
+    text: str
+    iso_week: str
+
+
+# ----- who gets a digest ------------------------------------------------------------------------
+
+
+def managers(session: Session, team_id: str, only: str | None = None) -> list[ManagerRow]:
+    """Everyone with direct reports or an active template they own, with their cached zone."""
+    ids = union(
+        select(OrgEdge.manager_id.label("user_id")).where(OrgEdge.team_id == team_id),
+        select(CheckinTemplate.owner_id.label("user_id")).where(
+            CheckinTemplate.team_id == team_id, CheckinTemplate.active.is_(True)
+        ),
+    ).subquery()
+    query = (
+        select(ids.c.user_id, DirectoryUser.tz)
+        .outerjoin(
+            DirectoryUser,
+            and_(DirectoryUser.team_id == team_id, DirectoryUser.user_id == ids.c.user_id),
+        )
+        .order_by(ids.c.user_id)
+    )
+    if only is not None:
+        query = query.where(ids.c.user_id == only)
+    return [ManagerRow(user_id, tz) for user_id, tz in session.execute(query)]
+
+
+def reports(session: Session, team_id: str, manager_id: str) -> list[tuple[str, bool]]:
+    """Direct reports, each with whether they manage anyone themselves (skip-level lines)."""
+    child = OrgEdge.__table__.alias("child")
+    has_reports = (
+        select(func.count())
+        .select_from(child)
+        .where(child.c.team_id == team_id, child.c.manager_id == OrgEdge.user_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(OrgEdge.user_id, has_reports)
+        .where(OrgEdge.team_id == team_id, OrgEdge.manager_id == manager_id)
+        .order_by(OrgEdge.user_id)
+    )
+    return [(user_id, bool(count)) for user_id, count in rows]
+
+
+def owned_templates(session: Session, team_id: str, owner_id: str) -> list[CheckinTemplate]:
+    return list(
+        session.scalars(
+            select(CheckinTemplate)
+            .where(CheckinTemplate.team_id == team_id, CheckinTemplate.owner_id == owner_id)
+            .order_by(CheckinTemplate.id)
+        )
+    )
+
+
+# ----- check-ins --------------------------------------------------------------------------------
+
+
+def occurrences(
+    session: Session,
+    team_id: str,
+    user_ids: Sequence[str],
+    template_ids: Sequence[int],
+    first: date,
+    last: date,
+) -> list[OccurrenceRow]:
+    """Occurrences dated in [first, last] of these people (any template) or these templates."""
+    if not user_ids and not template_ids:
+        return []
+    who = or_(
+        CheckinOccurrence.user_id.in_(list(user_ids)),
+        CheckinOccurrence.template_id.in_(list(template_ids)),
+    )
+    rows = session.execute(
+        select(
+            CheckinOccurrence.id,
+            CheckinOccurrence.template_id,
+            CheckinOccurrence.user_id,
+            CheckinOccurrence.local_date,
+            CheckinOccurrence.state,
+            CheckinOccurrence.closes_at,
+        )
+        .where(
+            CheckinOccurrence.team_id == team_id,
+            CheckinOccurrence.local_date >= first,
+            CheckinOccurrence.local_date <= last,
+            who,
+        )
+        .order_by(CheckinOccurrence.local_date, CheckinOccurrence.id)
+    )
+    return [OccurrenceRow(*row) for row in rows]
+
+
+def templates(session: Session, template_ids: Iterable[int]) -> dict[int, CheckinTemplate]:
+    ids = sorted(set(template_ids))
+    if not ids:
+        return {}
+    return {
+        t.id: t for t in session.scalars(select(CheckinTemplate).where(CheckinTemplate.id.in_(ids)))
+    }
+
+
+def answers(
+    session: Session, occurrence_ids: Sequence[int], question_ids: Sequence[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """{occurrence id: {question id: value}}; `question_ids` narrows to those questions."""
+    found: dict[int, dict[str, Any]] = {}
+    if not occurrence_ids:
+        return found
+    query = select(
+        CheckinAnswer.occurrence_id, CheckinAnswer.question_id, CheckinAnswer.value
+    ).where(CheckinAnswer.occurrence_id.in_(list(occurrence_ids)))
+    if question_ids is not None:
+        query = query.where(CheckinAnswer.question_id.in_(list(question_ids)))
+    for occurrence_id, question_id, value in session.execute(query):
+        found.setdefault(occurrence_id, {})[question_id] = value
+    return found
+
+
+def replies(
+    session: Session, occurrence_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str, datetime]]]:
+    """{occurrence id: [(author, text, when)]}, oldest first."""
+    found: dict[int, list[tuple[str, str, datetime]]] = {}
+    if not occurrence_ids:
+        return found
+    rows = session.execute(
+        select(
+            CheckinReply.occurrence_id,
+            CheckinReply.author_id,
+            CheckinReply.text,
+            CheckinReply.created_at,
+        )
+        .where(CheckinReply.occurrence_id.in_(list(occurrence_ids)))
+        .order_by(CheckinReply.created_at, CheckinReply.id)
+    )
+    for occurrence_id, author_id, text, created_at in rows:
+        found.setdefault(occurrence_id, []).append((author_id, text, created_at))
+    return found
+
+
+def add_reply(
+    session: Session, team_id: str, occurrence_id: int, author_id: str, text: str, now: datetime
+) -> None:
+    session.add(
+        CheckinReply(
+            team_id=team_id,
+            occurrence_id=occurrence_id,
+            author_id=author_id,
+            text=text,
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def occurrence(session: Session, team_id: str, occurrence_id: int) -> CheckinOccurrence | None:
+    return session.scalars(
+        select(CheckinOccurrence).where(
+            CheckinOccurrence.team_id == team_id, CheckinOccurrence.id == occurrence_id
+        )
+    ).first()
+
+
+# ----- skip-level -------------------------------------------------------------------------------
+
+
+def subtree_occurrences(
+    session: Session, team_id: str, roots: Sequence[str], first: date, last: date
+) -> list[tuple[str, OccurrenceRow]]:
+    """(root, occurrence) for everyone below each root (a recursive walk of the org chart)."""
+    if not roots:
+        return []
+    base = select(OrgEdge.user_id.label("user_id"), OrgEdge.manager_id.label("root")).where(
+        OrgEdge.team_id == team_id, OrgEdge.manager_id.in_(list(roots))
+    )
+    tree = base.cte("subtree", recursive=True)
+    edge = OrgEdge.__table__.alias("edge")
+    tree = tree.union(
+        select(edge.c.user_id, tree.c.root).where(
+            edge.c.team_id == team_id, edge.c.manager_id == tree.c.user_id
+        )
+    )
+    rows = session.execute(
+        select(
+            tree.c.root,
+            CheckinOccurrence.id,
+            CheckinOccurrence.template_id,
+            CheckinOccurrence.user_id,
+            CheckinOccurrence.local_date,
+            CheckinOccurrence.state,
+            CheckinOccurrence.closes_at,
+        )
+        .join(CheckinOccurrence, CheckinOccurrence.user_id == tree.c.user_id)
+        .where(
+            CheckinOccurrence.team_id == team_id,
+            CheckinOccurrence.local_date >= first,
+            CheckinOccurrence.local_date <= last,
+        )
+    )
+    return [(root, OccurrenceRow(*rest)) for root, *rest in rows]
+
+
+def subtree_sizes(session: Session, team_id: str, roots: Sequence[str]) -> dict[str, int]:
+    """People below each root, however deep."""
+    if not roots:
+        return {}
+    base = select(OrgEdge.user_id.label("user_id"), OrgEdge.manager_id.label("root")).where(
+        OrgEdge.team_id == team_id, OrgEdge.manager_id.in_(list(roots))
+    )
+    tree = base.cte("subtree_size", recursive=True)
+    edge = OrgEdge.__table__.alias("edge")
+    tree = tree.union(
+        select(edge.c.user_id, tree.c.root).where(
+            edge.c.team_id == team_id, edge.c.manager_id == tree.c.user_id
+        )
+    )
+    rows = session.execute(select(tree.c.root, func.count()).group_by(tree.c.root))
+    return {root: int(count) for root, count in rows}
+
+
+# ----- kudos ------------------------------------------------------------------------------------
+
+
+def kudos_received(
+    session: Session, team_id: str, user_ids: Sequence[str], start: datetime, end: datetime
+) -> dict[str, int]:
+    """Kudos the people received in [start, end) by value, one per recipient and value."""
+    if not user_ids:
+        return {}
+    value = func.coalesce(KudosValue.value, literal_column("''"))
+    rows = session.execute(
+        select(value, func.count())
+        .select_from(KudosRecipient)
+        .join(Kudos, Kudos.id == KudosRecipient.kudos_id)
+        .outerjoin(KudosValue, KudosValue.kudos_id == Kudos.id)
+        .where(
+            Kudos.team_id == team_id,
+            Kudos.created_at >= start,
+            Kudos.created_at < end,
+            KudosRecipient.recipient_id.in_(list(user_ids)),
+        )
+        .group_by(value)
+    ).all()
+    return {v: int(n) for v, n in rows if v}
+
+
+def kudos_count(
+    session: Session, team_id: str, user_ids: Sequence[str], start: datetime, end: datetime
+) -> int:
+    if not user_ids:
+        return 0
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(KudosRecipient)
+            .join(Kudos, Kudos.id == KudosRecipient.kudos_id)
+            .where(
+                Kudos.team_id == team_id,
+                Kudos.created_at >= start,
+                Kudos.created_at < end,
+                KudosRecipient.recipient_id.in_(list(user_ids)),
+            )
+        ).scalar_one()
+    )
+
+
+def last_kudos(
+    session: Session, team_id: str, user_ids: Sequence[str], before: datetime
+) -> dict[str, datetime]:
+    """The latest kudos each person received before `before` (absent: never)."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(KudosRecipient.recipient_id, func.max(Kudos.created_at))
+        .join(Kudos, Kudos.id == KudosRecipient.kudos_id)
+        .where(
+            Kudos.team_id == team_id,
+            Kudos.created_at < before,
+            KudosRecipient.recipient_id.in_(list(user_ids)),
+        )
+        .group_by(KudosRecipient.recipient_id)
+    )
+    return {user_id: latest for user_id, latest in rows if latest is not None}
+
+
+# ----- upward feedback --------------------------------------------------------------------------
+
+
+def notes(session: Session, team_id: str, manager_id: str, iso_week: str) -> list[NoteRow]:
+    """The week's named notes, and every anonymous note still waiting up to that week."""
+    rows = session.execute(
+        select(
+            UpwardFeedback.id,
+            UpwardFeedback.author_id,
+            UpwardFeedback.anonymous,
+            UpwardFeedback.text,
+            UpwardFeedback.iso_week,
+        ).where(
+            UpwardFeedback.team_id == team_id,
+            UpwardFeedback.manager_id == manager_id,
+            or_(
+                and_(UpwardFeedback.anonymous.is_(False), UpwardFeedback.iso_week == iso_week),
+                and_(
+                    UpwardFeedback.anonymous.is_(True),
+                    UpwardFeedback.released.is_(False),
+                    UpwardFeedback.iso_week <= iso_week,
+                ),
+            ),
+        )
+    )
+    return [NoteRow(*row) for row in rows]
+
+
+def release_notes(session: Session, note_ids: Sequence[str], iso_week: str) -> None:
+    if note_ids:
+        session.execute(
+            update(UpwardFeedback)
+            .where(UpwardFeedback.id.in_(list(note_ids)), UpwardFeedback.released.is_(False))
+            .values(released=True, released_week=iso_week)
+        )
+
+
+# ----- the digests themselves -------------------------------------------------------------------
+
+
+def insert_digest(session: Session, values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING on (team, manager, week): None if it exists already."""
+    new_id = insert_ignoring_conflict(
+        session,
+        Digest.__table__,  # type: ignore[arg-type]
+        values,
+    )
+    return int(new_id) if new_id is not None else None
+
+
+def set_digest_outbox(session: Session, digest_id: int, outbox_id: int) -> None:
+    session.execute(update(Digest).where(Digest.id == digest_id).values(outbox_id=outbox_id))
+
+
+def find_digest(session: Session, team_id: str, manager_id: str, iso_week: str) -> Digest | None:
+    return session.scalars(
+        select(Digest).where(
+            Digest.team_id == team_id, Digest.manager_id == manager_id, Digest.iso_week == iso_week
+        )
+    ).first()
+
+
+def existing_weeks(
+    session: Session, team_id: str, iso_weeks: Sequence[str]
+) -> set[tuple[str, str]]:
+    """(manager, week) pairs already written, so a minute job skips them without building."""
+    if not iso_weeks:
+        return set()
+    rows = session.execute(
+        select(Digest.manager_id, Digest.iso_week).where(
+            Digest.team_id == team_id, Digest.iso_week.in_(list(iso_weeks))
+        )
+    )
+    return {(m, w) for m, w in rows}
