@@ -30,7 +30,7 @@ MANAGER = "UMGR"
 ZONE = ZoneInfo("America/New_York")
 WEEK = date(2031, 3, 3)  # Monday of the covered week
 ISO_WEEK = "2031-W10"
-SEND_AT = datetime(2031, 3, 10, 9, 0, tzinfo=ZONE).astimezone(UTC)
+SEND_AT = datetime(2031, 3, 10, 9, 0, tzinfo=ZONE).astimezone(UTC)  # send_at(WEEK)
 AFTER_SEND = SEND_AT + timedelta(minutes=1)
 CREATED = datetime(2031, 1, 1, tzinfo=UTC)
 
@@ -122,14 +122,14 @@ def kudos(
     session.flush()
 
 
-def reply(session: Session, occurrence_id: int, author: str, text: str) -> None:
+def reply(session: Session, occurrence_id: int, author: str, text: str, at: datetime) -> None:
     session.add(
         CheckinReply(
             team_id=TEAM,
             occurrence_id=occurrence_id,
             author_id=author,
             text=text,
-            created_at=SEND_AT - timedelta(days=2),
+            created_at=at,
         )
     )
     session.flush()
@@ -139,7 +139,12 @@ def answered(pulse: int, blocker: str = "", done: str = "Shipped") -> dict[str, 
     return {"done": done, "blockers": blocker, "pulse": pulse}
 
 
-def seed_team(session: Session) -> dict[str, int]:
+def send_at(week: date) -> datetime:
+    """Monday 09:00 in the manager's zone after the week from `week`."""
+    return datetime.combine(week + timedelta(days=7), time(9), tzinfo=ZONE).astimezone(UTC)
+
+
+def seed_team(session: Session, week: date = WEEK) -> dict[str, int]:
     """Six weeks of a four-person team (plus one answering someone else's check-in).
 
     UANN: pulse 4 for weeks, then 1 (a drop), a blocker this week and last week (still open).
@@ -168,8 +173,9 @@ def seed_team(session: Session) -> dict[str, int]:
     other = template(session, "UOTHER", "Other", ["UEVE"])
     under_b = template(session, "UBOB", "B team", ["UY01", "UY02", "UY03"])
     ids: dict[str, int] = {"weekly": weekly, "other": other}
+    covered = week
     for back in range(5, -1, -1):
-        week = WEEK - timedelta(weeks=back)
+        week = covered - timedelta(weeks=back)
         now_week, last_week = back == 0, back == 1
         a_pulse = 1 if now_week else 4
         a_blocker = "Waiting on the security review" if back <= 1 else "none"
@@ -202,9 +208,10 @@ def seed_team(session: Session) -> dict[str, int]:
                 occurrence(
                     session, under_b, user_id, week, "answered", answered(4 if now_week else 3)
                 )
-    reply(session, ids["UANN0"], MANAGER, "Let's talk about the review")
-    thursday = datetime.combine(WEEK + timedelta(days=3), time(15), tzinfo=UTC)
+    sent = send_at(covered)
+    reply(session, ids["UANN0"], MANAGER, "Let's talk about the review", sent - timedelta(days=2))
+    thursday = datetime.combine(covered + timedelta(days=3), time(15), tzinfo=UTC)
     kudos(session, "UOTHER", ["UANN"], thursday, ["teamwork", "craft"])
     kudos(session, "UOTHER", ["UANN"], thursday + timedelta(hours=1), ["teamwork"])
-    kudos(session, "UOTHER", ["UBOB"], SEND_AT - timedelta(days=10), ["craft"])
+    kudos(session, "UOTHER", ["UBOB"], sent - timedelta(days=10), ["craft"])
     return ids
