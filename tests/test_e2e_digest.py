@@ -1,0 +1,288 @@
+"""The weekly digest end to end: the real server, the emulator, signed requests.
+
+Sending (the chart uploaded once, privately, shown by file id; `invalid_blocks` for a file
+still processing retried; one digest with two writers), `/checkin digest` (placeholder then
+views.update, never anonymous notes; kindly refused without reports), View more with its
+permission check, and the whole database scanned after an anonymous note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+from bot.checkin_runner import run_due
+from bot.demo.slack_emulator import SlackEmulator
+from bot.digest_runner import DigestPolicy
+from bot.services import digest_rules as rules
+from bot.services import templates
+from handlers.users import sync_all
+from storage import checkins as checkin_store
+from storage.models import CheckinOccurrence, Digest, OutboxMessage
+from tests.digest_seed import ISO_WEEK, MANAGER, SEND_AT, ZONE, seed_team
+from tests.factories import TEAM
+from tests.server import RunningServer
+from tests.slack_requests import SlackRequests
+from tests.waiting import wait_until
+
+PEOPLE = ("UANN", "UBOB", "UCAT", "UDAN", "UEVE", "UOTHER", "UX01", "UY01", "UY02", "UY03")
+KEY = f"digest:{MANAGER}:{ISO_WEEK}:message"
+
+
+@pytest.fixture
+def people(slack: SlackEmulator) -> None:
+    slack.add_user(MANAGER, tz="America/New_York")
+    for user_id in PEOPLE:
+        slack.add_user(user_id, tz="Europe/Berlin")
+
+
+def seed(server: RunningServer, week: Any = None) -> dict[str, int]:
+    with server.deps.unit_of_work() as session:
+        return seed_team(session, week) if week is not None else seed_team(session)
+
+
+def digest_posts(slack: SlackEmulator) -> list[Any]:
+    return [
+        c
+        for c in slack.calls("chat.postMessage")
+        if c["metadata"]["event_payload"]["key"].startswith(f"digest:{MANAGER}:")
+    ]
+
+
+def test_the_digest_goes_once_with_its_chart_uploaded_once_and_privately(
+    server: RunningServer, slack: SlackEmulator, people: None
+) -> None:
+    seed(server)
+    # A file still processing: Slack refuses the image block once; the post is retried later.
+    slack.inject_fault("chat.postMessage", error="invalid_blocks", times=1)
+    policy = DigestPolicy.from_settings(server.deps.settings)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two replicas' minute jobs at once
+        runs = list(
+            pool.map(
+                lambda _: run_due(server.deps.session_factory, SEND_AT, digests=policy), range(2)
+            )
+        )
+    assert sum(r.digests for r in runs) == 4  # UMGR, UANN, UBOB, UOTHER: once each
+    server.deps.notify_outbox()
+    posts = slack.wait_for(
+        "chat.postMessage",
+        count=5,  # four digests, and the one refused while its file was processing
+        timeout=20,
+        predicate=lambda c: c["metadata"]["event_payload"]["key"].startswith("digest:"),
+    )
+    with server.deps.unit_of_work() as session:
+        weeks = session.scalars(select(Digest.iso_week).where(Digest.manager_id == MANAGER))
+        assert weeks.all() == [ISO_WEEK]
+        files = dict(
+            session.execute(
+                select(OutboxMessage.idempotency_key, OutboxMessage.result_channel).where(
+                    OutboxMessage.idempotency_key.like("digest:%:chart")
+                )
+            ).all()
+        )
+    # Four digests, four private uploads: one each, never again for the retried post.
+    assert len(files) == 4 and all(f and f.startswith("F") for f in files.values())
+    assert len(slack.calls("files.getUploadURLExternal")) == 4
+    completes = slack.calls("files.completeUploadExternal")
+    assert len(completes) == 4 and not any(c.get("channel_id") for c in completes)
+    refused_key = posts[0]["metadata"]["event_payload"]["key"]
+    again = [p for p in posts if p["metadata"]["event_payload"]["key"] == refused_key]
+    assert len(again) == 2 and again[0]["blocks"] == again[1]["blocks"]
+    owner = refused_key.split(":")[1]
+    assert [
+        m for m in slack.messages(owner) if m["metadata"]["event_payload"]["key"] == refused_key
+    ]
+    file_id = files[f"digest:{MANAGER}:{ISO_WEEK}:chart"]
+    posted = next(p for p in posts if p["metadata"]["event_payload"]["key"] == KEY)
+    (image,) = [b for b in posted["blocks"] if b["type"] == "image"]
+    assert image["slack_file"] == {"id": file_id}
+    assert slack.file(file_id)["completed"] and slack.file(file_id)["channels"] == []
+    dm = next(m for m in slack.messages(MANAGER) if m["metadata"]["event_payload"]["key"] == KEY)
+    assert dm["text"].startswith("Week of 3–9 Mar: 3 of 4 answered, pulse 2.0 (-1.5)")
+    body = json.dumps(dm["blocks"])
+    for expected in (
+        "Waiting on the security review",
+        "still open",
+        "Whom to talk to",
+        "missed the last two Weekly check-ins",
+        "digest_view_more",
+        "digest_give_kudos",
+        "you replied to 1 of 2",
+        "too small to show",
+    ):
+        assert expected in body, expected
+    assert "Blocked on X" not in body  # UEVE's answer to someone else's check-in
+    # The job again, or a second server: nothing more.
+    assert (
+        run_due(server.deps.session_factory, SEND_AT + timedelta(hours=1), digests=policy).digests
+        == 0
+    )
+
+
+def test_checkin_digest_previews_without_anonymous_notes_and_view_more_is_for_the_manager(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests, people: None
+) -> None:
+    now = datetime.now(UTC)
+    ids = seed(server, rules.covered_week(now, ZONE))
+    with server.deps.unit_of_work() as session:
+        checkin_store.add_upward(
+            session,
+            team_id=TEAM,
+            manager_id=MANAGER,
+            author_id=None,
+            occurrence_id=None,
+            text="An anonymous secret",
+            iso_week=rules.iso_week(rules.covered_week(now, ZONE)),
+            released=False,
+        )
+    response = signed.command("/checkin", "digest", user_id=MANAGER, trigger_id="t-digest")
+    assert response.status_code == 200 and not response.text.strip()
+    (opened,) = slack.wait_for("views.open", predicate=lambda c: c["trigger_id"] == "t-digest")
+    assert "Building your digest" in json.dumps(opened["view"])
+    view_id = slack.calls("views.open")[-1]
+    (updated,) = slack.wait_for("views.update", timeout=10)
+    view = updated["view"] if isinstance(updated["view"], dict) else json.loads(updated["view"])
+    body = json.dumps(view)
+    assert "3 of 4 answered" in body and "Waiting on the security review" in body
+    assert "An anonymous secret" not in body and "wait until" not in body
+    del view_id
+
+    # View more: the manager reads the whole answer, with Reply; anyone else is refused.
+    signed.block_action(
+        user_id=MANAGER, action_id="digest_view_more", value=str(ids["UANN0"]), trigger_id="vm1"
+    )
+    (more,) = slack.wait_for("views.open", predicate=lambda c: c["trigger_id"] == "vm1")
+    more_body = json.dumps(more["view"])
+    assert "Waiting on the security review" in more_body and "digest_reply" in more_body
+    assert "Let's talk about the review" in more_body  # the manager's reply
+    signed.block_action(
+        user_id="UBOB", action_id="digest_view_more", value=str(ids["UANN0"]), trigger_id="vm2"
+    )
+    (denied,) = slack.wait_for("views.open", predicate=lambda c: c["trigger_id"] == "vm2")
+    assert "Waiting on the security review" not in json.dumps(denied["view"])
+    assert "only the person's manager" in json.dumps(denied["view"])
+
+
+def test_checkin_digest_from_someone_without_reports_says_so_kindly(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    response = signed.command("/checkin", "digest", user_id="UCHO", trigger_id="t-none")
+    assert response.status_code == 200
+    (updated,) = slack.wait_for("views.update", timeout=10)
+    body = json.dumps(updated["view"])
+    assert "no direct reports" in body and "/checkin setup" in body
+
+
+# ----- anonymity in the database ----------------------------------------------------------------
+
+
+ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def test_nothing_in_the_database_ties_an_anonymous_note_to_its_author(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    members = ("UBEN", "UEVA", "UFIN")
+    for user_id in ("UEVA", "UFIN"):
+        slack.add_user(user_id, tz="Europe/Berlin")
+    sync_all(server.deps, WebClient(token=slack.bot_token, base_url=slack.url), TEAM)
+    now = datetime.now(UTC)
+    berlin = now.astimezone(ZoneInfo("Europe/Berlin")) - timedelta(minutes=5)
+    definition = templates.TemplateDef(
+        name="Daily",
+        owner_id="UANA",
+        member_ids=members,
+        weekdays=ALL_DAYS,
+        local_time=berlin.strftime("%H:%M"),
+        questions=templates.DEFAULT_QUESTIONS,
+        close_after=timedelta(hours=8),
+    )
+    with server.deps.unit_of_work() as session:
+        templates.apply(session, TEAM, [definition], now - timedelta(days=1))
+    run_due(server.deps.session_factory, now)
+    with server.deps.unit_of_work() as session:
+        row = session.scalars(
+            select(CheckinOccurrence).where(CheckinOccurrence.user_id == "UEVA")
+        ).one()
+        occurrence_id, answered_at_floor = row.id, now
+    values = {
+        "checkin_q_done": {"answer": {"type": "plain_text_input", "value": "Shipped"}},
+        "checkin_q_next": {"answer": {"type": "plain_text_input", "value": "Docs"}},
+        "checkin_q_blockers": {"answer": {"type": "plain_text_input", "value": None}},
+        "checkin_q_pulse": {"answer": {"type": "static_select", "selected_option": {"value": "4"}}},
+        "checkin_q_upward": {
+            "answer": {"type": "plain_text_input", "value": "Standups run far too long"}
+        },
+        "checkin_anonymous": {
+            "anonymous": {"type": "checkboxes", "selected_options": [{"value": "anonymous"}]}
+        },
+    }
+    response = signed.view_submission(
+        user_id="UEVA",
+        callback_id="checkin_modal",
+        values=values,
+        private_metadata=json.dumps({"occurrence_id": occurrence_id}),
+        view_id="VEVA",
+    )
+    assert response.json()["response_action"] == "update"
+    wait_until(lambda: _all_sent(server), timeout=10)
+    del answered_at_floor
+
+    author_marks = {"UEVA", "DUEVA", str(occurrence_id)}
+    assert occurrence_id > 0
+    with server.deps.unit_of_work() as session:
+        dump = _dump(session)
+    note_rows = [
+        (t, r) for t, r in dump if "Standups run far too long" in json.dumps(r, default=str)
+    ]
+    assert [t for t, _ in note_rows] == ["upward_feedback"]
+    ((_, note),) = note_rows
+    assert note["author_id"] is None and note["occurrence_id"] is None
+    assert re.fullmatch(r"[0-9a-f]{32}", note["id"])
+    assert not any(isinstance(v, datetime) for v in note.values())  # the week, nothing finer
+    for value in note.values():
+        assert str(value) not in author_marks
+    # Nothing stored anywhere mentions the note next to its author: no message says it exists.
+    for table, row in dump:
+        if not _identifies(table, row, occurrence_id):
+            continue
+        blob = json.dumps(row, default=str).lower().replace('"anonymous_allowed"', "")
+        for telling in ("standups", note["id"], "anonymous", "anonymously", "your note"):
+            assert telling not in blob, (table, row)
+
+
+def _identifies(table: str, row: dict[str, Any], occurrence_id: int) -> bool:
+    """Does this row name Eva (her id, her DM) or her occurrence?"""
+    if table == "checkin_occurrences" and row["id"] == occurrence_id:
+        return True
+    for column, value in row.items():
+        if column == "occurrence_id" and value == occurrence_id:
+            return True
+        if re.search(r"\b[D]?UEVA\b", json.dumps(value, default=str)):
+            return True
+    return False
+
+
+def _all_sent(server: RunningServer) -> bool:
+    with server.deps.unit_of_work() as session:
+        return not session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.status == "pending")
+        ).first()
+
+
+def _dump(session: Session) -> list[tuple[str, dict[str, Any]]]:
+    """Every row of every table, as (table, {column: value})."""
+    rows = []
+    for table in inspect(session.get_bind()).get_table_names():
+        result = session.execute(text(f'SELECT * FROM "{table}"'))
+        rows += [(table, dict(r._mapping)) for r in result]
+    return rows
