@@ -412,3 +412,65 @@ def existing_weeks(
         )
     )
     return {(m, w) for m, w in rows}
+
+
+# ----- App Home ---------------------------------------------------------------------------------
+
+
+def recent_answered(
+    session: Session, team_id: str, user_id: str, limit: int
+) -> list[tuple[OccurrenceRow, str]]:
+    """A person's latest answered check-ins, newest first, with their template's name."""
+    rows = session.execute(
+        select(
+            CheckinOccurrence.id,
+            CheckinOccurrence.template_id,
+            CheckinOccurrence.user_id,
+            CheckinOccurrence.local_date,
+            CheckinOccurrence.state,
+            CheckinOccurrence.closes_at,
+            CheckinTemplate.name,
+        )
+        .join(CheckinTemplate, CheckinTemplate.id == CheckinOccurrence.template_id)
+        .where(
+            CheckinOccurrence.team_id == team_id,
+            CheckinOccurrence.user_id == user_id,
+            CheckinOccurrence.state == "answered",
+        )
+        .order_by(CheckinOccurrence.local_date.desc(), CheckinOccurrence.id.desc())
+        .limit(limit)
+    )
+    return [(OccurrenceRow(*row[:6]), row[6]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class KudosLine:
+    other_ids: tuple[str, ...]  # the giver (received) or the recipients (given)
+    message: str
+    created_at: datetime
+
+
+def kudos_received_by(session: Session, team_id: str, user_id: str, limit: int) -> list[KudosLine]:
+    rows = session.execute(
+        select(Kudos.giver_id, Kudos.message, Kudos.created_at)
+        .join(KudosRecipient, KudosRecipient.kudos_id == Kudos.id)
+        .where(Kudos.team_id == team_id, KudosRecipient.recipient_id == user_id)
+        .order_by(Kudos.created_at.desc(), Kudos.id.desc())
+        .limit(limit)
+    )
+    return [KudosLine((giver,), message, at) for giver, message, at in rows]
+
+
+def kudos_given_by(session: Session, team_id: str, user_id: str, limit: int) -> list[KudosLine]:
+    kudos = list(
+        session.scalars(
+            select(Kudos)
+            .where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
+            .order_by(Kudos.created_at.desc(), Kudos.id.desc())
+            .limit(limit)
+        )
+    )
+    return [
+        KudosLine(tuple(r.recipient_id for r in k.recipients), k.message, k.created_at)
+        for k in kudos
+    ]

@@ -286,3 +286,50 @@ def _dump(session: Session) -> list[tuple[str, dict[str, Any]]]:
         result = session.execute(text(f'SELECT * FROM "{table}"'))
         rows += [(table, dict(r._mapping)) for r in result]
     return rows
+
+
+# ----- App Home ---------------------------------------------------------------------------------
+
+
+def home_of(slack: SlackEmulator, signed: SlackRequests, user_id: str, event_id: str) -> str:
+    opened = {"type": "app_home_opened", "user": user_id, "channel": f"D{user_id}", "tab": "home"}
+    assert signed.event(opened, event_id=event_id).status_code == 200
+    (call,) = slack.wait_for(
+        "views.publish", timeout=10, predicate=lambda c: c["user_id"] == user_id
+    )
+    home = slack.home_view(user_id)
+    assert home is not None and len(home["blocks"]) <= 100  # Slack accepted it
+    view = call["view"] if isinstance(call["view"], dict) else json.loads(call["view"])
+    return json.dumps(view["blocks"])
+
+
+def test_app_home_shows_the_team_to_managers_and_your_history_to_everyone(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests, people: None
+) -> None:
+    week = rules.covered_week(datetime.now(UTC), ZONE)
+    seed(server, week)
+    before = home_of(slack, signed, MANAGER, "EvHOME1")
+    assert "Your team" in before and "Whom to talk to" in before
+    assert "digest_preview" in before and "3 of 4 answered" in before
+    assert "missed the last two Weekly check-ins" in before
+    # An anonymous note changes nothing on App Home, not even a count.
+    with server.deps.unit_of_work() as session:
+        checkin_store.add_upward(
+            session,
+            team_id=TEAM,
+            manager_id=MANAGER,
+            author_id=None,
+            occurrence_id=None,
+            text="Hidden",
+            iso_week=rules.iso_week(week),
+            released=False,
+        )
+    slack.reset()
+    assert home_of(slack, signed, MANAGER, "EvHOME2") == before
+    # A member: their last answers with the manager's reply, and their pulse as a sparkline.
+    member = home_of(slack, signed, "UANN", "EvHOME3")
+    assert "Your check-ins" in member and "Let's talk about the review" in member
+    assert "Your pulse, last 8 weeks" in member and "Received" in member and "Given" in member
+    assert "Your team" in member  # she manages UX01: her own (too small) team
+    dan = home_of(slack, signed, "UDAN", "EvHOME4")
+    assert "Your check-ins" in dan and "Your team" not in dan and "digest_preview" not in dan

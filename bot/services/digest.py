@@ -249,7 +249,7 @@ def build(
             user_id=r.user_id,
             occurrence_id=r.id,
             template=templates[r.template_id].name,
-            summary=_summary(templates[r.template_id], answers.get(r.id, {})),
+            summary=summary(templates[r.template_id], answers.get(r.id, {})),
             replied=r.id in replied,
         )
         for r in sorted(answered_owned, key=lambda r: (r.user_id, r.local_date, r.id))
@@ -455,7 +455,7 @@ def _tally(rows: list[OccurrenceRow], outcome: dict[int, str]) -> tuple[int, int
     return sum(1 for r in counted if outcome[r.id] == ANSWERED), len(counted)
 
 
-def _summary(template: CheckinTemplate, values: dict[str, Any]) -> str:
+def summary(template: CheckinTemplate, values: dict[str, Any]) -> str:
     """The answers on one line each, cut short; View more shows them whole."""
     parts = []
     for question in template.questions:
