@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot.checkin_runner import run_due
+from bot.delivery import outbox
 from bot.demo.slack_emulator import SlackEmulator
 from bot.digest_runner import DigestPolicy
 from bot.services import digest_rules as rules
@@ -333,3 +335,45 @@ def test_app_home_shows_the_team_to_managers_and_your_history_to_everyone(
     assert "Your team" in member  # she manages UX01: her own (too small) team
     dan = home_of(slack, signed, "UDAN", "EvHOME4")
     assert "Your check-ins" in dan and "Your team" not in dan and "digest_preview" not in dan
+
+
+# ----- priority ---------------------------------------------------------------------------------
+
+
+def test_a_kudos_during_a_digest_fan_out_goes_first(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    """A smaller Monday: 200 bulk digest posts queued (4 s at the test's 50/s), then a kudos."""
+    managers = [f"UM{i:03d}" for i in range(100)]
+    for user_id in managers:
+        slack.add_user(user_id, tz="America/New_York")
+    now = datetime.now(UTC)
+    with server.deps.unit_of_work() as session:
+        outbox.post_messages(
+            session,
+            team_id=TEAM,
+            messages=[
+                (f"digest:{m}:{n}", m, "Weekly digest", None) for m in managers for n in (1, 2)
+            ],
+            now=now,
+            bulk=True,
+        )
+    server.deps.notify_outbox()
+    slack.wait_for("chat.postMessage", count=20, timeout=10)  # the fan-out is under way
+    started = time.monotonic()
+    assert (
+        signed.command("/kudos", "<@UBEN> thanks for the review", user_id="UANA").status_code == 200
+    )
+    (dm,) = slack.wait_for(
+        "chat.postMessage", timeout=10, predicate=lambda c: c["channel"] == "UBEN"
+    )
+    assert time.monotonic() - started < 10
+    posts = slack.calls("chat.postMessage")
+    digests_before = [c for c in posts[: posts.index(dm)] if str(c.get("text")) == "Weekly digest"]
+    assert len(digests_before) < 200, "the kudos waited for the whole fan-out"
+    slack.wait_for(
+        "chat.postMessage",
+        count=200,
+        timeout=20,
+        predicate=lambda c: str(c.get("text")) == "Weekly digest",
+    )
