@@ -108,12 +108,13 @@ def write_due(
     """Write (or, `dry_run`, only build) every digest due at `now`."""
     summary = DigestSummary()
     todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)
+    painter = digest_chart.Painter()  # one Figure for this run's charts
     for index, item in enumerate(todo, 1):
         if dry_run:
             with unit_of_work(factory) as session:
                 built = _build(session, item, now, policy, release=False)
             summary.previews.append(built.data)
-        elif write_one(factory, item, now, policy):
+        elif write_one(factory, item, now, policy, painter):
             summary.written += 1
         else:
             summary.skipped += 1
@@ -123,12 +124,16 @@ def write_due(
 
 
 def write_one(
-    factory: sessionmaker[Session], item: DueDigest, now: datetime, policy: DigestPolicy
+    factory: sessionmaker[Session],
+    item: DueDigest,
+    now: datetime,
+    policy: DigestPolicy,
+    painter: digest_chart.Painter | None = None,
 ) -> bool:
     """Build, draw and write one digest; False if another writer had it already."""
     with unit_of_work(factory) as session:
         built = _build(session, item, now, policy, release=True)
-    png = digest_chart.png(built.data.chart)
+    png = (painter or digest_chart.Painter()).png(built.data.chart)
     messages = blocks.messages(built.data)
     data = built.data
     key = f"digest:{data.manager_id}:{data.iso_week}"

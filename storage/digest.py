@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select, union, update
+from sqlalchemy import and_, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflict
@@ -118,31 +118,40 @@ def occurrences(
     first: date,
     last: date,
 ) -> list[OccurrenceRow]:
-    """Occurrences dated in [first, last] of these people (any template) or these templates."""
+    """Occurrences dated in [first, last] of these people (any template) or these templates.
+
+    Two index range scans joined by UNION, on (team, user, date) and (template, date): an OR
+    would scan the workspace, and the unique key (template, user, date) would walk each
+    template's whole history."""
     if not user_ids and not template_ids:
         return []
-    who = or_(
-        CheckinOccurrence.user_id.in_(list(user_ids)),
-        CheckinOccurrence.template_id.in_(list(template_ids)),
+    columns = (
+        CheckinOccurrence.id,
+        CheckinOccurrence.template_id,
+        CheckinOccurrence.user_id,
+        CheckinOccurrence.local_date,
+        CheckinOccurrence.state,
+        CheckinOccurrence.closes_at,
     )
-    rows = session.execute(
-        select(
-            CheckinOccurrence.id,
-            CheckinOccurrence.template_id,
-            CheckinOccurrence.user_id,
-            CheckinOccurrence.local_date,
-            CheckinOccurrence.state,
-            CheckinOccurrence.closes_at,
+    dated = and_(CheckinOccurrence.local_date >= first, CheckinOccurrence.local_date <= last)
+    parts = []
+    if user_ids:
+        parts.append(
+            select(*columns).where(
+                CheckinOccurrence.team_id == team_id,
+                CheckinOccurrence.user_id.in_(list(user_ids)),
+                dated,
+            )
         )
-        .where(
-            CheckinOccurrence.team_id == team_id,
-            CheckinOccurrence.local_date >= first,
-            CheckinOccurrence.local_date <= last,
-            who,
+    if template_ids:
+        # Template ids are the workspace's own; naming the team here too would lead SQLite
+        # to range over the workspace instead of the (template, date) index.
+        parts.append(
+            select(*columns).where(CheckinOccurrence.template_id.in_(list(template_ids)), dated)
         )
-        .order_by(CheckinOccurrence.local_date, CheckinOccurrence.id)
-    )
-    return [OccurrenceRow(*row) for row in rows]
+    query = union(*parts) if len(parts) > 1 else parts[0]
+    rows = [OccurrenceRow(*row) for row in session.execute(query)]
+    return sorted(rows, key=lambda r: (r.local_date, r.id))
 
 
 def templates(session: Session, template_ids: Iterable[int]) -> dict[int, CheckinTemplate]:
@@ -276,66 +285,44 @@ def subtree_sizes(session: Session, team_id: str, roots: Sequence[str]) -> dict[
 # ----- kudos ------------------------------------------------------------------------------------
 
 
-def kudos_received(
+@dataclass(frozen=True, slots=True)
+class KudosRow:
+    recipient_id: str
+    kudos_id: int
+    created_at: datetime
+    value: str | None
+
+
+def kudos_to(
     session: Session, team_id: str, user_ids: Sequence[str], start: datetime, end: datetime
-) -> dict[str, int]:
-    """Kudos the people received in [start, end) by value, one per recipient and value."""
+) -> list[KudosRow]:
+    """Kudos these people received in [start, end), one row per (kudos, recipient, value).
+
+    Driven by the recipients' index: the workspace is checked on the rows, not in the WHERE,
+    where SQLite would rather range over every kudos of the workspace by time."""
     if not user_ids:
-        return {}
-    value = func.coalesce(KudosValue.value, literal_column("''"))
+        return []
     rows = session.execute(
-        select(value, func.count())
-        .select_from(KudosRecipient)
+        select(
+            KudosRecipient.recipient_id,
+            Kudos.id,
+            Kudos.team_id,
+            Kudos.created_at,
+            KudosValue.value,
+        )
         .join(Kudos, Kudos.id == KudosRecipient.kudos_id)
         .outerjoin(KudosValue, KudosValue.kudos_id == Kudos.id)
         .where(
-            Kudos.team_id == team_id,
+            KudosRecipient.recipient_id.in_(list(user_ids)),
             Kudos.created_at >= start,
             Kudos.created_at < end,
-            KudosRecipient.recipient_id.in_(list(user_ids)),
         )
-        .group_by(value)
-    ).all()
-    return {v: int(n) for v, n in rows if v}
-
-
-def kudos_count(
-    session: Session, team_id: str, user_ids: Sequence[str], start: datetime, end: datetime
-) -> int:
-    if not user_ids:
-        return 0
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(KudosRecipient)
-            .join(Kudos, Kudos.id == KudosRecipient.kudos_id)
-            .where(
-                Kudos.team_id == team_id,
-                Kudos.created_at >= start,
-                Kudos.created_at < end,
-                KudosRecipient.recipient_id.in_(list(user_ids)),
-            )
-        ).scalar_one()
     )
-
-
-def last_kudos(
-    session: Session, team_id: str, user_ids: Sequence[str], before: datetime
-) -> dict[str, datetime]:
-    """The latest kudos each person received before `before` (absent: never)."""
-    if not user_ids:
-        return {}
-    rows = session.execute(
-        select(KudosRecipient.recipient_id, func.max(Kudos.created_at))
-        .join(Kudos, Kudos.id == KudosRecipient.kudos_id)
-        .where(
-            Kudos.team_id == team_id,
-            Kudos.created_at < before,
-            KudosRecipient.recipient_id.in_(list(user_ids)),
-        )
-        .group_by(KudosRecipient.recipient_id)
-    )
-    return {user_id: latest for user_id, latest in rows if latest is not None}
+    return [
+        KudosRow(recipient, kudos_id, created_at, value)
+        for recipient, kudos_id, team, created_at, value in rows
+        if team == team_id
+    ]
 
 
 # ----- upward feedback --------------------------------------------------------------------------

@@ -230,6 +230,9 @@ class CheckinOccurrence(Base):
         UniqueConstraint("template_id", "user_id", "local_date"),
         Index("ix_checkin_occurrences_state_closes", "team_id", "state", "closes_at"),
         Index("ix_checkin_occurrences_user", "team_id", "user_id", "state"),
+        # The digest reads a person's weeks by date (migration 0004).
+        Index("ix_checkin_occurrences_user_date", "team_id", "user_id", "local_date"),
+        Index("ix_checkin_occurrences_template_date", "template_id", "local_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

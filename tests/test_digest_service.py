@@ -103,6 +103,13 @@ def test_the_chart_plots_the_weeks_pulse_and_participation(session: Session) -> 
     assert bars == pytest.approx([0, 0, 100, 100, 100, 100, 80, 75])
     png = digest_chart.png(data.chart)
     assert png.startswith(b"\x89PNG") and len(png) > 5000
+    # The minute job's painter reuses one figure: what it plots is the new data, only.
+    painter = digest_chart.Painter()
+    painter.png([digest.ChartWeek(w.label, None, None) for w in data.chart])
+    assert painter.png(data.chart).startswith(b"\x89PNG")
+    assert painter.figure is not None
+    assert digest_chart.plotted(painter.figure) == (pulses, bars)
+    assert [t.get_text() for t in painter.figure.axes[0].texts] == ["no data", "no data"]
 
 
 def test_a_week_still_open_at_send_time_is_shown_as_open_not_missed(session: Session) -> None:

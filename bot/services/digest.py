@@ -193,6 +193,7 @@ def build(
     report_ids = [user_id for user_id, _ in direct]
     owned = store.owned_templates(session, team_id, manager_id)
     owned_ids = {t.id for t in owned}
+    # Reports' check-ins (any template, counted) and the manager's own templates' (shown).
     rows = store.occurrences(session, team_id, report_ids, sorted(owned_ids), first, week_end)
     roots = [user_id for user_id, manages in direct if manages]
     sub_rows = store.subtree_occurrences(
@@ -209,12 +210,17 @@ def build(
     answered_owned = [r for r in week_rows if r.state == ANSWERED and r.template_id in owned_ids]
     replied = store.replies(session, [r.id for r in answered_owned])
     start, end = rules.week_bounds(week, zone)
-    data.kudos = store.kudos_count(session, team_id, team, start, end)
-    by_value = store.kudos_received(session, team_id, team, start, end)
-    data.kudos_by_value = sorted(by_value.items(), key=lambda item: (-item[1], item[0]))
-    last = store.last_kudos(session, team_id, team, now)
     cutoff = now - timedelta(days=rules.NO_KUDOS_DAYS)
-    data.no_kudos = [u for u in report_ids if last.get(u) is None or last[u] < cutoff]
+    received = store.kudos_to(session, team_id, team, min(start, cutoff), max(end, now))
+    in_week = {(k.kudos_id, k.recipient_id) for k in received if start <= k.created_at < end}
+    data.kudos = len(in_week)
+    by_value: dict[str, int] = defaultdict(int)
+    for k in {(k.kudos_id, k.recipient_id, k.value) for k in received}:
+        if (k[0], k[1]) in in_week and k[2]:
+            by_value[k[2]] += 1
+    data.kudos_by_value = sorted(by_value.items(), key=lambda item: (-item[1], item[0]))
+    recent = {k.recipient_id for k in received if cutoff <= k.created_at < now}
+    data.no_kudos = [u for u in report_ids if u not in recent]
     notes = store.notes(session, team_id, manager_id, data.iso_week)
     sub_answers = store.answers(
         session,

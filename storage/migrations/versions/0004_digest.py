@@ -100,6 +100,14 @@ def upgrade() -> None:
     with op.batch_alter_table("checkin_replies", schema=None) as batch_op:
         batch_op.create_index("ix_checkin_replies_occurrence", ["occurrence_id"], unique=False)
 
+    with op.batch_alter_table("checkin_occurrences", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_checkin_occurrences_user_date", ["team_id", "user_id", "local_date"], unique=False
+        )
+        batch_op.create_index(
+            "ix_checkin_occurrences_template_date", ["template_id", "local_date"], unique=False
+        )
+
     op.create_table(
         "digests",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -125,6 +133,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("digests")
+    with op.batch_alter_table("checkin_occurrences", schema=None) as batch_op:
+        batch_op.drop_index("ix_checkin_occurrences_template_date")
+        batch_op.drop_index("ix_checkin_occurrences_user_date")
     with op.batch_alter_table("checkin_replies", schema=None) as batch_op:
         batch_op.drop_index("ix_checkin_replies_occurrence")
     op.drop_table("checkin_replies")
