@@ -289,3 +289,14 @@ def test_upward_message_quotes_safely() -> None:
 def test_every_default_question_renders(question: Question) -> None:
     view = blocks.answer_modal(1, "Weekly check-in", DAY, [question])
     within_limits(view["blocks"], max_blocks=100)
+
+
+def test_the_anonymous_option_is_hidden_and_explained_for_a_small_team() -> None:
+    questions = list(QUESTIONS)
+    offered = blocks.answer_modal(1, "Weekly", DAY, questions)
+    assert any(b.get("block_id") == "checkin_anonymous" for b in offered["blocks"])
+    hidden = blocks.answer_modal(1, "Weekly", DAY, questions, anonymity_min=3)
+    assert not any(b.get("block_id") == "checkin_anonymous" for b in hidden["blocks"])
+    assert "fewer than 3 direct reports" in json.dumps(hidden["blocks"])
+    confirmation = blocks.anonymous_confirmation("Weekly", 3)
+    assert "at least 3 of their direct reports" in json.dumps(confirmation)

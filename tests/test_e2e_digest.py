@@ -377,3 +377,26 @@ def test_a_kudos_during_a_digest_fan_out_goes_first(
         timeout=20,
         predicate=lambda c: str(c.get("text")) == "Weekly digest",
     )
+
+
+def test_the_digest_buttons_give_kudos_and_reply_from_view_more(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests, people: None
+) -> None:
+    ids = seed(server)
+    signed.block_action(
+        user_id=MANAGER, action_id="digest_give_kudos", value="UCAT", trigger_id="gk1"
+    )
+    (kudos,) = slack.wait_for("views.open", predicate=lambda c: c["trigger_id"] == "gk1")
+    recipients = next(b for b in kudos["view"]["blocks"] if b.get("block_id") == "kudos_recipients")
+    assert recipients["element"]["initial_users"] == ["UCAT"]
+    # Reply inside View more pushes the usual reply form for that answer.
+    signed.block_action(
+        user_id=MANAGER,
+        action_id="digest_reply",
+        value=str(ids["UANN0"]),
+        trigger_id="rp1",
+        view={"id": "V0MORE", "type": "modal"},
+    )
+    (pushed,) = slack.wait_for("views.push", predicate=lambda c: c["trigger_id"] == "rp1")
+    assert pushed["view"]["callback_id"] == "checkin_reply_modal"
+    assert json.loads(pushed["view"]["private_metadata"]) == {"occurrence_id": ids["UANN0"]}
