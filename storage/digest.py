@@ -164,17 +164,25 @@ def templates(session: Session, template_ids: Iterable[int]) -> dict[int, Checki
 
 
 def answers(
-    session: Session, occurrence_ids: Sequence[int], question_ids: Sequence[str] | None = None
+    session: Session,
+    occurrence_ids: Sequence[int],
+    question_ids: Sequence[str] | None = None,
+    *,
+    whole: Sequence[int] = (),
 ) -> dict[int, dict[str, Any]]:
-    """{occurrence id: {question id: value}}; `question_ids` narrows to those questions."""
+    """{occurrence id: {question id: value}}; `question_ids` narrows to those questions,
+    except for the occurrences in `whole` (read whole: the weeks whose text is shown)."""
     found: dict[int, dict[str, Any]] = {}
-    if not occurrence_ids:
+    if not occurrence_ids and not whole:
         return found
+    chosen = CheckinAnswer.occurrence_id.in_(list(occurrence_ids))
+    if question_ids is not None:
+        chosen = and_(chosen, CheckinAnswer.question_id.in_(list(question_ids)))
+    if whole:
+        chosen = or_(chosen, CheckinAnswer.occurrence_id.in_(list(whole)))
     query = select(
         CheckinAnswer.occurrence_id, CheckinAnswer.question_id, CheckinAnswer.value
-    ).where(CheckinAnswer.occurrence_id.in_(list(occurrence_ids)))
-    if question_ids is not None:
-        query = query.where(CheckinAnswer.question_id.in_(list(question_ids)))
+    ).where(chosen)
     for occurrence_id, question_id, value in session.execute(query):
         found.setdefault(occurrence_id, {})[question_id] = value
     return found

@@ -203,7 +203,13 @@ def build(
         session, {r.template_id for r in rows} | {r.template_id for _, r in sub_rows}
     )
     pulse_ids = {t.id: rules.first_pulse_question(t.questions) for t in templates.values()}
-    answers = store.answers(session, [r.id for r in rows if r.state == ANSWERED])
+    # Text is shown for the covered week (and compared with last week's blockers); older
+    # weeks only feed the pulse history, so only their pulse answers are read.
+    recent_ids = [r.id for r in rows if r.state == ANSWERED and r.local_date >= week - timedelta(7)]
+    older_ids = [r.id for r in rows if r.state == ANSWERED and r.local_date < week - timedelta(7)]
+    answers = store.answers(
+        session, older_ids, sorted({q for q in pulse_ids.values() if q}), whole=recent_ids
+    )
     team = sorted(set(report_ids) | {r.user_id for r in rows if r.template_id in owned_ids})
     data.reports = report_ids
     week_rows = [r for r in rows if r.local_date >= week]
