@@ -104,10 +104,12 @@ def write_due(
     manager_id: str | None = None,
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    limit: int | None = None,
 ) -> DigestSummary:
-    """Write (or, `dry_run`, only build) every digest due at `now`."""
+    """Write (or, `dry_run`, only build) every digest due at `now`; at most `limit` of them
+    (the rest are still due at the next run)."""
     summary = DigestSummary()
-    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)
+    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)[:limit]
     painter = digest_chart.Painter()  # one Figure for this run's charts
     for index, item in enumerate(todo, 1):
         if dry_run:

@@ -129,3 +129,11 @@ def test_a_sent_digest_never_changes(session_factory: Factory) -> None:
     with session_factory() as session:
         (after,) = session.scalars(select(Digest.content).where(Digest.manager_id == MANAGER))
     assert after == before and after["kudos"] == 2
+
+
+def test_the_minute_job_writes_a_bounded_number_per_run(session_factory: Factory) -> None:
+    seeded(session_factory)
+    first = write_due(session_factory, SEND_AT, MONDAY, limit=3)
+    assert first.written == 3
+    assert write_due(session_factory, SEND_AT + timedelta(minutes=1), MONDAY, limit=3).written == 1
+    assert len(digests(session_factory)) == 4

@@ -356,3 +356,33 @@ def test_a_sixty_person_team_spills_into_thread_replies_within_limits() -> None:
     assert all(f"<@{u}>" in everything for u in data.reports)
     modal = blocks.preview_modal(data)
     assert len(modal["blocks"]) <= 100
+
+
+def test_an_anonymous_note_the_form_no_longer_offers_is_refused_and_nothing_changes(
+    session: Session,
+) -> None:
+    add_people(session, SEND_AT, person(MANAGER), person("UONE"), person("UTWO"))
+    report(session, "UONE", MANAGER)
+    report(session, "UTWO", MANAGER)
+    weekly = template(session, MANAGER, "Weekly", ["UONE", "UTWO"])
+    now = SEND_AT
+    occurrence_id = occurrence(
+        session, weekly, "UONE", WEEK + timedelta(days=7), "pending", closes_at=now + timedelta(1)
+    )
+    with pytest.raises(checkins.AnswersInvalid) as refused:
+        checkins.submit(
+            session,
+            TEAM,
+            "UONE",
+            occurrence_id,
+            {"done": "x", "pulse": "3", "upward": "Secret"},
+            now,
+            anonymous=True,
+            anonymity_min=3,
+        )
+    assert "fewer now" in refused.value.errors["upward"]
+    assert session.scalars(select(UpwardFeedback)).all() == []
+    from storage.models import CheckinOccurrence
+
+    row = session.get(CheckinOccurrence, occurrence_id)
+    assert row is not None and row.state == "pending"

@@ -407,6 +407,23 @@ def submit(
     assert template is not None
     definition = definition_from_row(template)
     values = validate_answers(definition.questions, raw_answers)
+    upward = next((q for q in definition.questions if q.upward), None)
+    manager_id = org_store.manager_of(session, team_id, user_id) or definition.owner_id
+    if (
+        anonymous
+        and upward is not None
+        and values.get(upward.id)
+        and not anonymity_offered(session, team_id, manager_id, anonymity_min)
+    ):
+        # The form no longer offers it (the team shrank since it opened, or a forged
+        # submission): say so and store nothing, rather than send the note with a name.
+        raise AnswersInvalid(
+            {
+                upward.id: f"Anonymous notes need at least {anonymity_min} people reporting to "
+                "your manager, and there are fewer now. Untick anonymous to send it with your "
+                "name, or clear the note."
+            }
+        )
     changed = store.transition(
         session,
         row.id,
@@ -418,13 +435,9 @@ def submit(
         session.refresh(row)
         _ensure_open(session, row, now)
         raise CheckinUnavailable("answered", "This check-in was already submitted.")
-    upward = next((q for q in definition.questions if q.upward), None)
     upward_text = values.pop(upward.id, None) if upward is not None else None
     store.save_answers(session, team_id, row.id, values)
-    manager_id = org_store.manager_of(session, team_id, user_id) or definition.owner_id
     is_anonymous = bool(anonymous and upward_text)
-    if is_anonymous and not anonymity_offered(session, team_id, manager_id, anonymity_min):
-        is_anonymous = False  # the modal offered no such option: a forged or stale submission
     if upward_text and manager_id != user_id:
         store.add_upward(
             session,
