@@ -12,6 +12,7 @@ Outbox keys:
 - `digest:{manager}:{week}:chart`      the PNG upload (pulsebot.files_upload)
 - `digest:{manager}:{week}:message`    the digest DM with the chart (pulsebot.post_with_file)
 - `digest:{manager}:{week}:reply:{n}`  thread replies, when the digest exceeds one message
+- `digest:{manager}:{week}:notes`      the released anonymous notes, a reply of their own
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def write_one(
                 "manager_id": data.manager_id,
                 "iso_week": data.iso_week,
                 "week_start": datetime.fromisoformat(data.week_start).date(),
-                "content": data.to_json(),
+                "content": data.stored_json(),
                 "created_at": now,
             },
         )
@@ -186,6 +187,7 @@ def write_one(
             bulk=True,
         )
         store.set_digest_outbox(session, digest_id, main_id)
+        notes = blocks.anonymous_message(data)
         for number, (reply_text, reply_blocks) in enumerate(messages[1:], 1):
             outbox.post_message(
                 session,
@@ -194,6 +196,19 @@ def write_one(
                 channel=data.manager_id,
                 text=reply_text,
                 blocks=reply_blocks,
+                now=now,
+                depends_on=main_id,
+                thread_under_parent=True,
+                bulk=True,
+            )
+        if notes is not None:
+            outbox.post_message(
+                session,
+                team_id=item.team_id,
+                key=f"{key}:notes",
+                channel=data.manager_id,
+                text=notes[0],
+                blocks=notes[1],
                 now=now,
                 depends_on=main_id,
                 thread_under_parent=True,

@@ -114,6 +114,15 @@ def test_two_writers_at_once_make_one_digest(session_factory: Factory) -> None:
     assert counts == dict.fromkeys(["UANN", "UBOB", "UMGR", "UOTHER"], 1)
     assert len(keys) == len(set(keys))
     assert note.released and note.released_week == ISO_WEEK
+    with session_factory() as session:
+        (content,) = session.scalars(select(Digest.content).where(Digest.manager_id == MANAGER))
+        notes_row = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.idempotency_key == f"digest:{MANAGER}:{ISO_WEEK}:notes"
+            )
+        ).one()
+    assert "Anonymous" not in str(content["anonymous_notes"]) and content["anonymous_released"] == 1
+    assert "Anonymous" in str(notes_row.payload) and "<@" not in str(notes_row.payload)
 
 
 def test_a_sent_digest_never_changes(session_factory: Factory) -> None:

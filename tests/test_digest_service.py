@@ -219,6 +219,14 @@ def test_anonymous_notes_wait_below_the_threshold_and_are_released_at_it(
     at = digest.build(session, TEAM, MANAGER, AFTER_SEND, zone=ZONE, anonymity_min=3, release=True)
     assert sorted(at.data.anonymous_notes) == ["Please share the roadmap", "Too many meetings"]
     assert len(at.released_note_ids) == 2 and at.data.anonymous_waiting == 0
+    # Alone in their own message; the digest's messages (which list who answered) and the
+    # stored copy never hold their text.
+    notes_message = blocks.anonymous_message(at.data)
+    assert notes_message is not None and "Too many meetings" in json.dumps(notes_message)
+    assert "<@" not in json.dumps(notes_message)
+    assert "Too many meetings" not in json.dumps(blocks.messages(at.data))
+    stored = at.data.stored_json()
+    assert stored["anonymous_notes"] == [] and stored["anonymous_released"] == 2
     # A preview never shows them, nor their count: comparing two previews reveals nothing.
     preview = build(session)
     assert preview.anonymous_notes == [] and preview.anonymous_waiting == 0

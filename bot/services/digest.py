@@ -112,7 +112,8 @@ class DigestData:
     other_prompted: int = 0
     answers: list[AnswerLine] = field(default_factory=list)
     named_notes: list[tuple[str, str]] = field(default_factory=list)  # (author, text)
-    anonymous_notes: list[str] = field(default_factory=list)
+    anonymous_notes: list[str] = field(default_factory=list)  # never stored: see `stored_json`
+    anonymous_released: int = 0
     anonymous_waiting: int = 0
     anonymity_min: int = 3
     kudos: int = 0
@@ -142,10 +143,18 @@ class DigestData:
         values["kudos_by_value"] = [tuple(k) for k in data.get("kudos_by_value") or []]
         return cls(**values)
 
+    def stored_json(self) -> dict[str, Any]:
+        """What the `digests` row keeps: everything but the anonymous notes' text, which sits
+        beside the names of who answered; only the released count is kept."""
+        data = self.to_json()
+        data["anonymous_notes"] = []
+        return data
+
     def without_anonymous(self) -> DigestData:
         """What a preview may show: no anonymous note, no count of them."""
         copy = DigestData.from_json(self.to_json())
         copy.anonymous_notes = []
+        copy.anonymous_released = 0
         copy.anonymous_waiting = 0
         return copy
 
@@ -275,6 +284,7 @@ def build(
         if reports_answered >= anonymity_min:
             _RANDOM.shuffle(anonymous)
             data.anonymous_notes = [n.text for n in anonymous]
+            data.anonymous_released = len(anonymous)
             released = [n.id for n in anonymous]
         else:
             data.anonymous_waiting = len(anonymous)

@@ -69,6 +69,19 @@ def messages(data: DigestData, *, chart: bool = True) -> list[Message]:
     return out
 
 
+def anonymous_message(data: DigestData) -> Message | None:
+    """The released anonymous notes, alone in their own message: the stored copy of it (an
+    outbox row) names no one, unlike the digest's other messages, which list who answered."""
+    if not data.anonymous_notes:
+        return None
+    lines = [f"• {escape(clip(text, 1000))}" for text in data.anonymous_notes]
+    blocks = _list(
+        f":envelope: *Anonymous notes, week of {escape(data.week_label)}* (in random order)",
+        lines,
+    )
+    return "Anonymous notes from your team", blocks[:MAX_BLOCKS]
+
+
 def preview_modal(data: DigestData) -> dict[str, Any]:
     """`/checkin digest`: the whole digest in one modal (100 blocks), without the chart."""
     blocks = [b for _, message in messages(data, chart=False) for b in message]
@@ -209,7 +222,6 @@ def _rest(data: DigestData) -> list[Block]:
     feedback: list[str] = [
         f"• <@{author}>: {escape(clip(text, 500))}" for author, text in data.named_notes
     ]
-    feedback += [f"• _Anonymous_: {escape(clip(text, 500))}" for text in data.anonymous_notes]
     if data.anonymous_waiting:
         feedback.append(
             f"_{data.anonymous_waiting} anonymous note{'s' if data.anonymous_waiting != 1 else ''}"
