@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select, union, update
+from sqlalchemy import and_, case, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflict
@@ -236,21 +236,53 @@ def occurrence(session: Session, team_id: str, occurrence_id: int) -> CheckinOcc
 # ----- skip-level -------------------------------------------------------------------------------
 
 
-def subtree_occurrences(
-    session: Session, team_id: str, roots: Sequence[str], first: date, last: date
-) -> list[tuple[str, OccurrenceRow]]:
-    """(root, occurrence) for everyone below each root (a recursive walk of the org chart)."""
-    if not roots:
-        return []
+def _subtree(team_id: str, roots: Sequence[str], name: str) -> Any:
+    """Everyone below each root, however deep: a recursive CTE of (user_id, root)."""
     base = select(OrgEdge.user_id.label("user_id"), OrgEdge.manager_id.label("root")).where(
         OrgEdge.team_id == team_id, OrgEdge.manager_id.in_(list(roots))
     )
-    tree = base.cte("subtree", recursive=True)
-    edge = OrgEdge.__table__.alias("edge")
-    tree = tree.union(
+    tree = base.cte(name, recursive=True)
+    edge = OrgEdge.__table__.alias(f"{name}_edge")
+    return tree.union(
         select(edge.c.user_id, tree.c.root).where(
             edge.c.team_id == team_id, edge.c.manager_id == tree.c.user_id
         )
+    )
+
+
+class SubtreeRow(NamedTuple):
+    """An occurrence below a skip-level root, reduced to what its line counts (a tuple: a
+    manager of managers may have tens of thousands)."""
+
+    root: str
+    id: int
+    template_id: int
+    user_id: str
+    this_week: Any  # true for the covered week, else the week before (SQL's 1 or 0)
+    outcome: str  # answered | missed | skipped | away | open (pending, not closed at `now`)
+
+
+def subtree_occurrences(
+    session: Session,
+    team_id: str,
+    roots: Sequence[str],
+    week: date,
+    last: date,
+    now: datetime,
+) -> list[SubtreeRow]:
+    """Occurrences of everyone below each root, from the week before `week` to `last`.
+
+    A manager of managers may have thousands of people below: the week and the outcome are
+    worked out in SQL, so each row comes back as a few plain values."""
+    if not roots:
+        return []
+    tree = _subtree(team_id, roots, "subtree")
+    outcome = case(
+        (
+            CheckinOccurrence.state == "pending",
+            case((CheckinOccurrence.closes_at > now, "open"), else_="missed"),
+        ),
+        else_=CheckinOccurrence.state,
     )
     rows = session.execute(
         select(
@@ -258,34 +290,56 @@ def subtree_occurrences(
             CheckinOccurrence.id,
             CheckinOccurrence.template_id,
             CheckinOccurrence.user_id,
-            CheckinOccurrence.local_date,
-            CheckinOccurrence.state,
-            CheckinOccurrence.closes_at,
+            CheckinOccurrence.local_date >= week,
+            outcome,
         )
         .join(CheckinOccurrence, CheckinOccurrence.user_id == tree.c.user_id)
         .where(
             CheckinOccurrence.team_id == team_id,
-            CheckinOccurrence.local_date >= first,
+            CheckinOccurrence.local_date >= week - timedelta(days=7),
             CheckinOccurrence.local_date <= last,
         )
     )
-    return [(root, OccurrenceRow(*rest)) for root, *rest in rows]
+    return [SubtreeRow(*row) for row in rows]
+
+
+def subtree_answers(
+    session: Session,
+    team_id: str,
+    roots: Sequence[str],
+    first: date,
+    last: date,
+    question_ids: Sequence[str],
+) -> dict[int, dict[str, Any]]:
+    """These questions' answers below each root in [first, last], by occurrence: the same
+    walk as `subtree_occurrences`, joined, rather than a list of thousands of ids."""
+    if not roots or not question_ids:
+        return {}
+    tree = _subtree(team_id, roots, "subtree_answers")
+    rows = session.execute(
+        select(CheckinAnswer.occurrence_id, CheckinAnswer.question_id, CheckinAnswer.value)
+        .select_from(tree)
+        .join(CheckinOccurrence, CheckinOccurrence.user_id == tree.c.user_id)
+        .join(CheckinAnswer, CheckinAnswer.occurrence_id == CheckinOccurrence.id)
+        .where(
+            CheckinOccurrence.team_id == team_id,
+            CheckinOccurrence.local_date >= first,
+            CheckinOccurrence.local_date <= last,
+            CheckinOccurrence.state == "answered",
+            CheckinAnswer.question_id.in_(list(question_ids)),
+        )
+    )
+    found: dict[int, dict[str, Any]] = {}
+    for occurrence_id, question_id, value in rows:
+        found.setdefault(occurrence_id, {})[question_id] = value
+    return found
 
 
 def subtree_sizes(session: Session, team_id: str, roots: Sequence[str]) -> dict[str, int]:
     """People below each root, however deep."""
     if not roots:
         return {}
-    base = select(OrgEdge.user_id.label("user_id"), OrgEdge.manager_id.label("root")).where(
-        OrgEdge.team_id == team_id, OrgEdge.manager_id.in_(list(roots))
-    )
-    tree = base.cte("subtree_size", recursive=True)
-    edge = OrgEdge.__table__.alias("edge")
-    tree = tree.union(
-        select(edge.c.user_id, tree.c.root).where(
-            edge.c.team_id == team_id, edge.c.manager_id == tree.c.user_id
-        )
-    )
+    tree = _subtree(team_id, roots, "subtree_size")
     rows = session.execute(select(tree.c.root, func.count()).group_by(tree.c.root))
     return {root: int(count) for root, count in rows}
 

@@ -205,11 +205,9 @@ def build(
     # Reports' check-ins (any template, counted) and the manager's own templates' (shown).
     rows = store.occurrences(session, team_id, report_ids, sorted(owned_ids), first, week_end)
     roots = [user_id for user_id, manages in direct if manages]
-    sub_rows = store.subtree_occurrences(
-        session, team_id, roots, week - timedelta(days=7), week_end
-    )
+    sub_rows = store.subtree_occurrences(session, team_id, roots, week, week_end, now)
     templates = store.templates(
-        session, {r.template_id for r in rows} | {r.template_id for _, r in sub_rows}
+        session, {r.template_id for r in rows} | {r.template_id for r in sub_rows}
     )
     pulse_ids = {t.id: rules.first_pulse_question(t.questions) for t in templates.values()}
     # Text is shown for the covered week (and compared with last week's blockers); older
@@ -237,9 +235,12 @@ def build(
     recent = {k.recipient_id for k in received if cutoff <= k.created_at < now}
     data.no_kudos = [u for u in report_ids if u not in recent]
     notes = store.notes(session, team_id, manager_id, data.iso_week)
-    sub_answers = store.answers(
+    sub_answers = store.subtree_answers(
         session,
-        [r.id for _, r in sub_rows if r.state == ANSWERED],
+        team_id,
+        roots,
+        week - timedelta(days=7),
+        week_end,
         sorted({q for q in pulse_ids.values() if q}),
     )
     sizes = store.subtree_sizes(session, team_id, roots)
@@ -288,9 +289,7 @@ def build(
             released = [n.id for n in anonymous]
         else:
             data.anonymous_waiting = len(anonymous)
-    data.skip_level = _skip_level(
-        roots, sizes, sub_rows, sub_answers, pulse_ids, week, now, anonymity_min
-    )
+    data.skip_level = _skip_level(roots, sizes, sub_rows, sub_answers, pulse_ids, anonymity_min)
     data.empty_reason = _empty_reason(data, week_rows)
     return Built(data, released)
 
@@ -494,41 +493,41 @@ def summary(template: CheckinTemplate, values: dict[str, Any]) -> str:
 def _skip_level(
     roots: list[str],
     sizes: dict[str, int],
-    sub_rows: list[tuple[str, OccurrenceRow]],
+    sub_rows: list[store.SubtreeRow],
     sub_answers: dict[int, dict[str, Any]],
     pulse_ids: dict[int, str | None],
-    week: date,
-    now: datetime,
     anonymity_min: int,
 ) -> list[SkipLine]:
+    """One line per report who manages people: counts only, no names; small groups hidden."""
+    by_root: dict[str, list[store.SubtreeRow]] = defaultdict(list)
+    for row in sub_rows:
+        by_root[row.root].append(row)
+
+    def team_pulse(rows: list[store.SubtreeRow]) -> float | None:
+        per_person: dict[str, list[int]] = defaultdict(list)
+        for r in rows:
+            question = pulse_ids.get(r.template_id)
+            value = rules.pulse_value(sub_answers.get(r.id, {}).get(question or ""))
+            if value is not None:
+                per_person[r.user_id].append(value)
+        return rules.average(sum(v) / len(v) for v in per_person.values())
+
     lines = []
     for root in roots:
         size = sizes.get(root, 0)
         if size < anonymity_min:
             lines.append(SkipLine(root, size, 0, 0, None, None, too_small=True))
             continue
-        mine = [r for owner, r in sub_rows if owner == root]
-        outcome = {r.id: _outcome(r, now) for r in mine}
-        this = [r for r in mine if r.local_date >= week]
-        before = [r for r in mine if r.local_date < week]
-        answered, prompted = _tally(this, outcome)
-
-        def team_pulse(rows: list[OccurrenceRow]) -> float | None:
-            per_person: dict[str, list[int]] = defaultdict(list)
-            for r in rows:
-                question = pulse_ids.get(r.template_id)
-                value = rules.pulse_value(sub_answers.get(r.id, {}).get(question or ""))
-                if value is not None:
-                    per_person[r.user_id].append(value)
-            return rules.average(sum(v) / len(v) for v in per_person.values())
-
+        this = [r for r in by_root[root] if r.this_week]
+        before = [r for r in by_root[root] if not r.this_week]
+        counted = [r for r in this if r.outcome not in (AWAY, "open")]
         pulse = team_pulse(this)
         lines.append(
             SkipLine(
                 root,
                 size,
-                answered,
-                prompted,
+                sum(1 for r in counted if r.outcome == ANSWERED),
+                len(counted),
                 pulse,
                 rules.change(pulse, team_pulse(before)),
                 too_small=False,
