@@ -286,6 +286,7 @@ def _open_answer_modal(
             occurrence.local_date,
             due.template.questions,
             anonymity_min=None if offered else minimum,
+            release_after=minimum,
         )
     return open_view(client, trigger_id, view)
 

@@ -293,8 +293,9 @@ def test_every_default_question_renders(question: Question) -> None:
 
 def test_the_anonymous_option_is_hidden_and_explained_for_a_small_team() -> None:
     questions = list(QUESTIONS)
-    offered = blocks.answer_modal(1, "Weekly", DAY, questions)
-    assert any(b.get("block_id") == "checkin_anonymous" for b in offered["blocks"])
+    offered = blocks.answer_modal(1, "Weekly", DAY, questions, release_after=3)
+    (box,) = [b for b in offered["blocks"] if b.get("block_id") == "checkin_anonymous"]
+    assert "at least 3 of your manager's direct reports" in box["hint"]["text"]
     hidden = blocks.answer_modal(1, "Weekly", DAY, questions, anonymity_min=3)
     assert not any(b.get("block_id") == "checkin_anonymous" for b in hidden["blocks"])
     assert "fewer than 3 direct reports" in json.dumps(hidden["blocks"])

@@ -154,13 +154,15 @@ def answer_modal(
     *,
     initial: Mapping[str, Any] | None = None,
     anonymity_min: int | None = None,
+    release_after: int | None = None,
 ) -> dict[str, Any]:
     """One input per question: text, pulse (1-5 with emoji), choice, yes/no.
 
     The upward-feedback question gets an "anonymous" checkbox under it, saying when a note can
     be released; `anonymity_min` set means the manager has fewer direct reports than that, so
-    the box is replaced by a line saying why there is none. Never more than 100 blocks:
-    templates allow 25 questions, two blocks each at most.
+    the box is replaced by a line saying why there is none. `release_after`: how many direct
+    reports must answer in a week before a note is released (said under the box). Never more
+    than 100 blocks: templates allow 25 questions, two blocks each at most.
     """
     blocks: list[Block] = [context(f"{escape(template_name)} · {_day(local_date)}")]
     for question in questions:
@@ -169,7 +171,7 @@ def answer_modal(
         blocks.append(_question_input(question, (initial or {}).get(question.id)))
         if question.anonymous_allowed:
             blocks.append(
-                _anonymous_box()
+                _anonymous_box(release_after)
                 if anonymity_min is None
                 else context(
                     f"No anonymous option: your manager has fewer than {anonymity_min} direct "
@@ -381,7 +383,12 @@ def _question_input(question: Question, initial: Any) -> Block:
     return block
 
 
-def _anonymous_box() -> Block:
+def _anonymous_box(release_after: int | None = None) -> Block:
+    enough = (
+        f"at least {release_after} of your manager's direct reports have"
+        if release_after
+        else "enough of the team has"
+    )
     return {
         "type": "input",
         "block_id": ids.CHECKIN_ANONYMOUS_BLOCK,
@@ -389,7 +396,7 @@ def _anonymous_box() -> Block:
         "label": plain("Anonymity"),
         "hint": plain(
             "Anonymous notes reach your manager without your name, only in their weekly digest, "
-            "and only once enough of the team has answered that week (else the next one)."
+            f"and only once {enough} answered that week (else in a later one)."
         ),
         "element": {
             "type": "checkboxes",
