@@ -11,14 +11,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from bot.services import checkins, digest, digest_chart
 from bot.services import digest_rules as rules
 from bot.services.digest import AnswerLine, Blocker, DigestData, TalkTo
 from handlers.blocks import digest as blocks
-from storage.models import UpwardFeedback
+from storage.models import OrgEdge, UpwardFeedback
 from tests.digest_seed import (
     AFTER_SEND,
     ISO_WEEK,
@@ -168,6 +168,11 @@ def test_a_manager_with_no_reports_gets_a_short_digest_saying_so(session: Sessio
     assert "no direct reports" in json.dumps(message[1])
     with pytest.raises(digest.NotAManager):
         digest.preview(session, TEAM, MANAGER, AFTER_SEND, zone=ZONE, anonymity_min=3)
+    # Owning a check-in makes a digest, even without reports in the org chart.
+    add_people(session, SEND_AT, person("USOLO"))
+    template(session, MANAGER, "Guild", ["USOLO"])
+    session.execute(delete(OrgEdge).where(OrgEdge.manager_id == MANAGER))
+    assert build(session).empty_reason == "no_checkins"
 
 
 def test_a_team_with_no_answers_or_everyone_away_says_why(session: Session) -> None:

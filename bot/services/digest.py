@@ -290,7 +290,7 @@ def build(
         else:
             data.anonymous_waiting = len(anonymous)
     data.skip_level = _skip_level(roots, sizes, sub_rows, sub_answers, pulse_ids, anonymity_min)
-    data.empty_reason = _empty_reason(data, week_rows)
+    data.empty_reason = _empty_reason(data, week_rows, owns_checkins=bool(owned))
     return Built(data, released)
 
 
@@ -536,8 +536,10 @@ def _skip_level(
     return lines
 
 
-def _empty_reason(data: DigestData, week_rows: list[OccurrenceRow]) -> str | None:
-    if not data.reports and not week_rows:
+def _empty_reason(
+    data: DigestData, week_rows: list[OccurrenceRow], *, owns_checkins: bool
+) -> str | None:
+    if not data.reports and not owns_checkins:
         return "no_reports"
     if not week_rows:
         return "no_checkins"
@@ -634,8 +636,6 @@ def preview(
     built = build(
         session, team_id, manager_id, now, zone=zone, anonymity_min=anonymity_min, week_start=week
     )
-    if built.data.empty_reason == "no_reports" and not store.owned_templates(
-        session, team_id, manager_id
-    ):
+    if built.data.empty_reason == "no_reports":
         raise NotAManager()
     return built.data.without_anonymous()
