@@ -30,8 +30,19 @@ from bot.services import templates
 from handlers.users import sync_all
 from storage import checkins as checkin_store
 from storage.models import CheckinOccurrence, Digest, OutboxMessage
-from tests.digest_seed import ISO_WEEK, MANAGER, SEND_AT, ZONE, seed_team
-from tests.factories import TEAM
+from tests.digest_seed import (
+    ISO_WEEK,
+    MANAGER,
+    SEND_AT,
+    WEEK,
+    ZONE,
+    answered,
+    occurrence,
+    report,
+    seed_team,
+    template,
+)
+from tests.factories import TEAM, add_people, person
 from tests.server import RunningServer
 from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
@@ -422,3 +433,40 @@ def test_the_digest_buttons_give_kudos_and_reply_from_view_more(
     (pushed,) = slack.wait_for("views.push", predicate=lambda c: c["trigger_id"] == "rp1")
     assert pushed["view"]["callback_id"] == "checkin_reply_modal"
     assert json.loads(pushed["view"]["private_metadata"]) == {"occurrence_id": ids["UANN0"]}
+
+
+def test_a_sixty_person_team_spills_into_the_thread_without_an_api_error(
+    server: RunningServer, slack: SlackEmulator
+) -> None:
+    people_ids = [f"UT{i:03d}" for i in range(60)]
+    slack.add_user(MANAGER, tz="America/New_York")
+    with server.deps.unit_of_work() as session:
+        add_people(session, SEND_AT, person(MANAGER), *(person(u) for u in people_ids))
+        for user_id in people_ids:
+            report(session, user_id, MANAGER)
+        weekly = template(session, MANAGER, "Weekly", people_ids)
+        for user_id in people_ids:
+            for back in (0, 1):
+                occurrence(
+                    session,
+                    weekly,
+                    user_id,
+                    WEEK - timedelta(weeks=back),
+                    "answered",
+                    answered(2, blocker="Waiting on a very long review " * 20, done="x" * 900),
+                )
+    policy = DigestPolicy.from_settings(server.deps.settings)
+    assert run_due(server.deps.session_factory, SEND_AT, digests=policy).digests == 1
+    server.deps.notify_outbox()
+    wait_until(lambda: _all_sent(server), timeout=20)
+    posts = digest_posts(slack)
+    assert len(posts) >= 3 and all(c.status == 200 for c in posts)
+    with server.deps.unit_of_work() as session:
+        statuses = set(session.scalars(select(OutboxMessage.status)))
+    assert statuses == {"sent"}
+    thread = slack.messages(MANAGER)
+    (top,) = [m for m in thread if not m.get("thread_ts")]
+    replies = [m for m in thread if m.get("thread_ts") == top["ts"]]
+    assert len(replies) == len(posts) - 1
+    everything = json.dumps([c["blocks"] for c in posts])
+    assert all(f"<@{u}>" in everything for u in people_ids)
