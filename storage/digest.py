@@ -236,6 +236,11 @@ def occurrence(session: Session, team_id: str, occurrence_id: int) -> CheckinOcc
 # ----- skip-level -------------------------------------------------------------------------------
 
 
+# Ids bound per statement at most: SQLite allows 32,766 variables; a slice this size keeps
+# every digest but the head of a company of tens of thousands to one statement.
+IN_CHUNK = 10_000
+
+
 def _subtree(team_id: str, roots: Sequence[str], name: str) -> Any:
     """Everyone below each root, however deep: a recursive CTE of (user_id, root)."""
     base = select(OrgEdge.user_id.label("user_id"), OrgEdge.manager_id.label("root")).where(
@@ -262,21 +267,27 @@ class SubtreeRow(NamedTuple):
     outcome: str  # answered | missed | skipped | away | open (pending, not closed at `now`)
 
 
+def subtree_people(session: Session, team_id: str, roots: Sequence[str]) -> dict[str, str]:
+    """{person: root} for everyone below each root, however deep (one walk of the chart)."""
+    if not roots:
+        return {}
+    tree = _subtree(team_id, roots, "subtree")
+    return {user_id: root for user_id, root in session.execute(select(tree.c.user_id, tree.c.root))}
+
+
 def subtree_occurrences(
     session: Session,
     team_id: str,
-    roots: Sequence[str],
+    below: dict[str, str],
     week: date,
     last: date,
     now: datetime,
 ) -> list[SubtreeRow]:
-    """Occurrences of everyone below each root, from the week before `week` to `last`.
+    """Occurrences of the people `below` ({person: root}), the week before `week` to `last`.
 
-    A manager of managers may have thousands of people below: the week and the outcome are
-    worked out in SQL, so each row comes back as a few plain values."""
-    if not roots:
-        return []
-    tree = _subtree(team_id, roots, "subtree")
+    By the people's (team, user, date) index, in slices of `IN_CHUNK` ids (one statement for
+    any but the largest organisations); the week and the outcome are worked out in SQL, so
+    each row comes back as a few plain values."""
     outcome = case(
         (
             CheckinOccurrence.state == "pending",
@@ -284,64 +295,47 @@ def subtree_occurrences(
         ),
         else_=CheckinOccurrence.state,
     )
-    rows = session.execute(
-        select(
-            tree.c.root,
-            CheckinOccurrence.id,
-            CheckinOccurrence.template_id,
-            CheckinOccurrence.user_id,
-            CheckinOccurrence.local_date >= week,
-            outcome,
+    found: list[SubtreeRow] = []
+    people = sorted(below)
+    for start in range(0, len(people), IN_CHUNK):
+        rows = session.execute(
+            select(
+                CheckinOccurrence.id,
+                CheckinOccurrence.template_id,
+                CheckinOccurrence.user_id,
+                CheckinOccurrence.local_date >= week,
+                outcome,
+            ).where(
+                CheckinOccurrence.team_id == team_id,
+                CheckinOccurrence.user_id.in_(people[start : start + IN_CHUNK]),
+                CheckinOccurrence.local_date >= week - timedelta(days=7),
+                CheckinOccurrence.local_date <= last,
+            )
         )
-        .join(CheckinOccurrence, CheckinOccurrence.user_id == tree.c.user_id)
-        .where(
-            CheckinOccurrence.team_id == team_id,
-            CheckinOccurrence.local_date >= week - timedelta(days=7),
-            CheckinOccurrence.local_date <= last,
-        )
-    )
-    return [SubtreeRow(*row) for row in rows]
-
-
-def subtree_answers(
-    session: Session,
-    team_id: str,
-    roots: Sequence[str],
-    first: date,
-    last: date,
-    question_ids: Sequence[str],
-) -> dict[int, dict[str, Any]]:
-    """These questions' answers below each root in [first, last], by occurrence: the same
-    walk as `subtree_occurrences`, joined, rather than a list of thousands of ids."""
-    if not roots or not question_ids:
-        return {}
-    tree = _subtree(team_id, roots, "subtree_answers")
-    rows = session.execute(
-        select(CheckinAnswer.occurrence_id, CheckinAnswer.question_id, CheckinAnswer.value)
-        .select_from(tree)
-        .join(CheckinOccurrence, CheckinOccurrence.user_id == tree.c.user_id)
-        .join(CheckinAnswer, CheckinAnswer.occurrence_id == CheckinOccurrence.id)
-        .where(
-            CheckinOccurrence.team_id == team_id,
-            CheckinOccurrence.local_date >= first,
-            CheckinOccurrence.local_date <= last,
-            CheckinOccurrence.state == "answered",
-            CheckinAnswer.question_id.in_(list(question_ids)),
-        )
-    )
-    found: dict[int, dict[str, Any]] = {}
-    for occurrence_id, question_id, value in rows:
-        found.setdefault(occurrence_id, {})[question_id] = value
+        found += [SubtreeRow(below[u], i, t, u, w, o) for i, t, u, w, o in rows]
     return found
 
 
-def subtree_sizes(session: Session, team_id: str, roots: Sequence[str]) -> dict[str, int]:
-    """People below each root, however deep."""
-    if not roots:
-        return {}
-    tree = _subtree(team_id, roots, "subtree_size")
-    rows = session.execute(select(tree.c.root, func.count()).group_by(tree.c.root))
-    return {root: int(count) for root, count in rows}
+def pulse_answers(
+    session: Session, occurrence_ids: Sequence[int], question_ids: Sequence[str]
+) -> dict[int, dict[str, Any]]:
+    """These questions' answers to these occurrences, in slices of `IN_CHUNK` ids."""
+    found: dict[int, dict[str, Any]] = {}
+    if not question_ids:
+        return found
+    ids = list(occurrence_ids)
+    for start in range(0, len(ids), IN_CHUNK):
+        rows = session.execute(
+            select(
+                CheckinAnswer.occurrence_id, CheckinAnswer.question_id, CheckinAnswer.value
+            ).where(
+                CheckinAnswer.occurrence_id.in_(ids[start : start + IN_CHUNK]),
+                CheckinAnswer.question_id.in_(list(question_ids)),
+            )
+        )
+        for occurrence_id, question_id, value in rows:
+            found.setdefault(occurrence_id, {})[question_id] = value
+    return found
 
 
 # ----- kudos ------------------------------------------------------------------------------------

@@ -205,7 +205,8 @@ def build(
     # Reports' check-ins (any template, counted) and the manager's own templates' (shown).
     rows = store.occurrences(session, team_id, report_ids, sorted(owned_ids), first, week_end)
     roots = [user_id for user_id, manages in direct if manages]
-    sub_rows = store.subtree_occurrences(session, team_id, roots, week, week_end, now)
+    below = store.subtree_people(session, team_id, roots)
+    sub_rows = store.subtree_occurrences(session, team_id, below, week, week_end, now)
     templates = store.templates(
         session, {r.template_id for r in rows} | {r.template_id for r in sub_rows}
     )
@@ -235,15 +236,14 @@ def build(
     recent = {k.recipient_id for k in received if cutoff <= k.created_at < now}
     data.no_kudos = [u for u in report_ids if u not in recent]
     notes = store.notes(session, team_id, manager_id, data.iso_week)
-    sub_answers = store.subtree_answers(
+    sub_answers = store.pulse_answers(
         session,
-        team_id,
-        roots,
-        week - timedelta(days=7),
-        week_end,
+        [r.id for r in sub_rows if r.outcome == ANSWERED],
         sorted({q for q in pulse_ids.values() if q}),
     )
-    sizes = store.subtree_sizes(session, team_id, roots)
+    sizes: dict[str, int] = defaultdict(int)
+    for root in below.values():
+        sizes[root] += 1
 
     weeks = [first + timedelta(weeks=i) for i in range(rules.HISTORY_WEEKS)]
     outcome = {r.id: _outcome(r, now) for r in rows}
