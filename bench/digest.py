@@ -10,6 +10,18 @@ the last week (`bot.services.digest.build`, as the minute job does, without writ
 every chart. Prints the time for all digests' data (goal < 10 s), all charts (goal < 60 s) and
 the peak RSS (goal < 300 MB). `--growth` first runs a tenth of the company, to show how the
 time grows from 1,000 to 10,000 employees. Run by hand, not in CI.
+
+Figures on 2026-11-29 (2 shared cores; `python bench/digest.py --growth` and the same with
+`--database postgresql+psycopg://postgres@127.0.0.1:5432/test`), 10,000 employees, 1,000
+managers, 52 weeks (520k check-ins, 1.8M answers, 104k kudos):
+
+    SQLite      all digests' data 4.5 s (4.5 ms each), charts 31.4 s, peak RSS 155 MB
+    PostgreSQL  all digests' data 7.0 s (7.0 ms each), charts 26.5 s, peak RSS 163 MB
+
+From 1,000 employees (100 managers) to 10,000 (1,000) the data time grows x9.8 on SQLite and
+x9.2 on PostgreSQL: linear in the number of managers, the same per digest (4.6 -> 4.5 ms,
+7.7 -> 7.0 ms), as the statements per digest are a constant number of index range scans.
+The head of the company's digest (10,000 people below, skip-level) takes about 0.4-1 s of it.
 """
 
 from __future__ import annotations
