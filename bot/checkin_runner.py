@@ -28,7 +28,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import digest_runner
 from bot.deps import Deps
+from bot.digest_runner import DigestPolicy
 from bot.services import checkins, feedback_requests
 from handlers.checkin_messages import enqueue_prompt, enqueue_reminder
 from handlers.feedback_requests import enqueue_closing, enqueue_reminders
@@ -37,6 +39,9 @@ from storage.engine import unit_of_work
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# Digests the scheduler's minute job writes per run (each is built and drawn, ~40 ms): a
+# Monday's thousand spread over a few minutes, so prompts due meanwhile are not held up.
+DIGESTS_PER_RUN = 100
 MAX_ROUNDS = 10_000  # batches per kind and run: a guard, never reached while claims progress
 
 
@@ -50,6 +55,7 @@ class RunSummary:
     away: int = 0
     requests_reminded: int = 0  # people reminded of a feedback request due within a day
     requests_closed: int = 0  # feedback requests closed (each with its summary)
+    digests: int = 0  # weekly digests written (bot/digest_runner.py)
 
     @property
     def messages(self) -> int:
@@ -59,16 +65,25 @@ class RunSummary:
             + self.reprompted
             + self.requests_reminded
             + self.requests_closed
+            + self.digests
         )
 
-    def is_empty(self) -> bool:
-        return not (self.messages or self.closed or self.missed or self.away)
+    def no_checkin_work(self) -> bool:
+        """Nothing happened to any check-in occurrence (digests and requests aside)."""
+        return not (
+            self.prompted
+            or self.reminded
+            or self.reprompted
+            or self.closed
+            or self.missed
+            or self.away
+        )
 
     def __str__(self) -> str:
         return (
             f"{self.prompted} prompted, {self.reminded} reminded, {self.reprompted} re-prompted "
             f"after a snooze, {self.closed} closed, {self.missed} missed while down, "
-            f"{self.away} away"
+            f"{self.away} away, {self.digests} digest(s)"
             + (
                 f", {self.requests_reminded} reminded of a feedback request, "
                 f"{self.requests_closed} feedback requests closed"
@@ -84,14 +99,19 @@ def run_due(
     *,
     team_id: str | None = None,
     batch_size: int = BATCH,
+    digests: DigestPolicy | None = None,
+    digest_limit: int | None = None,
 ) -> RunSummary:
     """Everything due at or before `now`, one short transaction per batch.
 
     Order matters: closings first (a check-in past its close gets no reminder), then new
     occurrences, re-prompts after snoozes (which count as the reminder if one was due), and
-    reminders.
+    reminders. Last, the weekly digests due (`digests`, or the settings of `Deps`; a bare
+    session factory without a policy writes none).
     """
     factory = source.session_factory if isinstance(source, Deps) else source
+    if digests is None and isinstance(source, Deps):
+        digests = DigestPolicy.from_settings(source.settings)
     summary = RunSummary()
     for _ in range(MAX_ROUNDS):
         with unit_of_work(factory) as session:
@@ -126,6 +146,10 @@ def run_due(
         if len(reminders) < batch_size:
             break
     _run_feedback_requests(factory, now, team_id, batch_size, summary)
+    if digests is not None:
+        summary.digests = digest_runner.write_due(
+            factory, now, digests, team_id=team_id, limit=digest_limit
+        ).written
     return summary
 
 
@@ -158,7 +182,7 @@ def scheduled_job(deps: Deps) -> Callable[[], None]:
     """The scheduler's minute job: run what is due now, then wake this process's sender."""
 
     def job() -> None:
-        summary = run_due(deps, deps.now())
+        summary = run_due(deps, deps.now(), digest_limit=DIGESTS_PER_RUN)
         if summary.messages or summary.closed or summary.missed or summary.away:
             log.info("check-ins: %s", summary)
         if summary.messages:

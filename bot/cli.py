@@ -102,6 +102,21 @@ def _parser() -> argparse.ArgumentParser:
     _team_argument(run_due)
     run_due.set_defaults(handler=_checkins_run_due)
 
+    digest = verbs.add_parser("digest", help="the weekly manager digest")
+    digest_verbs = digest.add_subparsers(title="digest commands", metavar="COMMAND", required=True)
+    send = digest_verbs.add_parser(
+        "send", help="write and deliver the digests due at an instant (each only once)"
+    )
+    send.add_argument(
+        "--at", metavar="ISO8601", help="the instant (default now; no offset means UTC)"
+    )
+    send.add_argument("--manager", metavar="USER_ID", help="only this manager's digest")
+    send.add_argument(
+        "--dry-run", action="store_true", help="print the digests instead of sending them"
+    )
+    _team_argument(send)
+    send.set_defaults(handler=_digest_send)
+
     org = verbs.add_parser("org", help="the org chart (who reports to whom)")
     org_verbs = org.add_subparsers(title="org commands", metavar="COMMAND", required=True)
     org_import = org_verbs.add_parser(
@@ -261,6 +276,12 @@ def _checkins_run_due(args: argparse.Namespace) -> int:
     from bot import cli_checkins
 
     return cli_checkins.run_due(args, _settings())
+
+
+def _digest_send(args: argparse.Namespace) -> int:
+    from bot import cli_digest
+
+    return cli_digest.send(args, _settings())
 
 
 def _org_import(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from bot.app import make_web_client
 from bot.cli import ConfigError
 from bot.clock import utc_now
 from bot.delivery.sender import OutboxSender
+from bot.digest_runner import DigestPolicy
 from bot.services import org, templates
 from bot.services.directory import UserRecord, record_from_slack, store_users
 from bot.services.schedule import format_duration
@@ -101,7 +102,9 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with unit_of_work(factory) as session:
             before = outbox_store.last_id(session)
-        summary = checkin_runner.run_due(factory, at, team_id=args.team)
+        summary = checkin_runner.run_due(
+            factory, at, team_id=args.team, digests=DigestPolicy.from_settings(settings)
+        )
         print(f"Due at {at.isoformat()}: {summary}.")
         with unit_of_work(factory) as session:
             watched = set(outbox_store.due_ids(session, at, outbox_store.last_id(session)))
@@ -110,7 +113,7 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
                 for info in templates.list_templates(session, args.team)
                 if info.schedule_from is not None and info.schedule_from > at
             ]
-        if summary.is_empty() and not_started:
+        if summary.no_checkin_work() and not_started:
             for info in not_started:
                 assert info.schedule_from is not None
                 print(
@@ -118,28 +121,40 @@ def run_due(args: argparse.Namespace, settings: Settings) -> int:
                     f"{info.schedule_from.isoformat(timespec='seconds')}, after --at; "
                     "occurrences before a check-in was created or rescheduled are never prompted."
                 )
-        own = {row_id for row_id in watched if row_id > before}
-        sender = OutboxSender(
-            session_factory=factory,
-            client=make_web_client(settings, timeout=SENDER_TIMEOUT),
-            clock=utc_now,
-            post_rate=settings.post_rate,
-        )
-        timeout = args.timeout or max(60.0, len(watched) / settings.post_rate * 2 + 60)
-        settled = _settle(sender, factory, watched, timeout)
-        with unit_of_work(factory) as session:
-            statuses = outbox_store.statuses_of(session, own)
-        failed = sum(1 for status in statuses.values() if status == outbox_store.FAILED)
-        if not settled:
-            print(f"Gave up waiting after {timeout:.0f}s; the rest stays queued.", file=sys.stderr)
-            return 1
-        if failed > 0:
-            print(f"{failed} message(s) failed for good; see the log above.", file=sys.stderr)
-            return 1
-        print(f"Delivered ({sender.stats.sent} sent by this process).")
-        return 0
+        return deliver(settings, factory, watched, before, args.timeout)
     finally:
         dispose()
+
+
+def deliver(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    watched: set[int],
+    before: int,
+    timeout: float | None = None,
+) -> int:
+    """Take part in sending until the watched rows are settled; the exit code of a verb that
+    wrote the rows after id `before` (1 if one of them failed for good, or on timeout)."""
+    own = {row_id for row_id in watched if row_id > before}
+    sender = OutboxSender(
+        session_factory=factory,
+        client=make_web_client(settings, timeout=SENDER_TIMEOUT),
+        clock=utc_now,
+        post_rate=settings.post_rate,
+    )
+    timeout = timeout or max(60.0, len(watched) / settings.post_rate * 2 + 60)
+    settled = _settle(sender, factory, watched, timeout)
+    with unit_of_work(factory) as session:
+        statuses = outbox_store.statuses_of(session, own)
+    failed = sum(1 for status in statuses.values() if status == outbox_store.FAILED)
+    if not settled:
+        print(f"Gave up waiting after {timeout:.0f}s; the rest stays queued.", file=sys.stderr)
+        return 1
+    if failed > 0:
+        print(f"{failed} message(s) failed for good; see the log above.", file=sys.stderr)
+        return 1
+    print(f"Delivered ({sender.stats.sent} sent by this process).")
+    return 0
 
 
 def org_import(args: argparse.Namespace, db: DatabaseSettings, slack: SettingsLoader) -> int:

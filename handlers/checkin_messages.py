@@ -126,8 +126,7 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             template.name,
             occurrence.local_date,
             submitted.answers,
-            upward_sent=submitted.upward_text is not None,
-            upward_anonymous=submitted.upward_anonymous,
+            upward_sent=upward_named is not None,
         )
         rows.append(
             outbox.update_message(

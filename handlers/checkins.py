@@ -28,6 +28,7 @@ from handlers.blocks.common import PRIVATE_METADATA_MAX, clip, context, plain, q
 from handlers.checkin_messages import enqueue_answer
 from handlers.checkin_setup import open_setup
 from handlers.conversation_messages import keep_reply
+from handlers.digest import open_digest
 from handlers.users import ensure_known
 from handlers.views import form_failed, open_view
 
@@ -42,7 +43,9 @@ HELP = (
     "• `/checkin skip` skips it, `/checkin snooze 2h` asks again later (never past closing)\n"
     "• `/checkin ooo until 2026-12-24` pauses check-ins while you're away (inclusive); "
     "`/checkin ooo off` ends it\n"
-    "• `/checkin setup [name]` (managers) creates or edits your team's check-in"
+    "• `/checkin setup [name]` (managers) creates or edits your team's check-in\n"
+    "• `/checkin digest` (managers) shows last week's digest of your team, as sent or as it "
+    "will be sent"
 )
 
 
@@ -57,6 +60,10 @@ def register(app: App, deps: Deps) -> None:
         if parsed.verb == "setup" or text.strip().lower().startswith("setup"):
             opened = open_setup(deps, client, team_id, user_id, command["trigger_id"], text)
             _ack_form(ack, opened, "/checkin setup")
+            return
+        if parsed.verb == "digest":
+            opened = open_digest(deps, client, team_id, user_id, command["trigger_id"])
+            _ack_form(ack, opened, "/checkin digest")
             return
         if parsed.verb == "open":
             opened = _open_answer_modal(deps, client, team_id, user_id, None, command["trigger_id"])
@@ -99,7 +106,14 @@ def register(app: App, deps: Deps) -> None:
                     view.get("state", {}).get("values", {}), due.template.questions
                 )
                 submitted = service.submit(
-                    session, team_id, user_id, occurrence_id, raw, now, anonymous=anonymous
+                    session,
+                    team_id,
+                    user_id,
+                    occurrence_id,
+                    raw,
+                    now,
+                    anonymous=anonymous,
+                    anonymity_min=deps.settings.anonymity_min,
                 )
                 enqueue_answer(session, submitted, now)
         except service.AnswersInvalid as invalid:
@@ -108,14 +122,23 @@ def register(app: App, deps: Deps) -> None:
         except CheckinUnavailable as unavailable:
             ack(response_action="update", view=_notice(unavailable.message))
             return
-        ack()
+        if submitted.upward_anonymous:
+            # The only confirmation of an anonymous note: Slack shows it, nothing stores it.
+            ack(
+                response_action="update",
+                view=blocks.anonymous_confirmation(
+                    submitted.template.name, deps.settings.anonymity_min
+                ),
+            )
+        else:
+            ack()
         deps.notify_outbox()
 
     @app.action(ids.CHECKIN_REPLY_ACTION)
     def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         occurrence_id = _int((body.get("actions") or [{}])[0].get("value"))
-        open_view(client, body["trigger_id"], _reply_modal(occurrence_id))
+        open_view(client, body["trigger_id"], reply_modal(occurrence_id))
 
     @app.view(ids.CHECKIN_REPLY_MODAL)
     def on_reply_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -197,8 +220,6 @@ def _run_command(
         return HELP
     if parsed.verb == "error":
         return parsed.error or HELP
-    if parsed.verb == "digest":
-        return "The weekly digest is not available yet; it arrives in a later pulsebot release."
     ensure_known(deps, client, team_id, [user_id])
     now = deps.now()
     try:
@@ -259,6 +280,9 @@ def _open_answer_modal(
     try:
         with deps.unit_of_work() as session:
             due = service.open_checkin(session, team_id, user_id, occurrence_id, now)
+            minimum = deps.settings.anonymity_min
+            manager_id = service.upward_manager(session, team_id, user_id, due.template.owner_id)
+            offered = service.anonymity_offered(session, team_id, manager_id, minimum)
     except CheckinUnavailable as unavailable:
         if clicked is not None and unavailable.occurrence is not None:
             _replace_clicked(deps, unavailable, clicked, now)
@@ -266,7 +290,12 @@ def _open_answer_modal(
     else:
         occurrence = due.occurrence
         view = blocks.answer_modal(
-            occurrence.id, due.template.name, occurrence.local_date, due.template.questions
+            occurrence.id,
+            due.template.name,
+            occurrence.local_date,
+            due.template.questions,
+            anonymity_min=None if offered else minimum,
+            release_after=minimum,
         )
     return open_view(client, trigger_id, view)
 
@@ -423,7 +452,7 @@ def _notice(message: str) -> dict[str, Any]:
     }
 
 
-def _reply_modal(occurrence_id: int | None) -> dict[str, Any]:
+def reply_modal(occurrence_id: int | None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.CHECKIN_REPLY_MODAL,

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.deps import Deps
-from bot.services import checkins
+from bot.services import checkins, digest_home
 from bot.services import kudos as kudos_service
 from bot.services.checkins import slack_date
-from bot.services.directory import Person
+from bot.services.directory import Person, zone_or_utc
 from bot.services.events import first_time
 from bot.services.text import escape
+from handlers.blocks import digest_home as digest_home_blocks
 from handlers.blocks.home import home_view
 from handlers.feedback_home import feedback_home
 from handlers.users import with_directory
@@ -38,6 +39,11 @@ def register(app: App, deps: Deps) -> None:
             stats = kudos_service.stats(session, team_id, user, user_id, now)
             remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
             checkin = _checkin_line(session, team_id, user_id, now)
+            zone = user.zone if user else zone_or_utc(None)
+            extra = digest_home_blocks.sections(
+                digest_home.mine(session, team_id, user_id, now, zone),
+                digest_home.team(session, team_id, user_id, now, zone, deps.settings.anonymity_min),
+            )
             view = home_view(
                 checkin=checkin,
                 given=stats.given,
@@ -46,6 +52,7 @@ def register(app: App, deps: Deps) -> None:
                 limit=limit,
                 month=stats.month_label,
                 top=stats.top,
+                extra=extra,
                 feedback=feedback_home(session, team_id, user_id),
             )
             outbox.enqueue(

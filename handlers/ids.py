@@ -105,5 +105,23 @@ ANSWER_TEAM_ACTION = "answer_team"
 ANSWER_TEAM_MODAL = "answer_team_modal"
 ANSWER_TEAM_BLOCK = "answer_team_text"
 
+
+# ----- Weekly digest (issue 7) -----------------------------------------------------------------
+# `/checkin digest` and View more open modals with this callback id (nothing is submitted).
+DIGEST_MODAL = "digest_modal"
+# Buttons in the digest DM: `value` is the occurrence id (View more) or the person (Give kudos).
+DIGEST_VIEW_MORE_ACTION = "digest_view_more"
+DIGEST_GIVE_KUDOS_ACTION = "digest_give_kudos"
+# Reply inside the View more modal (pushes the reply modal); `value` is the occurrence id.
+DIGEST_REPLY_ACTION = "digest_reply"
+# App Home, managers: "Preview digest".
+DIGEST_PREVIEW_ACTION = "digest_preview"
+DIGEST_BUTTON_ACTIONS = (
+    DIGEST_VIEW_MORE_ACTION,
+    DIGEST_GIVE_KUDOS_ACTION,
+    DIGEST_REPLY_ACTION,
+    DIGEST_PREVIEW_ACTION,
+)
+
 COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND, FEEDBACK_COMMAND)
 MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT, GIVE_FEEDBACK_SHORTCUT)

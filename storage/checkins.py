@@ -8,6 +8,7 @@ conditional UPDATE, so a row is claimed by one run only, even when two runs over
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -469,8 +470,10 @@ def add_upward(
     text: str,
     iso_week: str,
     released: bool,
-) -> int:
+) -> str:
+    """A random id: an autoincrement would order notes as their authors answered."""
     row = UpwardFeedback(
+        id=secrets.token_hex(16),
         team_id=team_id,
         manager_id=manager_id,
         author_id=author_id,

@@ -245,6 +245,9 @@ class CheckinOccurrence(Base):
         UniqueConstraint("template_id", "user_id", "local_date"),
         Index("ix_checkin_occurrences_state_closes", "team_id", "state", "closes_at"),
         Index("ix_checkin_occurrences_user", "team_id", "user_id", "state"),
+        # The digest reads a person's weeks by date (migration 0004).
+        Index("ix_checkin_occurrences_user_date", "team_id", "user_id", "local_date"),
+        Index("ix_checkin_occurrences_template_date", "template_id", "local_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -285,15 +288,18 @@ class UpwardFeedback(Base):
     """Feedback for a manager. Anonymous rows have no author and no occurrence: nothing to trace.
 
     Named feedback is delivered at once (`released` true); anonymous waits for a weekly digest
-    whose team reached the anonymity threshold.
+    whose team reached the anonymity threshold. The id is random (an autoincrement would follow
+    the order of answers) and, on SQLite, the table has no rowid for the same reason; the week
+    is the manager's, and the only time a row carries (migration 0004).
     """
 
     __tablename__ = "upward_feedback"
     __table_args__ = (
         Index("ix_upward_feedback_manager_week", "team_id", "manager_id", "iso_week"),
+        {"sqlite_with_rowid": False},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32))
     manager_id: Mapped[str] = mapped_column(String(32))
     author_id: Mapped[str | None] = mapped_column(String(32))
@@ -302,8 +308,10 @@ class UpwardFeedback(Base):
     )
     anonymous: Mapped[bool] = mapped_column(Boolean)
     text: Mapped[str] = mapped_column(Text)
-    iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W48"
+    iso_week: Mapped[str] = mapped_column(String(8))  # "2026-W48", in the manager's zone
     released: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The covered week of the sent digest that released an anonymous note.
+    released_week: Mapped[str | None] = mapped_column(String(8))
 
 
 # ----- Two-way feedback (issue 8) ---------------------------------------------------------------
@@ -425,4 +433,27 @@ class ConversationMessage(Base):
     author_id: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     source_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ----- Weekly digest (issue 7) ------------------------------------------------------------------
+
+
+class Digest(Base):
+    """One weekly digest per (manager, covered ISO week): the unique key makes it once.
+
+    `content` is the digest's data as it was built when written; a sent digest never changes,
+    and `/checkin digest` shows this copy once it exists.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("team_id", "manager_id", "iso_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    manager_id: Mapped[str] = mapped_column(String(32))
+    iso_week: Mapped[str] = mapped_column(String(8))
+    week_start: Mapped[date] = mapped_column(Date)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

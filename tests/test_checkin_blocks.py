@@ -115,7 +115,8 @@ def test_submitted_summary_is_short_and_safe() -> None:
     body = all_text(message)
     assert "<!here>" not in body and "&lt;!here&gt;" in body
     assert ":slightly_smiling_face: 4 — good" in body and "Ship" in body and "No" in body
-    assert "held anonymously" in body
+    # The message is stored (an outbox row tied to the occurrence): it never mentions the note.
+    assert "anonym" not in body.lower() and "note" not in body.lower()
     assert len(message[1]["text"]["text"]) < 400  # the summary clips long answers
 
 
@@ -288,3 +289,15 @@ def test_upward_message_quotes_safely() -> None:
 def test_every_default_question_renders(question: Question) -> None:
     view = blocks.answer_modal(1, "Weekly check-in", DAY, [question])
     within_limits(view["blocks"], max_blocks=100)
+
+
+def test_the_anonymous_option_is_hidden_and_explained_for_a_small_team() -> None:
+    questions = list(QUESTIONS)
+    offered = blocks.answer_modal(1, "Weekly", DAY, questions, release_after=3)
+    (box,) = [b for b in offered["blocks"] if b.get("block_id") == "checkin_anonymous"]
+    assert "at least 3 of your manager's direct reports" in box["hint"]["text"]
+    hidden = blocks.answer_modal(1, "Weekly", DAY, questions, anonymity_min=3)
+    assert not any(b.get("block_id") == "checkin_anonymous" for b in hidden["blocks"])
+    assert "fewer than 3 direct reports" in json.dumps(hidden["blocks"])
+    confirmation = blocks.anonymous_confirmation("Weekly", 3)
+    assert "at least 3 of their direct reports" in json.dumps(confirmation)

@@ -23,7 +23,7 @@ ADMIN = "UADMIN"
 DEFAULT_LINES = [
     "What did you get done? *",
     "What's next? *",
-    "Any blockers?",
+    "[blocker] Any blockers?",
     "[pulse] How do you feel this week (1-5)? *",
     "[upward] Anything for your manager?",
 ]

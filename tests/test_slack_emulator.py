@@ -390,6 +390,25 @@ def test_files_upload_v2_round_trip(emu: SlackEmulator, client: WebClient) -> No
     assert error_code(complete, files=[{"id": "FNOPE"}]) == "file_not_found"
 
 
+def test_files_are_shared_into_conversations_only_and_images_need_a_completed_file(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    ticket = client.files_getUploadURLExternal(filename="c.png", length=4)
+    file_id = ticket["file_id"]
+    image = {"type": "image", "slack_file": {"id": file_id}, "alt_text": "chart"}
+    # Not uploaded and completed yet: Slack refuses an image block naming it.
+    post = client.chat_postMessage
+    assert error_code(post, channel="UALICE", text="x", blocks=[image]) == "invalid_blocks"
+    assert httpx.post(ticket["upload_url"], content=b"\x89PNG").status_code == 200
+    complete = client.files_completeUploadExternal
+    # Like Slack: a user id is not a channel (only C, G, D or Z ids are).
+    assert error_code(complete, files=[{"id": file_id}], channel_id="UALICE") == ("invalid_channel")
+    # No channel: a private file, completed, shared nowhere.
+    client.files_completeUploadExternal(files=[{"id": file_id, "title": "Chart"}])
+    assert emu.file(file_id)["completed"] and emu.file(file_id)["channels"] == []
+    assert post(channel="UALICE", text="x", blocks=[image])["ok"]
+
+
 # --- rate limits and faults ---------------------------------------------------------------------
 
 

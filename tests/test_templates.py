@@ -376,6 +376,8 @@ def test_default_template(session: Session, now: datetime) -> None:
     ]
     assert [q.kind for q in t.questions] == ["text", "text", "text", "pulse", "text"]
     assert t.questions[-1].upward and not any(q.upward for q in t.questions[:-1])
+    # The built-in default marks its blocker question (issue 7).
+    assert [q.id for q in t.questions if q.blocker] == ["blockers"]
     assert t.member_ids == ("U2BEN",)
     assert (t.weekdays, t.local_time) == (("fri",), "16:00")
     # Its spec form passes the same validation as a file, and round-trips.

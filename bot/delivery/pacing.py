@@ -20,6 +20,9 @@ TIER_RATES = {
     "views.update": 100 / 60,
     "files.getUploadURLExternal": 100 / 60,
     "files.completeUploadExternal": 100 / 60,
+    # bot/delivery/uploads.py: two Tier 4 calls per upload; one post per digest with a chart
+    "pulsebot.files_upload": 50 / 60,
+    "pulsebot.post_with_file": 1.0,
 }
 DEFAULT_RATE = 20 / 60  # Tier 2, for anything unlisted
 CHANNEL_INTERVAL = 1.0  # chat.postMessage: about one message a second per channel

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
+from bot.delivery import uploads
 from bot.delivery.lease import HEARTBEAT, LEASE_TTL, Lease
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 ROUND_SECONDS = 1.0
 LOG_EVERY = 60.0  # seconds between two logs of the same sender failure
 # Calls whose double would show; a lost answer is checked in Slack before posting again.
-RECONCILED_METHODS = frozenset({"chat.postMessage"})
+RECONCILED_METHODS = frozenset({"chat.postMessage", uploads.POST_WITH_FILE})
 LOOKBACK = timedelta(seconds=60)  # Slack's clock against ours, when looking for a lost post
 LOOKUP_PAGES = 5
 MAX_ATTEMPTS = 8
@@ -242,7 +243,12 @@ class OutboxSender:
             )
         self._pacer.departed(row.method, time.monotonic())
         try:
+            if row.method in uploads.PSEUDO_METHODS:  # a file upload, a post showing a file
+                data = uploads.call(self._client, row.method, payload, row.key, row.attempts)
+                return Outcome("sent", channel=data.get("channel"), ts=data.get("ts"))
             response = self._client.api_call(row.method, json=payload)
+        except uploads.RetryLater as error:
+            return Outcome("retry", error=error.code)
         except SlackApiError as error:
             return self._classify(row, error)
         except ConnectionRefusedError as error:  # never reached Slack: nothing was posted

@@ -1179,6 +1179,7 @@ class SlackEmulator:
             if not isinstance(blocks, list):
                 raise _SlackError("invalid_blocks_format")
             problems = _block_errors(blocks, "/blocks", MAX_MESSAGE_BLOCKS)
+            problems += self._file_errors(blocks)
             if problems:
                 raise _SlackError(error, messages=problems)
             blocks = _with_block_ids(blocks)
@@ -1195,6 +1196,22 @@ class SlackEmulator:
             "blocks": blocks or None,
             "metadata": metadata or None,
         }
+
+    def _file_errors(self, blocks: list[Any]) -> list[str]:
+        """An image block's `slack_file` must name a completed upload of this workspace."""
+        errors = []
+        for i, block in enumerate(blocks):
+            if not isinstance(block, dict) or block.get("type") != "image":
+                continue
+            file_ref = block.get("slack_file")
+            if file_ref is None:
+                if not block.get("image_url"):
+                    errors.append(_missing(f"image_url [json-pointer:/blocks/{i}]"))
+                continue
+            found = self._files.get(str((file_ref or {}).get("id")))
+            if found is None or not found["completed"]:
+                errors.append(f"[ERROR] invalid slack_file [json-pointer:/blocks/{i}/slack_file]")
+        return errors
 
     def _find_message(self, channel_id: str, ts: str) -> JSONDict:
         for message in self._messages.get(channel_id, []):
@@ -1713,6 +1730,9 @@ class SlackEmulator:
             raise _SlackError("invalid_arguments", messages=[_missing("files")])
         channel_id = call.get("channel_id")
         if channel_id:
+            # Slack shares a file into a conversation id (C, G, D, Z), never a user id.
+            if str(channel_id)[:1] not in "CGDZ":
+                raise _SlackError("invalid_channel")
             try:
                 channel_id = self._resolve_post_target(str(channel_id))
             except _SlackError:

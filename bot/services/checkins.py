@@ -393,6 +393,7 @@ def submit(
     now: datetime,
     *,
     anonymous: bool = False,
+    anonymity_min: int = 1,
 ) -> Submitted:
     """Validate and store the answers; raises AnswersInvalid or CheckinUnavailable.
 
@@ -406,6 +407,23 @@ def submit(
     assert template is not None
     definition = definition_from_row(template)
     values = validate_answers(definition.questions, raw_answers)
+    upward = next((q for q in definition.questions if q.upward), None)
+    manager_id = org_store.manager_of(session, team_id, user_id) or definition.owner_id
+    if (
+        anonymous
+        and upward is not None
+        and values.get(upward.id)
+        and not anonymity_offered(session, team_id, manager_id, anonymity_min)
+    ):
+        # The form no longer offers it (the team shrank since it opened, or a forged
+        # submission): say so and store nothing, rather than send the note with a name.
+        raise AnswersInvalid(
+            {
+                upward.id: f"Anonymous notes need at least {anonymity_min} people reporting to "
+                "your manager, and there are fewer now. Untick anonymous to send it with your "
+                "name, or clear the note."
+            }
+        )
     changed = store.transition(
         session,
         row.id,
@@ -417,10 +435,8 @@ def submit(
         session.refresh(row)
         _ensure_open(session, row, now)
         raise CheckinUnavailable("answered", "This check-in was already submitted.")
-    upward = next((q for q in definition.questions if q.upward), None)
     upward_text = values.pop(upward.id, None) if upward is not None else None
     store.save_answers(session, team_id, row.id, values)
-    manager_id = org_store.manager_of(session, team_id, user_id) or definition.owner_id
     is_anonymous = bool(anonymous and upward_text)
     if upward_text and manager_id != user_id:
         store.add_upward(
@@ -430,7 +446,9 @@ def submit(
             author_id=None if is_anonymous else user_id,
             occurrence_id=None if is_anonymous else row.id,
             text=upward_text,
-            iso_week=iso_week(row.local_date),
+            # The week the manager's digest will count it in: in the manager's zone, never the
+            # author's (which could tell who wrote it) nor anything finer than the week.
+            iso_week=iso_week(_local_date(session, team_id, manager_id, now)),
             released=not is_anonymous,
         )
     elif upward_text:
@@ -762,6 +780,23 @@ def _target(
     row = _own_occurrence(session, team_id, user_id, occurrence_id, for_update=True)
     _ensure_open(session, row, now)
     return row
+
+
+def anonymity_offered(session: Session, team_id: str, manager_id: str | None, minimum: int) -> bool:
+    """Anonymous upward feedback is offered only to a manager with enough direct reports: with
+    fewer, a note could point to its author."""
+    if manager_id is None:
+        return False
+    return len(org_store.reports_of(session, team_id, manager_id)) >= minimum
+
+
+def upward_manager(session: Session, team_id: str, user_id: str, owner_id: str) -> str:
+    """Who reads a member's upward note: their manager in the org chart, else the owner."""
+    return org_store.manager_of(session, team_id, user_id) or owner_id
+
+
+def _local_date(session: Session, team_id: str, user_id: str, now: datetime) -> date:
+    return _today(session, team_id, user_id, now)
 
 
 def _today(session: Session, team_id: str, user_id: str, now: datetime) -> date:

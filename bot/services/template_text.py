@@ -7,7 +7,8 @@
     [upward] Anything for your manager?
 
 `*` at the end makes a question required; `[upward]` is free text that may be anonymous and
-goes to the manager only.
+goes to the manager only. `[blocker]`, alone or after a text or yes/no kind
+(`[yes/no] [blocker] Anything blocking you?`), marks a blocker question for the digest.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from bot.services.templates import Question
 
 MAX_QUESTIONS = 25
+BLOCKER_TAG = re.compile(r"\[\s*blocker\s*\]", re.IGNORECASE)
 LINE = re.compile(r"^\s*(?:\[(?P<tag>[^\]]*)\])?\s*(?P<text>.*?)\s*(?P<required>\*)?\s*$")
 KINDS = {
     "": "text",
@@ -59,6 +61,8 @@ def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
     if len(lines) > MAX_QUESTIONS:
         raise QuestionsInvalid(f"A check-in has at most {MAX_QUESTIONS} questions.")
     for number, line in enumerate(lines, 1):
+        blocker = BLOCKER_TAG.search(line) is not None
+        line = BLOCKER_TAG.sub("", line, count=1)
         match = LINE.match(line)
         assert match is not None
         tag, _, options_text = (match.group("tag") or "").partition(":")
@@ -94,6 +98,12 @@ def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
             item["options"] = options
         if tag == "upward":
             item["anonymous_allowed"] = True
+        if blocker:
+            if kind not in ("text", "yes_no") or tag == "upward":
+                raise QuestionsInvalid(
+                    f"Line {number}: only a text or yes/no question can be a `[blocker]`."
+                )
+            item["blocker"] = True
         questions.append(item)
     return questions
 
@@ -109,6 +119,8 @@ def _line(question: Question) -> str:
         tag = "[yes/no] "
     else:
         tag = ""
+    if question.blocker:
+        tag += "[blocker] "
     return f"{tag}{question.text}{' *' if question.required else ''}"
 
 

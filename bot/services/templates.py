@@ -55,6 +55,8 @@ class Question:
     required: bool = False
     options: tuple[str, ...] = ()
     anonymous_allowed: bool = False
+    # A blocker question: a "yes", or text other than none / no / n/a, is a blocker in the digest.
+    blocker: bool = False
 
     @property
     def upward(self) -> bool:
@@ -72,6 +74,8 @@ class Question:
             data["options"] = list(self.options)
         if self.anonymous_allowed:
             data["anonymous_allowed"] = True
+        if self.blocker:
+            data["blocker"] = True
         return data
 
     @classmethod
@@ -83,6 +87,7 @@ class Question:
             required=bool(data.get("required", False)),
             options=tuple(str(o) for o in data.get("options") or ()),
             anonymous_allowed=bool(data.get("anonymous_allowed", False)),
+            blocker=bool(data.get("blocker", False)),
         )
 
 
@@ -163,6 +168,7 @@ class QuestionSpec(_Strict):
     required: bool = False
     options: list[str] = Field(default_factory=list)
     anonymous_allowed: bool = False
+    blocker: bool = False
 
     @field_validator("id")
     @classmethod
@@ -277,6 +283,7 @@ def parse_template(data: Any, resolve_email: ResolveEmail) -> TemplateDef:
                 required=q.required,
                 options=tuple(q.options),
                 anonymous_allowed=q.anonymous_allowed,
+                blocker=q.blocker,
             )
             for q in spec.questions
         ),
@@ -493,7 +500,7 @@ def to_spec_dict(definition: TemplateDef) -> dict[str, Any]:
 DEFAULT_QUESTIONS = (
     Question("done", "What did you get done?", "text", required=True),
     Question("next", "What's next?", "text", required=True),
-    Question("blockers", "Any blockers?", "text"),
+    Question("blockers", "Any blockers?", "text", blocker=True),
     Question("pulse", "How do you feel this week (1-5)?", "pulse", required=True),
     Question("upward", "Anything for your manager?", "text", anonymous_allowed=True),
 )
@@ -546,6 +553,14 @@ def _cross_checks(spec: TemplateSpec) -> list[FieldError]:
         elif q.options:
             errors.append(
                 FieldError(f"{where}.options", f"options are only for kind: choice, not {q.kind}")
+            )
+        if q.blocker and q.kind not in ("text", "yes_no"):
+            errors.append(
+                FieldError(f"{where}.blocker", "only a text or yes/no question can be a blocker")
+            )
+        if q.blocker and q.anonymous_allowed:
+            errors.append(
+                FieldError(f"{where}.blocker", "upward feedback cannot be a blocker question")
             )
         if q.anonymous_allowed and q.kind != "text":
             errors.append(

@@ -24,7 +24,8 @@ DAYS = (
 DM_OPTION = "dm_owner"
 QUESTION_HELP = (
     "One question per line. `*` at the end: required. Start a line with `[pulse]` (1-5), "
-    "`[yes/no]`, `[choice: A, B, C]` or `[upward]` (to the manager only, may be anonymous)."
+    "`[yes/no]`, `[choice: A, B, C]` or `[upward]` (to the manager only, may be anonymous). "
+    "Add `[blocker]` to a text or yes/no question to flag its answers in the weekly digest."
 )
 
 

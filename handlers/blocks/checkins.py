@@ -136,14 +136,10 @@ def submitted_message(
         section(f":white_check_mark: *Submitted ✓* — {escape(template_name)}, {_day(local_date)}")
     ]
     blocks += _sections(lines, MESSAGE_BLOCKS_MAX - 2)
-    if upward_sent:
-        blocks.append(
-            context(
-                "Your note for your manager is held anonymously for the weekly digest."
-                if upward_anonymous
-                else "Your note was sent to your manager."
-            )
-        )
+    # An anonymous note is never mentioned here: this message is stored (an outbox row tied
+    # to the occurrence). The modal's own answer confirms it instead.
+    if upward_sent and not upward_anonymous:
+        blocks.append(context("Your note was sent to your manager."))
     return f"Submitted ✓ {template_name} check-in", blocks
 
 
@@ -157,11 +153,16 @@ def answer_modal(
     questions: Sequence[Question],
     *,
     initial: Mapping[str, Any] | None = None,
+    anonymity_min: int | None = None,
+    release_after: int | None = None,
 ) -> dict[str, Any]:
     """One input per question: text, pulse (1-5 with emoji), choice, yes/no.
 
-    The upward-feedback question gets an "anonymous" checkbox under it. Never more than 100
-    blocks: templates allow 25 questions, two blocks each at most.
+    The upward-feedback question gets an "anonymous" checkbox under it, saying when a note can
+    be released; `anonymity_min` set means the manager has fewer direct reports than that, so
+    the box is replaced by a line saying why there is none. `release_after`: how many direct
+    reports must answer in a week before a note is released (said under the box). Never more
+    than 100 blocks: templates allow 25 questions, two blocks each at most.
     """
     blocks: list[Block] = [context(f"{escape(template_name)} · {_day(local_date)}")]
     for question in questions:
@@ -169,7 +170,14 @@ def answer_modal(
             break
         blocks.append(_question_input(question, (initial or {}).get(question.id)))
         if question.anonymous_allowed:
-            blocks.append(_anonymous_box())
+            blocks.append(
+                _anonymous_box(release_after)
+                if anonymity_min is None
+                else context(
+                    f"No anonymous option: your manager has fewer than {anonymity_min} direct "
+                    "reports, so a note could point to you. Your note goes with your name."
+                )
+            )
     return {
         "type": "modal",
         "callback_id": ids.CHECKIN_MODAL,
@@ -180,6 +188,24 @@ def answer_modal(
             json.dumps({"occurrence_id": occurrence_id}), PRIVATE_METADATA_MAX
         ),
         "blocks": blocks,
+    }
+
+
+def anonymous_confirmation(template_name: str, anonymity_min: int) -> dict[str, Any]:
+    """The modal's `response_action: update` after an anonymous note: never stored anywhere."""
+    return {
+        "type": "modal",
+        "title": plain(template_name or "Check-in", MODAL_TITLE_MAX),
+        "close": plain("Done", MODAL_TITLE_MAX),
+        "blocks": [
+            section(":white_check_mark: *Submitted ✓*"),
+            context(
+                "Your anonymous note waits for your manager's next weekly digest. It is shown "
+                f"there only once at least {anonymity_min} of their direct reports have answered "
+                "that week; otherwise it waits for the following digest. It carries no name "
+                "and no date finer than the week."
+            ),
+        ],
     }
 
 
@@ -365,15 +391,20 @@ def _question_input(question: Question, initial: Any) -> Block:
     return block
 
 
-def _anonymous_box() -> Block:
+def _anonymous_box(release_after: int | None = None) -> Block:
+    enough = (
+        f"at least {release_after} of your manager's direct reports have"
+        if release_after
+        else "enough of the team has"
+    )
     return {
         "type": "input",
         "block_id": ids.CHECKIN_ANONYMOUS_BLOCK,
         "optional": True,
         "label": plain("Anonymity"),
         "hint": plain(
-            "Anonymous notes reach your manager without your name, only in the weekly digest "
-            "and only once enough of the team has answered that week."
+            "Anonymous notes reach your manager without your name, only in their weekly digest, "
+            f"and only once {enough} answered that week (else in a later one)."
         ),
         "element": {
             "type": "checkboxes",

@@ -17,9 +17,11 @@ def home_view(
     month: str,
     top: Sequence[tuple[str, int]],
     checkin: str | None = None,
+    extra: Sequence[dict[str, Any]] = (),
     feedback: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """`checkin`: a ready line about the person's waiting or next check-in, if any;
+    """`checkin`: a ready line about the person's waiting or next check-in, if any.
+    `extra`: sections of other features (the digest's team view and your history);
     `feedback`: the Feedback section's blocks (handlers.blocks.feedback.home_section)."""
     board = "\n".join(f"{i}. <@{uid}> — {n}" for i, (uid, n) in enumerate(top, 1))
     return {
@@ -32,6 +34,7 @@ def home_view(
                 f"Left today: *{remaining}* of {limit}"
             ),
             section(f"*Top recipients*\n{board or '_No kudos yet this month._'}"),
+            *extra,
             context(
                 "Give kudos with `/kudos @name thanks for… #value`, or from a message's ⋯ menu."
             ),

@@ -1,0 +1,133 @@
+"""Outbox rows that are more than one Web API call: a private file upload, and a post showing it.
+
+The sender hands rows whose method is one of `PSEUDO_METHODS` to `call` (a dispatch in
+`OutboxSender._call`). Both keep the sender's exactly-once bookkeeping:
+
+- `pulsebot.files_upload`: files.getUploadURLExternal, the upload, files.completeUploadExternal
+  with no channel (a private file; `files:write`). The row keeps the PNG; once the file id is
+  recorded (the row's `result_channel`) the row is sent and never uploads again.
+- `pulsebot.post_with_file`: chat.postMessage whose image block shows that file by
+  `slack_file: {"id": …}`. The row depends on the upload row; its `file_id` payload value is
+  `$parent.channel`, which the sender fills in. Slack may answer `invalid_blocks` while the file
+  is still processing: that post is retried after a short wait (the sender's backoff), and
+  after `FILE_RETRIES` tries it goes without the chart rather than not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import urllib.error
+import urllib.request
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+
+UPLOAD = "pulsebot.files_upload"
+POST_WITH_FILE = "pulsebot.post_with_file"
+PSEUDO_METHODS = frozenset({UPLOAD, POST_WITH_FILE})
+FILE_PLACEHOLDER = "$chart.file_id"
+FILE_RETRIES = 4
+UPLOAD_TIMEOUT = 10.0
+# Slack errors after which another try cannot help: the post goes on without the chart.
+FINAL_UPLOAD_ERRORS = frozenset(
+    {"missing_scope", "not_allowed_token_type", "invalid_auth", "account_inactive"}
+)
+
+
+class RetryLater(Exception):
+    """Worth another try after the sender's backoff (a file still processing, a failed PUT)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def upload_payload(png: bytes, filename: str, title: str, alt_text: str) -> dict[str, Any]:
+    return {
+        "filename": filename,
+        "title": title,
+        "alt_text": alt_text,
+        "content_b64": base64.b64encode(png).decode("ascii"),
+    }
+
+
+def call(
+    client: WebClient, method: str, payload: dict[str, Any], key: str, attempts: int
+) -> dict[str, Any]:
+    """Run a pseudo-method; returns what to record (`channel`, `ts`) like a Web API answer.
+
+    Raises SlackApiError (classified by the sender as usual) or RetryLater."""
+    if method == UPLOAD:
+        return {"channel": _upload(client, payload), "ts": None}
+    if method == POST_WITH_FILE:
+        return _post(client, payload, key, attempts)
+    raise ValueError(f"not a pseudo-method: {method}")
+
+
+def _upload(client: WebClient, payload: dict[str, Any]) -> str:
+    content = base64.b64decode(payload["content_b64"])
+    try:
+        ticket = client.files_getUploadURLExternal(
+            filename=payload["filename"], length=len(content), alt_txt=payload.get("alt_text")
+        )
+    except SlackApiError as error:
+        if str(error.response.get("error")) in FINAL_UPLOAD_ERRORS:
+            log.error("chart upload refused (%s): digests go without charts", error.response)
+            return ""
+        raise
+    request = urllib.request.Request(
+        str(ticket["upload_url"]),
+        data=content,
+        method="POST",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=UPLOAD_TIMEOUT) as answer:
+            if answer.status != 200:
+                raise RetryLater(f"upload_http_{answer.status}")
+    except urllib.error.HTTPError as error:
+        raise RetryLater(f"upload_http_{error.code}") from None
+    file_id = str(ticket["file_id"])
+    client.files_completeUploadExternal(files=[{"id": file_id, "title": payload["title"]}])
+    return file_id
+
+
+def _post(client: WebClient, payload: dict[str, Any], key: str, attempts: int) -> dict[str, Any]:
+    body = dict(payload)
+    file_id = body.pop("file_id", None) or None
+    body.setdefault("metadata", {"event_type": "pulsebot_outbox", "event_payload": {"key": key}})
+    give_up_on_chart = file_id is None or attempts >= FILE_RETRIES - 1
+    body["blocks"] = with_file(body.get("blocks") or [], None if give_up_on_chart else file_id)
+    try:
+        response = client.chat_postMessage(**body)
+    except SlackApiError as error:
+        if str(error.response.get("error")) == "invalid_blocks" and not give_up_on_chart:
+            raise RetryLater("invalid_blocks") from None
+        raise
+    data = response.data if isinstance(response.data, dict) else {}
+    return {"channel": data.get("channel"), "ts": data.get("ts")}
+
+
+def with_file(blocks: list[dict[str, Any]], file_id: str | None) -> list[dict[str, Any]]:
+    """The image block points at the file; without one it becomes a line saying so."""
+    out = []
+    for block in blocks:
+        if (
+            block.get("type") == "image"
+            and block.get("slack_file", {}).get("id") == FILE_PLACEHOLDER
+        ):
+            if file_id is None:
+                out.append(
+                    {
+                        "type": "context",
+                        "elements": [{"type": "mrkdwn", "text": "_The chart is unavailable._"}],
+                    }
+                )
+                continue
+            block = {**block, "slack_file": {"id": file_id}}
+        out.append(block)
+    return out

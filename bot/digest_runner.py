@@ -1,0 +1,241 @@
+"""Writing the weekly digests that are due: the minute job, `run-due` and `pulsebot digest send`.
+
+For each manager, the covered week is the last complete Monday-Sunday in their zone; its
+digest is due from the configured weekday and time of the following week (also late, after an
+outage, still for that week). Each digest is built and drawn outside any write transaction,
+then written in one short one: the `digests` row under its unique key (team, manager, ISO
+week), the anonymous notes it releases, and its outbox rows (bulk priority, behind
+interactive traffic). A second writer (another replica, the job firing twice) finds the key
+taken and writes nothing, so there is one digest, whatever races.
+
+Outbox keys:
+- `digest:{manager}:{week}:chart`      the PNG upload (pulsebot.files_upload)
+- `digest:{manager}:{week}:message`    the digest DM with the chart (pulsebot.post_with_file)
+- `digest:{manager}:{week}:reply:{n}`  thread replies, when the digest exceeds one message
+- `digest:{manager}:{week}:notes`      the released anonymous notes, a reply of their own
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.delivery import outbox, uploads
+from bot.services import digest as service
+from bot.services import digest_chart
+from bot.services import digest_rules as rules
+from bot.settings import Settings
+from handlers.blocks import digest as blocks
+from storage import checkins as checkin_store
+from storage import digest as store
+from storage.engine import unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPolicy:
+    weekday: str = "mon"
+    at: time = time(9, 0)
+    anonymity_min: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DigestPolicy:
+        return cls(settings.digest_weekday, settings.digest_time, settings.anonymity_min)
+
+
+@dataclass
+class DigestSummary:
+    written: int = 0
+    skipped: int = 0  # already written (by us earlier, another replica, or a twin run)
+    previews: list[service.DigestData] = field(default_factory=list)  # --dry-run
+
+    def __str__(self) -> str:
+        return f"{self.written} digest(s) written, {self.skipped} already sent"
+
+
+@dataclass(frozen=True, slots=True)
+class DueDigest:
+    team_id: str
+    manager_id: str
+    tz: str | None
+    week_start: str
+
+
+def due(
+    factory: sessionmaker[Session],
+    now: datetime,
+    policy: DigestPolicy,
+    *,
+    team_id: str | None = None,
+    manager_id: str | None = None,
+) -> list[DueDigest]:
+    """The digests due at `now` and not yet written."""
+    found: list[DueDigest] = []
+    with unit_of_work(factory) as session:
+        teams = [team_id] if team_id else checkin_store.known_teams(session)
+        for team in teams:
+            candidates = []
+            for manager in store.managers(session, team, only=manager_id):
+                zone = service.zone_of(manager.tz)
+                week = rules.covered_week(now, zone)
+                if now >= rules.due_at(week, zone, policy.weekday, policy.at) and (
+                    manager.since is None or _week_end(week, zone) > manager.since
+                ):
+                    candidates.append((manager, week))
+            written = store.existing_weeks(
+                session, team, sorted({rules.iso_week(w) for _, w in candidates})
+            )
+            found += [
+                DueDigest(team, m.user_id, m.tz, w.isoformat())
+                for m, w in candidates
+                if (m.user_id, rules.iso_week(w)) not in written
+            ]
+    return found
+
+
+def _week_end(week_start: date, zone: ZoneInfo) -> datetime:
+    """The instant the covered week ends: a team pulsebot knew only after it gets no digest
+    about it (a catch-up `run-due --at` before the check-in existed stays quiet)."""
+    return datetime.combine(week_start + timedelta(days=7), time(0), zone)
+
+
+def write_due(
+    factory: sessionmaker[Session],
+    now: datetime,
+    policy: DigestPolicy,
+    *,
+    team_id: str | None = None,
+    manager_id: str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    limit: int | None = None,
+) -> DigestSummary:
+    """Write (or, `dry_run`, only build) every digest due at `now`; at most `limit` of them
+    (the rest are still due at the next run)."""
+    summary = DigestSummary()
+    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)[:limit]
+    painter = digest_chart.Painter()  # one Figure for this run's charts
+    for index, item in enumerate(todo, 1):
+        if dry_run:
+            with unit_of_work(factory) as session:
+                built = _build(session, item, now, policy, release=False)
+            summary.previews.append(built.data)
+        elif write_one(factory, item, now, policy, painter):
+            summary.written += 1
+        else:
+            summary.skipped += 1
+        if progress is not None:
+            progress(index, len(todo))
+    return summary
+
+
+def write_one(
+    factory: sessionmaker[Session],
+    item: DueDigest,
+    now: datetime,
+    policy: DigestPolicy,
+    painter: digest_chart.Painter | None = None,
+) -> bool:
+    """Build, draw and write one digest; False if another writer had it already."""
+    with unit_of_work(factory) as session:
+        built = _build(session, item, now, policy, release=True)
+    png = (painter or digest_chart.Painter()).png(built.data.chart)
+    messages = blocks.messages(built.data)
+    data = built.data
+    key = f"digest:{data.manager_id}:{data.iso_week}"
+    with unit_of_work(factory) as session:
+        digest_id = store.insert_digest(
+            session,
+            {
+                "team_id": item.team_id,
+                "manager_id": data.manager_id,
+                "iso_week": data.iso_week,
+                "week_start": datetime.fromisoformat(data.week_start).date(),
+                "content": data.stored_json(),
+                "created_at": now,
+            },
+        )
+        if digest_id is None:
+            return False
+        store.release_notes(session, built.released_note_ids, data.iso_week)
+        upload_id = outbox.enqueue(
+            session,
+            team_id=item.team_id,
+            key=f"{key}:chart",
+            method=uploads.UPLOAD,
+            payload=uploads.upload_payload(
+                png,
+                filename=f"pulse-{data.iso_week}.png",
+                title=f"Team pulse, 8 weeks to {data.week_label}",
+                alt_text="Team pulse (line) and participation (bars) over the last 8 weeks",
+            ),
+            now=now,
+            bulk=True,
+        )
+        text, first_blocks = messages[0]
+        main_id = outbox.enqueue(
+            session,
+            team_id=item.team_id,
+            key=f"{key}:message",
+            method=uploads.POST_WITH_FILE,
+            payload={
+                "channel": data.manager_id,
+                "text": text,
+                "blocks": first_blocks,
+                "unfurl_links": False,
+                "file_id": outbox.PARENT_CHANNEL,
+            },
+            now=now,
+            depends_on=upload_id,
+            bulk=True,
+        )
+        store.set_digest_outbox(session, digest_id, main_id)
+        notes = blocks.anonymous_message(data)
+        for number, (reply_text, reply_blocks) in enumerate(messages[1:], 1):
+            outbox.post_message(
+                session,
+                team_id=item.team_id,
+                key=f"{key}:reply:{number}",
+                channel=data.manager_id,
+                text=reply_text,
+                blocks=reply_blocks,
+                now=now,
+                depends_on=main_id,
+                thread_under_parent=True,
+                bulk=True,
+            )
+        if notes is not None:
+            outbox.post_message(
+                session,
+                team_id=item.team_id,
+                key=f"{key}:notes",
+                channel=data.manager_id,
+                text=notes[0],
+                blocks=notes[1],
+                now=now,
+                depends_on=main_id,
+                thread_under_parent=True,
+                bulk=True,
+            )
+    return True
+
+
+def _build(
+    session: Session, item: DueDigest, now: datetime, policy: DigestPolicy, *, release: bool
+) -> service.Built:
+    return service.build(
+        session,
+        item.team_id,
+        item.manager_id,
+        now,
+        zone=service.zone_of(item.tz),
+        anonymity_min=policy.anonymity_min,
+        week_start=datetime.fromisoformat(item.week_start).date(),
+        release=release,
+    )

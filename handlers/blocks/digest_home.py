@@ -1,0 +1,96 @@
+"""App Home sections from check-ins and kudos (issue 7): yours, and your team's if you manage one.
+
+At most `MAX_BLOCKS` blocks together, so App Home stays under Slack's 100 with the sections
+other features add; long lists end in "see all" instead of growing.
+"""
+
+from __future__ import annotations
+
+from bot.services.digest import DigestData
+from bot.services.digest_home import MyHome, sparkline
+from bot.services.text import escape
+from handlers import ids
+from handlers.blocks.common import Block, clip, context, header, plain, section
+
+MAX_BLOCKS = 40
+TALK_TO_SHOWN = 5
+KUDOS_SHOWN = 5
+
+
+def my_sections(home: MyHome) -> list[Block]:
+    blocks: list[Block] = [header("Your check-ins")]
+    if home.answers:
+        for answer in home.answers:
+            text = (
+                f"*{escape(answer.template)}* · {answer.local_date:%a %d %b}\n"
+                f"{escape(clip(answer.summary, 400))}"
+            )
+            for author, reply in answer.replies[-2:]:
+                text += f"\n:speech_balloon: <@{author}>: {escape(clip(reply, 300))}"
+            blocks.append(section(text))
+    else:
+        blocks.append(section("_No answers yet._"))
+    if any(p is not None for p in home.pulses):
+        blocks.append(context(f"Your pulse, last 8 weeks: `{home.sparkline}`"))
+    blocks.append(header("Your kudos"))
+    received = "\n".join(
+        f"• from <@{k.other_ids[0]}>: {escape(clip(k.message, 120))}"
+        for k in home.received[:KUDOS_SHOWN]
+    )
+    given = "\n".join(
+        f"• to {', '.join(f'<@{u}>' for u in k.other_ids)}: {escape(clip(k.message, 120))}"
+        for k in home.given[:KUDOS_SHOWN]
+    )
+    blocks.append(section(f"*Received*\n{received or '_None yet._'}"))
+    blocks.append(section(f"*Given*\n{given or '_None yet._'}"))
+    if len(home.received) > KUDOS_SHOWN or len(home.given) > KUDOS_SHOWN:
+        blocks.append(context("See all with `/kudos stats`."))
+    return blocks
+
+
+def team_sections(data: DigestData) -> list[Block]:
+    """Participation and pulse over 8 weeks, whom to talk to, and "Preview digest"."""
+    participation = "".join(
+        "·" if w.participation is None else sparkline([1 + 4 * w.participation]) for w in data.chart
+    )
+    pulses = sparkline([w.pulse for w in data.chart])
+    blocks: list[Block] = [
+        header("Your team"),
+        section(
+            f"*Week of {escape(data.week_label)}*: {data.people_answered} of "
+            f"{data.people_prompted} answered"
+            + (f", pulse {data.pulse:.1f}" if data.pulse is not None else "")
+            + f"\nParticipation, 8 weeks: `{participation}`\nPulse, 8 weeks: `{pulses}`"
+        ),
+    ]
+    if data.talk_to:
+        lines = [
+            f"• <@{t.user_id}>: {escape('; '.join(t.reasons))}"
+            for t in data.talk_to[:TALK_TO_SHOWN]
+        ]
+        blocks.append(section("*Whom to talk to*\n" + "\n".join(lines)))
+        if len(data.talk_to) > TALK_TO_SHOWN:
+            blocks.append(
+                context(f"…and {len(data.talk_to) - TALK_TO_SHOWN} more: see all in the digest.")
+            )
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": plain("Preview digest", 75),
+                    "action_id": ids.DIGEST_PREVIEW_ACTION,
+                    "value": data.iso_week,
+                }
+            ],
+        }
+    )
+    return blocks
+
+
+def sections(home: MyHome | None, team: DigestData | None) -> list[Block]:
+    blocks = (team_sections(team) if team is not None else []) + (
+        my_sections(home) if home is not None else []
+    )
+    return blocks[:MAX_BLOCKS]

@@ -1,0 +1,132 @@
+"""`/checkin digest`, App Home's "Preview digest", and the digest DM's buttons.
+
+The preview opens a placeholder modal with the trigger (valid 3 s, once), then builds the
+digest in one unit of work and queues a views.update of that modal through the outbox
+(interactive priority). It never shows anonymous notes nor their count. View more opens the
+whole answer (only for its readers: the template's owner or the member's manager); Reply in it
+pushes the usual reply modal; Give kudos opens the kudos form for that person.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.delivery import outbox
+from bot.deps import Deps
+from bot.services import digest as service
+from bot.services.directory import people
+from handlers import ids
+from handlers.blocks import digest as blocks
+from handlers.blocks import kudos as kudos_blocks
+from handlers.views import open_view
+
+log = logging.getLogger(__name__)
+
+NOT_A_MANAGER = (
+    "You have no direct reports in pulsebot and no check-in of your own yet, so there is no "
+    "digest for you. If you lead a team, `/checkin setup` creates its check-in, and your "
+    "digest arrives every week."
+)
+NOT_YOURS = "I can't show you that answer: only the person's manager can read it."
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(ids.DIGEST_PREVIEW_ACTION)
+    def on_preview(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        open_digest(deps, client, _team(body), body["user"]["id"], body["trigger_id"])
+
+    @app.action(ids.DIGEST_VIEW_MORE_ACTION)
+    def on_view_more(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        occurrence_id = _int(_value(body))
+        with deps.unit_of_work() as session:
+            view = service.answer_view(session, _team(body), body["user"]["id"], occurrence_id)
+        if view is None:
+            modal = blocks.notice_modal(NOT_YOURS)
+        else:
+            modal = blocks.answer_modal(
+                view.occurrence_id,
+                view.member_id,
+                view.template,
+                view.local_date.isoformat(),
+                view.answers,
+                view.replies,
+            )
+        open_view(client, body["trigger_id"], modal)
+
+    @app.action(ids.DIGEST_REPLY_ACTION)
+    def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        from handlers.checkins import reply_modal  # the same form as the DM's Reply button
+
+        try:
+            client.views_push(trigger_id=body["trigger_id"], view=reply_modal(_int(_value(body))))
+        except (SlackApiError, OSError) as error:
+            log.warning("views.push of the reply form failed: %s", error)
+
+    @app.action(ids.DIGEST_GIVE_KUDOS_ACTION)
+    def on_give_kudos(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = str(_value(body) or "")
+        view = kudos_blocks.modal(
+            deps.settings.values, channel_id=None, initial_users=[user_id] if user_id else []
+        )
+        open_view(client, body["trigger_id"], view)
+
+
+def open_digest(deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str) -> bool:
+    """Placeholder first (the trigger's 3 s), then the digest by views.update via the outbox.
+
+    False when Slack would not open the placeholder (the command's ack then says so)."""
+    try:
+        opened = client.views_open(trigger_id=trigger_id, view=blocks.placeholder_modal())
+    except (SlackApiError, OSError) as error:
+        log.warning("views.open of the digest preview failed: %s", error)
+        return False
+    view_id = str((opened.get("view") or {}).get("id") or "")
+    now = deps.now()
+    with deps.unit_of_work() as session:
+        person = people(session, team_id, [user_id]).get(user_id)
+        try:
+            data = service.preview(
+                session,
+                team_id,
+                user_id,
+                now,
+                zone=service.zone_of(person.tz if person else None),
+                anonymity_min=deps.settings.anonymity_min,
+            )
+            view = blocks.preview_modal(data)
+        except service.NotAManager:
+            view = blocks.notice_modal(NOT_A_MANAGER)
+        outbox.enqueue(
+            session,
+            team_id=team_id,
+            key=f"digest:preview:{view_id}",
+            method="views.update",
+            payload={"view_id": view_id, "view": view},
+            now=now,
+        )
+    deps.notify_outbox()
+    return True
+
+
+def _value(body: dict[str, Any]) -> Any:
+    return (body.get("actions") or [{}])[0].get("value")
+
+
+def _team(body: dict[str, Any]) -> str:
+    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
