@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.demo import company
 from bot.demo.slack_emulator import SlackEmulator
 from bot.deps import Deps
+from bot.digest_runner import DigestPolicy, write_due
 from bot.services import checkins, directory, feedback, kudos, org, templates
 from bot.services.schedule import parse_time, slots_between
 from bot.services.text import escape
@@ -39,12 +40,14 @@ class SeedSummary:
     pending: int = 0
     kudos: int = 0
     feedback: int = 0
+    digests: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.people} people, {self.templates} check-ins, {self.answered} answers "
             f"({self.skipped} skipped, {self.missed} missed, {self.pending} open), "
-            f"{self.kudos} kudos, {self.feedback} pieces of feedback"
+            f"{self.kudos} kudos, {self.feedback} pieces of feedback, "
+            f"{self.digests} weekly digests to send"
         )
 
 
@@ -59,6 +62,7 @@ def seed_company(deps: Deps, emulator: SlackEmulator, now: datetime) -> SeedSumm
     seed_kudos(deps, emulator, now, rng, summary)
     seed_feedback(deps, now, summary)
     seed_chatter(emulator, now)
+    seed_digest(deps, now, summary)
     return summary
 
 
@@ -414,6 +418,17 @@ def seed_feedback(deps: Deps, now: datetime, summary: SeedSummary) -> None:
                 now=now - timedelta(days=days),
             )
     summary.feedback = len(_FEEDBACK)
+
+
+# ----- the weekly digest ------------------------------------------------------------------------
+
+
+def seed_digest(deps: Deps, now: datetime, summary: SeedSummary) -> None:
+    """Last week's digests, written as the minute job would have on Monday morning: the
+    sender delivers them (chart included) as soon as the demo runs, so a manager's DM shows
+    one at once; next week's come with a jump to Monday."""
+    policy = DigestPolicy.from_settings(deps.settings)
+    summary.digests = write_due(deps.session_factory, now, policy).written
 
 
 # ----- what people said in channels ------------------------------------------------------------
