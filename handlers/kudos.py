@@ -117,24 +117,33 @@ def _store(
     """Validate, store the kudos and its posts in one transaction; raises KudosRefused."""
     policy = service.KudosPolicy(deps.settings.kudos_daily_limit, deps.settings.values)
 
-    def work(session: Session, people: dict[str, Person]) -> service.KudosGiven:
-        given = service.give(
-            session,
-            directory=people,
-            team_id=team_id,
-            draft=draft,
-            policy=policy,
-            source=source,
-            request_key=key,
-            now=deps.now(),
-        )
+    def work(
+        session: Session, people: dict[str, Person]
+    ) -> service.KudosGiven | service.KudosRefused:
+        try:
+            given = service.give(
+                session,
+                directory=people,
+                team_id=team_id,
+                draft=draft,
+                policy=policy,
+                source=source,
+                request_key=key,
+                now=deps.now(),
+            )
+        except service.KudosRefused as refused:
+            # A refusal writes nothing; returned rather than raised, so it does not cost the
+            # other units committed with this one a second run.
+            return refused
         if not given.replayed:
             _enqueue_posts(session, deps, team_id, given)
         return given
 
-    given = with_directory(deps, client, team_id, [draft.giver_id, *draft.recipient_ids], work)
+    outcome = with_directory(deps, client, team_id, [draft.giver_id, *draft.recipient_ids], work)
+    if isinstance(outcome, service.KudosRefused):
+        raise outcome
     deps.notify_outbox()
-    return given
+    return outcome
 
 
 def _enqueue_posts(session: Session, deps: Deps, team_id: str, given: service.KudosGiven) -> None:

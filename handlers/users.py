@@ -31,18 +31,25 @@ def with_directory(
 ) -> T:
     """Run `work` in one unit of work with these people in the directory cache.
 
-    A warm cache costs nothing extra: the check and the work share one transaction. Otherwise
-    the transaction ends without writing, users.info runs outside any transaction, and the work
-    runs in a fresh one.
+    A warm cache costs nothing extra: the check and the work share one transaction, committed
+    with the other listeners' waiting units (`Deps.group_unit`), and this returns after that
+    commit. Otherwise the transaction ends without writing, users.info runs outside any
+    transaction, and the work runs in a fresh one. `work` may run more than once.
     """
     ids = list(user_ids)
-    with deps.unit_of_work() as session:
-        people, stale = directory.lookup(session, team_id, ids, deps.now())
-        if not stale:
-            return work(session, people)
+    now = deps.now()
+
+    def warm(session: Session) -> tuple[list[str], T | None]:
+        people, stale = directory.lookup(session, team_id, ids, now)
+        if stale:
+            return stale, None
+        return [], work(session, people)
+
+    stale, result = deps.group_unit(warm)
+    if not stale:
+        return result  # type: ignore[return-value]
     _fetch(deps, client, team_id, stale)
-    with deps.unit_of_work() as session:
-        return work(session, directory.people(session, team_id, ids))
+    return deps.group_unit(lambda session: work(session, directory.people(session, team_id, ids)))
 
 
 def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable[str]) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -81,3 +82,112 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
     with _writer_lock(factory), factory() as session, session.begin():
         yield session
+
+
+T = TypeVar("T")
+
+
+class _Unit(Generic[T]):
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[Session], T]) -> None:
+        self.work = work
+        self.done = threading.Event()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class _UnitFailed(Exception):
+    """One unit of a batch raised: the batch is rolled back and run again without it."""
+
+
+class GroupCommit:
+    """Units of work from many listener threads, committed together by one writer thread.
+
+    Why: on the `/kudos` ack path a transaction's fixed costs (a pooled connection, BEGIN,
+    COMMIT, and on SQLite handing the single writer from thread to thread under the GIL) cost
+    several times the kudos' own statements. The dispatch pool's waiting units share one
+    transaction instead, so those costs are paid once per batch.
+
+    The contract of `run(work)`:
+    - it returns `work`'s result only after the transaction holding its writes has committed,
+      so an ack sent after it is durable;
+    - if `work` raises, its caller gets that exception and the batch is rolled back and run
+      again without it: the others are neither lost nor acked before their commit. A unit may
+      therefore run more than once; it must only touch the session it is given;
+    - if the commit itself fails, every caller of that batch gets the error and nothing of the
+      batch is stored.
+    `work` must not open a unit of work of its own (the writer holds SQLite's writer lock).
+    The writer thread starts on demand and ends after `idle_exit` seconds without work.
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        max_batch: int = 64,
+        idle_exit: float = 2.0,
+    ) -> None:
+        self._factory = factory
+        self._max_batch = max_batch
+        self._idle_exit = idle_exit
+        self._queue: deque[_Unit[Any]] = deque()
+        self._wakeup = threading.Condition(threading.Lock())
+        self._writer: threading.Thread | None = None
+        self.batches = 0  # how many transactions the writer committed (for tests and benches)
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        unit: _Unit[T] = _Unit(work)
+        with self._wakeup:
+            self._queue.append(unit)
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._write, name="group-commit", daemon=True
+                )
+                self._writer.start()
+            else:
+                self._wakeup.notify()
+        unit.done.wait()
+        if unit.error is not None:
+            raise unit.error
+        return unit.result  # type: ignore[return-value]
+
+    def _write(self) -> None:
+        while True:
+            with self._wakeup:
+                if not self._queue:
+                    self._wakeup.wait(self._idle_exit)
+                    if not self._queue:
+                        self._writer = None
+                        return
+                batch = [
+                    self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))
+                ]
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Unit[Any]]) -> None:
+        pending = batch
+        while pending:
+            failed: _Unit[Any] | None = None
+            try:
+                with unit_of_work(self._factory) as session:
+                    for unit in pending:
+                        try:
+                            unit.result = unit.work(session)
+                        except BaseException as error:
+                            unit.error, failed = error, unit
+                            raise _UnitFailed from error
+            except _UnitFailed:
+                assert failed is not None
+                failed.done.set()
+                pending = [unit for unit in pending if unit is not failed]
+                continue
+            except BaseException as error:  # BEGIN or COMMIT failed: nothing was stored
+                for unit in pending:
+                    unit.result, unit.error = None, error
+                    unit.done.set()
+                return
+            self.batches += 1
+            for unit in pending:
+                unit.done.set()
+            return

@@ -6,18 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Executable, Integer, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_for, prepared
+from storage.dialect import driver
 from storage.models import Kudos, KudosBudget, KudosRecipient, KudosValue
 
 KUDOS: Table = Kudos.__table__  # type: ignore[assignment]
 RECIPIENTS: Table = KudosRecipient.__table__  # type: ignore[assignment]
 VALUES: Table = KudosValue.__table__  # type: ignore[assignment]
 BUDGET: Table = KudosBudget.__table__  # type: ignore[assignment]
-_INSERT_RECIPIENTS = insert(RECIPIENTS)
-_INSERT_VALUES = insert(VALUES)
 
 
 def find_by_request_key(session: Session, team_id: str, request_key: str) -> Kudos | None:
@@ -42,17 +40,15 @@ def insert_kudos(
 ) -> int | None:
     """Insert a kudos; None when this request_key was already stored (a replayed request).
 
-    Core statements on the session's connection: this is the `/kudos` ack path, where the ORM's
-    unit-of-work bookkeeping would cost more than the SQL.
+    Driver-level statements in the session's transaction: this is the `/kudos` ack path, where
+    SQLAlchemy's execution machinery would cost several times the SQL (storage.dialect).
     """
-    connection = session.connection()
-    statement = prepared(
-        session,
-        "kudos.insert",
-        lambda d: insert_for(d, KUDOS).on_conflict_do_nothing().returning(KUDOS.c.id),
-    )
-    kudos_id = connection.execute(
-        statement,
+    db = driver(session)
+    row = db.execute(
+        "INSERT INTO kudos (team_id, giver_id, message, source, request_key, quote_url,"
+        " giver_local_date, created_at) VALUES (%(team_id)s, %(giver_id)s, %(message)s,"
+        " %(source)s, %(request_key)s, %(quote_url)s, %(giver_local_date)s, %(created_at)s)"
+        " ON CONFLICT (team_id, request_key) DO NOTHING RETURNING id",
         {
             "team_id": team_id,
             "giver_id": giver_id,
@@ -60,18 +56,23 @@ def insert_kudos(
             "source": source,
             "request_key": request_key,
             "quote_url": quote_url,
-            "giver_local_date": giver_local_date,
-            "created_at": created_at,
+            "giver_local_date": db.day(giver_local_date),
+            "created_at": db.utc(created_at),
         },
-    ).scalar_one_or_none()
-    if kudos_id is None:
+    )
+    if not row:
         return None
-    connection.execute(
-        _INSERT_RECIPIENTS, [{"kudos_id": kudos_id, "recipient_id": r} for r in recipient_ids]
+    kudos_id = int(row[0][0])
+    db.executemany(
+        "INSERT INTO kudos_recipients (kudos_id, recipient_id) VALUES (%(k)s, %(r)s)",
+        [{"k": kudos_id, "r": r} for r in recipient_ids],
     )
     if values:
-        connection.execute(_INSERT_VALUES, [{"kudos_id": kudos_id, "value": v} for v in values])
-    return int(kudos_id)
+        db.executemany(
+            "INSERT INTO kudos_values (kudos_id, value) VALUES (%(k)s, %(v)s)",
+            [{"k": kudos_id, "v": v} for v in values],
+        )
+    return kudos_id
 
 
 def spend_budget(
@@ -84,38 +85,24 @@ def spend_budget(
     never both pass a check that only one of them fits.
     """
     if amount <= limit:
-        statement = prepared(session, "kudos.spend_budget", _spend_statement)
-        spent = (
-            session.connection()
-            .execute(
-                statement,
-                {
-                    "team_id": team_id,
-                    "giver_id": giver_id,
-                    "local_date": local_date,
-                    "spent": amount,
-                    "amount": amount,
-                    "limit": limit,
-                },
-            )
-            .scalar_one_or_none()
+        db = driver(session)
+        row = db.execute(
+            "INSERT INTO kudos_budget (team_id, giver_id, local_date, spent)"
+            " VALUES (%(team_id)s, %(giver_id)s, %(local_date)s, %(amount)s)"
+            " ON CONFLICT (team_id, giver_id, local_date) DO UPDATE"
+            " SET spent = kudos_budget.spent + %(amount)s"
+            " WHERE kudos_budget.spent + %(amount)s <= %(limit)s RETURNING spent",
+            {
+                "team_id": team_id,
+                "giver_id": giver_id,
+                "local_date": db.day(local_date),
+                "amount": amount,
+                "limit": limit,
+            },
         )
-        if spent is not None:
-            return True, limit - spent
+        if row:
+            return True, limit - int(row[0][0])
     return False, max(limit - budget_spent(session, team_id, giver_id, local_date), 0)
-
-
-def _spend_statement(dialect_name: str) -> Executable:
-    amount, limit = bindparam("amount", type_=Integer), bindparam("limit", type_=Integer)
-    return (
-        insert_for(dialect_name, BUDGET)
-        .on_conflict_do_update(
-            index_elements=[BUDGET.c.team_id, BUDGET.c.giver_id, BUDGET.c.local_date],
-            set_={"spent": BUDGET.c.spent + amount},
-            where=BUDGET.c.spent + amount <= limit,
-        )
-        .returning(BUDGET.c.spent)
-    )
 
 
 def unspend_budget(

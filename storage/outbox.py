@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from storage.dialect import insert_for, insert_ignoring_conflict, prepared, supports_skip_locked
+from storage.dialect import driver, insert_ignoring_conflict, supports_skip_locked
 from storage.models import OutboxMessage, SenderLease
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
@@ -69,26 +70,29 @@ def enqueue_many(
     now: datetime,
     priority: int = INTERACTIVE,
 ) -> None:
-    """Several independent calls (key, method, payload) in one statement; known keys are kept."""
+    """Several independent calls (key, method, payload) in one statement; known keys are kept.
+
+    Driver level (storage.dialect): this is on the `/kudos` ack path. The payload is stored as
+    SQLAlchemy's JSON type stores it, `json.dumps` text.
+    """
     if not rows:
         return
-    statement = prepared(
-        session, "outbox.enqueue_many", lambda d: insert_for(d, OUTBOX).on_conflict_do_nothing()
-    )
-    session.connection().execute(
-        statement,
+    db = driver(session)
+    created_at = db.utc(now)
+    db.executemany(
+        "INSERT INTO outbox (team_id, idempotency_key, method, payload, depends_on_id, status,"
+        " attempts, next_attempt_at, priority, created_at) VALUES (%(team_id)s, %(key)s,"
+        " %(method)s, %(payload)s, NULL, %(status)s, 0, NULL, %(priority)s, %(created_at)s)"
+        " ON CONFLICT (team_id, idempotency_key) DO NOTHING",
         [
             {
                 "team_id": team_id,
-                "idempotency_key": key,
+                "key": key,
                 "method": method,
-                "payload": payload,
-                "depends_on_id": None,
+                "payload": json.dumps(payload),
                 "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": None,
                 "priority": priority,
-                "created_at": now,
+                "created_at": created_at,
             }
             for key, method, payload in rows
         ],
