@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
+from bot.services.directory import PeopleCache
 from bot.settings import Settings
 from storage.engine import GroupCommit, unit_of_work
 
@@ -35,6 +36,7 @@ class Deps:
     clock: Clock = utc_now
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     slack: SlackStatus = field(default_factory=SlackStatus)
+    people: PeopleCache = field(default_factory=PeopleCache)
     _group: GroupCommit | None = field(default=None, init=False, repr=False)
     _group_guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 

@@ -40,7 +40,7 @@ def with_directory(
     now = deps.now()
 
     def warm(session: Session) -> tuple[list[str], T | None]:
-        people, stale = directory.lookup(session, team_id, ids, now)
+        people, stale = directory.lookup(session, team_id, ids, now, deps.people)
         if stale:
             return stale, None
         return [], work(session, people)
@@ -49,7 +49,9 @@ def with_directory(
     if not stale:
         return result  # type: ignore[return-value]
     _fetch(deps, client, team_id, stale)
-    return deps.group_unit(lambda session: work(session, directory.people(session, team_id, ids)))
+    return deps.group_unit(
+        lambda session: work(session, directory.people(session, team_id, ids, deps.people))
+    )
 
 
 def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable[str]) -> None:
@@ -89,6 +91,7 @@ def _fetch(deps: Deps, client: WebClient, team_id: str, stale: list[str]) -> Non
     if records:
         with deps.unit_of_work() as session:
             directory.store_users(session, team_id, records, now)
+        deps.people.forget(team_id, [r.user_id for r in records])
 
 
 def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) -> int:
@@ -101,6 +104,7 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
         records = [directory.record_from_slack(m, team_id) for m in members]
         with deps.unit_of_work() as session:
             stored += directory.store_users(session, team_id, records, deps.now())
+        deps.people.forget(team_id, [r.user_id for r in records])
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
             return stored
@@ -117,3 +121,4 @@ def register(app: App, deps: Deps) -> None:
         with deps.unit_of_work() as session:
             if first_time(session, team_id, body, deps.now()):
                 directory.store_users(session, team_id, [record], deps.now())
+        deps.people.forget(team_id, [record.user_id])

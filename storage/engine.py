@@ -101,6 +101,14 @@ class _UnitFailed(Exception):
     """One unit of a batch raised: the batch is rolled back and run again without it."""
 
 
+POSTGRES_WRITERS = 4
+
+
+def _writers_for(factory: sessionmaker[Session]) -> int:
+    engine = factory.kw.get("bind")
+    return 1 if isinstance(engine, Engine) and engine.dialect.name == "sqlite" else POSTGRES_WRITERS
+
+
 class GroupCommit:
     """Units of work from many listener threads, committed together by one writer thread.
 
@@ -118,35 +126,39 @@ class GroupCommit:
     - if the commit itself fails, every caller of that batch gets the error and nothing of the
       batch is stored.
     `work` must not open a unit of work of its own (the writer holds SQLite's writer lock).
-    The writer thread starts on demand and ends after `idle_exit` seconds without work.
+
+    Writers: one on SQLite (one writer at a time is all the file allows). On PostgreSQL a few,
+    so that one batch's round trips and commit wait overlap the next batch's. Writer threads
+    start on demand and end after `idle_exit` seconds without work.
     """
 
     def __init__(
         self,
         factory: sessionmaker[Session],
         *,
+        writers: int | None = None,
         max_batch: int = 64,
         idle_exit: float = 2.0,
     ) -> None:
         self._factory = factory
+        self._writers = writers or _writers_for(factory)
         self._max_batch = max_batch
         self._idle_exit = idle_exit
         self._queue: deque[_Unit[Any]] = deque()
         self._wakeup = threading.Condition(threading.Lock())
-        self._writer: threading.Thread | None = None
-        self.batches = 0  # how many transactions the writer committed (for tests and benches)
+        self._running = 0  # writer threads alive
+        self._idle = 0  # of which waiting for work
+        self.batches = 0  # how many transactions the writers committed (for tests and benches)
 
     def run(self, work: Callable[[Session], T]) -> T:
         unit: _Unit[T] = _Unit(work)
         with self._wakeup:
             self._queue.append(unit)
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write, name="group-commit", daemon=True
-                )
-                self._writer.start()
-            else:
+            if self._idle:
                 self._wakeup.notify()
+            elif self._running < self._writers:
+                self._running += 1
+                threading.Thread(target=self._write, name="group-commit", daemon=True).start()
         unit.done.wait()
         if unit.error is not None:
             raise unit.error
@@ -155,10 +167,12 @@ class GroupCommit:
     def _write(self) -> None:
         while True:
             with self._wakeup:
-                if not self._queue:
-                    self._wakeup.wait(self._idle_exit)
-                    if not self._queue:
-                        self._writer = None
+                while not self._queue:
+                    self._idle += 1
+                    woken = self._wakeup.wait(self._idle_exit)
+                    self._idle -= 1
+                    if not woken and not self._queue:
+                        self._running -= 1
                         return
                 batch = [
                     self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))

@@ -70,7 +70,8 @@ def enqueue_many(
     now: datetime,
     priority: int = INTERACTIVE,
 ) -> None:
-    """Several independent calls (key, method, payload) in one statement; known keys are kept.
+    """Several independent calls (key, method, payload) in one statement, one round trip;
+    known keys are kept.
 
     Driver level (storage.dialect): this is on the `/kudos` ack path. The payload is stored as
     SQLAlchemy's JSON type stores it, `json.dumps` text.
@@ -78,24 +79,25 @@ def enqueue_many(
     if not rows:
         return
     db = driver(session)
-    created_at = db.utc(now)
-    db.executemany(
+    params: dict[str, Any] = {
+        "team_id": team_id,
+        "status": PENDING,
+        "priority": priority,
+        "created_at": db.utc(now),
+    }
+    rows_sql = []
+    for i, (key, method, payload) in enumerate(rows):
+        params[f"k{i}"], params[f"m{i}"], params[f"p{i}"] = key, method, json.dumps(payload)
+        rows_sql.append(
+            f"(%(team_id)s, %(k{i})s, %(m{i})s, %(p{i})s, NULL, %(status)s, 0, NULL,"
+            " %(priority)s, %(created_at)s)"
+        )
+    db.execute(
         "INSERT INTO outbox (team_id, idempotency_key, method, payload, depends_on_id, status,"
-        " attempts, next_attempt_at, priority, created_at) VALUES (%(team_id)s, %(key)s,"
-        " %(method)s, %(payload)s, NULL, %(status)s, 0, NULL, %(priority)s, %(created_at)s)"
-        " ON CONFLICT (team_id, idempotency_key) DO NOTHING",
-        [
-            {
-                "team_id": team_id,
-                "key": key,
-                "method": method,
-                "payload": json.dumps(payload),
-                "status": PENDING,
-                "priority": priority,
-                "created_at": created_at,
-            }
-            for key, method, payload in rows
-        ],
+        " attempts, next_attempt_at, priority, created_at) VALUES "
+        + ", ".join(rows_sql)
+        + " ON CONFLICT (team_id, idempotency_key) DO NOTHING",
+        params,
     )
 
 
