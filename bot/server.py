@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -66,6 +67,11 @@ def create_asgi(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if runtime is not None:
             runtime.start()
+        # Everything built so far (modules, the app, SQLAlchemy's and Bolt's objects) lives as
+        # long as the process: out of the collector's sight, a full collection no longer walks
+        # them. Walking them took ~50 ms with the whole process stopped, every few thousand
+        # requests: the p99 of every request in flight at that moment.
+        gc.freeze()
         try:
             yield
         finally:
