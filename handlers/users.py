@@ -91,7 +91,7 @@ def _fetch(deps: Deps, client: WebClient, team_id: str, stale: list[str]) -> Non
     if records:
         with deps.unit_of_work() as session:
             directory.store_users(session, team_id, records, now)
-        deps.people.forget(team_id, [r.user_id for r in records])
+        deps.people.remember(team_id, records, now)
 
 
 def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) -> int:
@@ -102,9 +102,10 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
         response = client.users_list(limit=page_size, cursor=cursor)
         members: list[dict[str, Any]] = response.get("members") or []
         records = [directory.record_from_slack(m, team_id) for m in members]
+        now = deps.now()
         with deps.unit_of_work() as session:
-            stored += directory.store_users(session, team_id, records, deps.now())
-        deps.people.forget(team_id, [r.user_id for r in records])
+            stored += directory.store_users(session, team_id, records, now)
+        deps.people.remember(team_id, records, now)
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
             return stored
@@ -118,7 +119,10 @@ def register(app: App, deps: Deps) -> None:
         if not user.get("id") or not team_id:
             return
         record = directory.record_from_slack(user, team_id)
+        now = deps.now()
         with deps.unit_of_work() as session:
-            if first_time(session, team_id, body, deps.now()):
-                directory.store_users(session, team_id, [record], deps.now())
-        deps.people.forget(team_id, [record.user_id])
+            stored = first_time(session, team_id, body, now)
+            if stored:
+                directory.store_users(session, team_id, [record], now)
+        if stored:
+            deps.people.remember(team_id, [record], now)

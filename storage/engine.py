@@ -101,7 +101,7 @@ class _UnitFailed(Exception):
     """One unit of a batch raised: the batch is rolled back and run again without it."""
 
 
-POSTGRES_WRITERS = 4
+POSTGRES_WRITERS = 2
 
 
 def _writers_for(factory: sessionmaker[Session]) -> int:

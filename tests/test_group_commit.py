@@ -74,10 +74,11 @@ def insert_event(event_id: str, now: datetime) -> Callable[[Session], str]:
     return work
 
 
+@pytest.mark.parametrize("writers", [1, 4])
 def test_each_caller_returns_after_its_own_commit(
-    engine: Engine, session_factory: sessionmaker[Session], now: datetime
+    engine: Engine, session_factory: sessionmaker[Session], now: datetime, writers: int
 ) -> None:
-    group = GroupCommit(session_factory)
+    group = GroupCommit(session_factory, writers=writers)
     seen_on_return: dict[str, bool] = {}
     lock = threading.Lock()
 
@@ -99,7 +100,7 @@ def test_each_caller_returns_after_its_own_commit(
 def test_units_waiting_together_share_one_commit(
     engine: Engine, session_factory: sessionmaker[Session], now: datetime
 ) -> None:
-    group = GroupCommit(session_factory)
+    group = GroupCommit(session_factory, writers=1)
     outcomes = in_one_batch(group, [insert_event(f"E{i}", now) for i in range(8)])
     assert outcomes == [("ok", f"E{i}") for i in range(8)]
     assert group.batches == 2  # the gate's own batch, then the eight together
@@ -109,7 +110,7 @@ def test_units_waiting_together_share_one_commit(
 def test_a_failing_unit_is_not_stored_and_the_others_are(
     engine: Engine, session_factory: sessionmaker[Session], now: datetime
 ) -> None:
-    group = GroupCommit(session_factory)
+    group = GroupCommit(session_factory, writers=1)
     runs: dict[str, int] = {}
 
     def failing(session: Session) -> str:
@@ -136,7 +137,7 @@ def test_a_failing_unit_is_not_stored_and_the_others_are(
 def test_a_failed_commit_stores_nothing_and_tells_every_caller(
     engine: Engine, session_factory: sessionmaker[Session], now: datetime
 ) -> None:
-    group = GroupCommit(session_factory)
+    group = GroupCommit(session_factory, writers=1)
     failures = {"left": 0}
 
     @event.listens_for(session_factory, "before_commit")
@@ -192,7 +193,7 @@ def count(session_factory: sessionmaker[Session], model: Any) -> int:
 def test_ten_kudos_committed_together_grant_exactly_the_budget(
     session_factory: sessionmaker[Session], now: datetime
 ) -> None:
-    group = GroupCommit(session_factory)
+    group = GroupCommit(session_factory, writers=1)
     outcomes = in_one_batch(group, [give_work(i, now) for i in range(10)])
     results = [result for _, result in outcomes]
     granted = [r for r in results if isinstance(r, kudos.KudosGiven)]
@@ -204,10 +205,11 @@ def test_ten_kudos_committed_together_grant_exactly_the_budget(
 
 
 @pytest.mark.usefixtures("people")
-def test_ten_kudos_from_ten_threads_through_the_writer_grant_exactly_the_budget(
-    session_factory: sessionmaker[Session], now: datetime
+@pytest.mark.parametrize("writers", [1, 4])
+def test_ten_kudos_from_ten_threads_through_the_writers_grant_exactly_the_budget(
+    session_factory: sessionmaker[Session], now: datetime, writers: int
 ) -> None:
-    group = GroupCommit(session_factory)
+    group = GroupCommit(session_factory, writers=writers)
     barrier = threading.Barrier(10)
     results: list[Any] = []
     lock = threading.Lock()
@@ -232,7 +234,7 @@ def test_ten_kudos_from_ten_threads_through_the_writer_grant_exactly_the_budget(
 def test_a_request_replayed_within_one_batch_is_stored_and_spent_once(
     session_factory: sessionmaker[Session], now: datetime
 ) -> None:
-    group = GroupCommit(session_factory)
+    group = GroupCommit(session_factory, writers=1)
     outcomes = in_one_batch(group, [give_work(1, now, "same"), give_work(1, now, "same")])
     first, second = (result for _, result in outcomes)
     assert not first.replayed and second.replayed

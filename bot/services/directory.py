@@ -85,9 +85,9 @@ class PeopleCache:
     """Directory rows this process read in the last `hold_seconds`, so a request does not read
     them from the database again: on the `/kudos` ack path that read was a round trip.
 
-    The database stays the directory; this only holds what it said a moment ago. This process
-    forgets a person as soon as it stores them (users.info, users.list, user_change); a change
-    stored by another process is seen here within `hold_seconds`.
+    The database stays the directory; this only holds what it said, or what this process wrote
+    to it (users.info, users.list, user_change), a moment ago. A change stored by another
+    process is seen here within `hold_seconds`.
     """
 
     def __init__(self, hold_seconds: float = 60.0) -> None:
@@ -114,6 +114,26 @@ class PeopleCache:
         with self._lock:
             for row in rows:
                 self._rows[(team_id, row.user_id)] = (until, row)
+
+    def remember(self, team_id: str, records: Iterable[UserRecord], fetched_at: datetime) -> None:
+        """What this process has just stored (and committed): the freshest it knows."""
+        self.put(
+            team_id,
+            (
+                CachedUser(
+                    r.user_id,
+                    r.user_team_id,
+                    r.name,
+                    r.real_name,
+                    r.tz,
+                    r.is_bot,
+                    r.deleted,
+                    r.is_restricted,
+                    fetched_at,
+                )
+                for r in records
+            ),
+        )
 
     def forget(self, team_id: str, ids: Iterable[str]) -> None:
         with self._lock:
