@@ -91,6 +91,9 @@ def driver_sql(dialect_name: str, sql: str) -> str:
     return spelled
 
 
+DEFERRED = "pulsebot_deferred_writes"
+
+
 class DriverCursor:
     """The DBAPI connection under the session (inside its transaction), plus the value
     conversions SQLAlchemy's types would have done.
@@ -98,25 +101,45 @@ class DriverCursor:
     Every statement gets its own cursor, read to the end and closed at once: a cursor left
     holding a half-read statement (an INSERT ... RETURNING read with fetchone) would keep
     pysqlite's cached statement busy after the connection went back to the pool.
+
+    On PostgreSQL a `write` (a statement whose result nobody reads, e.g. the outbox rows) is
+    held and sent in one psycopg pipeline with the next statement that is read, or before any
+    other statement or the COMMIT on this connection (`send_deferred_writes`, hooked by
+    storage.engine): no round trip of its own. Its error, if any, surfaces there.
     """
 
-    __slots__ = ("connection", "dialect")
+    __slots__ = ("connection", "deferred", "dialect")
 
     def __init__(self, session: Session) -> None:
         connection = session.connection()
         self.dialect: str = connection.dialect.name
         self.connection: Any = connection.connection
+        self.deferred: list[tuple[str, dict[str, Any]]] = connection.info.setdefault(DEFERRED, [])
 
-    def execute(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        """Run one statement; its rows (all of them), or [] when it returns none."""
+    def rows(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """Run one statement that returns rows (a SELECT, or RETURNING) and read them all."""
+        if self.deferred:
+            return send_deferred_writes(self.connection, self.deferred, (sql, params))
         cursor = self.connection.cursor()
         try:
             cursor.execute(driver_sql(self.dialect, sql), params)
-            return cursor.fetchall() if cursor.description is not None else []
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def write(self, sql: str, params: dict[str, Any]) -> None:
+        """Run one statement whose result nobody reads (held on PostgreSQL, see above)."""
+        if self.dialect == "postgresql":
+            self.deferred.append((driver_sql(self.dialect, sql), params))
+            return
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(driver_sql(self.dialect, sql), params)
         finally:
             cursor.close()
 
     def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        """Several rows of one statement at once (used on SQLite, where it costs no trip)."""
         cursor = self.connection.cursor()
         try:
             cursor.executemany(driver_sql(self.dialect, sql), rows)
@@ -142,6 +165,30 @@ class DriverCursor:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         return value.replace(tzinfo=UTC)
+
+
+def send_deferred_writes(
+    connection: Any,
+    deferred: list[tuple[str, dict[str, Any]]],
+    then: tuple[str, dict[str, Any]] | None = None,
+) -> list[Any]:
+    """Send the held writes (and `then`, whose rows are returned) in one psycopg pipeline: one
+    round trip. The list is emptied whatever happens: on an error the transaction is lost."""
+    driver_connection = connection.driver_connection
+    writes = list(deferred)
+    deferred.clear()
+    rows: list[Any] = []
+    with driver_connection.pipeline():
+        for sql, params in writes:
+            cursor = driver_connection.cursor()
+            cursor.execute(sql, params)
+            cursor.close()
+        if then is not None:
+            cursor = driver_connection.cursor()
+            cursor.execute(driver_sql("postgresql", then[0]), then[1])
+            rows = list(cursor.fetchall())
+            cursor.close()
+    return rows
 
 
 def driver(session: Session) -> DriverCursor:

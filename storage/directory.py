@@ -53,7 +53,7 @@ def lookup(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str,
     names = ", ".join(f"%(u{i})s" for i in range(len(ids)))
     params: dict[str, Any] = {f"u{i}": uid for i, uid in enumerate(ids)}
     params["team_id"] = team_id
-    rows = db.execute(
+    rows = db.rows(
         "SELECT user_id, user_team_id, name, real_name, tz, is_bot, deleted, is_restricted,"
         f" fetched_at FROM directory_users WHERE team_id = %(team_id)s AND user_id IN ({names})",
         params,

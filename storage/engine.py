@@ -16,7 +16,10 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.dialect import DEFERRED, send_deferred_writes
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -36,7 +39,33 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    _send_held_writes_first(engine)
+    return engine
+
+
+def _send_held_writes_first(engine: Engine) -> None:
+    """Writes held by storage.dialect.DriverCursor leave before any other statement and before
+    COMMIT on their connection, so their order holds and none is lost; a rollback drops them."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_statement(connection: Any, *_: Any) -> None:
+        deferred = connection.info.get(DEFERRED)
+        if deferred:
+            send_deferred_writes(connection.connection, deferred)
+
+    @event.listens_for(engine, "commit")
+    def _before_commit(connection: Any) -> None:
+        deferred = connection.info.get(DEFERRED)
+        if deferred:
+            send_deferred_writes(connection.connection, deferred)
+
+    @event.listens_for(engine, "rollback")
+    @event.listens_for(engine, "begin")
+    def _drop(connection: Any) -> None:
+        deferred = connection.info.get(DEFERRED)
+        if deferred:
+            deferred.clear()
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -191,13 +220,22 @@ class GroupCommit:
                         except BaseException as error:
                             unit.error, failed = error, unit
                             raise _UnitFailed from error
-            except _UnitFailed:
+            except _UnitFailed as failure:
                 assert failed is not None
+                if len(pending) > 1 and self._is_database_error(failure.__cause__):
+                    # A write held for the pipeline (storage.dialect) fails where it is sent,
+                    # perhaps in a later unit: the culprit is found by running them singly.
+                    failed.error = None
+                    self._one_by_one(pending)
+                    return
                 failed.done.set()
                 pending = [unit for unit in pending if unit is not failed]
                 continue
-            except BaseException as error:  # BEGIN or COMMIT failed: nothing was stored
-                for unit in pending:
+            except BaseException as error:
+                if len(pending) > 1 and self._is_database_error(error):
+                    self._one_by_one(pending)  # perhaps one unit's held write, sent at COMMIT
+                    return
+                for unit in pending:  # BEGIN or COMMIT failed: nothing was stored
                     unit.result, unit.error = None, error
                     unit.done.set()
                 return
@@ -205,3 +243,14 @@ class GroupCommit:
             for unit in pending:
                 unit.done.set()
             return
+
+    def _one_by_one(self, units: list[_Unit[Any]]) -> None:
+        for unit in units:
+            self._commit([unit])
+
+    def _is_database_error(self, error: BaseException | None) -> bool:
+        engine = self._factory.kw.get("bind")
+        dbapi = getattr(getattr(engine, "dialect", None), "loaded_dbapi", None)
+        return isinstance(error, DBAPIError) or (
+            dbapi is not None and isinstance(error, dbapi.Error)
+        )

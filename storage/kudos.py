@@ -69,13 +69,13 @@ def spend_and_insert(
     if db.dialect == "postgresql":
         params["recipients"] = list(recipient_ids)
         params["values"] = list(values)
-        spent, kudos_id = db.execute(_GIVE_POSTGRES, params)[0]
+        spent, kudos_id = db.rows(_GIVE_POSTGRES, params)[0]
         return spent, kudos_id
-    row = db.execute(_SPEND, params)
+    row = db.rows(_SPEND, params)
     if not row:
         return None, None
     spent = int(row[0][0])
-    row = db.execute(_INSERT_KUDOS, params)
+    row = db.rows(_INSERT_KUDOS, params)
     if not row:
         return spent, None
     kudos_id = int(row[0][0])

@@ -92,7 +92,7 @@ def enqueue_many(
             f"(%(team_id)s, %(k{i})s, %(m{i})s, %(p{i})s, NULL, %(status)s, 0, NULL,"
             " %(priority)s, %(created_at)s)"
         )
-    db.execute(
+    db.write(
         "INSERT INTO outbox (team_id, idempotency_key, method, payload, depends_on_id, status,"
         " attempts, next_attempt_at, priority, created_at) VALUES "
         + ", ".join(rows_sql)

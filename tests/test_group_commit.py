@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services import kudos
 from storage.engine import GroupCommit, unit_of_work
 from storage.events import first_time_seen
-from storage.models import Kudos, KudosBudget, ProcessedEvent
+from storage.models import Kudos, KudosBudget, OutboxMessage, ProcessedEvent
+from storage.outbox import enqueue_many
+from tests.databases import is_postgres
 from tests.factories import TEAM, add_people, person
 
 POLICY = kudos.KudosPolicy(daily_limit=5, values=["teamwork"])
@@ -242,3 +244,70 @@ def test_a_request_replayed_within_one_batch_is_stored_and_spent_once(
     assert count(session_factory, Kudos) == 1
     with unit_of_work(session_factory) as session:
         assert session.scalar(select(KudosBudget.spent)) == 1
+
+
+# ----- writes held for the pipeline (storage.dialect.DriverCursor.write) ----------------------
+
+
+def outbox_keys(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(connection.execute(select(OutboxMessage.idempotency_key)).scalars())
+
+
+def enqueue(session: Session, now: datetime, *keys: str) -> None:
+    enqueue_many(
+        session,
+        team_id=TEAM,
+        rows=[(key, "chat.postMessage", {"channel": "C1", "text": key}) for key in keys],
+        now=now,
+    )
+
+
+def test_a_held_write_reaches_the_commit_and_any_later_statement(
+    engine: Engine, session_factory: sessionmaker[Session], now: datetime
+) -> None:
+    with unit_of_work(session_factory) as session:
+        enqueue(session, now, "last-in-the-transaction")
+    with unit_of_work(session_factory) as session:
+        enqueue(session, now, "read-back")
+        # A SQLAlchemy statement after it sees it: held writes leave first.
+        assert session.scalar(
+            select(func.count()).where(OutboxMessage.idempotency_key == "read-back")
+        )
+    assert outbox_keys(engine) == {"last-in-the-transaction", "read-back"}
+
+
+def test_a_held_write_is_dropped_with_its_rollback(
+    engine: Engine, session_factory: sessionmaker[Session], now: datetime
+) -> None:
+    with pytest.raises(RuntimeError), unit_of_work(session_factory) as session:
+        enqueue(session, now, "rolled-back")
+        raise RuntimeError("the listener broke")
+    with unit_of_work(session_factory) as session:
+        enqueue(session, now, "next")
+    assert outbox_keys(engine) == {"next"}
+
+
+@pytest.mark.skipif(not is_postgres(), reason="SQLite does not enforce VARCHAR lengths")
+def test_a_held_write_that_fails_fails_its_own_unit_only(
+    engine: Engine, session_factory: sessionmaker[Session], now: datetime
+) -> None:
+    group = GroupCommit(session_factory, writers=1)
+
+    def good(key: str) -> Callable[[Session], str]:
+        def work(session: Session) -> str:
+            enqueue(session, now, key)
+            first_time_seen(session, TEAM, key, now)  # a statement read after the held write
+            return key
+
+        return work
+
+    def too_long(session: Session) -> str:
+        enqueue(session, now, "x" * 300)  # idempotency_key is VARCHAR(255): fails when sent
+        return "too-long"
+
+    works = [good("A"), too_long, good("B"), good("C")]
+    outcomes = in_one_batch(group, works)
+    assert [kind for kind, _ in outcomes] == ["ok", "error", "ok", "ok"]
+    assert outbox_keys(engine) == {"A", "B", "C"}
+    assert stored_events(engine) == {"A", "B", "C"}
