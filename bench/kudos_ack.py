@@ -291,6 +291,7 @@ def main() -> None:
                 for name in order:
                     cpu_before, wall_before = _cpu_seconds(pids[name]), time.perf_counter()
                     sender_before = _cpu_seconds(pulse.pid, sender_tid) if sender_tid else 0.0
+                    postgres_before = _postgres_cpu_seconds()
                     out = _load(ports[name], giver, args.requests, args.concurrency, run=run)
                     wall = time.perf_counter() - wall_before
                     cpu[name] = (_cpu_seconds(pids[name]) - cpu_before, wall)
@@ -299,6 +300,8 @@ def main() -> None:
                             _cpu_seconds(pulse.pid, sender_tid) - sender_before,
                             wall,
                         )
+                    if name == "pulsebot" and database.startswith("postgresql"):
+                        cpu["postgres server"] = (_postgres_cpu_seconds() - postgres_before, wall)
                     if out["errors"]:
                         raise SystemExit(f"{name}: {len(out['errors'])} failed: {out['errors'][0]}")
                     measured[name] = out["latencies"]
@@ -437,6 +440,20 @@ def _cpu_seconds(pid: int, tid: int | None = None) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU of every local PostgreSQL process so far (the server's share of a kudos; it
+    includes whatever else uses that server meanwhile)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    total += _cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
 
 
 def _sender_tid(pid: int) -> int | None:
