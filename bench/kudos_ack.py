@@ -275,7 +275,7 @@ def main() -> None:
                         "raw",
                         "--gil",
                         "--rate",
-                        "200",
+                        "500",
                         "--nonblocking",
                         "-p",
                         str(pulse.pid),
