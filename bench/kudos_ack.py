@@ -491,6 +491,8 @@ def _report_round(
         "           server CPU per request / busy share of one core: "
         + "  ".join(
             f"{name} {seconds / requests * 1000:.2f} ms / {seconds / wall:.0%} ({wall:.2f} s)"
+            if seconds >= 0
+            else f"{name} n/a (a process ended meanwhile)"
             for name, (seconds, wall) in cpu.items()
         ),
         flush=True,
