@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import Authorize
 from slack_bolt.logger.messages import (
     warning_client_prioritized_and_token_skipped,
     warning_token_skipped,
@@ -55,15 +56,6 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
     client = client or make_web_client(settings)
     token = settings.slack_bot_token.get_secret_value()
 
-    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
-        return AuthorizeResult(
-            enterprise_id=enterprise_id,
-            team_id=team_id or deps.slack.team_id,
-            bot_token=token,
-            bot_user_id=deps.slack.bot_user_id,
-            bot_id=deps.slack.bot_id,
-        )
-
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     )
@@ -71,7 +63,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         app = App(
             client=client,
             signing_secret=secret,
-            authorize=authorize,
+            authorize=_FromSettings(token, deps),
             token_verification_enabled=False,
             process_before_response=True,
             request_verification_enabled=True,
@@ -101,6 +93,36 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         return apology(body)
 
     return app
+
+
+class _FromSettings(Authorize):
+    """The bot token from our settings and the bot's ids from the background auth.test.
+
+    An `Authorize` rather than a plain function: Bolt calls a function through
+    `CallableAuthorize`, which builds every argument it could pass, on every request.
+    """
+
+    def __init__(self, token: str, deps: Deps) -> None:
+        self._token = token
+        self._deps = deps
+
+    def __call__(
+        self,
+        *,
+        context: BoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        **_: Any,
+    ) -> AuthorizeResult:
+        status = self._deps.slack
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or status.team_id,
+            bot_token=self._token,
+            bot_user_id=status.bot_user_id,
+            bot_id=status.bot_id,
+        )
 
 
 SORRY = (

@@ -192,6 +192,8 @@ def describe_missing(name: str) -> str:
 
 
 def _serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str, port: int) -> None:
+    import gc
+
     import uvicorn
     from sqlalchemy.exc import DBAPIError
 
@@ -233,6 +235,12 @@ def _serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str,
         stop_socket = handler.close
         log.info("Socket Mode: connected; HTTP still serves /healthz and /metrics")
     log.info("pulsebot listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
+    # Everything built so far (modules, the app, SQLAlchemy's and Bolt's objects) lives as long
+    # as the process: frozen out of the collector's sight, a full collection no longer walks
+    # them. Walking them took ~50 ms with the whole process stopped, every few thousand
+    # requests: the p99 of every request in flight at that moment.
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.run(
             create_asgi(app, deps, runtime),

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
+from bot.services.directory import PeopleCache
 from bot.settings import Settings
-from storage.engine import unit_of_work
+from storage.engine import GroupCommit, unit_of_work
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,12 +36,30 @@ class Deps:
     clock: Clock = utc_now
     outbox_wakeup: threading.Event = field(default_factory=threading.Event)
     slack: SlackStatus = field(default_factory=SlackStatus)
+    people: PeopleCache = field(default_factory=PeopleCache)
+    _group: GroupCommit | None = field(default=None, init=False, repr=False)
+    _group_guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction per listener call or job run; close it before calling Slack."""
         with unit_of_work(self.session_factory) as session:
             yield session
+
+    def group_unit(self, work: Callable[[Session], T]) -> T:
+        """Run `work` as one unit of work committed together with the other listeners' waiting
+        units (storage.engine.GroupCommit); returns after its own commit, so ack after it.
+
+        `work` may run more than once (when another unit of its batch fails) and must only use
+        the session it is given.
+        """
+        group = self._group
+        if group is None:
+            with self._group_guard:
+                if self._group is None:
+                    self._group = GroupCommit(self.session_factory)
+                group = self._group
+        return group.run(work)
 
     def now(self) -> datetime:
         return self.clock()

@@ -19,7 +19,7 @@ from bot.delivery import outbox
 from bot.deps import Deps
 from bot.services import kudos as service
 from bot.services.directory import Person
-from bot.services.text import escape
+from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import kudos as blocks
 from handlers.users import with_directory
@@ -116,41 +116,55 @@ def _store(
 ) -> service.KudosGiven:
     """Validate, store the kudos and its posts in one transaction; raises KudosRefused."""
     policy = service.KudosPolicy(deps.settings.kudos_daily_limit, deps.settings.values)
+    # Built here, not in the unit: units run one after another in the group-commit writer,
+    # which every ack waits for. They are what `give` would store (its message is neutralised).
+    posts = _posts(deps, draft, neutralise(draft.message))
 
-    def work(session: Session, people: dict[str, Person]) -> service.KudosGiven:
-        given = service.give(
-            session,
-            directory=people,
-            team_id=team_id,
-            draft=draft,
-            policy=policy,
-            source=source,
-            request_key=key,
-            now=deps.now(),
-        )
+    def work(
+        session: Session, people: dict[str, Person]
+    ) -> service.KudosGiven | service.KudosRefused:
+        try:
+            given = service.give(
+                session,
+                directory=people,
+                team_id=team_id,
+                draft=draft,
+                policy=policy,
+                source=source,
+                request_key=key,
+                now=deps.now(),
+            )
+        except service.KudosRefused as refused:
+            # A refusal writes nothing; returned rather than raised, so it does not cost the
+            # other units committed with this one a second run.
+            return refused
         if not given.replayed:
-            _enqueue_posts(session, deps, team_id, given)
+            messages = [
+                (f"kudos:{given.kudos_id}:{suffix}", channel, text, post_blocks)
+                for suffix, channel, text, post_blocks in posts
+            ]
+            outbox.post_messages(session, team_id=team_id, messages=messages, now=deps.now())
         return given
 
-    given = with_directory(deps, client, team_id, [draft.giver_id, *draft.recipient_ids], work)
+    outcome = with_directory(deps, client, team_id, [draft.giver_id, *draft.recipient_ids], work)
+    if isinstance(outcome, service.KudosRefused):
+        raise outcome
     deps.notify_outbox()
-    return given
+    return outcome
 
 
-def _enqueue_posts(session: Session, deps: Deps, team_id: str, given: service.KudosGiven) -> None:
-    args = (given.giver_id, given.recipient_ids, given.message, given.values, given.quote_url)
-    messages = []
+def _posts(
+    deps: Deps, draft: service.KudosDraft, message: str
+) -> list[tuple[str, str, str, list[dict[str, Any]] | None]]:
+    """The kudos' posts as (key suffix, channel, text, blocks): the feed, then one DM each."""
+    args = (draft.giver_id, list(draft.recipient_ids), message, list(draft.values), draft.quote_url)
+    posts: list[tuple[str, str, str, list[dict[str, Any]] | None]] = []
     if deps.settings.kudos_channel:
         text, feed_blocks = blocks.feed_post(*args)
-        messages.append(
-            (f"kudos:{given.kudos_id}:feed", deps.settings.kudos_channel, text, feed_blocks)
-        )
+        posts.append(("feed", deps.settings.kudos_channel, text, feed_blocks))
     text, dm_blocks = blocks.recipient_dm(*args)
-    messages += [
-        (f"kudos:{given.kudos_id}:dm:{recipient_id}", recipient_id, text, dm_blocks)
-        for recipient_id in given.recipient_ids
-    ]
-    outbox.post_messages(session, team_id=team_id, messages=messages, now=deps.now())
+    posts += [(f"dm:{rid}", rid, text, dm_blocks) for rid in draft.recipient_ids]
+    return posts
 
 
 def _confirm_by_dm(deps: Deps, team_id: str, user_id: str, given: service.KudosGiven) -> None:

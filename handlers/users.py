@@ -31,18 +31,27 @@ def with_directory(
 ) -> T:
     """Run `work` in one unit of work with these people in the directory cache.
 
-    A warm cache costs nothing extra: the check and the work share one transaction. Otherwise
-    the transaction ends without writing, users.info runs outside any transaction, and the work
-    runs in a fresh one.
+    A warm cache costs nothing extra: the check and the work share one transaction, committed
+    with the other listeners' waiting units (`Deps.group_unit`), and this returns after that
+    commit. Otherwise the transaction ends without writing, users.info runs outside any
+    transaction, and the work runs in a fresh one. `work` may run more than once.
     """
     ids = list(user_ids)
-    with deps.unit_of_work() as session:
-        people, stale = directory.lookup(session, team_id, ids, deps.now())
-        if not stale:
-            return work(session, people)
+    now = deps.now()
+
+    def warm(session: Session) -> tuple[list[str], T | None]:
+        people, stale = directory.lookup(session, team_id, ids, now, deps.people)
+        if stale:
+            return stale, None
+        return [], work(session, people)
+
+    stale, result = deps.group_unit(warm)
+    if not stale:
+        return result  # type: ignore[return-value]
     _fetch(deps, client, team_id, stale)
-    with deps.unit_of_work() as session:
-        return work(session, directory.people(session, team_id, ids))
+    return deps.group_unit(
+        lambda session: work(session, directory.people(session, team_id, ids, deps.people))
+    )
 
 
 def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable[str]) -> None:
@@ -82,6 +91,7 @@ def _fetch(deps: Deps, client: WebClient, team_id: str, stale: list[str]) -> Non
     if records:
         with deps.unit_of_work() as session:
             directory.store_users(session, team_id, records, now)
+        deps.people.remember(team_id, records, now)
 
 
 def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) -> int:
@@ -92,8 +102,10 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
         response = client.users_list(limit=page_size, cursor=cursor)
         members: list[dict[str, Any]] = response.get("members") or []
         records = [directory.record_from_slack(m, team_id) for m in members]
+        now = deps.now()
         with deps.unit_of_work() as session:
-            stored += directory.store_users(session, team_id, records, deps.now())
+            stored += directory.store_users(session, team_id, records, now)
+        deps.people.remember(team_id, records, now)
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
             return stored
@@ -107,6 +119,10 @@ def register(app: App, deps: Deps) -> None:
         if not user.get("id") or not team_id:
             return
         record = directory.record_from_slack(user, team_id)
+        now = deps.now()
         with deps.unit_of_work() as session:
-            if first_time(session, team_id, body, deps.now()):
-                directory.store_users(session, team_id, [record], deps.now())
+            stored = first_time(session, team_id, body, now)
+            if stored:
+                directory.store_users(session, team_id, [record], now)
+        if stored:
+            deps.people.remember(team_id, [record], now)

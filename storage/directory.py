@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, Row, bindparam, select
+from sqlalchemy import Executable, select
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_for, prepared
+from storage.dialect import driver, insert_for, prepared
 from storage.models import DirectoryUser
 
 
@@ -29,22 +29,51 @@ class UserRecord:
     is_restricted: bool
 
 
-def lookup(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, Row[Any]]:
-    """Plain rows (no ORM identity map): the ack path reads a handful of people per request."""
+class CachedUser(NamedTuple):
+    """A directory row as the ack path reads it."""
+
+    user_id: str
+    user_team_id: str
+    name: str
+    real_name: str
+    tz: str | None
+    is_bot: bool
+    deleted: bool
+    is_restricted: bool
+    fetched_at: datetime
+
+
+def lookup(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, CachedUser]:
+    """Plain rows, read at driver level: the ack path reads a handful of people per request,
+    and SQLAlchemy's execution machinery would cost more than the query (storage.dialect)."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    statement = prepared(session, "directory.lookup", _lookup_statement)
-    rows = session.connection().execute(statement, {"team_id": team_id, "ids": ids})
-    return {row.user_id: row for row in rows}
-
-
-def _lookup_statement(_: str) -> Executable:
-    table = DirectoryUser.__table__
-    return select(table).where(
-        table.c.team_id == bindparam("team_id"),
-        table.c.user_id.in_(bindparam("ids", expanding=True)),
+    db = driver(session)
+    names = ", ".join(f"%(u{i})s" for i in range(len(ids)))
+    params: dict[str, Any] = {f"u{i}": uid for i, uid in enumerate(ids)}
+    params["team_id"] = team_id
+    rows = db.rows(
+        "SELECT user_id, user_team_id, name, real_name, tz, is_bot, deleted, is_restricted,"
+        f" fetched_at FROM directory_users WHERE team_id = %(team_id)s AND user_id IN ({names})",
+        params,
     )
+    found = {}
+    for user_id, user_team_id, name, real_name, tz, is_bot, deleted, restricted, at in rows:
+        fetched_at = db.read_utc(at)
+        assert fetched_at is not None
+        found[user_id] = CachedUser(
+            user_id,
+            user_team_id,
+            name,
+            real_name,
+            tz,
+            bool(is_bot),
+            bool(deleted),
+            bool(restricted),
+            fetched_at,
+        )
+    return found
 
 
 def find_by_email(session: Session, team_id: str, email: str) -> DirectoryUser | None:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.dialect import DEFERRED, send_deferred_writes
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -35,7 +39,33 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    _send_held_writes_first(engine)
+    return engine
+
+
+def _send_held_writes_first(engine: Engine) -> None:
+    """Writes held by storage.dialect.DriverCursor leave before any other statement and before
+    COMMIT on their connection, so their order holds and none is lost; a rollback drops them."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_statement(connection: Any, *_: Any) -> None:
+        deferred = connection.info.get(DEFERRED)
+        if deferred:
+            send_deferred_writes(connection.connection, deferred)
+
+    @event.listens_for(engine, "commit")
+    def _before_commit(connection: Any) -> None:
+        deferred = connection.info.get(DEFERRED)
+        if deferred:
+            send_deferred_writes(connection.connection, deferred)
+
+    @event.listens_for(engine, "rollback")
+    @event.listens_for(engine, "begin")
+    def _drop(connection: Any) -> None:
+        deferred = connection.info.get(DEFERRED)
+        if deferred:
+            deferred.clear()
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -81,3 +111,149 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
     with _writer_lock(factory), factory() as session, session.begin():
         yield session
+
+
+T = TypeVar("T")
+
+
+class _Unit(Generic[T]):
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[Session], T]) -> None:
+        self.work = work
+        # A bare lock, held until the unit is settled: releasing it is one C call, where
+        # Event.set runs Condition.notify_all in Python, in the writer, once per unit.
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class _UnitFailed(Exception):
+    """One unit of a batch raised: the batch is rolled back and run again without it."""
+
+
+POSTGRES_WRITERS = 2
+
+
+def _writers_for(factory: sessionmaker[Session]) -> int:
+    engine = factory.kw.get("bind")
+    return 1 if isinstance(engine, Engine) and engine.dialect.name == "sqlite" else POSTGRES_WRITERS
+
+
+class GroupCommit:
+    """Units of work from many listener threads, committed together by one writer thread.
+
+    Why: on the `/kudos` ack path a transaction's fixed costs (a pooled connection, BEGIN,
+    COMMIT, and on SQLite handing the single writer from thread to thread under the GIL) cost
+    several times the kudos' own statements. The dispatch pool's waiting units share one
+    transaction instead, so those costs are paid once per batch.
+
+    The contract of `run(work)`:
+    - it returns `work`'s result only after the transaction holding its writes has committed,
+      so an ack sent after it is durable;
+    - if `work` raises, its caller gets that exception and the batch is rolled back and run
+      again without it: the others are neither lost nor acked before their commit. A unit may
+      therefore run more than once; it must only touch the session it is given;
+    - if the commit itself fails, every caller of that batch gets the error and nothing of the
+      batch is stored.
+    `work` must not open a unit of work of its own (the writer holds SQLite's writer lock).
+
+    Writers: one on SQLite (one writer at a time is all the file allows). On PostgreSQL a few,
+    so that one batch's round trips and commit wait overlap the next batch's. Writer threads
+    start on demand and end after `idle_exit` seconds without work.
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        writers: int | None = None,
+        max_batch: int = 64,
+        idle_exit: float = 2.0,
+    ) -> None:
+        self._factory = factory
+        self._writers = writers or _writers_for(factory)
+        self._max_batch = max_batch
+        self._idle_exit = idle_exit
+        self._queue: deque[_Unit[Any]] = deque()
+        self._wakeup = threading.Condition(threading.Lock())
+        self._running = 0  # writer threads alive
+        self._idle = 0  # of which waiting for work
+        self.batches = 0  # how many transactions the writers committed (for tests and benches)
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        unit: _Unit[T] = _Unit(work)
+        with self._wakeup:
+            self._queue.append(unit)
+            if self._idle:
+                self._wakeup.notify()
+            elif self._running < self._writers:
+                self._running += 1
+                threading.Thread(target=self._write, name="group-commit", daemon=True).start()
+        unit.done.acquire()
+        if unit.error is not None:
+            raise unit.error
+        return unit.result  # type: ignore[return-value]
+
+    def _write(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._queue:
+                    self._idle += 1
+                    woken = self._wakeup.wait(self._idle_exit)
+                    self._idle -= 1
+                    if not woken and not self._queue:
+                        self._running -= 1
+                        return
+                batch = [
+                    self._queue.popleft() for _ in range(min(len(self._queue), self._max_batch))
+                ]
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Unit[Any]]) -> None:
+        pending = batch
+        while pending:
+            failed: _Unit[Any] | None = None
+            try:
+                with unit_of_work(self._factory) as session:
+                    for unit in pending:
+                        try:
+                            unit.result = unit.work(session)
+                        except BaseException as error:
+                            unit.error, failed = error, unit
+                            raise _UnitFailed from error
+            except _UnitFailed as failure:
+                assert failed is not None
+                if len(pending) > 1 and self._is_database_error(failure.__cause__):
+                    # A write held for the pipeline (storage.dialect) fails where it is sent,
+                    # perhaps in a later unit: the culprit is found by running them singly.
+                    failed.error = None
+                    self._one_by_one(pending)
+                    return
+                failed.done.release()
+                pending = [unit for unit in pending if unit is not failed]
+                continue
+            except BaseException as error:
+                if len(pending) > 1 and self._is_database_error(error):
+                    self._one_by_one(pending)  # perhaps one unit's held write, sent at COMMIT
+                    return
+                for unit in pending:  # BEGIN or COMMIT failed: nothing was stored
+                    unit.result, unit.error = None, error
+                    unit.done.release()
+                return
+            self.batches += 1
+            for unit in pending:
+                unit.done.release()
+            return
+
+    def _one_by_one(self, units: list[_Unit[Any]]) -> None:
+        for unit in units:
+            self._commit([unit])
+
+    def _is_database_error(self, error: BaseException | None) -> bool:
+        engine = self._factory.kw.get("bind")
+        dbapi = getattr(getattr(engine, "dialect", None), "loaded_dbapi", None)
+        return isinstance(error, DBAPIError) or (
+            dbapi is not None and isinstance(error, dbapi.Error)
+        )

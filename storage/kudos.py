@@ -6,18 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Executable, Integer, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_for, prepared
+from storage.dialect import driver
 from storage.models import Kudos, KudosBudget, KudosRecipient, KudosValue
 
 KUDOS: Table = Kudos.__table__  # type: ignore[assignment]
 RECIPIENTS: Table = KudosRecipient.__table__  # type: ignore[assignment]
 VALUES: Table = KudosValue.__table__  # type: ignore[assignment]
 BUDGET: Table = KudosBudget.__table__  # type: ignore[assignment]
-_INSERT_RECIPIENTS = insert(RECIPIENTS)
-_INSERT_VALUES = insert(VALUES)
 
 
 def find_by_request_key(session: Session, team_id: str, request_key: str) -> Kudos | None:
@@ -26,7 +24,7 @@ def find_by_request_key(session: Session, team_id: str, request_key: str) -> Kud
     ).first()
 
 
-def insert_kudos(
+def spend_and_insert(
     session: Session,
     *,
     team_id: str,
@@ -39,83 +37,96 @@ def insert_kudos(
     created_at: datetime,
     recipient_ids: Sequence[str],
     values: Sequence[str],
-) -> int | None:
-    """Insert a kudos; None when this request_key was already stored (a replayed request).
+    limit: int,
+) -> tuple[int | None, int | None]:
+    """Spend the budget (one per recipient) and store the kudos, atomically.
 
-    Core statements on the session's connection: this is the `/kudos` ack path, where the ORM's
-    unit-of-work bookkeeping would cost more than the SQL.
+    Returns (spent today, kudos id): (None, None) when the budget does not allow it, nothing
+    written; (spent, None) when this request_key was stored before (a replay: the caller gives
+    the spend back). The budget check is the upsert's conditional update: PostgreSQL locks the
+    conflicting row and re-reads it, SQLite's write transaction is already exclusive, so two
+    concurrent kudos can never both pass a check that only one of them fits.
+
+    On PostgreSQL this is one statement, one round trip (data-modifying CTEs); on SQLite, in
+    the process, a few driver-level statements. This is the `/kudos` ack path (storage.dialect).
     """
-    connection = session.connection()
-    statement = prepared(
-        session,
-        "kudos.insert",
-        lambda d: insert_for(d, KUDOS).on_conflict_do_nothing().returning(KUDOS.c.id),
-    )
-    kudos_id = connection.execute(
-        statement,
-        {
-            "team_id": team_id,
-            "giver_id": giver_id,
-            "message": message,
-            "source": source,
-            "request_key": request_key,
-            "quote_url": quote_url,
-            "giver_local_date": giver_local_date,
-            "created_at": created_at,
-        },
-    ).scalar_one_or_none()
-    if kudos_id is None:
-        return None
-    connection.execute(
-        _INSERT_RECIPIENTS, [{"kudos_id": kudos_id, "recipient_id": r} for r in recipient_ids]
+    amount = len(recipient_ids)
+    if amount > limit:
+        return None, None
+    db = driver(session)
+    params = {
+        "team_id": team_id,
+        "giver_id": giver_id,
+        "local_date": db.day(giver_local_date),
+        "amount": amount,
+        "limit": limit,
+        "message": message,
+        "source": source,
+        "request_key": request_key,
+        "quote_url": quote_url,
+        "created_at": db.utc(created_at),
+    }
+    if db.dialect == "postgresql":
+        params["recipients"] = list(recipient_ids)
+        params["values"] = list(values)
+        spent, kudos_id = db.rows(_GIVE_POSTGRES, params)[0]
+        return spent, kudos_id
+    row = db.rows(_SPEND, params)
+    if not row:
+        return None, None
+    spent = int(row[0][0])
+    row = db.rows(_INSERT_KUDOS, params)
+    if not row:
+        return spent, None
+    kudos_id = int(row[0][0])
+    db.executemany(
+        "INSERT INTO kudos_recipients (kudos_id, recipient_id) VALUES (%(k)s, %(r)s)",
+        [{"k": kudos_id, "r": r} for r in recipient_ids],
     )
     if values:
-        connection.execute(_INSERT_VALUES, [{"kudos_id": kudos_id, "value": v} for v in values])
-    return int(kudos_id)
-
-
-def spend_budget(
-    session: Session, team_id: str, giver_id: str, local_date: date, amount: int, limit: int
-) -> tuple[bool, int]:
-    """Spend `amount` of today's budget atomically; returns (granted, remaining).
-
-    One upsert whose conditional update is the check: PostgreSQL locks the conflicting row and
-    re-reads it, SQLite's write transaction is already exclusive, so two concurrent kudos can
-    never both pass a check that only one of them fits.
-    """
-    if amount <= limit:
-        statement = prepared(session, "kudos.spend_budget", _spend_statement)
-        spent = (
-            session.connection()
-            .execute(
-                statement,
-                {
-                    "team_id": team_id,
-                    "giver_id": giver_id,
-                    "local_date": local_date,
-                    "spent": amount,
-                    "amount": amount,
-                    "limit": limit,
-                },
-            )
-            .scalar_one_or_none()
+        db.executemany(
+            "INSERT INTO kudos_values (kudos_id, value) VALUES (%(k)s, %(v)s)",
+            [{"k": kudos_id, "v": v} for v in values],
         )
-        if spent is not None:
-            return True, limit - spent
-    return False, max(limit - budget_spent(session, team_id, giver_id, local_date), 0)
+    return spent, kudos_id
 
 
-def _spend_statement(dialect_name: str) -> Executable:
-    amount, limit = bindparam("amount", type_=Integer), bindparam("limit", type_=Integer)
-    return (
-        insert_for(dialect_name, BUDGET)
-        .on_conflict_do_update(
-            index_elements=[BUDGET.c.team_id, BUDGET.c.giver_id, BUDGET.c.local_date],
-            set_={"spent": BUDGET.c.spent + amount},
-            where=BUDGET.c.spent + amount <= limit,
-        )
-        .returning(BUDGET.c.spent)
-    )
+_SPEND = (
+    "INSERT INTO kudos_budget (team_id, giver_id, local_date, spent)"
+    " VALUES (%(team_id)s, %(giver_id)s, %(local_date)s, %(amount)s)"
+    " ON CONFLICT (team_id, giver_id, local_date) DO UPDATE"
+    " SET spent = kudos_budget.spent + %(amount)s"
+    " WHERE kudos_budget.spent + %(amount)s <= %(limit)s RETURNING spent"
+)
+_KUDOS_COLUMNS = (
+    "team_id, giver_id, message, source, request_key, quote_url, giver_local_date, created_at"
+)
+_KUDOS_VALUES = (
+    "%(team_id)s, %(giver_id)s, %(message)s, %(source)s, %(request_key)s, %(quote_url)s,"
+    " %(local_date)s, %(created_at)s"
+)
+_INSERT_KUDOS = (
+    f"INSERT INTO kudos ({_KUDOS_COLUMNS}) VALUES ({_KUDOS_VALUES})"
+    " ON CONFLICT (team_id, request_key) DO NOTHING RETURNING id"
+)
+# The kudos' rows only where the budget allowed it (`spend` returned a row) and the request is
+# new (`k` returned its id); foreign keys are checked at the end of the statement.
+_GIVE_POSTGRES = f"""
+WITH spend AS ({_SPEND}),
+k AS (
+    INSERT INTO kudos ({_KUDOS_COLUMNS}) SELECT {_KUDOS_VALUES} FROM spend
+    ON CONFLICT (team_id, request_key) DO NOTHING RETURNING id
+),
+r AS (
+    INSERT INTO kudos_recipients (kudos_id, recipient_id)
+    SELECT k.id, u FROM k, unnest(%(recipients)s::text[]) AS u
+),
+v AS (
+    INSERT INTO kudos_values (kudos_id, value)
+    SELECT k.id, u FROM k, unnest(%(values)s::text[]) AS u
+)
+SELECT (SELECT spent FROM spend), (SELECT id FROM k)
+"""
 
 
 def unspend_budget(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,7 +11,11 @@ from typing import Any
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from storage.dialect import insert_for, insert_ignoring_conflict, prepared, supports_skip_locked
+from storage.dialect import (
+    driver,
+    insert_ignoring_conflict,
+    supports_skip_locked,
+)
 from storage.models import DmChannel, OutboxMessage, SenderLease
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
@@ -69,29 +74,34 @@ def enqueue_many(
     now: datetime,
     priority: int = INTERACTIVE,
 ) -> None:
-    """Several independent calls (key, method, payload) in one statement; known keys are kept."""
+    """Several independent calls (key, method, payload) in one statement, one round trip;
+    known keys are kept.
+
+    Driver level (storage.dialect): this is on the `/kudos` ack path. The payload is stored as
+    SQLAlchemy's JSON type stores it, `json.dumps` text.
+    """
     if not rows:
         return
-    statement = prepared(
-        session, "outbox.enqueue_many", lambda d: insert_for(d, OUTBOX).on_conflict_do_nothing()
-    )
-    session.connection().execute(
-        statement,
-        [
-            {
-                "team_id": team_id,
-                "idempotency_key": key,
-                "method": method,
-                "payload": payload,
-                "depends_on_id": None,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": None,
-                "priority": priority,
-                "created_at": now,
-            }
-            for key, method, payload in rows
-        ],
+    db = driver(session)
+    params: dict[str, Any] = {
+        "team_id": team_id,
+        "status": PENDING,
+        "priority": priority,
+        "created_at": db.utc(now),
+    }
+    rows_sql = []
+    for i, (key, method, payload) in enumerate(rows):
+        params[f"k{i}"], params[f"m{i}"], params[f"p{i}"] = key, method, json.dumps(payload)
+        rows_sql.append(
+            f"(%(team_id)s, %(k{i})s, %(m{i})s, %(p{i})s, NULL, %(status)s, 0, NULL,"
+            " %(priority)s, %(created_at)s)"
+        )
+    db.write(
+        "INSERT INTO outbox (team_id, idempotency_key, method, payload, depends_on_id, status,"
+        " attempts, next_attempt_at, priority, created_at) VALUES "
+        + ", ".join(rows_sql)
+        + " ON CONFLICT (team_id, idempotency_key) DO NOTHING",
+        params,
     )
 
 

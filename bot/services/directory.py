@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -11,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from storage import directory as store
-from storage.directory import UserRecord
+from storage.directory import CachedUser, UserRecord
 
 CACHE_TTL = timedelta(hours=24)
 SLACKBOT = "USLACKBOT"
@@ -19,6 +21,7 @@ UTC_ZONE = ZoneInfo("UTC")
 
 __all__ = [
     "CACHE_TTL",
+    "PeopleCache",
     "Person",
     "UserRecord",
     "people",
@@ -78,14 +81,91 @@ def stale_ids(session: Session, team_id: str, user_ids: Iterable[str], now: date
     return lookup(session, team_id, user_ids, now)[1]
 
 
+class PeopleCache:
+    """Directory rows this process read in the last `hold_seconds`, so a request does not read
+    them from the database again: on the `/kudos` ack path that read was a round trip.
+
+    The database stays the directory; this only holds what it said, or what this process wrote
+    to it (users.info, users.list, user_change), a moment ago. A change stored by another
+    process is seen here within `hold_seconds`.
+    """
+
+    def __init__(self, hold_seconds: float = 60.0) -> None:
+        self._hold = hold_seconds
+        self._rows: dict[tuple[str, str], tuple[float, CachedUser]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, team_id: str, ids: list[str]) -> tuple[dict[str, CachedUser], list[str]]:
+        """(held rows, ids to read)."""
+        now = time.monotonic()
+        found: dict[str, CachedUser] = {}
+        missing: list[str] = []
+        rows = self._rows
+        for uid in ids:
+            held = rows.get((team_id, uid))
+            if held is not None and held[0] > now:
+                found[uid] = held[1]
+            else:
+                missing.append(uid)
+        return found, missing
+
+    def put(self, team_id: str, rows: Iterable[CachedUser]) -> None:
+        until = time.monotonic() + self._hold
+        with self._lock:
+            for row in rows:
+                self._rows[(team_id, row.user_id)] = (until, row)
+
+    def remember(self, team_id: str, records: Iterable[UserRecord], fetched_at: datetime) -> None:
+        """What this process has just stored (and committed): the freshest it knows."""
+        self.put(
+            team_id,
+            (
+                CachedUser(
+                    r.user_id,
+                    r.user_team_id,
+                    r.name,
+                    r.real_name,
+                    r.tz,
+                    r.is_bot,
+                    r.deleted,
+                    r.is_restricted,
+                    fetched_at,
+                )
+                for r in records
+            ),
+        )
+
+    def forget(self, team_id: str, ids: Iterable[str]) -> None:
+        with self._lock:
+            for uid in ids:
+                self._rows.pop((team_id, uid), None)
+
+
 def lookup(
-    session: Session, team_id: str, user_ids: Iterable[str], now: datetime
+    session: Session,
+    team_id: str,
+    user_ids: Iterable[str],
+    now: datetime,
+    cache: PeopleCache | None = None,
 ) -> tuple[dict[str, Person], list[str]]:
     """The cached people, and the ids worth a users.info (missing, or older than the TTL)."""
     ids = list(dict.fromkeys(user_ids))
-    rows = store.lookup(session, team_id, ids)
+    rows = _rows(session, team_id, ids, cache)
     stale = [uid for uid in ids if uid not in rows or now - rows[uid].fetched_at > CACHE_TTL]
     return {uid: _person(team_id, row) for uid, row in rows.items()}, stale
+
+
+def _rows(
+    session: Session, team_id: str, ids: list[str], cache: PeopleCache | None
+) -> dict[str, CachedUser]:
+    if cache is None:
+        return store.lookup(session, team_id, ids)
+    found, missing = cache.get(team_id, ids)
+    if missing:
+        read = store.lookup(session, team_id, missing)
+        cache.put(team_id, read.values())
+        found.update(read)
+    return found
 
 
 def store_users(
@@ -94,8 +174,10 @@ def store_users(
     return store.upsert_users(session, team_id, records, now)
 
 
-def people(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, Person]:
-    rows = store.lookup(session, team_id, user_ids)
+def people(
+    session: Session, team_id: str, user_ids: Iterable[str], cache: PeopleCache | None = None
+) -> dict[str, Person]:
+    rows = _rows(session, team_id, list(dict.fromkeys(user_ids)), cache)
     return {uid: _person(team_id, row) for uid, row in rows.items()}
 
 

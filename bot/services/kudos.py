@@ -119,7 +119,8 @@ def give(
 ) -> KudosGiven:
     """Check the rules and store the kudos with its budget spend, in the caller's transaction.
 
-    The budget is spent first, so a refusal writes nothing. A request seen before (same
+    The budget is spent with the insert (one statement on PostgreSQL), so a refusal writes
+    nothing. A request seen before (same
     `request_key`) returns the stored kudos unchanged: a replay neither spends budget nor sends
     anything twice. `directory` saves a query when the caller already looked the people up.
     """
@@ -130,17 +131,8 @@ def give(
     giver = directory.get(draft.giver_id)
     local_date = giver.local_date(now) if giver else now.date()
     amount = len(draft.recipient_ids)
-
-    granted, remaining = store.spend_budget(
-        session, team_id, draft.giver_id, local_date, amount, policy.daily_limit
-    )
-    if not granted:
-        existing = store.find_by_request_key(session, team_id, request_key)
-        if existing is not None:
-            return _replayed(session, team_id, existing, policy)
-        raise KudosRefused(_budget_message(amount, remaining, policy))
     message = neutralise(draft.message)
-    kudos_id = store.insert_kudos(
+    spent, kudos_id = store.spend_and_insert(
         session,
         team_id=team_id,
         giver_id=draft.giver_id,
@@ -152,12 +144,22 @@ def give(
         created_at=now,
         recipient_ids=draft.recipient_ids,
         values=draft.values,
+        limit=policy.daily_limit,
     )
+    if spent is None:  # the budget said no; nothing was written
+        existing = store.find_by_request_key(session, team_id, request_key)
+        if existing is not None:
+            return _replayed(session, team_id, existing, policy)
+        spent_today = store.budget_spent(session, team_id, draft.giver_id, local_date)
+        raise KudosRefused(
+            _budget_message(amount, max(policy.daily_limit - spent_today, 0), policy)
+        )
     if kudos_id is None:  # seen before: give back what this attempt spent
         store.unspend_budget(session, team_id, draft.giver_id, local_date, amount)
         existing = store.find_by_request_key(session, team_id, request_key)
         assert existing is not None
         return _replayed(session, team_id, existing, policy)
+    remaining = policy.daily_limit - spent
     return KudosGiven(
         kudos_id=kudos_id,
         giver_id=draft.giver_id,
