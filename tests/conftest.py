@@ -95,7 +95,7 @@ def session(shared_engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def now() -> datetime:
-    return datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    return datetime(2037, 11, 25, 15, 0, tzinfo=UTC)
 
 
 # ----- Slack emulator and the real server ---------------------------------------------------

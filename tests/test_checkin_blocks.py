@@ -12,8 +12,8 @@ from bot.services.templates import DEFAULT_QUESTIONS, Question
 from handlers import ids
 from handlers.blocks import checkins as blocks
 
-CLOSES = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
-DAY = date(2026, 11, 27)
+CLOSES = datetime(2037, 11, 28, 16, 0, tzinfo=UTC)
+DAY = date(2037, 11, 27)
 QUESTIONS = (
     Question("done", "What did you get done?", "text", required=True),
     Question("pulse", "How do you feel?", "pulse", required=True),
@@ -95,7 +95,7 @@ def test_reminder_and_closed() -> None:
     text, closed = blocks.closed_message("Weekly", DAY)
     within_limits(closed)
     assert "has closed" in text and buttons(closed) == []
-    assert "Fri 27 Nov 2026" in all_text(closed)
+    assert "Fri 27 Nov 2037" in all_text(closed)
     _, status = blocks.status_message("Weekly", DAY, "Skipped.")
     assert buttons(status) == [] and "Skipped." in all_text(status)
 
@@ -276,7 +276,7 @@ def test_channel_thread_never_shows_upward_feedback() -> None:
     assert buttons(message) == []
     title, header = blocks.channel_header("Weekly" + "x" * 200, DAY)
     within_limits(header)
-    assert header[0]["type"] == "header" and "Fri 27 Nov 2026" in title
+    assert header[0]["type"] == "header" and "Fri 27 Nov 2037" in title
 
 
 def test_upward_message_quotes_safely() -> None:

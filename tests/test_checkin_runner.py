@@ -32,10 +32,10 @@ from tests.server import server_settings
 
 Factory = sessionmaker[Session]
 
-# The `now` fixture is Wednesday 2026-11-25 15:00 UTC; templates ask Fridays at 16:00 local.
-TOKYO_AT = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
-BERLIN_AT = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
-NEW_YORK_AT = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
+# The `now` fixture is Wednesday 2037-11-25 15:00 UTC; templates ask Fridays at 16:00 local.
+TOKYO_AT = datetime(2037, 11, 27, 7, 0, tzinfo=UTC)
+BERLIN_AT = datetime(2037, 11, 27, 15, 0, tzinfo=UTC)
+NEW_YORK_AT = datetime(2037, 11, 27, 21, 0, tzinfo=UTC)
 QUESTIONS = [
     {"id": "done", "text": "What did you get done?", "kind": "text", "required": True},
     {"id": "pulse", "text": "How do you feel?", "kind": "pulse"},
@@ -168,10 +168,10 @@ def test_two_schedulers_racing_write_each_occurrence_and_prompt_once(
 
     for day in (26, 27, 28):
         for hour in (9, 14):  # 09:00 in UTC, then 09:00 in New York
-            prompt_at = datetime(2026, 11, day, hour, 0, tzinfo=UTC)
+            prompt_at = datetime(2037, 11, day, hour, 0, tzinfo=UTC)
             race(prompt_at)
             race(prompt_at + timedelta(hours=1))  # their reminders
-    race(datetime(2026, 11, 29, 12, 0, tzinfo=UTC))  # closings
+    race(datetime(2037, 11, 29, 12, 0, tzinfo=UTC))  # closings
     assert errors == []
 
     with unit_of_work(session_factory) as session:
@@ -197,7 +197,7 @@ def test_two_schedulers_racing_write_each_occurrence_and_prompt_once(
 
 def test_catch_up_after_an_outage(session_factory: Factory, weekly: int) -> None:
     """Down from before Friday until Saturday 10:00 UTC."""
-    summary = run_due(session_factory, datetime(2026, 11, 28, 10, 0, tzinfo=UTC))
+    summary = run_due(session_factory, datetime(2037, 11, 28, 10, 0, tzinfo=UTC))
     # Tokyo's closed at Saturday 07:00 UTC: recorded missed, never prompted.
     assert (summary.prompted, summary.missed) == (2, 1)
     found = occurrences(session_factory)
@@ -212,7 +212,7 @@ def test_catch_up_after_an_outage(session_factory: Factory, weekly: int) -> None
     assert "Sorry this comes late" in str(rows[f"checkin:{found['UBEN'].id}:prompt"].payload)
     # Their reminder times passed too: the late prompt is the one DM, no reminder on its heels.
     assert summary.reminded == 0
-    assert run_due(session_factory, datetime(2026, 11, 28, 11, 0, tzinfo=UTC)).reminded == 0
+    assert run_due(session_factory, datetime(2037, 11, 28, 11, 0, tzinfo=UTC)).reminded == 0
 
 
 def test_reminders_once_and_never_after_answering_or_closing(
@@ -258,7 +258,7 @@ def test_out_of_office_is_away_without_a_prompt(
     session_factory: Factory, weekly: int, now: datetime
 ) -> None:
     with unit_of_work(session_factory) as session:
-        checkins.set_ooo(session, TEAM, "UANA", date(2026, 11, 27), now)
+        checkins.set_ooo(session, TEAM, "UANA", date(2037, 11, 27), now)
     summary = run_due(session_factory, NEW_YORK_AT)
     assert (summary.prompted, summary.away) == (2, 1)
     found = occurrences(session_factory)
@@ -345,7 +345,7 @@ def test_answer_delivery_to_owner_channel_thread_and_the_prompt(
     assert f"checkin:{ana}:upward:manager" not in rows  # the owner is her manager: one DM
 
     # One header for the owner's Friday (New York), both answers threaded under it.
-    header_key = f"checkin:header:{found['UANA'].template_id}:2026-11-27"
+    header_key = f"checkin:header:{found['UANA'].template_id}:2037-11-27"
     header = rows[header_key]
     assert header.payload["channel"] == "C0TEAM"
     assert [k for k in rows if k.startswith("checkin:header:")] == [header_key]

@@ -1,6 +1,6 @@
 """Check-in occurrences on the database (DESIGN.md section 3, Check-ins), without Slack.
 
-The `now` fixture is Wednesday 2026-11-25 15:00 UTC; the team's template asks on Fridays at
+The `now` fixture is Wednesday 2037-11-25 15:00 UTC; the team's template asks on Fridays at
 16:00 in each member's zone, which is 05:00 UTC in Sydney, 10:30 in Kolkata, 16:00 in London
 and UTC, and 21:00 in New York.
 """
@@ -25,11 +25,11 @@ from storage.models import CheckinAnswer, CheckinOccurrence, UpwardFeedback
 from tests.factories import TEAM, add_people, person
 
 MEMBERS = ("UNY", "ULON", "USYD", "UKOL", "UNOTZ", "UNOCACHE")
-FRIDAY = date(2026, 11, 27)
-SYDNEY_AT = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
-KOLKATA_AT = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
-LONDON_AT = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
-NEW_YORK_AT = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
+FRIDAY = date(2037, 11, 27)
+SYDNEY_AT = datetime(2037, 11, 27, 5, 0, tzinfo=UTC)
+KOLKATA_AT = datetime(2037, 11, 27, 10, 30, tzinfo=UTC)
+LONDON_AT = datetime(2037, 11, 27, 16, 0, tzinfo=UTC)
+NEW_YORK_AT = datetime(2037, 11, 27, 21, 0, tzinfo=UTC)
 
 QUESTIONS = [
     {"id": "done", "text": "Done?", "kind": "text", "required": True},
@@ -137,17 +137,17 @@ def test_no_prompt_for_a_time_before_the_template_existed(team: Session, now: da
     # Every day at 09:00 UTC; created Wednesday 15:00 UTC, so Wednesday's 09:00 never happens.
     make_template(team, now, members=["UNOTZ"], schedule={"days": ["wed", "thu"], "time": "09:00"})
     assert checkins.plan_due(team, now).created == []
-    thursday = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    thursday = datetime(2037, 11, 26, 9, 0, tzinfo=UTC)
     result = checkins.plan_due(team, thursday)
-    assert [d.occurrence.local_date for d in result.created] == [date(2026, 11, 26)]
+    assert [d.occurrence.local_date for d in result.created] == [date(2037, 11, 26)]
     assert result.missed == []
 
 
 def test_no_prompt_for_a_time_before_the_member_was_added(team: Session, now: datetime) -> None:
     make_template(team, now, members=["ULON"])
     # UNY joins on Friday at 22:00 UTC, an hour after their own 16:00 passed.
-    make_template(team, datetime(2026, 11, 27, 22, 0, tzinfo=UTC), members=["ULON", "UNY"])
-    result = checkins.plan_due(team, datetime(2026, 11, 27, 23, 0, tzinfo=UTC))
+    make_template(team, datetime(2037, 11, 27, 22, 0, tzinfo=UTC), members=["ULON", "UNY"])
+    result = checkins.plan_due(team, datetime(2037, 11, 27, 23, 0, tzinfo=UTC))
     assert created_users(result) == ["ULON"]
     assert result.missed == []
     next_week = NEW_YORK_AT + timedelta(days=7)
@@ -156,7 +156,7 @@ def test_no_prompt_for_a_time_before_the_member_was_added(team: Session, now: da
 
 def test_catch_up_after_an_outage(team: Session, weekly: int) -> None:
     """Down all Friday, back Saturday 10:00 UTC: still open -> late prompt; closed -> missed."""
-    back = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    back = datetime(2037, 11, 28, 10, 0, tzinfo=UTC)
     result = checkins.plan_due(team, back)
     # Sydney's closed at Saturday 05:00 UTC, Kolkata's is open until 10:30.
     assert [o.user_id for o in result.missed] == ["USYD"]
@@ -167,9 +167,9 @@ def test_catch_up_after_an_outage(team: Session, weekly: int) -> None:
 
 def test_catch_up_is_bounded_by_the_horizon(team: Session, now: datetime) -> None:
     make_template(team, now, members=["UNOTZ"], schedule={"days": ["fri"], "time": "16:00"})
-    back = datetime(2026, 12, 20, 12, 0, tzinfo=UTC)  # 25 days later
+    back = datetime(2037, 12, 20, 12, 0, tzinfo=UTC)  # 25 days later
     result = checkins.plan_due(team, back)
-    assert [o.local_date for o in result.missed] == [date(2026, 12, 11), date(2026, 12, 18)]
+    assert [o.local_date for o in result.missed] == [date(2037, 12, 11), date(2037, 12, 18)]
     assert result.created == []
 
 
@@ -215,21 +215,21 @@ def test_changing_the_time_applies_forward_only(team: Session, now: datetime) ->
     make_template(team, now, members=["UNOTZ"], schedule={"days": ["fri"], "time": "16:00"})
     # On Friday at 12:00 the owner moves it to 09:00: Friday 09:00 has passed under the new
     # schedule, so it is neither prompted nor "missed"; next Friday is.
-    change_at = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    change_at = datetime(2037, 11, 27, 12, 0, tzinfo=UTC)
     make_template(team, change_at, members=["UNOTZ"], schedule={"days": ["fri"], "time": "09:00"})
-    result = checkins.plan_due(team, datetime(2026, 11, 27, 20, 0, tzinfo=UTC))
+    result = checkins.plan_due(team, datetime(2037, 11, 27, 20, 0, tzinfo=UTC))
     assert (result.created, result.missed) == ([], [])
-    result = checkins.plan_due(team, datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
-    assert [d.occurrence.local_date for d in result.created] == [date(2026, 12, 4)]
+    result = checkins.plan_due(team, datetime(2037, 12, 4, 9, 0, tzinfo=UTC))
+    assert [d.occurrence.local_date for d in result.created] == [date(2037, 12, 4)]
 
 
 @pytest.mark.parametrize(
     ("tz", "local_time", "day", "expected"),
     [
-        ("America/New_York", "02:30", date(2026, 3, 8), datetime(2026, 3, 8, 7, 30, tzinfo=UTC)),
-        ("America/New_York", "01:30", date(2026, 11, 1), datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
-        ("Australia/Sydney", "02:30", date(2026, 10, 4), datetime(2026, 10, 3, 16, 30, tzinfo=UTC)),
-        ("Australia/Sydney", "02:30", date(2026, 4, 5), datetime(2026, 4, 4, 15, 30, tzinfo=UTC)),
+        ("America/New_York", "02:30", date(2037, 3, 8), datetime(2037, 3, 8, 7, 30, tzinfo=UTC)),
+        ("America/New_York", "01:30", date(2037, 11, 1), datetime(2037, 11, 1, 5, 30, tzinfo=UTC)),
+        ("Australia/Sydney", "02:30", date(2037, 10, 4), datetime(2037, 10, 3, 16, 30, tzinfo=UTC)),
+        ("Australia/Sydney", "02:30", date(2037, 4, 5), datetime(2037, 4, 4, 15, 30, tzinfo=UTC)),
     ],
 )
 def test_dst_days_prompt_exactly_once(
@@ -397,7 +397,7 @@ def test_named_upward_feedback_goes_to_the_org_chart_manager(team: Session, week
     assert "upward" not in {q.id for q, _ in submitted.answers}
     [note] = team.scalars(select(UpwardFeedback)).all()
     assert (note.manager_id, note.author_id, note.occurrence_id) == ("UBOSS", "ULON", occ.id)
-    assert (note.anonymous, note.released, note.iso_week) == (False, True, "2026-W48")
+    assert (note.anonymous, note.released, note.iso_week) == (False, True, "2037-W48")
     assert team.scalars(select(CheckinAnswer.question_id)).all().count("upward") == 0
 
 
@@ -516,10 +516,10 @@ def test_reply_target_only_for_readers_of_an_answered_check_in(team: Session, we
 
 def test_ooo_is_inclusive_and_turns_waiting_check_ins_away(team: Session, weekly: int) -> None:
     checkins.plan_due(team, LONDON_AT)
-    result = checkins.set_ooo(team, TEAM, "ULON", date(2026, 12, 4), LONDON_AT)
+    result = checkins.set_ooo(team, TEAM, "ULON", date(2037, 12, 4), LONDON_AT)
     assert result.starts_on == FRIDAY
     assert [o.state for o in result.away] == [checkins.AWAY]
-    assert checkins.ooo_until(team, TEAM, "ULON", LONDON_AT) == date(2026, 12, 4)
+    assert checkins.ooo_until(team, TEAM, "ULON", LONDON_AT) == date(2037, 12, 4)
     # Until is inclusive: next Friday is away, the one after is prompted.
     nxt = checkins.plan_due(team, LONDON_AT + timedelta(days=7))
     assert "ULON" in [o.user_id for o in nxt.away]
@@ -529,7 +529,7 @@ def test_ooo_is_inclusive_and_turns_waiting_check_ins_away(team: Session, weekly
 
 
 def test_ooo_off_resumes_prompts(team: Session, weekly: int, now: datetime) -> None:
-    checkins.set_ooo(team, TEAM, "ULON", date(2026, 12, 24), now)
+    checkins.set_ooo(team, TEAM, "ULON", date(2037, 12, 24), now)
     assert checkins.end_ooo(team, TEAM, "ULON")
     assert not checkins.end_ooo(team, TEAM, "ULON")
     assert "ULON" in created_users(checkins.plan_due(team, LONDON_AT))
@@ -537,13 +537,13 @@ def test_ooo_off_resumes_prompts(team: Session, weekly: int, now: datetime) -> N
 
 def test_ooo_dates_are_checked(team: Session, now: datetime) -> None:
     with pytest.raises(CheckinRefused, match="has passed"):
-        checkins.set_ooo(team, TEAM, "ULON", date(2026, 11, 24), now)
+        checkins.set_ooo(team, TEAM, "ULON", date(2037, 11, 24), now)
     with pytest.raises(CheckinRefused, match="a year ahead"):
-        checkins.set_ooo(team, TEAM, "ULON", date(2027, 12, 24), now)
-    # "Today" is the member's own date: 2026-11-26 already in Sydney (02:00 local).
+        checkins.set_ooo(team, TEAM, "ULON", date(2038, 12, 24), now)
+    # "Today" is the member's own date: 2037-11-26 already in Sydney (02:00 local).
     with pytest.raises(CheckinRefused, match="has passed"):
-        checkins.set_ooo(team, TEAM, "USYD", date(2026, 11, 25), now)
-    checkins.set_ooo(team, TEAM, "UNY", date(2026, 11, 25), now)
+        checkins.set_ooo(team, TEAM, "USYD", date(2037, 11, 25), now)
+    checkins.set_ooo(team, TEAM, "UNY", date(2037, 11, 25), now)
 
 
 def test_next_checkin(team: Session, weekly: int, now: datetime) -> None:
@@ -602,8 +602,8 @@ def test_validate_answers_refuses(raw: dict[str, Any], errors: dict[str, str]) -
         ("digest", "digest", {}),
         ("snooze", "snooze", {"duration": timedelta(hours=1)}),
         ("snooze 2h", "snooze", {"duration": timedelta(hours=2)}),
-        ("ooo until 2026-12-24", "ooo", {"until": date(2026, 12, 24)}),
-        ("OOO Until 2026-12-24", "ooo", {"until": date(2026, 12, 24)}),
+        ("ooo until 2037-12-24", "ooo", {"until": date(2037, 12, 24)}),
+        ("OOO Until 2037-12-24", "ooo", {"until": date(2037, 12, 24)}),
         ("ooo off", "ooo_off", {}),
     ],
 )

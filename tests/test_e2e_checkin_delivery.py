@@ -34,7 +34,6 @@ from bot.services import templates
 from handlers.users import sync_all
 from storage.models import (
     CheckinOccurrence,
-    CheckinTemplate,
     OrgEdge,
     OutboxMessage,
     SenderLease,
@@ -349,7 +348,7 @@ def test_the_manager_replies_in_the_members_check_in_thread(
 
 # ----- 4. `pulsebot checkins run-due` killed between "row written" and "message sent" -----------
 
-AT = "2026-11-02T09:05:00+00:00"  # a Monday, five minutes after the 09:00 (UTC) prompts
+AT = "2037-11-02T09:05:00+00:00"  # a Monday, five minutes after the 09:00 (UTC) prompts
 CREW = tuple(f"UC{i:02d}" for i in range(1, 7))
 
 
@@ -378,7 +377,10 @@ def run_due_process(
 
 
 def crew_template(
-    session_factory: sessionmaker[Session], slack: SlackEmulator, members: tuple[str, ...]
+    session_factory: sessionmaker[Session],
+    slack: SlackEmulator,
+    members: tuple[str, ...],
+    created: datetime = datetime(2037, 10, 31, 12, tzinfo=UTC),
 ) -> None:
     """09:00 every day in each member's zone (UTC: the directory has no one yet)."""
     for user_id in CREW:
@@ -393,7 +395,7 @@ def crew_template(
         close_after=timedelta(hours=8),
     )
     with session_factory() as session, session.begin():
-        templates.apply(session, "T0TEAM", [definition], datetime(2026, 10, 31, 12, tzinfo=UTC))
+        templates.apply(session, "T0TEAM", [definition], created)
 
 
 def test_run_due_killed_mid_delivery_delivers_each_prompt_once_when_run_again(
@@ -494,9 +496,7 @@ def test_a_future_run_due_leaves_the_sender_lease_to_wall_clock_senders(
     session_factory: sessionmaker[Session],
     slack: SlackEmulator,
 ) -> None:
-    crew_template(session_factory, slack, ("UC01",))
-    with session_factory() as session, session.begin():  # created now, so `--at` is ahead
-        session.execute(update(CheckinTemplate).values(schedule_from=utc_now()))
+    crew_template(session_factory, slack, ("UC01",), created=utc_now())  # `--at` is ahead
     at = (utc_now() + timedelta(days=2)).replace(hour=9, minute=5).isoformat()
     log = tmp_path / "run.log"
     process = run_due_process(database_url, slack, log, at=at)

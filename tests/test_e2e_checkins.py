@@ -22,9 +22,9 @@ from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
 
 ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-OWNER = "UANA"  # America/New_York: DST ends 2026-11-01
-MEMBERS = ("UBEN", "UCHO", "UDAN")  # Berlin (DST ended 2026-10-25), Tokyo (none), New York
-MONDAY = datetime(2026, 10, 26, tzinfo=UTC)
+OWNER = "UANA"  # America/New_York: DST ends 2037-11-01
+MEMBERS = ("UBEN", "UCHO", "UDAN")  # Berlin (DST ended 2037-10-25), Tokyo (none), New York
+MONDAY = datetime(2037, 10, 26, tzinfo=UTC)
 
 
 def make_team(
@@ -111,7 +111,7 @@ def test_a_week_of_prompts_at_each_members_local_time(
     assert by_member["UCHO"][:5] == [MONDAY + timedelta(days=d) for d in range(5)]
     # New York: 13:00 UTC in EDT, 14:00 UTC from Monday 2 November (EST).
     assert by_member["UDAN"][:5] == [MONDAY + timedelta(days=d, hours=13) for d in range(5)]
-    assert by_member["UDAN"][5] == datetime(2026, 11, 2, 14, tzinfo=UTC)
+    assert by_member["UDAN"][5] == datetime(2037, 11, 2, 14, tzinfo=UTC)
     assert all(len(v) == 6 for v in by_member.values())  # Mon-Fri + the next Monday
     wait_until(lambda: all(len(prompts_to(slack, m)) == 6 for m in MEMBERS), timeout=10)
     # Sweeping the same week again writes and sends nothing more.

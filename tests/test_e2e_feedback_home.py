@@ -69,12 +69,12 @@ def test_home_shows_feedback_received_requests_waiting_and_open(
 def test_answer_the_team_reaches_every_direct_report_once(
     org: RunningServer, slack: SlackEmulator, signed: SlackRequests
 ) -> None:
-    button = answer_team_button("2026-W48")
-    assert button["action_id"] == "answer_team" and button["value"] == "2026-W48"
+    button = answer_team_button("2037-W48")
+    assert button["action_id"] == "answer_team" and button["value"] == "2037-W48"
     signed.block_action(
         user_id="UANA",
         action_id="answer_team",
-        value="2026-W48",
+        value="2037-W48",
         channel_id="DUANA",
         trigger_id="t-team",
     )
@@ -106,7 +106,7 @@ def test_answer_the_team_reaches_every_direct_report_once(
     dms = slack.wait_for("chat.postMessage", count=2)
     assert sorted(c["channel"] for c in dms) == ["UBEN", "UCHO"]
     for dm in dms:
-        assert "answers an anonymous note from the week 2026-W48" in json.dumps(dm["blocks"])
+        assert "answers an anonymous note from the week 2037-W48" in json.dumps(dm["blocks"])
         assert "<!channel>" not in json.dumps(dm["blocks"])
     all_sent(org)
     assert len(slack.calls("chat.postMessage")) == 2

@@ -102,7 +102,7 @@ def test_budget_counts_recipients_and_refuses_whole(team: Session, now) -> None:
 
 def test_budget_resets_at_the_givers_local_midnight(team: Session) -> None:
     # UANA is in New York: 23:30 there is 04:30 UTC the next day.
-    before_midnight = datetime(2026, 11, 26, 4, 30, tzinfo=UTC)
+    before_midnight = datetime(2037, 11, 26, 4, 30, tzinfo=UTC)
     give(team, " ".join(f"<@UP{i}>" for i in range(5)) + " all of you", before_midnight, key="x")
     with pytest.raises(kudos.KudosRefused):
         give(team, "<@UP6> still today", before_midnight + timedelta(minutes=20), key="y")
@@ -125,14 +125,14 @@ def test_mass_mentions_are_stored_neutralised(team: Session, now) -> None:
 def test_stats_count_this_month_in_the_users_zone(team: Session, now) -> None:
     give(team, "<@UBEN> <@UCHO> one", now, key="1")
     give(team, "<@UBEN> two", now, key="2", giver="UCHO")
-    last_month = datetime(2026, 10, 31, 12, tzinfo=UTC)
+    last_month = datetime(2037, 10, 31, 12, tzinfo=UTC)
     give(team, "<@UBEN> old", last_month, key="3")
     ben = kudos.stats(team, TEAM, None, "UBEN", now)
     assert (ben.given, ben.received) == (0, 2)
     ana = kudos.stats(team, TEAM, None, "UANA", now)
     assert (ana.given, ana.received) == (2, 0)
     assert ana.top[0] == ("UBEN", 2)
-    assert ana.month_label == "November 2026"
+    assert ana.month_label == "November 2037"
 
 
 def test_concurrent_kudos_cannot_overspend(session_factory: sessionmaker[Session], now) -> None:

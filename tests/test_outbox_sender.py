@@ -43,7 +43,7 @@ class FakeClock:
     """The sender's calendar clock (due times, backoff, the lease), moved by the test."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+        self.now = datetime(2037, 11, 25, 15, 0, tzinfo=UTC)
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:

@@ -28,31 +28,31 @@ def utc(*args: int) -> datetime:
 @pytest.mark.parametrize(
     ("tz", "day", "at", "expected"),
     [
-        # New York, spring forward 2026-03-08 02:00 -> 03:00: 02:30 does not exist; it is read
+        # New York, spring forward 2037-03-08 02:00 -> 03:00: 02:30 does not exist; it is read
         # with the pre-jump offset (EST, -5) and lands at 03:30 EDT, within the hour after.
-        ("America/New_York", date(2026, 3, 8), "02:30", utc(2026, 3, 8, 7, 30)),
+        ("America/New_York", date(2037, 3, 8), "02:30", utc(2037, 3, 8, 7, 30)),
         # The day before and after the jump keep their own offsets.
-        ("America/New_York", date(2026, 3, 7), "02:30", utc(2026, 3, 7, 7, 30)),
-        ("America/New_York", date(2026, 3, 9), "02:30", utc(2026, 3, 9, 6, 30)),
-        # New York, fall back 2026-11-01 02:00 -> 01:00: 01:30 happens twice; the first (EDT).
-        ("America/New_York", date(2026, 11, 1), "01:30", utc(2026, 11, 1, 5, 30)),
-        ("America/New_York", date(2026, 11, 2), "01:30", utc(2026, 11, 2, 6, 30)),
-        # London: 2026-03-29 01:00 -> 02:00 (01:30 skipped), 2026-10-25 02:00 -> 01:00.
-        ("Europe/London", date(2026, 3, 29), "01:30", utc(2026, 3, 29, 1, 30)),
-        ("Europe/London", date(2026, 10, 25), "01:30", utc(2026, 10, 25, 0, 30)),
-        ("Europe/London", date(2026, 7, 1), "09:00", utc(2026, 7, 1, 8, 0)),
-        # Sydney's DST is the other way round: starts 2026-10-04 02:00 -> 03:00 ...
-        ("Australia/Sydney", date(2026, 10, 4), "02:30", utc(2026, 10, 3, 16, 30)),
-        # ... and ends 2026-04-05 03:00 -> 02:00: 02:30 twice, the first is AEDT (+11).
-        ("Australia/Sydney", date(2026, 4, 5), "02:30", utc(2026, 4, 4, 15, 30)),
-        ("Australia/Sydney", date(2026, 7, 3), "16:00", utc(2026, 7, 3, 6, 0)),
-        ("Australia/Sydney", date(2026, 12, 4), "16:00", utc(2026, 12, 4, 5, 0)),
+        ("America/New_York", date(2037, 3, 7), "02:30", utc(2037, 3, 7, 7, 30)),
+        ("America/New_York", date(2037, 3, 9), "02:30", utc(2037, 3, 9, 6, 30)),
+        # New York, fall back 2037-11-01 02:00 -> 01:00: 01:30 happens twice; the first (EDT).
+        ("America/New_York", date(2037, 11, 1), "01:30", utc(2037, 11, 1, 5, 30)),
+        ("America/New_York", date(2037, 11, 2), "01:30", utc(2037, 11, 2, 6, 30)),
+        # London: 2037-03-29 01:00 -> 02:00 (01:30 skipped), 2037-10-25 02:00 -> 01:00.
+        ("Europe/London", date(2037, 3, 29), "01:30", utc(2037, 3, 29, 1, 30)),
+        ("Europe/London", date(2037, 10, 25), "01:30", utc(2037, 10, 25, 0, 30)),
+        ("Europe/London", date(2037, 7, 1), "09:00", utc(2037, 7, 1, 8, 0)),
+        # Sydney's DST is the other way round: starts 2037-10-04 02:00 -> 03:00 ...
+        ("Australia/Sydney", date(2037, 10, 4), "02:30", utc(2037, 10, 3, 16, 30)),
+        # ... and ends 2037-04-05 03:00 -> 02:00: 02:30 twice, the first is AEDT (+11).
+        ("Australia/Sydney", date(2037, 4, 5), "02:30", utc(2037, 4, 4, 15, 30)),
+        ("Australia/Sydney", date(2037, 7, 3), "16:00", utc(2037, 7, 3, 6, 0)),
+        ("Australia/Sydney", date(2037, 12, 4), "16:00", utc(2037, 12, 4, 5, 0)),
         # Kolkata has no DST and a half-hour offset.
-        ("Asia/Kolkata", date(2026, 3, 8), "09:00", utc(2026, 3, 8, 3, 30)),
-        ("Asia/Kolkata", date(2026, 11, 1), "09:00", utc(2026, 11, 1, 3, 30)),
+        ("Asia/Kolkata", date(2037, 3, 8), "09:00", utc(2037, 3, 8, 3, 30)),
+        ("Asia/Kolkata", date(2037, 11, 1), "09:00", utc(2037, 11, 1, 3, 30)),
         # No zone known: UTC.
-        (None, date(2026, 3, 8), "09:00", utc(2026, 3, 8, 9, 0)),
-        ("Not/AZone", date(2026, 3, 8), "09:00", utc(2026, 3, 8, 9, 0)),
+        (None, date(2037, 3, 8), "09:00", utc(2037, 3, 8, 9, 0)),
+        ("Not/AZone", date(2037, 3, 8), "09:00", utc(2037, 3, 8, 9, 0)),
     ],
 )
 def test_local_instant(tz: str | None, day: date, at: str, expected: datetime) -> None:
@@ -61,20 +61,20 @@ def test_local_instant(tz: str | None, day: date, at: str, expected: datetime) -
 
 def test_repeated_hour_is_prompted_once_in_a_window_covering_both_readings() -> None:
     slots = slots_between(
-        ["sun"], time(1, 30), "America/New_York", utc(2026, 11, 1, 0), utc(2026, 11, 1, 12)
+        ["sun"], time(1, 30), "America/New_York", utc(2037, 11, 1, 0), utc(2037, 11, 1, 12)
     )
-    assert [s.at for s in slots] == [utc(2026, 11, 1, 5, 30)]
-    assert slots[0].local_date == date(2026, 11, 1)
+    assert [s.at for s in slots] == [utc(2037, 11, 1, 5, 30)]
+    assert slots[0].local_date == date(2037, 11, 1)
 
 
 def test_skipped_hour_still_prompts_that_day_within_the_hour_after_the_jump() -> None:
     slots = slots_between(
-        ["sun"], time(2, 30), "America/New_York", utc(2026, 3, 8, 0), utc(2026, 3, 9, 0)
+        ["sun"], time(2, 30), "America/New_York", utc(2037, 3, 8, 0), utc(2037, 3, 9, 0)
     )
     assert len(slots) == 1
-    jump = utc(2026, 3, 8, 7, 0)  # 02:00 EST == 03:00 EDT
+    jump = utc(2037, 3, 8, 7, 0)  # 02:00 EST == 03:00 EDT
     assert jump <= slots[0].at < jump + timedelta(hours=1)
-    assert slots[0].local_date == date(2026, 3, 8)
+    assert slots[0].local_date == date(2037, 3, 8)
 
 
 # ----- windows ----------------------------------------------------------------------------------
@@ -85,27 +85,27 @@ def test_slots_between_a_week_in_new_york_across_spring_forward() -> None:
         ["mon", "wed", "fri", "sun"],
         time(9, 0),
         "America/New_York",
-        utc(2026, 3, 6, 0),
-        utc(2026, 3, 13, 0),
+        utc(2037, 3, 6, 0),
+        utc(2037, 3, 13, 0),
     )
     assert [(s.local_date, s.at) for s in slots] == [
-        (date(2026, 3, 6), utc(2026, 3, 6, 14)),  # Fri, EST
-        (date(2026, 3, 8), utc(2026, 3, 8, 13)),  # Sun, EDT from 03:00 that day
-        (date(2026, 3, 9), utc(2026, 3, 9, 13)),
-        (date(2026, 3, 11), utc(2026, 3, 11, 13)),
+        (date(2037, 3, 6), utc(2037, 3, 6, 14)),  # Fri, EST
+        (date(2037, 3, 8), utc(2037, 3, 8, 13)),  # Sun, EDT from 03:00 that day
+        (date(2037, 3, 9), utc(2037, 3, 9, 13)),
+        (date(2037, 3, 11), utc(2037, 3, 11, 13)),
     ]
 
 
 def test_local_date_is_the_members_date_not_utcs() -> None:
     # Friday 08:00 in Sydney is Thursday 21:00 UTC.
     slots = slots_between(
-        ["fri"], time(8, 0), "Australia/Sydney", utc(2026, 11, 26, 0), utc(2026, 11, 27, 0)
+        ["fri"], time(8, 0), "Australia/Sydney", utc(2037, 11, 26, 0), utc(2037, 11, 27, 0)
     )
-    assert [(s.local_date, s.at) for s in slots] == [(date(2026, 11, 27), utc(2026, 11, 26, 21))]
+    assert [(s.local_date, s.at) for s in slots] == [(date(2037, 11, 27), utc(2037, 11, 26, 21))]
 
 
 def test_window_bounds_are_inclusive_and_ordered() -> None:
-    at = utc(2026, 11, 27, 16)
+    at = utc(2037, 11, 27, 16)
     assert [s.at for s in slots_between(["fri"], time(16), None, at, at)] == [at]
     assert (
         slots_between(["fri"], time(16), None, at + timedelta(seconds=1), at + timedelta(1)) == []
@@ -115,7 +115,7 @@ def test_window_bounds_are_inclusive_and_ordered() -> None:
 
 
 def test_next_slot_is_strictly_after() -> None:
-    at = utc(2026, 11, 27, 16)
+    at = utc(2037, 11, 27, 16)
     nxt = next_slot(["fri"], time(16), None, at)
     assert nxt is not None and nxt.at == at + timedelta(days=7)
     nxt = next_slot(["fri"], time(16), None, at - timedelta(minutes=1))
