@@ -41,7 +41,7 @@ HELP = (
     "*Check-ins*\n"
     "• `/checkin` opens your waiting check-in\n"
     "• `/checkin skip` skips it, `/checkin snooze 2h` asks again later (never past closing)\n"
-    "• `/checkin ooo until 2026-12-24` pauses check-ins while you're away (inclusive); "
+    "• `/checkin ooo until YYYY-MM-DD` pauses check-ins while you're away (inclusive); "
     "`/checkin ooo off` ends it\n"
     "• `/checkin setup [name]` (managers) creates or edits your team's check-in\n"
     "• `/checkin digest` (managers) shows last week's digest of your team, as sent or as it "

@@ -618,9 +618,9 @@ def test_parse_command(text: str, verb: str, extra: dict[str, Any]) -> None:
     ("text", "fragment"),
     [
         ("snooze soon", "`/checkin snooze 2h`"),
-        ("ooo", "`/checkin ooo until 2026-12-24`"),
-        ("ooo until christmas", "`/checkin ooo until 2026-12-24`"),
-        ("ooo until 2026-02-30", "`/checkin ooo until 2026-12-24`"),
+        ("ooo", "`/checkin ooo until YYYY-MM-DD`"),
+        ("ooo until christmas", "`/checkin ooo until YYYY-MM-DD`"),
+        ("ooo until 2037-02-30", "`/checkin ooo until YYYY-MM-DD`"),
         ("skip please", "`/checkin help`"),
         ("dance", "I don't know `/checkin dance`"),
     ],

@@ -717,7 +717,7 @@ def parse_command(text: str) -> CheckinCommand:
                 pass
         return CheckinCommand(
             "error",
-            error="Say until when, as a date: `/checkin ooo until 2026-12-24` "
+            error="Say until when, as a date (YYYY-MM-DD): `/checkin ooo until YYYY-MM-DD` "
             "(or `/checkin ooo off`).",
         )
     return CheckinCommand(
