@@ -285,14 +285,6 @@ def status_counts(session: Session, team_id: str | None = None) -> dict[str, int
     return {status: count for status, count in session.execute(query)}
 
 
-def pending_teams(session: Session) -> list[str]:
-    return list(
-        session.scalars(
-            select(OutboxMessage.team_id).where(OutboxMessage.status == PENDING).distinct()
-        )
-    )
-
-
 def ready_teams(session: Session, now: datetime) -> list[str]:
     """Workspaces with a row to settle now: ready, and its parent (if any) sent or failed
     (the child of a failed parent fails too).

@@ -68,10 +68,6 @@ class Lease:
                 return True
             return self._renew(team_id)
 
-    def holds(self, team_id: str) -> bool:
-        with self._lock:
-            return self._valid_until.get(team_id, 0.0) > time.monotonic()
-
     def held(self) -> list[str]:
         with self._lock:
             return list(self._valid_until)
