@@ -212,7 +212,8 @@ def _serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str,
         behind = schema_behind(engine, settings.database_url)
     except DBAPIError as error:
         engine.dispose()
-        raise ConfigError(f"cannot reach the database: {error.orig}") from None
+        reason = " ".join(str(error.orig).split())  # psycopg's message spans lines
+        raise ConfigError(f"cannot reach the database: {reason}") from None
     if behind is not None:
         engine.dispose()
         raise ConfigError(behind)

@@ -67,3 +67,14 @@ def test_run_serves_a_database_ahead_of_it(tmp_path: Path, slack: SlackEmulator)
         finally:
             server.stop()
         assert "Traceback" not in server.log()
+
+
+def test_run_on_an_unreachable_database_says_so_in_one_line(
+    tmp_path: Path, slack: SlackEmulator
+) -> None:
+    nowhere = "postgresql+psycopg://postgres@127.0.0.1:1/pulsebot?connect_timeout=2"
+    result = pulsebot(tmp_path, run_env(nowhere, slack), "run", "--port", "0")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("pulsebot: cannot reach the database"), lines
+    assert "Traceback" not in result.stderr + result.stdout
