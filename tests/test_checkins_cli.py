@@ -293,3 +293,24 @@ def test_run_due_before_a_template_began_says_so(
     out = capsys.readouterr().out
     assert 'Nothing was due: "Weekly" starts at ' in out
     assert not slack.calls("chat.postMessage")
+
+
+def test_run_due_that_cannot_deliver_in_time_exits_1_and_keeps_the_rest_queued(
+    token: None,
+    env: Path,
+    slack: SlackEmulator,
+    session_factory: sessionmaker[Session],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["checkins", "apply", write(env, "t.yml", TEMPLATE), "--team", TEAM]) == 0
+    slack.inject_fault("chat.postMessage", status=503, times=1_000)  # Slack is down
+    friday = next_weekday(utc_now(), 4, 17)
+    assert main(["checkins", "run-due", "--at", friday.isoformat(), "--timeout", "2"]) == 1
+    assert "Gave up waiting after 2s; the rest stays queued." in capsys.readouterr().err
+    with unit_of_work(session_factory) as session:
+        prompts = [
+            r.status
+            for r in session.scalars(select(OutboxMessage))
+            if r.idempotency_key.endswith(":prompt")
+        ]
+    assert prompts == ["pending", "pending"]  # nothing lost: the next sender delivers them
