@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select, text  # noqa: E402
 
 from bench.common import SlackInItsOwnProcess, record, reset_postgres  # noqa: E402
-from bot.checkin_runner import run_due  # noqa: E402
 from bot.clock import utc_now  # noqa: E402
+from bot.jobs.minute import run_due  # noqa: E402
 from bot.services import templates  # noqa: E402
 from bot.services.directory import store_users  # noqa: E402
 from storage.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402

@@ -10,9 +10,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import make_web_client
-from bot.checkin_runner import scheduled_job
 from bot.delivery.sender import OutboxSender
 from bot.deps import Deps
+from bot.jobs.minute import scheduled_job
 from bot.scheduler import build_scheduler
 from handlers.users import sync_all
 

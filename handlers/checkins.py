@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.deps import Deps
+from bot.notify.checkins import enqueue_answer
+from bot.notify.conversations import keep_reply
 from bot.services import checkins as service
 from bot.services import conversations
 from bot.services.checkins import CheckinRefused, CheckinUnavailable, slack_date
@@ -25,9 +27,7 @@ from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import checkins as blocks
 from handlers.blocks.common import PRIVATE_METADATA_MAX, clip, context, plain, quote, section
-from handlers.checkin_messages import enqueue_answer
 from handlers.checkin_setup import open_setup
-from handlers.conversation_messages import keep_reply
 from handlers.digest import open_digest
 from handlers.users import ensure_known
 from handlers.views import form_failed, open_view

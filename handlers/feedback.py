@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.deps import Deps
+from bot.notify.conversations import echo, forward
 from bot.services import conversations
 from bot.services import feedback as service
 from bot.services.directory import Person
 from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import feedback as blocks
-from handlers.conversation_messages import echo, forward
 from handlers.feedback_requests import open_request_form
 from handlers.payloads import as_int, click, field, selected, team_of, text_of
 from handlers.users import with_directory

@@ -1,14 +1,7 @@
-"""`/feedback request`: the form, Give feedback / Decline in the asking DM, the answer form, and
-the messages the minute job writes (reminders, closings, summaries).
+"""`/feedback request`: the form, Give feedback / Decline in the asking DM, and the answer form.
 
-Outbox keys (one Slack call each, ever):
-- `request:{id}:ask:{user}`       the DM asking a person (their side's thread root)
-- `request:{id}:created`          the requester's confirmation
-- `request:{id}:remind:{user}`    the one reminder, a day before the due time
-- `request:{id}:answer:{user}`    an answer, to the requester (their side's thread root)
-- `request:{id}:answered:{user}`  / `declined:{user}` chat.update of the asking DM
-- `request:{id}:summary`          the requester's summary at the close
-- `request:{id}:subject`          the shared answers, to the subject at the close
+What each step sends, and the minute job's reminders and closings, live in
+bot/notify/feedback_requests.py.
 """
 
 from __future__ import annotations
@@ -20,9 +13,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.delivery import outbox
 from bot.deps import Deps
-from bot.services import conversations
+from bot.notify import feedback_requests as notify
 from bot.services import feedback_requests as service
 from bot.services.directory import Person, people
 from bot.services.text import escape
@@ -88,7 +80,9 @@ def register(app: App, deps: Deps) -> None:
                     text = blocks.declined_status(
                         request.requester_id, request.topic, request.subject_id
                     )
-                    _replace_ask(session, request, settled.asked, "declined", text, clicked, now)
+                    notify.replace_ask(
+                        session, request, settled.asked, "declined", text, clicked, now
+                    )
         except service.RequestUnavailable as unavailable:
             _late(deps, team_id, user_id, unavailable, clicked, now)
             if unavailable.reason == "denied":
@@ -118,7 +112,7 @@ def register(app: App, deps: Deps) -> None:
             with deps.unit_of_work() as session:
                 settled = service.answer(session, team_id, user_id, request_id, raw, share, now)
                 if settled.changed:
-                    _enqueue_answer(session, settled, now)
+                    notify.enqueue_answer(session, settled, now)
         except service.AnswersInvalid as invalid:
             ack(
                 response_action="errors",
@@ -156,63 +150,6 @@ def open_request_form(
     return open_view(client, trigger_id, view)
 
 
-# ----- what the minute job writes -----------------------------------------------------------
-
-
-def enqueue_reminders(
-    session: Session,
-    request: service.RequestItem,
-    pending: list[service.AskedItem],
-    now: datetime,
-) -> int:
-    """One reminder to each person still pending, a fresh DM with the same buttons."""
-    text, reminder_blocks = blocks.ask_message(
-        request.id,
-        request.requester_id,
-        request.topic,
-        request.subject_id,
-        request.questions,
-        request.due_on,
-        reminder=True,
-    )
-    outbox.post_messages(
-        session,
-        team_id=request.team_id,
-        messages=[
-            (f"request:{request.id}:remind:{a.user_id}", a.user_id, text, reminder_blocks)
-            for a in pending
-        ],
-        now=now,
-        bulk=True,
-    )
-    return len(pending)
-
-
-def enqueue_closing(session: Session, closing: service.Closing, now: datetime) -> None:
-    """The requester's summary, and the shared answers to the subject (if any were shared)."""
-    request = closing.request
-    by_state: dict[str, list[str]] = {}
-    for asked in closing.asked:
-        by_state.setdefault(asked.state, []).append(asked.user_id)
-    text, summary_blocks = blocks.summary_message(
-        request.topic,
-        request.subject_id,
-        by_state.get(service.ANSWERED, []),
-        by_state.get(service.DECLINED, []),
-        by_state.get(service.EXPIRED, []) + by_state.get(service.PENDING, []),
-    )
-    messages = [(f"request:{request.id}:summary", request.requester_id, text, summary_blocks)]
-    if request.subject_id and closing.shared:
-        text, subject_blocks = blocks.subject_message(
-            request.requester_id,
-            request.topic,
-            request.questions,
-            [(a.user_id, a.answers or []) for a in closing.shared],
-        )
-        messages.append((f"request:{request.id}:subject", request.subject_id, text, subject_blocks))
-    outbox.post_messages(session, team_id=request.team_id, messages=messages, now=now, bulk=True)
-
-
 # ----- the pieces ---------------------------------------------------------------------------
 
 
@@ -227,101 +164,10 @@ def _create(
             session, team_id=team_id, draft=draft, request_key=key, now=now, directory=known
         )
         if not created.replayed:
-            _enqueue_asks(session, created, now)
+            notify.enqueue_asks(session, created, now)
         return created
 
     return with_directory(deps, client, team_id, wanted, work)
-
-
-def _enqueue_asks(session: Session, created: service.Created, now: datetime) -> None:
-    request = created.request
-    text, ask_blocks = blocks.ask_message(
-        request.id,
-        request.requester_id,
-        request.topic,
-        request.subject_id,
-        request.questions,
-        request.due_on,
-    )
-    for asked in created.asked:
-        row = outbox.post_message(
-            session,
-            team_id=request.team_id,
-            key=f"request:{request.id}:ask:{asked.user_id}",
-            channel=asked.user_id,
-            text=text,
-            blocks=ask_blocks,
-            now=now,
-        )
-        service.record_ask(session, asked.id, row)
-    outbox.post_message(
-        session,
-        team_id=request.team_id,
-        key=f"request:{request.id}:created",
-        channel=request.requester_id,
-        text=blocks.created_message(
-            [a.user_id for a in created.asked], request.topic, request.subject_id, request.due_on
-        ),
-        blocks=None,
-        now=now,
-    )
-
-
-def _enqueue_answer(session: Session, settled: service.Settled, now: datetime) -> None:
-    """The answer to the requester (their side's thread with this giver), the thread pair, and
-    the asking DM replaced by "Answered ✓"."""
-    request, asked = settled.request, settled.asked
-    text, answer_blocks = blocks.answer_for_requester(
-        asked.user_id,
-        request.topic,
-        request.subject_id,
-        request.questions,
-        asked.answers or [],
-        asked.share,
-    )
-    answer_row = outbox.post_message(
-        session,
-        team_id=request.team_id,
-        key=f"request:{request.id}:answer:{asked.user_id}",
-        channel=request.requester_id,
-        text=text,
-        blocks=answer_blocks,
-        now=now,
-    )
-    conversations.link(
-        session,
-        request.team_id,
-        conversations.REQUEST,
-        asked.id,
-        (asked.user_id, asked.ask_outbox_id),
-        (request.requester_id, answer_row),
-    )
-    status = blocks.answered_status(request.requester_id, request.topic, request.subject_id)
-    _replace_ask(session, request, asked, "answered", status, None, now)
-
-
-def _replace_ask(
-    session: Session,
-    request: service.RequestItem,
-    asked: service.AskedItem,
-    suffix: str,
-    status: str,
-    clicked: tuple[str, str] | None,
-    now: datetime,
-) -> None:
-    if clicked is None and asked.ask_outbox_id is None:
-        return
-    text, status_blocks = blocks.status_message(status)
-    outbox.update_message(
-        session,
-        team_id=request.team_id,
-        key=f"request:{request.id}:{suffix}:{asked.user_id}",
-        text=text,
-        blocks=status_blocks,
-        now=now,
-        where=clicked,
-        of_row=None if clicked is not None else asked.ask_outbox_id,
-    )
 
 
 def _late(
@@ -336,17 +182,8 @@ def _late(
     request = unavailable.request
     if unavailable.reason != "closed" or request is None or clicked is None:
         return
-    text, closed_blocks = blocks.status_message(blocks.closed_status(request.topic, request.due_on))
     with deps.unit_of_work() as session:
-        outbox.update_message(
-            session,
-            team_id=team_id,
-            key=f"request:{request.id}:closed:{user_id}:{clicked[1]}",
-            text=text,
-            blocks=closed_blocks,
-            now=now,
-            where=clicked,
-        )
+        notify.enqueue_closed_notice(session, team_id, user_id, request, clicked, now)
     deps.notify_outbox()
 
 

@@ -15,11 +15,11 @@ from slack_bolt import App
 
 from bot.delivery import outbox
 from bot.deps import Deps
+from bot.notify.conversations import forward
 from bot.services import conversations
 from bot.services.events import first_time
 from bot.services.text import neutralise
 from handlers.blocks import feedback as blocks
-from handlers.conversation_messages import forward
 
 
 def _in_a_dm(event: dict[str, Any]) -> bool:

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflict, supports_skip_locked
 from storage.models import (
     CheckinAnswer,
     CheckinMember,
@@ -27,6 +26,7 @@ from storage.models import (
     OrgEdge,
     UpwardFeedback,
 )
+from storage.upserts import insert_ignoring_conflict, supports_skip_locked
 
 PENDING, ANSWERED, SKIPPED, MISSED, AWAY = "pending", "answered", "skipped", "missed", "away"
 STATES = (PENDING, ANSWERED, SKIPPED, MISSED, AWAY)

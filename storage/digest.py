@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, case, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflict
 from storage.models import (
     CheckinAnswer,
     CheckinOccurrence,
@@ -29,6 +28,7 @@ from storage.models import (
     OrgEdge,
     UpwardFeedback,
 )
+from storage.upserts import insert_ignoring_conflict
 
 
 @dataclass(frozen=True, slots=True)

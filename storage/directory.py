@@ -10,8 +10,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Executable, select
 from sqlalchemy.orm import Session
 
-from storage.dialect import driver, insert_for, prepared
+from storage.fast_path import driver, prepared
 from storage.models import DirectoryUser
+from storage.upserts import insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class CachedUser(NamedTuple):
 
 def lookup(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, CachedUser]:
     """Plain rows, read at driver level: the ack path reads a handful of people per request,
-    and SQLAlchemy's execution machinery would cost more than the query (storage.dialect)."""
+    and SQLAlchemy's execution machinery would cost more than the query (storage.fast_path)."""
     ids = list(set(user_ids))
     if not ids:
         return {}

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.dialect import DEFERRED, send_deferred_writes
+from storage.fast_path import DEFERRED, send_deferred_writes
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -45,7 +45,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
 
 def _send_held_writes_first(engine: Engine) -> None:
-    """Writes held by storage.dialect.DriverCursor leave before any other statement and before
+    """Writes held by storage.fast_path.DriverCursor leave before any other statement and before
     COMMIT on their connection, so their order holds and none is lost; a rollback drops them."""
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -226,7 +226,7 @@ class GroupCommit:
             except _UnitFailed as failure:
                 assert failed is not None
                 if len(pending) > 1 and self._is_database_error(failure.__cause__):
-                    # A write held for the pipeline (storage.dialect) fails where it is sent,
+                    # A write held for the pipeline (storage.fast_path) fails where it is sent,
                     # perhaps in a later unit: the culprit is found by running them singly.
                     failed.error = None
                     self._one_by_one(pending)

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflict
 from storage.models import ProcessedEvent
+from storage.upserts import insert_ignoring_conflict
 
 
 def first_time_seen(session: Session, team_id: str, event_id: str, now: datetime) -> bool:

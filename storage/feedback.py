@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflict
 from storage.models import (
     ConversationMessage,
     ConversationThread,
@@ -21,6 +20,7 @@ from storage.models import (
     FeedbackRequest,
     OutboxMessage,
 )
+from storage.upserts import insert_ignoring_conflict
 
 OPEN, CLOSED = "open", "closed"
 PENDING, ANSWERED, DECLINED, EXPIRED = "pending", "answered", "declined", "expired"

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import driver
+from storage.fast_path import driver
 from storage.models import Kudos, KudosBudget, KudosRecipient, KudosValue
 
 KUDOS: Table = Kudos.__table__  # type: ignore[assignment]
@@ -48,7 +48,7 @@ def spend_and_insert(
     concurrent kudos can never both pass a check that only one of them fits.
 
     On PostgreSQL this is one statement, one round trip (data-modifying CTEs); on SQLite, in
-    the process, a few driver-level statements. This is the `/kudos` ack path (storage.dialect).
+    the process, a few driver-level statements. This is the `/kudos` ack path (storage.fast_path).
     """
     amount = len(recipient_ids)
     if amount > limit:

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflict, upsert
 from storage.models import OrgEdge, OutOfOffice
+from storage.upserts import insert_ignoring_conflict, upsert
 
 
 def manager_of(session: Session, team_id: str, user_id: str) -> str | None:

@@ -11,12 +11,9 @@ from typing import Any
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from storage.dialect import (
-    driver,
-    insert_ignoring_conflict,
-    supports_skip_locked,
-)
+from storage.fast_path import driver
 from storage.models import DmChannel, OutboxMessage, SenderLease
+from storage.upserts import insert_ignoring_conflict, supports_skip_locked
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
@@ -77,7 +74,7 @@ def enqueue_many(
     """Several independent calls (key, method, payload) in one statement, one round trip;
     known keys are kept.
 
-    Driver level (storage.dialect): this is on the `/kudos` ack path. The payload is stored as
+    Driver level (storage.fast_path): this is on the `/kudos` ack path. The payload is stored as
     SQLAlchemy's JSON type stores it, `json.dumps` text.
     """
     if not rows:

@@ -16,15 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import make_web_client
-from bot.checkin_runner import RunSummary, run_due, scheduled_job
 from bot.clock import utc_now
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS, update_message
 from bot.delivery.sender import OutboxSender
 from bot.demo.slack_emulator import SlackEmulator
 from bot.deps import Deps
+from bot.jobs.minute import RunSummary, run_due, scheduled_job
+from bot.notify.checkins import enqueue_answer
 from bot.services import checkins, org, templates
 from handlers import ids
-from handlers.checkin_messages import enqueue_answer
 from storage.engine import unit_of_work
 from storage.models import CheckinOccurrence, OutboxMessage
 from tests.factories import TEAM, add_people, person

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.demo import company
 from bot.demo.clock import DemoClock
 from bot.demo.server import Demo

@@ -9,9 +9,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.checkin_runner import run_due
 from bot.delivery import uploads
-from bot.digest_runner import DigestPolicy, write_due
+from bot.jobs.digests import DigestPolicy, write_due
+from bot.jobs.minute import run_due
 from storage.models import Digest, OutboxMessage, UpwardFeedback
 from storage.outbox import BULK
 from tests.digest_seed import ISO_WEEK, MANAGER, SEND_AT, ZONE, seed_team

@@ -26,10 +26,10 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.checkin_runner import run_due
 from bot.clock import utc_now
 from bot.delivery.sender import LEASE_TTL
 from bot.demo.slack_emulator import Call, SlackEmulator
+from bot.jobs.minute import run_due
 from bot.services import templates
 from handlers.users import sync_all
 from storage.models import (

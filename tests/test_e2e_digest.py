@@ -21,10 +21,10 @@ from slack_sdk import WebClient
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
-from bot.checkin_runner import run_due
 from bot.delivery import outbox
 from bot.demo.slack_emulator import SlackEmulator
-from bot.digest_runner import DigestPolicy
+from bot.jobs.digests import DigestPolicy
+from bot.jobs.minute import run_due
 from bot.services import digest_rules as rules
 from bot.services import templates
 from handlers.users import sync_all

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.checkin_runner import run_due
 from bot.clock import utc_now
 from bot.demo.slack_emulator import SlackEmulator
+from bot.jobs.minute import run_due
 from bot.services import templates
 from bot.services.directory import store_users
 from storage.models import OutboxMessage, SenderLease

@@ -246,7 +246,7 @@ def test_a_request_replayed_within_one_batch_is_stored_and_spent_once(
         assert session.scalar(select(KudosBudget.spent)) == 1
 
 
-# ----- writes held for the pipeline (storage.dialect.DriverCursor.write) ----------------------
+# ----- writes held for the pipeline (storage.fast_path.DriverCursor.write) ----------------------
 
 
 def outbox_keys(engine: Engine) -> set[str]:

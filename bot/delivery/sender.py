@@ -34,6 +34,7 @@ from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
 
+SENDER_TIMEOUT = 10  # seconds per Slack call from a sender
 ROUND_SECONDS = 1.0
 LOG_EVERY = 60.0  # seconds between two logs of the same sender failure
 # Calls whose double would show; a lost answer is checked in Slack before posting again.

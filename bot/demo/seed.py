@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.demo import company
 from bot.demo.slack_emulator import SlackEmulator
 from bot.deps import Deps
-from bot.digest_runner import DigestPolicy, write_due
+from bot.jobs.digests import DigestPolicy, write_due
 from bot.services import checkins, directory, feedback, kudos, org, templates
 from bot.services.schedule import parse_time, slots_between
 from bot.services.text import escape

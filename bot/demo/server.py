@@ -27,7 +27,6 @@ from sqlalchemy import Engine
 
 from bot import logs
 from bot.app import build_app
-from bot.checkin_runner import run_due
 from bot.demo import company, page
 from bot.demo.clock import DemoClock
 from bot.demo.seed import SeedSummary, seed_company
@@ -35,6 +34,7 @@ from bot.demo.slack_emulator import SlackEmulator
 from bot.demo.slack_payloads import SlackPayloads
 from bot.demo.workspace import Workspace
 from bot.deps import Deps
+from bot.jobs.minute import run_due
 from bot.runtime import Runtime
 from bot.server import create_asgi
 from bot.services import checkins, org

@@ -2,7 +2,7 @@
 
 `build` reads a fixed number of statements (storage/digest.py) whatever the team's size and
 returns `DigestData`, which is JSON as stored in the `digests` row: the copy that was sent and
-that `/checkin digest` shows afterwards. Sending (outbox rows, the chart) is bot/digest_runner.py;
+that `/checkin digest` shows afterwards. Sending (outbox rows, the chart) is bot/jobs/digests.py;
 Block Kit is handlers/blocks/digest.py.
 
 Anonymity: anonymous notes appear only in a digest built with `release=True` (the one being

@@ -1,22 +1,12 @@
-"""What `pulsebot checkins run-due` and the scheduler's minute job do: write what is due.
+"""The minute job, also `pulsebot checkins run-due`: write everything that is due.
 
 It only writes rows (occurrences, their state, and outbox rows in the same short transaction)
 and returns; the outbox sender delivers. That keeps a run fast and makes it safe for several
 replicas, restarts or a scheduler that fires twice: the occurrence's unique key and each
 outbox row's idempotency key decide who writes, and only the writer sends.
 
-Outbox keys (one Slack call each, ever):
-- `checkin:{occurrence}:prompt`            the DM, chat.postMessage to the member's user id
-- `checkin:{occurrence}:reminder`          the one reminder
-- `checkin:{occurrence}:snooze:{n}`        the re-prompt after the n-th snooze
-- `checkin:{occurrence}:answers:manager`   the answers, to the template owner by DM
-- `checkin:{occurrence}:upward:manager`    named upward feedback, when the manager is not the owner
-- `checkin:header:{template}:{YYYY-MM-DD}` the day's header in the team channel (owner's date)
-- `checkin:{occurrence}:answers:channel`   the answers, a reply in that header's thread
-- `checkin:{occurrence}:submitted`         chat.update of the latest prompt to "Submitted ✓"
-
-Feedback requests' reminders, closings and summaries are due rows too: their keys are listed in
-handlers/feedback_requests.py.
+What it writes and under which idempotency keys is bot/notify's business (one module per
+feature); this module only decides what is due, in which order, in which batches.
 """
 
 from __future__ import annotations
@@ -28,12 +18,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import digest_runner
 from bot.deps import Deps
-from bot.digest_runner import DigestPolicy
+from bot.jobs import digests as digest_jobs
+from bot.jobs.digests import DigestPolicy
+from bot.notify import checkins as notify
+from bot.notify import feedback_requests as notify_requests
 from bot.services import checkins, feedback_requests
-from handlers.checkin_messages import enqueue_prompt, enqueue_reminder
-from handlers.feedback_requests import enqueue_closing, enqueue_reminders
 from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -55,7 +45,7 @@ class RunSummary:
     away: int = 0
     requests_reminded: int = 0  # people reminded of a feedback request due within a day
     requests_closed: int = 0  # feedback requests closed (each with its summary)
-    digests: int = 0  # weekly digests written (bot/digest_runner.py)
+    digests: int = 0  # weekly digests written (bot/jobs/digests.py)
 
     @property
     def messages(self) -> int:
@@ -113,44 +103,57 @@ def run_due(
     if digests is None and isinstance(source, Deps):
         digests = DigestPolicy.from_settings(source.settings)
     summary = RunSummary()
-    for _ in range(MAX_ROUNDS):
-        with unit_of_work(factory) as session:
-            closed = checkins.close_due(session, now, team_id, batch_size)
-        summary.closed += len(closed)
-        if len(closed) < batch_size:
-            break
+
+    def close(session: Session) -> int:
+        return len(checkins.close_due(session, now, team_id, batch_size))
+
+    def reprompt(session: Session) -> int:
+        snoozes = checkins.due_snoozes(session, now, team_id, batch_size)
+        for due in snoozes:
+            notify.enqueue_prompt(session, due, now, snoozed=True)
+        return len(snoozes)
+
+    def remind(session: Session) -> int:
+        reminders = checkins.due_reminders(session, now, team_id, batch_size)
+        for due in reminders:
+            notify.enqueue_reminder(session, due, now)
+        return len(reminders)
+
+    summary.closed = drain(factory, close, batch_size)
     with unit_of_work(factory) as session:
         batches = checkins.plan_batches(session, now, team_id, batch_size)
     for batch in batches:
         with unit_of_work(factory) as session:
             result = checkins.plan_due(session, now, batch=batch)
             for due in result.created:
-                enqueue_prompt(session, due, now)
+                notify.enqueue_prompt(session, due, now)
         summary.prompted += len(result.created)
         summary.missed += len(result.missed)
         summary.away += len(result.away)
-    for _ in range(MAX_ROUNDS):
-        with unit_of_work(factory) as session:
-            snoozes = checkins.due_snoozes(session, now, team_id, batch_size)
-            for due in snoozes:
-                enqueue_prompt(session, due, now, snoozed=True)
-        summary.reprompted += len(snoozes)
-        if len(snoozes) < batch_size:
-            break
-    for _ in range(MAX_ROUNDS):
-        with unit_of_work(factory) as session:
-            reminders = checkins.due_reminders(session, now, team_id, batch_size)
-            for due in reminders:
-                enqueue_reminder(session, due, now)
-        summary.reminded += len(reminders)
-        if len(reminders) < batch_size:
-            break
+    summary.reprompted = drain(factory, reprompt, batch_size)
+    summary.reminded = drain(factory, remind, batch_size)
     _run_feedback_requests(factory, now, team_id, batch_size, summary)
     if digests is not None:
-        summary.digests = digest_runner.write_due(
+        summary.digests = digest_jobs.write_due(
             factory, now, digests, team_id=team_id, limit=digest_limit
         ).written
     return summary
+
+
+def drain(factory: sessionmaker[Session], step: Callable[[Session], int], batch_size: int) -> int:
+    """Run `step` (which claims at most `batch_size` items and returns how many it claimed),
+    each time in a short unit of work of its own, until a batch comes back short; the total.
+
+    Short transactions keep the ack path's writers from waiting behind a whole fan-out.
+    """
+    total = 0
+    for _ in range(MAX_ROUNDS):
+        with unit_of_work(factory) as session:
+            claimed = step(session)
+        total += claimed
+        if claimed < batch_size:
+            break
+    return total
 
 
 def _run_feedback_requests(
@@ -161,21 +164,23 @@ def _run_feedback_requests(
     summary: RunSummary,
 ) -> None:
     """Closings first (a request past due gets no reminder), then the day-before reminders."""
-    for _ in range(MAX_ROUNDS):
-        with unit_of_work(factory) as session:
-            closings = feedback_requests.due_closings(session, now, team_id, batch_size)
-            for closing in closings:
-                enqueue_closing(session, closing, now)
-        summary.requests_closed += len(closings)
-        if len(closings) < batch_size:
-            break
-    for _ in range(MAX_ROUNDS):
-        with unit_of_work(factory) as session:
-            due = feedback_requests.due_reminders(session, now, team_id, batch_size)
-            for request, pending in due:
-                summary.requests_reminded += enqueue_reminders(session, request, pending, now)
-        if len(due) < batch_size:
-            break
+
+    def close(session: Session) -> int:
+        closings = feedback_requests.due_closings(session, now, team_id, batch_size)
+        for closing in closings:
+            notify_requests.enqueue_closing(session, closing, now)
+        return len(closings)
+
+    def remind(session: Session) -> int:
+        due = feedback_requests.due_reminders(session, now, team_id, batch_size)
+        for request, pending in due:
+            summary.requests_reminded += notify_requests.enqueue_reminders(
+                session, request, pending, now
+            )
+        return len(due)
+
+    summary.requests_closed = drain(factory, close, batch_size)
+    drain(factory, remind, batch_size)
 
 
 def scheduled_job(deps: Deps) -> Callable[[], None]:

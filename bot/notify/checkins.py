@@ -2,7 +2,7 @@
 
 Shared by the scheduler's run (prompts, re-prompts, reminders) and the listeners (answers,
 replaced DMs), so a message is keyed the same way whoever writes it. Keys are listed in
-bot/checkin_runner.py.
+bot/jobs/minute.py.
 """
 
 from __future__ import annotations

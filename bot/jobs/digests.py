@@ -1,4 +1,4 @@
-"""Writing the weekly digests that are due: the minute job, `run-due` and `pulsebot digest send`.
+"""The weekly digests that are due: written by the minute job, `run-due` and `digest send`.
 
 For each manager, the covered week is the last complete Monday-Sunday in their zone; its
 digest is due from the configured weekday and time of the following week (also late, after an
@@ -8,11 +8,7 @@ week), the anonymous notes it releases, and its outbox rows (bulk priority, behi
 interactive traffic). A second writer (another replica, the job firing twice) finds the key
 taken and writes nothing, so there is one digest, whatever races.
 
-Outbox keys:
-- `digest:{manager}:{week}:chart`      the PNG upload (pulsebot.files_upload)
-- `digest:{manager}:{week}:message`    the digest DM with the chart (pulsebot.post_with_file)
-- `digest:{manager}:{week}:reply:{n}`  thread replies, when the digest exceeds one message
-- `digest:{manager}:{week}:notes`      the released anonymous notes, a reply of their own
+The outbox rows and their keys are bot/notify/digest.py's.
 """
 
 from __future__ import annotations
@@ -25,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import outbox, uploads
+from bot.notify import digest as notify
 from bot.services import digest as service
 from bot.services import digest_chart
 from bot.services import digest_rules as rules
@@ -148,7 +144,6 @@ def write_one(
     png = (painter or digest_chart.Painter()).png(built.data.chart)
     messages = blocks.messages(built.data)
     data = built.data
-    key = f"digest:{data.manager_id}:{data.iso_week}"
     with unit_of_work(factory) as session:
         digest_id = store.insert_digest(
             session,
@@ -164,65 +159,8 @@ def write_one(
         if digest_id is None:
             return False
         store.release_notes(session, built.released_note_ids, data.iso_week)
-        upload_id = outbox.enqueue(
-            session,
-            team_id=item.team_id,
-            key=f"{key}:chart",
-            method=uploads.UPLOAD,
-            payload=uploads.upload_payload(
-                png,
-                filename=f"pulse-{data.iso_week}.png",
-                title=f"Team pulse, 8 weeks to {data.week_label}",
-                alt_text="Team pulse (line) and participation (bars) over the last 8 weeks",
-            ),
-            now=now,
-            bulk=True,
-        )
-        text, first_blocks = messages[0]
-        main_id = outbox.enqueue(
-            session,
-            team_id=item.team_id,
-            key=f"{key}:message",
-            method=uploads.POST_WITH_FILE,
-            payload={
-                "channel": data.manager_id,
-                "text": text,
-                "blocks": first_blocks,
-                "unfurl_links": False,
-                "file_id": outbox.PARENT_CHANNEL,
-            },
-            now=now,
-            depends_on=upload_id,
-            bulk=True,
-        )
+        main_id = notify.enqueue_digest(session, item.team_id, data, png, messages, now)
         store.set_digest_outbox(session, digest_id, main_id)
-        notes = blocks.anonymous_message(data)
-        for number, (reply_text, reply_blocks) in enumerate(messages[1:], 1):
-            outbox.post_message(
-                session,
-                team_id=item.team_id,
-                key=f"{key}:reply:{number}",
-                channel=data.manager_id,
-                text=reply_text,
-                blocks=reply_blocks,
-                now=now,
-                depends_on=main_id,
-                thread_under_parent=True,
-                bulk=True,
-            )
-        if notes is not None:
-            outbox.post_message(
-                session,
-                team_id=item.team_id,
-                key=f"{key}:notes",
-                channel=data.manager_id,
-                text=notes[0],
-                blocks=notes[1],
-                now=now,
-                depends_on=main_id,
-                thread_under_parent=True,
-                bulk=True,
-            )
     return True
 
 

@@ -1,0 +1,1 @@
+"""The `pulsebot` command line: main.py is the parser, one module per verb group."""

@@ -1,0 +1,1 @@
+"""What runs on a timer: the minute job and what each of its steps writes."""

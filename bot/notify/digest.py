@@ -1,0 +1,87 @@
+"""What goes out with a weekly digest: the chart, the DM, its thread replies, the notes.
+
+Every row is bulk: a Monday's thousand digests queue behind people's own actions.
+
+Outbox keys:
+- `digest:{manager}:{week}:chart`      the PNG upload (pulsebot.files_upload)
+- `digest:{manager}:{week}:message`    the digest DM with the chart (pulsebot.post_with_file)
+- `digest:{manager}:{week}:reply:{n}`  thread replies, when the digest exceeds one message
+- `digest:{manager}:{week}:notes`      the released anonymous notes, a reply of their own
+- `digest:preview:{view}`              `/checkin digest`'s modal, filled by views.update
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.delivery import outbox, uploads
+from bot.services.digest import DigestData
+from handlers.blocks import digest as blocks
+
+Message = tuple[str, list[dict[str, Any]]]
+
+
+def enqueue_digest(
+    session: Session,
+    team_id: str,
+    data: DigestData,
+    png: bytes,
+    messages: list[Message],
+    now: datetime,
+) -> int:
+    """The digest's rows, in the unit of work that records it; the id of its main message."""
+    key = f"digest:{data.manager_id}:{data.iso_week}"
+    upload_id = outbox.enqueue(
+        session,
+        team_id=team_id,
+        key=f"{key}:chart",
+        method=uploads.UPLOAD,
+        payload=uploads.upload_payload(
+            png,
+            filename=f"pulse-{data.iso_week}.png",
+            title=f"Team pulse, 8 weeks to {data.week_label}",
+            alt_text="Team pulse (line) and participation (bars) over the last 8 weeks",
+        ),
+        now=now,
+        bulk=True,
+    )
+    text, first_blocks = messages[0]
+    main_id = outbox.enqueue(
+        session,
+        team_id=team_id,
+        key=f"{key}:message",
+        method=uploads.POST_WITH_FILE,
+        payload={
+            "channel": data.manager_id,
+            "text": text,
+            "blocks": first_blocks,
+            "unfurl_links": False,
+            "file_id": outbox.PARENT_CHANNEL,
+        },
+        now=now,
+        depends_on=upload_id,
+        bulk=True,
+    )
+    replies = [
+        (f"{key}:reply:{number}", reply) for number, reply in enumerate(messages[1:], 1)
+    ]
+    notes = blocks.anonymous_message(data)
+    if notes is not None:
+        replies.append((f"{key}:notes", notes))
+    for reply_key, (reply_text, reply_blocks) in replies:
+        outbox.post_message(
+            session,
+            team_id=team_id,
+            key=reply_key,
+            channel=data.manager_id,
+            text=reply_text,
+            blocks=reply_blocks,
+            now=now,
+            depends_on=main_id,
+            thread_under_parent=True,
+            bulk=True,
+        )
+    return main_id
