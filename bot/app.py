@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
 from slack_bolt.logger.messages import (
     warning_client_prioritized_and_token_skipped,
     warning_token_skipped,
 )
+from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
-from bot.deps import Deps
+from bot.deps import CONTEXT_KEY, Deps
 from bot.settings import Settings
 from handlers import (
     answer_team,
@@ -68,10 +69,10 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             process_before_response=True,
             request_verification_enabled=True,
         )
-    for feature in (
-        users,
-        kudos,
-        home,
+    app.use(_ProvideDeps(deps))
+    for feature in (users, kudos, home):
+        feature.register(app)
+    for legacy in (
         checkins,
         checkin_setup,
         digest,
@@ -80,7 +81,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         messages_im,
         answer_team,
     ):
-        feature.register(app, deps)
+        legacy.register(app, deps)  # type: ignore[call-arg]
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
@@ -93,6 +94,25 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         return apology(body)
 
     return app
+
+
+class _ProvideDeps(Middleware):
+    """Puts Deps in every request's context, where listeners (plain top-level functions) find
+    it with `bot.deps.deps_of`. A Middleware subclass, not a decorated function: Bolt calls a
+    function through CustomMiddleware, which builds every argument it could pass each time."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], BoltResponse],
+    ) -> BoltResponse | None:
+        req.context[CONTEXT_KEY] = self._deps
+        return next()
 
 
 class _FromSettings(Authorize):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +17,8 @@ from bot.settings import Settings
 from storage.engine import GroupCommit, unit_of_work
 
 T = TypeVar("T")
+
+CONTEXT_KEY = "pulsebot_deps"  # where build_app's middleware puts Deps in each Bolt context
 
 
 @dataclass
@@ -67,3 +69,9 @@ class Deps:
     def notify_outbox(self) -> None:
         """Wake this process's sender now instead of at its next poll."""
         self.outbox_wakeup.set()
+
+
+def deps_of(context: Mapping[str, Any]) -> Deps:
+    """The Deps that build_app's middleware put in this request's Bolt context: listeners are
+    plain top-level functions and reach their dependencies only through here."""
+    return cast(Deps, context[CONTEXT_KEY])

@@ -18,6 +18,7 @@ from bot.services import feedback as service
 from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import feedback as blocks
+from handlers.blocks.common import notice_modal, read_metadata
 from handlers.feedback import reply_problem
 from handlers.payloads import team_of, text_of
 from handlers.views import open_view
@@ -34,7 +35,7 @@ def register(app: App, deps: Deps) -> None:
         with deps.unit_of_work() as session:
             reports = service.team_of(session, team_id, manager_id)
         if not reports:
-            view = blocks.notice("Answer the team", service.NO_TEAM)
+            view = notice_modal("Answer the team", service.NO_TEAM)
         else:
             view = blocks.answer_team_modal(week, len(reports))
         open_view(client, body["trigger_id"], view)
@@ -42,7 +43,7 @@ def register(app: App, deps: Deps) -> None:
     @app.view(ids.ANSWER_TEAM_MODAL)
     def on_answer_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         team_id, manager_id = team_of(body), body["user"]["id"]
-        week = _week(blocks.read_metadata(view.get("private_metadata")).get("week"))
+        week = _week(read_metadata(view.get("private_metadata")).get("week"))
         text = text_of(view, ids.ANSWER_TEAM_BLOCK)
         problem = reply_problem(text)
         if problem:

@@ -26,6 +26,7 @@ from bot.services.directory import Person
 from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import feedback as blocks
+from handlers.blocks.common import notice_modal, read_metadata
 from handlers.feedback_requests import open_request_form
 from handlers.payloads import as_int, click, field, selected, team_of, text_of
 from handlers.users import with_directory
@@ -92,7 +93,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         view = body.get("view") or {}
         recipient_id = (body.get("actions") or [{}])[0].get("selected_user")
-        meta = blocks.read_metadata(view.get("private_metadata"))
+        meta = read_metadata(view.get("private_metadata"))
         with deps.unit_of_work() as session:
             offer = _offer_manager(session, team_of(body), body["user"]["id"], recipient_id)
         updated = blocks.give_modal(
@@ -134,7 +135,7 @@ def register(app: App, deps: Deps) -> None:
                 if first:
                     _enqueue_thanks(session, team_id, item, clicked, now)
         except service.FeedbackDenied as denied:
-            open_view(client, body["trigger_id"], blocks.notice("Feedback", denied.message))
+            open_view(client, body["trigger_id"], notice_modal("Feedback", denied.message))
             return
         deps.notify_outbox()
 
@@ -146,7 +147,7 @@ def register(app: App, deps: Deps) -> None:
             with deps.unit_of_work() as session:
                 item = service.for_recipient(session, team_id, user_id, feedback_id)
         except service.FeedbackDenied as denied:
-            view = blocks.notice("Feedback", denied.message)
+            view = notice_modal("Feedback", denied.message)
         else:
             view = blocks.reply_modal(item.id, item.sender_id)
         open_view(client, body["trigger_id"], view)
@@ -154,7 +155,7 @@ def register(app: App, deps: Deps) -> None:
     @app.view(ids.FEEDBACK_REPLY_MODAL)
     def on_reply_sent(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         team_id, user_id = team_of(body), body["user"]["id"]
-        feedback_id = as_int(blocks.read_metadata(view.get("private_metadata")).get("feedback_id"))
+        feedback_id = as_int(read_metadata(view.get("private_metadata")).get("feedback_id"))
         text = text_of(view, ids.FEEDBACK_REPLY_BLOCK)
         problem = reply_problem(text)
         if problem:
@@ -363,7 +364,7 @@ def _draft_from_view(view: dict[str, Any], user_id: str) -> service.FeedbackDraf
         could_be_better=escape(text_of(view, ids.FEEDBACK_BETTER_BLOCK)),
         value=selected(view, ids.FEEDBACK_VALUE_BLOCK),
         visibility=selected(view, ids.FEEDBACK_VISIBILITY_BLOCK) or service.RECIPIENT_ONLY,
-        quote_url=blocks.read_metadata(view.get("private_metadata")).get("quote_url"),
+        quote_url=read_metadata(view.get("private_metadata")).get("quote_url"),
     )
 
 

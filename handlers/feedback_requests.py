@@ -19,8 +19,8 @@ from bot.services import feedback_requests as service
 from bot.services.directory import Person, people
 from bot.services.text import escape
 from handlers import ids
-from handlers.blocks import feedback as common_blocks
 from handlers.blocks import feedback_requests as blocks
+from handlers.blocks.common import notice_modal, read_metadata
 from handlers.payloads import as_int, click, field, team_of, text_of
 from handlers.users import ensure_known, with_directory
 from handlers.views import open_view
@@ -56,7 +56,7 @@ def register(app: App, deps: Deps) -> None:
                 request, _ = service.open_for(session, team_id, user_id, request_id, now)
         except service.RequestUnavailable as unavailable:
             _late(deps, team_id, user_id, unavailable, clicked, now)
-            view = common_blocks.notice("Feedback request", escape(unavailable.message))
+            view = notice_modal("Feedback request", escape(unavailable.message))
         else:
             view = blocks.answer_modal(
                 request.id,
@@ -89,7 +89,7 @@ def register(app: App, deps: Deps) -> None:
                 open_view(
                     client,
                     body["trigger_id"],
-                    common_blocks.notice("Feedback request", unavailable.message),
+                    notice_modal("Feedback request", unavailable.message),
                 )
             return
         deps.notify_outbox()
@@ -97,7 +97,7 @@ def register(app: App, deps: Deps) -> None:
     @app.view(ids.REQUEST_ANSWER_MODAL)
     def on_answer(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         team_id, user_id = team_of(body), body["user"]["id"]
-        meta = common_blocks.read_metadata(view.get("private_metadata"))
+        meta = read_metadata(view.get("private_metadata"))
         request_id = as_int(meta.get("request_id"))
         raw = [
             escape(text_of(view, f"{ids.REQUEST_ANSWER_BLOCK_PREFIX}{i}"))
@@ -125,7 +125,7 @@ def register(app: App, deps: Deps) -> None:
         except service.RequestUnavailable as unavailable:
             ack(
                 response_action="update",
-                view=common_blocks.notice("Feedback request", escape(unavailable.message)),
+                view=notice_modal("Feedback request", escape(unavailable.message)),
             )
             return
         ack()

@@ -1,16 +1,16 @@
-"""App Home: published through the outbox, so opening the tab never waits on Slack."""
+"""App Home: built when the tab opens, published through the outbox (bot/notify/home.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.delivery import outbox
-from bot.deps import Deps
+from bot.deps import deps_of
+from bot.notify import home as notify
 from bot.services import checkins, digest_home
 from bot.services import kudos as kudos_service
 from bot.services.checkins import slack_date
@@ -23,49 +23,47 @@ from handlers.feedback_home import feedback_home
 from handlers.users import with_directory
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab") not in (None, "home"):
+def register(app: App) -> None:
+    app.event("app_home_opened")(on_home_opened)
+
+
+def on_home_opened(
+    event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    if event.get("tab") not in (None, "home"):
+        return
+    deps = deps_of(context)
+    team_id, user_id = str(body.get("team_id")), str(event["user"])
+    now = deps.now()
+    limit = deps.settings.kudos_daily_limit
+
+    def publish(session: Session, known: dict[str, Person]) -> None:
+        if not first_time(session, team_id, body, now):
             return
-        team_id, user_id = str(body.get("team_id")), str(event["user"])
-        now = deps.now()
-        limit = deps.settings.kudos_daily_limit
+        user = known.get(user_id)
+        stats = kudos_service.stats(session, team_id, user, user_id, now)
+        remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
+        checkin = _checkin_line(session, team_id, user_id, now)
+        zone = user.zone if user else zone_or_utc(None)
+        extra = digest_home_blocks.sections(
+            digest_home.mine(session, team_id, user_id, now, zone),
+            digest_home.team(session, team_id, user_id, now, zone, deps.settings.anonymity_min),
+        )
+        view = home_view(
+            checkin=checkin,
+            given=stats.given,
+            received=stats.received,
+            remaining=remaining,
+            limit=limit,
+            month=stats.month_label,
+            top=stats.top,
+            extra=extra,
+            feedback=feedback_home(session, team_id, user_id),
+        )
+        notify.publish_home(session, team_id, user_id, body.get("event_id"), view, now)
 
-        def publish(session: Session, known: dict[str, Person]) -> None:
-            if not first_time(session, team_id, body, now):
-                return
-            user = known.get(user_id)
-            stats = kudos_service.stats(session, team_id, user, user_id, now)
-            remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
-            checkin = _checkin_line(session, team_id, user_id, now)
-            zone = user.zone if user else zone_or_utc(None)
-            extra = digest_home_blocks.sections(
-                digest_home.mine(session, team_id, user_id, now, zone),
-                digest_home.team(session, team_id, user_id, now, zone, deps.settings.anonymity_min),
-            )
-            view = home_view(
-                checkin=checkin,
-                given=stats.given,
-                received=stats.received,
-                remaining=remaining,
-                limit=limit,
-                month=stats.month_label,
-                top=stats.top,
-                extra=extra,
-                feedback=feedback_home(session, team_id, user_id),
-            )
-            outbox.enqueue(
-                session,
-                team_id=team_id,
-                key=f"home:{user_id}:{body.get('event_id')}",
-                method="views.publish",
-                payload={"user_id": user_id, "view": view},
-                now=now,
-            )
-
-        with_directory(deps, client, team_id, [user_id], publish)
-        deps.notify_outbox()
+    with_directory(deps, client, team_id, [user_id], publish)
+    deps.notify_outbox()
 
 
 def _checkin_line(session: Session, team_id: str, user_id: str, now: datetime) -> str | None:

@@ -6,22 +6,23 @@ its outbox rows) -> ack. Posting and DMs leave later, from the outbox.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.delivery import outbox
-from bot.deps import Deps
+from bot.deps import Deps, deps_of
+from bot.notify import kudos as notify
 from bot.services import kudos as service
 from bot.services.directory import Person
 from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import kudos as blocks
+from handlers.blocks.common import read_metadata
+from handlers.payloads import team_of
 from handlers.users import with_directory
 from handlers.views import open_view
 
@@ -33,65 +34,75 @@ FORM_FAILED = (
 )
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.command(ids.KUDOS_COMMAND)
-    def on_kudos(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        text = (command.get("text") or "").strip()
-        word = text.lower()
-        team_id, user_id = command["team_id"], command["user_id"]
-        if word in {"help", "?"}:
-            ack(
-                text=blocks.help_text(deps.settings.values, deps.settings.kudos_daily_limit),
-                response_type="ephemeral",
-            )
-        elif word == "stats":
-            ack(response_type="ephemeral", **_stats(deps, client, team_id, user_id))
-        elif not text:
-            # The answer is sent when the listener returns, so the form opens first and a
-            # failure can still be said in the ack.
-            problem = _open_modal(
-                client, command["trigger_id"], deps, channel_id=command.get("channel_id")
-            )
-            if problem:
-                ack(text=problem, response_type="ephemeral")
-            else:
-                ack()
-        else:
-            draft = service.parse_command(text, user_id, deps.settings.values)
-            answer = _give(deps, client, team_id, draft, "command", f"cmd:{command['trigger_id']}")
-            ack(text=answer, response_type="ephemeral")
+def register(app: App) -> None:
+    app.command(ids.KUDOS_COMMAND)(on_kudos)
+    app.view(ids.KUDOS_MODAL)(on_modal)
+    app.shortcut(ids.GIVE_KUDOS_SHORTCUT)(on_shortcut)
 
-    @app.view(ids.KUDOS_MODAL)
-    def on_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
-        user_id = body["user"]["id"]
-        draft, problem = _draft_from_view(view, user_id, deps.settings.values)
-        if problem is not None:
-            ack(response_action="errors", errors=problem)
-            return
-        try:
-            given = _store(deps, client, team_id, draft, "modal", f"view:{view['id']}")
-        except service.KudosRefused as refused:
-            ack(response_action="errors", errors={_block_for(refused.field): refused.message})
-            return
-        ack()
-        _confirm_by_dm(deps, team_id, user_id, given)
 
-    @app.shortcut(ids.GIVE_KUDOS_SHORTCUT)
-    def on_shortcut(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
-        ack()
-        message = shortcut.get("message") or {}
-        channel_id = (shortcut.get("channel") or {}).get("id")
-        author = message.get("user")
-        _open_modal(
-            client,
-            shortcut["trigger_id"],
-            deps,
-            channel_id=channel_id,
-            initial_users=[author] if author and author != shortcut["user"]["id"] else [],
-            quote_text=message.get("text") or "",
-            quote_url=_permalink(client, shortcut, channel_id, message.get("ts")),
+def on_kudos(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    deps = deps_of(context)
+    text = (command.get("text") or "").strip()
+    word = text.lower()
+    team_id, user_id = command["team_id"], command["user_id"]
+    if word in {"help", "?"}:
+        ack(
+            text=blocks.help_text(deps.settings.values, deps.settings.kudos_daily_limit),
+            response_type="ephemeral",
         )
+    elif word == "stats":
+        ack(response_type="ephemeral", **_stats(deps, client, team_id, user_id))
+    elif not text:
+        # The answer is sent when the listener returns, so the form opens first and a
+        # failure can still be said in the ack.
+        problem = _open_modal(
+            client, command["trigger_id"], deps, channel_id=command.get("channel_id")
+        )
+        if problem:
+            ack(text=problem, response_type="ephemeral")
+        else:
+            ack()
+    else:
+        draft = service.parse_command(text, user_id, deps.settings.values)
+        answer = _give(deps, client, team_id, draft, "command", f"cmd:{command['trigger_id']}")
+        ack(text=answer, response_type="ephemeral")
+
+
+def on_modal(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    deps = deps_of(context)
+    team_id, user_id = team_of(body), body["user"]["id"]
+    draft, problem = _draft_from_view(view, user_id, deps.settings.values)
+    if problem is not None:
+        ack(response_action="errors", errors=problem)
+        return
+    try:
+        given = _store(deps, client, team_id, draft, "modal", f"view:{view['id']}")
+    except service.KudosRefused as refused:
+        ack(response_action="errors", errors={_block_for(refused.field): refused.message})
+        return
+    ack()
+    _confirm_by_dm(deps, team_id, user_id, given)
+
+
+def on_shortcut(
+    ack: Ack, shortcut: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    deps = deps_of(context)
+    message = shortcut.get("message") or {}
+    channel_id = (shortcut.get("channel") or {}).get("id")
+    author = message.get("user")
+    _open_modal(
+        client,
+        shortcut["trigger_id"],
+        deps,
+        channel_id=channel_id,
+        initial_users=[author] if author and author != shortcut["user"]["id"] else [],
+        quote_text=message.get("text") or "",
+        quote_url=_permalink(client, shortcut, channel_id, message.get("ts")),
+    )
 
 
 def _give(
@@ -118,7 +129,7 @@ def _store(
     policy = service.KudosPolicy(deps.settings.kudos_daily_limit, deps.settings.values)
     # Built here, not in the unit: units run one after another in the group-commit writer,
     # which every ack waits for. They are what `give` would store (its message is neutralised).
-    posts = _posts(deps, draft, neutralise(draft.message))
+    posts = notify.posts(deps.settings.kudos_channel, draft, neutralise(draft.message))
 
     def work(
         session: Session, people: dict[str, Person]
@@ -139,11 +150,7 @@ def _store(
             # other units committed with this one a second run.
             return refused
         if not given.replayed:
-            messages = [
-                (f"kudos:{given.kudos_id}:{suffix}", channel, text, post_blocks)
-                for suffix, channel, text, post_blocks in posts
-            ]
-            outbox.post_messages(session, team_id=team_id, messages=messages, now=deps.now())
+            notify.enqueue_posts(session, team_id, given.kudos_id, posts, deps.now())
         return given
 
     outcome = with_directory(deps, client, team_id, [draft.giver_id, *draft.recipient_ids], work)
@@ -151,20 +158,6 @@ def _store(
         raise outcome
     deps.notify_outbox()
     return outcome
-
-
-def _posts(
-    deps: Deps, draft: service.KudosDraft, message: str
-) -> list[tuple[str, str, str, list[dict[str, Any]] | None]]:
-    """The kudos' posts as (key suffix, channel, text, blocks): the feed, then one DM each."""
-    args = (draft.giver_id, list(draft.recipient_ids), message, list(draft.values), draft.quote_url)
-    posts: list[tuple[str, str, str, list[dict[str, Any]] | None]] = []
-    if deps.settings.kudos_channel:
-        text, feed_blocks = blocks.feed_post(*args)
-        posts.append(("feed", deps.settings.kudos_channel, text, feed_blocks))
-    text, dm_blocks = blocks.recipient_dm(*args)
-    posts += [(f"dm:{rid}", rid, text, dm_blocks) for rid in draft.recipient_ids]
-    return posts
 
 
 def _confirm_by_dm(deps: Deps, team_id: str, user_id: str, given: service.KudosGiven) -> None:
@@ -175,15 +168,7 @@ def _confirm_by_dm(deps: Deps, team_id: str, user_id: str, given: service.KudosG
         given.recipient_ids, given.remaining, deps.settings.kudos_daily_limit
     )
     with deps.unit_of_work() as session:
-        outbox.post_message(
-            session,
-            team_id=team_id,
-            key=f"kudos:{given.kudos_id}:confirm",
-            channel=user_id,
-            text=text,
-            blocks=None,
-            now=deps.now(),
-        )
+        notify.enqueue_confirmation(session, team_id, given.kudos_id, user_id, text, deps.now())
     deps.notify_outbox()
 
 
@@ -256,7 +241,7 @@ def _draft_from_view(
         or []
     )
     values = [o.get("value") for o in selected]
-    metadata = _metadata(view.get("private_metadata"))
+    metadata = read_metadata(view.get("private_metadata"))
     draft = service.KudosDraft(
         giver_id=user_id,
         recipient_ids=list(dict.fromkeys(recipients)),
@@ -268,14 +253,6 @@ def _draft_from_view(
     if unknown:
         return draft, {ids.KUDOS_VALUES_BLOCK: "Pick values from the list."}
     return draft, None
-
-
-def _metadata(raw: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _block_for(field: str) -> str:

@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
+from bot.deps import Deps, deps_of
 from bot.services import directory
 from bot.services.events import first_time
 
@@ -111,18 +111,21 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
             return stored
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.event("user_change")
-    def on_user_change(event: dict[str, Any], body: dict[str, Any]) -> None:
-        user = event.get("user") or {}
-        team_id = str(body.get("team_id") or user.get("team_id") or "")
-        if not user.get("id") or not team_id:
-            return
-        record = directory.record_from_slack(user, team_id)
-        now = deps.now()
-        with deps.unit_of_work() as session:
-            stored = first_time(session, team_id, body, now)
-            if stored:
-                directory.store_users(session, team_id, [record], now)
+def register(app: App) -> None:
+    app.event("user_change")(on_user_change)
+
+
+def on_user_change(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    deps = deps_of(context)
+    user = event.get("user") or {}
+    team_id = str(body.get("team_id") or user.get("team_id") or "")
+    if not user.get("id") or not team_id:
+        return
+    record = directory.record_from_slack(user, team_id)
+    now = deps.now()
+    with deps.unit_of_work() as session:
+        stored = first_time(session, team_id, body, now)
         if stored:
-            deps.people.remember(team_id, [record], now)
+            directory.store_users(session, team_id, [record], now)
+    if stored:
+        deps.people.remember(team_id, [record], now)

@@ -1,14 +1,20 @@
-"""Small Block Kit pieces and Slack's size limits (DESIGN.md section 8)."""
+"""Small Block Kit pieces every builder shares, clipped to Slack's limits."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-SECTION_TEXT_MAX = 3000
-HEADER_MAX = 150
-MODAL_TITLE_MAX = 24
-PRIVATE_METADATA_MAX = 3000
+from bot.services.slack_limits import (
+    BUTTON_TEXT_MAX,
+    HEADER_MAX,
+    MODAL_TITLE_MAX,
+    PRIVATE_METADATA_MAX,
+)
+from bot.services.slack_limits import TEXT_MAX as SECTION_TEXT_MAX
+
+__all__ = ["HEADER_MAX", "MODAL_TITLE_MAX", "PRIVATE_METADATA_MAX", "SECTION_TEXT_MAX"]
 
 Block = dict[str, Any]
 
@@ -50,4 +56,28 @@ def quote(text: str) -> str:
 
 
 def option(text: str, value: str) -> dict[str, Any]:
-    return {"text": plain(text, 75), "value": value}
+    return {"text": plain(text, BUTTON_TEXT_MAX), "value": value}
+
+
+def notice_modal(title: str, message: str) -> dict[str, Any]:
+    """A modal that only says something: a denial, a closed check-in, a form that failed."""
+    return {
+        "type": "modal",
+        "title": plain(title, MODAL_TITLE_MAX),
+        "close": plain("Close", MODAL_TITLE_MAX),
+        "blocks": [section(message)],
+    }
+
+
+def write_metadata(values: dict[str, Any]) -> str:
+    """A view's private_metadata: JSON, within Slack's limit."""
+    return clip(json.dumps(values), PRIVATE_METADATA_MAX)
+
+
+def read_metadata(raw: str | None) -> dict[str, Any]:
+    """A view's private_metadata back; anything forged or odd reads as {}."""
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from handlers import ids
 from handlers.blocks.common import (
-    PRIVATE_METADATA_MAX,
     Block,
     clip,
     context,
@@ -17,6 +15,7 @@ from handlers.blocks.common import (
     plain,
     quote,
     section,
+    write_metadata,
 )
 
 TEXT_MAX = 3000
@@ -52,28 +51,6 @@ def _button(action_id: str, text: str, value: str, style: str | None = None) -> 
     if style:
         button["style"] = style
     return button
-
-
-def metadata(values: dict[str, Any]) -> str:
-    return clip(json.dumps(values), PRIVATE_METADATA_MAX)
-
-
-def read_metadata(raw: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(raw or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def notice(title: str, message: str) -> dict[str, Any]:
-    """A modal that only says something (a denial, a closed request)."""
-    return {
-        "type": "modal",
-        "title": plain(title, 24),
-        "close": plain("Close", 24),
-        "blocks": [section(message)],
-    }
 
 
 # ----- the give form ----------------------------------------------------------------------------
@@ -168,7 +145,7 @@ def give_modal(
         "title": plain("Give feedback", 24),
         "submit": plain("Send", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": metadata(
+        "private_metadata": write_metadata(
             {"quote_url": quote_url, "quote_text": clip(quote_text, 500) if quote_text else None}
         ),
         "blocks": blocks,
@@ -299,7 +276,7 @@ def reply_modal(feedback_id: int, sender_id: str) -> dict[str, Any]:
         "title": plain("Reply", 24),
         "submit": plain("Send", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": metadata({"feedback_id": feedback_id}),
+        "private_metadata": write_metadata({"feedback_id": feedback_id}),
         "blocks": [
             context(f"Your reply reaches <@{sender_id}> in the thread under their copy."),
             {
@@ -358,7 +335,7 @@ def answer_team_modal(week: str | None, report_count: int) -> dict[str, Any]:
         "title": plain("Answer the team", 24),
         "submit": plain("Send to all", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": metadata({"week": week}),
+        "private_metadata": write_metadata({"week": week}),
         "blocks": [
             context(
                 "Anonymous notes can't be answered one to one: nobody, not even pulsebot, knows "

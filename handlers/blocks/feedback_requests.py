@@ -8,8 +8,16 @@ from datetime import date
 from typing import Any
 
 from handlers import ids
-from handlers.blocks.common import Block, clip, context, mentions, plain, quote, section
-from handlers.blocks.feedback import metadata
+from handlers.blocks.common import (
+    Block,
+    clip,
+    context,
+    mentions,
+    plain,
+    quote,
+    section,
+    write_metadata,
+)
 
 ANSWER_MAX = 3000
 ANSWER_SHOWN = 2800
@@ -239,7 +247,7 @@ def answer_modal(
         "title": plain("Give feedback", 24),
         "submit": plain("Send", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": metadata({"request_id": request_id}),
+        "private_metadata": write_metadata({"request_id": request_id}),
         "blocks": blocks,
     }
 
