@@ -19,8 +19,13 @@ def click(body: dict[str, Any]) -> Click:
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    value = as_int((body.get("actions") or [{}])[0].get("value"))
+    value = as_int(action_value(body))
     return team_of(body), body["user"]["id"], value, (channel, ts) if channel and ts else None
+
+
+def action_value(body: dict[str, Any]) -> Any:
+    """The clicked button's `value` (None when the payload has none)."""
+    return (body.get("actions") or [{}])[0].get("value")
 
 
 def as_int(value: Any) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -35,3 +36,11 @@ def form_failed(command: str) -> str:
         f"I couldn't open the form (Slack took too long or refused it). Please run `{command}` "
         "again."
     )
+
+
+def ack_form(ack: Ack, opened: bool, command: str) -> None:
+    """A command that opened a form acks empty; one whose form Slack refused says so."""
+    if opened:
+        ack()
+    else:
+        ack(text=form_failed(command), response_type="ephemeral")
