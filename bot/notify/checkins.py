@@ -15,6 +15,7 @@ from bot.delivery import outbox
 from bot.services import checkins, conversations
 from bot.services.checkins import Due, Submitted
 from bot.services.directory import people
+from bot.services.upward import named_upward_reader
 from handlers.blocks import checkins as blocks
 
 # ----- the member's DMs -------------------------------------------------------------------------
@@ -78,11 +79,12 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
     template = submitted.template
     team_id = occurrence.team_id
     rows: list[int] = []
-    upward_named = submitted.upward_text if not submitted.upward_anonymous else None
-    upward_to_owner = (
-        upward_named is not None
-        and template.post_to_manager
-        and submitted.manager_id == template.owner_id
+    reader = named_upward_reader(
+        note=submitted.upward_text,
+        anonymous=submitted.upward_anonymous,
+        manager_id=submitted.manager_id,
+        owner_id=template.owner_id,
+        owner_gets_answers=template.post_to_manager,
     )
     if template.post_to_manager:
         text, manager_blocks = blocks.manager_answers(
@@ -91,7 +93,7 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             template.name,
             occurrence.local_date,
             submitted.answers,
-            upward_text=upward_named if upward_to_owner else None,
+            upward_text=reader.note if reader and reader.in_answers else None,
         )
         answers_row = outbox.post_message(
             session,
@@ -104,21 +106,21 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
         )
         rows.append(answers_row)
         _link_thread(session, submitted, template.owner_id, answers_row)
-    if upward_named is not None and not upward_to_owner and submitted.manager_id:
+    if reader is not None and not reader.in_answers:
         text, upward_blocks = blocks.upward_message(
-            occurrence.user_id, template.name, upward_named, occurrence.id
+            occurrence.user_id, template.name, reader.note, occurrence.id
         )
         upward_row = outbox.post_message(
             session,
             team_id=team_id,
             key=f"checkin:{occurrence.id}:upward:manager",
-            channel=submitted.manager_id,
+            channel=reader.reader_id,
             text=text,
             blocks=upward_blocks,
             now=now,
         )
         rows.append(upward_row)
-        _link_thread(session, submitted, submitted.manager_id, upward_row)
+        _link_thread(session, submitted, reader.reader_id, upward_row)
     if template.channel_id:
         rows += _enqueue_channel_thread(session, submitted, template.channel_id, now)
     if occurrence.prompt_outbox_id is not None:
@@ -126,7 +128,7 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             template.name,
             occurrence.local_date,
             submitted.answers,
-            upward_sent=upward_named is not None,
+            upward_sent=reader is not None,
         )
         rows.append(
             outbox.update_message(
