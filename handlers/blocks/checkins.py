@@ -2,24 +2,29 @@
 
 Answers are stored as the member typed them; everything here that shows one escapes it and
 takes the ping out of broadcasts, so `<!channel>` typed in a modal never notifies anyone when
-it is reposted to a manager or a team channel. Sizes respect DESIGN.md section 8: 50 blocks a
-message, 100 a modal, 3,000 characters a section, 24 a modal title.
+it is reposted to a manager or a team channel. Sizes stay within Slack's limits
+(bot/services/slack_limits.py), so Slack never refuses a message for its size.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from bot.services.checkins import slack_date
+from bot.services.slack_limits import (
+    BUTTON_TEXT_MAX,
+    MESSAGE_BLOCKS_MAX,
+    SELECT_OPTIONS_MAX,
+    TEXT_MAX,
+    VIEW_BLOCKS_MAX,
+)
 from bot.services.templates import Question
 from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks.common import (
     MODAL_TITLE_MAX,
-    PRIVATE_METADATA_MAX,
     SECTION_TEXT_MAX,
     Block,
     clip,
@@ -28,13 +33,15 @@ from handlers.blocks.common import (
     option,
     plain,
     quote,
+    read_metadata,
     section,
+    write_metadata,
 )
 
-MESSAGE_BLOCKS_MAX = 50
-MODAL_BLOCKS_MAX = 100
+MODAL_BLOCKS_MAX = VIEW_BLOCKS_MAX
 LABEL_MAX = 2000
-TEXT_ANSWER_MAX = 3000
+TEXT_ANSWER_MAX = TEXT_MAX
+REPLY_MAX = TEXT_MAX  # a manager's reply: one plain_text_input, one section in the member's DM
 SUMMARY_ANSWER_MAX = 300  # the member's own summary only needs a reminder of what they said
 SNOOZE_BUTTON = "1h"
 PULSE_LABELS = {
@@ -45,7 +52,7 @@ PULSE_LABELS = {
     5: ":star-struck: 5 — great",
 }
 YES_NO = (("Yes", "yes"), ("No", "no"))
-FALLBACK_TEXT_MAX = 3000
+FALLBACK_TEXT_MAX = TEXT_MAX
 
 Answers = Sequence[tuple[Question, Any]]
 
@@ -184,9 +191,7 @@ def answer_modal(
         "title": plain(template_name or "Check-in", MODAL_TITLE_MAX),
         "submit": plain("Submit", MODAL_TITLE_MAX),
         "close": plain("Later", MODAL_TITLE_MAX),
-        "private_metadata": clip(
-            json.dumps({"occurrence_id": occurrence_id}), PRIVATE_METADATA_MAX
-        ),
+        "private_metadata": write_metadata({"occurrence_id": occurrence_id}),
         "blocks": blocks,
     }
 
@@ -240,10 +245,7 @@ def modal_errors(errors: Mapping[str, str]) -> dict[str, str]:
 
 
 def occurrence_from_metadata(private_metadata: str | None) -> int | None:
-    try:
-        value = json.loads(private_metadata or "{}").get("occurrence_id")
-    except (json.JSONDecodeError, AttributeError):
-        return None
+    value = read_metadata(private_metadata).get("occurrence_id")
     return value if isinstance(value, int) else None
 
 
@@ -308,6 +310,48 @@ def channel_answers(
     return _fallback(f"<@{member_id}> answered {template_name}", lines), blocks
 
 
+# ----- a manager's reply ------------------------------------------------------------------------
+
+
+def reply_modal(occurrence_id: int | None) -> dict[str, Any]:
+    """The Reply form, the same from the answers DM and from the digest's View more."""
+    return {
+        "type": "modal",
+        "callback_id": ids.CHECKIN_REPLY_MODAL,
+        "title": plain("Reply", MODAL_TITLE_MAX),
+        "submit": plain("Send", MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_TITLE_MAX),
+        "private_metadata": write_metadata({"occurrence_id": occurrence_id}),
+        "blocks": [
+            context("Only the person who answered sees your reply, in their DM with pulsebot."),
+            {
+                "type": "input",
+                "block_id": ids.CHECKIN_REPLY_BLOCK,
+                "label": plain("Your reply"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.CHECKIN_REPLY_INPUT,
+                    "multiline": True,
+                    "max_length": REPLY_MAX,
+                },
+            },
+        ],
+    }
+
+
+def reply_message(manager_id: str, template_name: str, text: str) -> tuple[str, list[Block]]:
+    """The reply in the member's DM thread; `text` is already escaped."""
+    return (
+        f"<@{manager_id}> replied to your {template_name} check-in: {text}",
+        [
+            section(
+                f":speech_balloon: <@{manager_id}> replied to your *{escape(template_name)}* "
+                f"check-in:\n{quote(text)}"
+            )
+        ],
+    )
+
+
 # ----- pieces -----------------------------------------------------------------------------------
 
 
@@ -318,7 +362,7 @@ def _reply_button(occurrence_id: int) -> Block:
             {
                 "type": "button",
                 "action_id": ids.CHECKIN_REPLY_ACTION,
-                "text": plain("Reply", 75),
+                "text": plain("Reply", BUTTON_TEXT_MAX),
                 "value": str(occurrence_id),
             }
         ],
@@ -334,20 +378,20 @@ def _buttons(occurrence_id: int) -> Block:
             {
                 "type": "button",
                 "action_id": ids.CHECKIN_START_ACTION,
-                "text": plain("Start check-in", 75),
+                "text": plain("Start check-in", BUTTON_TEXT_MAX),
                 "style": "primary",
                 "value": value,
             },
             {
                 "type": "button",
                 "action_id": ids.CHECKIN_SNOOZE_ACTION,
-                "text": plain(f"Snooze {SNOOZE_BUTTON}", 75),
+                "text": plain(f"Snooze {SNOOZE_BUTTON}", BUTTON_TEXT_MAX),
                 "value": value,
             },
             {
                 "type": "button",
                 "action_id": ids.CHECKIN_SKIP_ACTION,
-                "text": plain("Skip", 75),
+                "text": plain("Skip", BUTTON_TEXT_MAX),
                 "value": value,
             },
         ],
@@ -363,7 +407,7 @@ def _question_input(question: Question, initial: Any) -> Block:
         if chosen:
             element["initial_option"] = chosen[0]
     elif question.kind == "choice":
-        options = [option(text, text) for text in question.options[:100]]
+        options = [option(text, text) for text in question.options[:SELECT_OPTIONS_MAX]]
         element.update(type="static_select", placeholder=plain("Pick one"), options=options)
         chosen = [o for o in options if o["value"] == initial]
         if chosen:
@@ -409,7 +453,7 @@ def _anonymous_box(release_after: int | None = None) -> Block:
         "element": {
             "type": "checkboxes",
             "action_id": ids.CHECKIN_ANONYMOUS_ACTION,
-            "options": [{"text": plain("Send my note anonymously", 75), "value": "anonymous"}],
+            "options": [option("Send my note anonymously", "anonymous")],
         },
     }
 
