@@ -70,10 +70,9 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             request_verification_enabled=True,
         )
     app.use(_ProvideDeps(deps))
-    for feature in (users, kudos, home):
+    for feature in (users, kudos, home, checkins):
         feature.register(app)
     for legacy in (
-        checkins,
         checkin_setup,
         digest,
         feedback,

@@ -1,8 +1,28 @@
 """Every message a check-in causes, written to the outbox in the caller's transaction.
 
 Shared by the scheduler's run (prompts, re-prompts, reminders) and the listeners (answers,
-replaced DMs), so a message is keyed the same way whoever writes it. Keys are listed in
-bot/jobs/minute.py.
+replies, replaced DMs), so a message is keyed the same way whoever writes it.
+
+Outbox keys (one Slack call each, ever; stored, so never renamed):
+- `checkin:{occurrence}:prompt`            the check-in DM
+- `checkin:{occurrence}:snooze:{n}`        the fresh DM after the n-th snooze. `/checkin snooze`
+                                           updates the prompt under this same key first, so
+                                           after the command no fresh DM follows
+- `checkin:{occurrence}:reminder`          the reminder DM
+- `checkin:{occurrence}:answers:manager`   the answers DM to the template's owner
+- `checkin:{occurrence}:upward:manager`    a named note to a manager who gets no answers DM
+- `checkin:header:{template}:{day}`        the day's header in the team channel
+- `checkin:{occurrence}:answers:channel`   the answer, in that header's thread
+- `checkin:{occurrence}:submitted`         the prompt DM updated to "Submitted ✓"
+- `checkin:{occurrence}:reply:{view}`      a manager's reply in the member's DM thread (and its
+                                           echo, `…:echo`, in the manager's own thread)
+- `checkin:{occurrence}:skip:{time}`       the DM updated after Skip (button or command)
+- `checkin:{occurrence}:snooze:{time}`     the clicked DM updated after the Snooze button
+                                           (`/checkin snooze` uses `snooze:{n}`, above)
+- `checkin:{occurrence}:away`              the prompt updated when its member goes out of office
+- `checkin:{occurrence}:{reason}:{ts}`     a late click's message replaced (closed, answered…)
+- `checkin:{occurrence}:refused:{time}`    why a button was refused, in the clicked DM's thread
+- `setup:{view}:{hash}`                    `/checkin setup`'s confirmation DM to its editor
 """
 
 from __future__ import annotations
@@ -12,9 +32,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
+from bot.notify.conversations import keep_reply
 from bot.services import checkins, conversations
-from bot.services.checkins import Due, Submitted
+from bot.services.checkins import Due, Occurrence, ReplyTarget, Submitted
 from bot.services.directory import people
+from bot.services.text import escape
 from bot.services.upward import named_upward_reader
 from handlers.blocks import checkins as blocks
 
@@ -193,3 +215,175 @@ def _enqueue_channel_thread(
         thread_under_parent=True,
     )
     return [header_id, answer_id]
+
+
+# ----- the member's DM after a button or a command ----------------------------------------------
+
+
+def show_skipped(
+    session: Session,
+    occurrence: Occurrence,
+    status: str,
+    now: datetime,
+    clicked: tuple[str, str] | None = None,
+) -> None:
+    _show_status(session, occurrence, status, f"skip:{now.timestamp()}", now, clicked)
+
+
+def show_snoozed(
+    session: Session,
+    occurrence: Occurrence,
+    status: str,
+    now: datetime,
+    clicked: tuple[str, str] | None = None,
+) -> None:
+    # The button's key is the click's time, the command's the snooze's number: see the keys.
+    suffix = (
+        f"snooze:{now.timestamp()}"
+        if clicked is not None
+        else f"snooze:{occurrence.snooze_count}"
+    )
+    _show_status(session, occurrence, status, suffix, now, clicked)
+
+
+def show_away(session: Session, occurrence: Occurrence, now: datetime) -> None:
+    _show_status(session, occurrence, "Out of office.", "away", now)
+
+
+def _show_status(
+    session: Session,
+    occurrence: Occurrence,
+    status: str,
+    suffix: str,
+    now: datetime,
+    clicked: tuple[str, str] | None,
+) -> None:
+    """The DM shows the check-in's new state: the clicked message, else the latest prompt.
+
+    `status` is safe mrkdwn (it may hold a `<!date…>`)."""
+    if clicked is None and occurrence.prompt_outbox_id is None:
+        return
+    name = checkins.template_name(session, occurrence.team_id, occurrence.template_id)
+    text, message_blocks = blocks.status_message(name, occurrence.local_date, status)
+    outbox.update_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:{occurrence.id}:{suffix}",
+        text=text,
+        blocks=message_blocks,
+        now=now,
+        where=clicked,
+        of_row=None if clicked is not None else occurrence.prompt_outbox_id,
+    )
+
+
+def show_unavailable(
+    session: Session,
+    occurrence: Occurrence,
+    reason: str,
+    message: str,
+    clicked: tuple[str, str],
+    now: datetime,
+) -> None:
+    """A late click: its buttons cannot be disabled, so the clicked message is replaced with
+    why the check-in cannot be opened ("closed" has its own wording)."""
+    name = checkins.template_name(session, occurrence.team_id, occurrence.template_id)
+    if reason == "closed":
+        text, message_blocks = blocks.closed_message(name, occurrence.local_date)
+    else:
+        text, message_blocks = blocks.status_message(name, occurrence.local_date, escape(message))
+    outbox.update_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:{occurrence.id}:{reason}:{clicked[1]}",
+        text=text,
+        blocks=message_blocks,
+        now=now,
+        where=clicked,
+    )
+
+
+def explain_refusal(
+    session: Session,
+    team_id: str,
+    occurrence_id: int | None,
+    clicked: tuple[str, str],
+    message: str,
+    now: datetime,
+) -> None:
+    """A refused button (a snooze that would pass closing) says why under the message, whose
+    Start button still works."""
+    outbox.enqueue(
+        session,
+        team_id=team_id,
+        key=f"checkin:{occurrence_id}:refused:{now.timestamp()}",
+        method="chat.postMessage",
+        payload={"channel": clicked[0], "text": message, "thread_ts": clicked[1]},
+        now=now,
+    )
+
+
+# ----- a manager's reply ------------------------------------------------------------------------
+
+
+def enqueue_reply(
+    session: Session,
+    team_id: str,
+    manager_id: str,
+    reply: ReplyTarget,
+    view_id: str,
+    text: str,
+    now: datetime,
+) -> None:
+    """The reply in the member's DM thread (top-level if their prompt was never posted), kept
+    with the occurrence and echoed into the manager's own thread."""
+    safe = escape(text)
+    key = f"checkin:{reply.occurrence_id}:reply:{view_id}"
+    message, message_blocks = blocks.reply_message(manager_id, reply.template_name, safe)
+    outbox.post_message(
+        session,
+        team_id=team_id,
+        key=key,
+        channel=reply.member_id,
+        text=message,
+        blocks=message_blocks,
+        now=now,
+        depends_on=reply.prompt_outbox_id,
+        thread_under_parent=reply.prompt_outbox_id is not None,
+    )
+    keep_reply(
+        session,
+        team_id=team_id,
+        kind=conversations.CHECKIN,
+        item_id=reply.occurrence_id,
+        author_id=manager_id,
+        text=safe,
+        source_key=f"view:{view_id}",
+        key=key,
+        now=now,
+    )
+
+
+# ----- setting a check-in up --------------------------------------------------------------------
+
+
+def confirm_setup(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    view_id: str,
+    view_hash: str | None,
+    text: str,
+    now: datetime,
+) -> None:
+    """A saved modal just closes, so the editor learns what was saved by DM; keyed on the
+    submitted view, so a retried submission is confirmed once."""
+    outbox.post_message(
+        session,
+        team_id=team_id,
+        key=f"setup:{view_id}:{view_hash}",
+        channel=user_id,
+        text=text,
+        blocks=None,
+        now=now,
+    )
