@@ -70,10 +70,9 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             request_verification_enabled=True,
         )
     app.use(_ProvideDeps(deps))
-    for feature in (users, kudos, home, checkins):
+    for feature in (users, kudos, home, checkins, checkin_setup):
         feature.register(app)
     for legacy in (
-        checkin_setup,
         digest,
         feedback,
         feedback_requests,

@@ -6,96 +6,88 @@ an admin (PULSEBOT_ADMINS) may change one.
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.delivery import outbox
-from bot.deps import Deps
+from bot.deps import Deps, deps_of
+from bot.notify import checkins as notify
 from bot.services import templates
-from bot.services.schedule import format_duration
 from bot.services.template_text import QuestionsInvalid, parse
 from handlers import ids
-from handlers.blocks.checkin_setup import block_for, read_setup, setup_modal
-from handlers.blocks.common import plain, section
+from handlers.blocks.checkin_setup import block_for, read_setup, saved_text, setup_modal
+from handlers.blocks.common import notice_modal, read_metadata
+from handlers.payloads import team_of
 from handlers.users import with_directory
 from handlers.views import open_view
-
-log = logging.getLogger(__name__)
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.view(ids.SETUP_MODAL)
-    def on_setup_saved(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        team_id = str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
-        user_id = body["user"]["id"]
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        owner_id = str(metadata.get("owner_id") or user_id)
-        if owner_id != user_id and user_id not in deps.settings.admins:
-            ack(
-                response_action="errors",
-                errors={
-                    ids.SETUP_MEMBERS_BLOCK: "Only the check-in's owner or an admin may change it."
-                },
+def register(app: App) -> None:
+    app.view(ids.SETUP_MODAL)(on_setup_saved)
+
+
+def on_setup_saved(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    deps = deps_of(context)
+    team_id = team_of(body)
+    user_id = body["user"]["id"]
+    metadata = read_metadata(view.get("private_metadata"))
+    owner_id = str(metadata.get("owner_id") or user_id)
+    if owner_id != user_id and user_id not in deps.settings.admins:
+        ack(
+            response_action="errors",
+            errors={
+                ids.SETUP_MEMBERS_BLOCK: "Only the check-in's owner or an admin may change it."
+            },
+        )
+        return
+    raw = read_setup(view.get("state", {}).get("values", {}))
+    errors = _member_problems(deps, client, team_id, raw["members"])
+    existing = _existing(deps, team_id, metadata.get("template_id"))
+    if existing is None and raw["name"]:
+        taken = _name_taken(deps, team_id, owner_id, raw["name"])
+        if taken:
+            errors[ids.SETUP_NAME_BLOCK] = (
+                f"A check-in named {taken} already exists; edit it with "
+                f"`/checkin setup {taken}` or choose another name."
             )
-            return
-        raw = read_setup(view.get("state", {}).get("values", {}))
-        errors = _member_problems(deps, client, team_id, raw["members"])
-        existing = _existing(deps, team_id, metadata.get("template_id"))
-        if existing is None and raw["name"]:
-            taken = _name_taken(deps, team_id, owner_id, raw["name"])
-            if taken:
-                errors[ids.SETUP_NAME_BLOCK] = (
-                    f"A check-in named {taken} already exists; edit it with "
-                    f"`/checkin setup {taken}` or choose another name."
-                )
-        try:
-            questions = parse(raw["questions"], existing.questions if existing else ())
-        except QuestionsInvalid as invalid:
-            errors.setdefault(ids.SETUP_QUESTIONS_BLOCK, str(invalid))
-            questions = []
-        spec = {
-            "name": raw["name"] or metadata.get("name") or "",
-            "owner": owner_id,
-            "members": raw["members"],
-            "schedule": {"days": raw["days"], "time": raw["time"]},
-            "remind_after": raw["remind_after"],
-            "close_after": raw["close_after"],
-            "post_to": {"manager": raw["dm_owner"], "channel": raw["channel"]},
-            "questions": questions,
-        }
-        try:
-            definition = templates.parse_template(spec, lambda _email: None)
-        except templates.TemplateInvalid as invalid:
-            for error in invalid.errors:
-                if not (error.path.startswith("questions") and questions == []):
-                    errors.setdefault(block_for(error.path), error.message)
-            definition = None
-        if errors or definition is None:
-            ack(response_action="errors", errors=errors)
-            return
-        now = deps.now()
-        with deps.unit_of_work() as session:
-            change = templates.apply(session, team_id, [definition], now)[0]
-            outbox.post_message(
-                session,
-                team_id=team_id,
-                key=f"setup:{view['id']}:{view.get('hash', '')}",
-                channel=user_id,
-                text=_saved_text(change, definition),
-                blocks=None,
-                now=now,
-            )
-        ack()
-        deps.notify_outbox()
+    try:
+        questions = parse(raw["questions"], existing.questions if existing else ())
+    except QuestionsInvalid as invalid:
+        errors.setdefault(ids.SETUP_QUESTIONS_BLOCK, str(invalid))
+        questions = []
+    spec = {
+        "name": raw["name"] or metadata.get("name") or "",
+        "owner": owner_id,
+        "members": raw["members"],
+        "schedule": {"days": raw["days"], "time": raw["time"]},
+        "remind_after": raw["remind_after"],
+        "close_after": raw["close_after"],
+        "post_to": {"manager": raw["dm_owner"], "channel": raw["channel"]},
+        "questions": questions,
+    }
+    try:
+        definition = templates.parse_template(spec, lambda _email: None)
+    except templates.TemplateInvalid as invalid:
+        for error in invalid.errors:
+            if not (error.path.startswith("questions") and questions == []):
+                errors.setdefault(block_for(error.path), error.message)
+        definition = None
+    if errors or definition is None:
+        ack(response_action="errors", errors=errors)
+        return
+    now = deps.now()
+    with deps.unit_of_work() as session:
+        change = templates.apply(session, team_id, [definition], now)[0]
+        text = saved_text(change, definition)
+        notify.confirm_setup(session, team_id, user_id, view["id"], view.get("hash", ""), text, now)
+    ack()
+    deps.notify_outbox()
 
 
 def open_setup(
@@ -178,21 +170,5 @@ def _member_problems(
     return {}
 
 
-def _saved_text(change: templates.Change, definition: templates.TemplateDef) -> str:
-    days = ", ".join(d.title() for d in definition.weekdays)
-    verb = {"created": "Created", "updated": "Updated"}.get(change.action, "Saved")
-    return (
-        f":white_check_mark: {verb} *{definition.name}*: {len(definition.member_ids)} member(s), "
-        f"{days} at {definition.local_time} in each member's time zone, closes after "
-        f"{format_duration(definition.close_after)}. New members start with the next "
-        "scheduled time."
-    )
-
-
 def _notice(message: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": plain("Team check-in", 24),
-        "close": plain("Close", 24),
-        "blocks": [section(message)],
-    }
+    return notice_modal("Team check-in", message)

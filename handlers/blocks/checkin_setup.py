@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.services.schedule import format_duration
 from bot.services.template_text import render
-from bot.services.templates import TemplateDef
+from bot.services.templates import Change, TemplateDef
 from handlers import ids
 from handlers.blocks.common import PRIVATE_METADATA_MAX, Block, clip, context, option, plain
 
@@ -164,6 +164,18 @@ def block_for(path: str) -> str:
         "close_after": ids.SETUP_CLOSE_BLOCK,
         "post_to": ids.SETUP_CHANNEL_BLOCK,
     }.get(head, ids.SETUP_MEMBERS_BLOCK)
+
+
+def saved_text(change: Change, definition: TemplateDef) -> str:
+    """The editor's confirmation DM: what was saved, since the modal just closes."""
+    days = ", ".join(d.title() for d in definition.weekdays)
+    verb = {"created": "Created", "updated": "Updated"}.get(change.action, "Saved")
+    return (
+        f":white_check_mark: {verb} *{definition.name}*: {len(definition.member_ids)} member(s), "
+        f"{days} at {definition.local_time} in each member's time zone, closes after "
+        f"{format_duration(definition.close_after)}. New members start with the next "
+        "scheduled time."
+    )
 
 
 def _input(
