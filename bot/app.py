@@ -70,10 +70,9 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             request_verification_enabled=True,
         )
     app.use(_ProvideDeps(deps))
-    for feature in (users, kudos, home, checkins, checkin_setup):
+    for feature in (users, kudos, home, checkins, checkin_setup, digest):
         feature.register(app)
     for legacy in (
-        digest,
         feedback,
         feedback_requests,
         messages_im,

@@ -12,17 +12,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.delivery import outbox
-from bot.deps import Deps
+from bot.deps import Deps, deps_of
+from bot.notify import digest as notify
 from bot.services import digest as service
 from bot.services.directory import people
 from handlers import ids
 from handlers.blocks import digest as blocks
 from handlers.blocks import kudos as kudos_blocks
+from handlers.blocks.checkins import reply_modal
+from handlers.payloads import action_value, as_int, team_of
 from handlers.views import open_view
 
 log = logging.getLogger(__name__)
@@ -35,49 +37,60 @@ NOT_A_MANAGER = (
 NOT_YOURS = "I can't show you that answer: only the person's manager can read it."
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.action(ids.DIGEST_PREVIEW_ACTION)
-    def on_preview(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        open_digest(deps, client, _team(body), body["user"]["id"], body["trigger_id"])
+def register(app: App) -> None:
+    app.action(ids.DIGEST_PREVIEW_ACTION)(on_preview)
+    app.action(ids.DIGEST_VIEW_MORE_ACTION)(on_view_more)
+    app.action(ids.DIGEST_REPLY_ACTION)(on_reply)
+    app.action(ids.DIGEST_GIVE_KUDOS_ACTION)(on_give_kudos)
 
-    @app.action(ids.DIGEST_VIEW_MORE_ACTION)
-    def on_view_more(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        occurrence_id = _int(_value(body))
-        with deps.unit_of_work() as session:
-            view = service.answer_view(session, _team(body), body["user"]["id"], occurrence_id)
-        if view is None:
-            modal = blocks.notice_modal(NOT_YOURS)
-        else:
-            modal = blocks.answer_modal(
-                view.occurrence_id,
-                view.member_id,
-                view.template,
-                view.local_date.isoformat(),
-                view.answers,
-                view.replies,
-            )
-        open_view(client, body["trigger_id"], modal)
 
-    @app.action(ids.DIGEST_REPLY_ACTION)
-    def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        from handlers.checkins import reply_modal  # the same form as the DM's Reply button
+def on_preview(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    open_digest(deps_of(context), client, team_of(body), body["user"]["id"], body["trigger_id"])
 
-        try:
-            client.views_push(trigger_id=body["trigger_id"], view=reply_modal(_int(_value(body))))
-        except (SlackApiError, OSError) as error:
-            log.warning("views.push of the reply form failed: %s", error)
 
-    @app.action(ids.DIGEST_GIVE_KUDOS_ACTION)
-    def on_give_kudos(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user_id = str(_value(body) or "")
-        view = kudos_blocks.modal(
-            deps.settings.values, channel_id=None, initial_users=[user_id] if user_id else []
+def on_view_more(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    deps = deps_of(context)
+    occurrence_id = as_int(action_value(body))
+    with deps.unit_of_work() as session:
+        view = service.answer_view(session, team_of(body), body["user"]["id"], occurrence_id)
+    if view is None:
+        modal = blocks.notice_modal(NOT_YOURS)
+    else:
+        modal = blocks.answer_modal(
+            view.occurrence_id,
+            view.member_id,
+            view.template,
+            view.local_date.isoformat(),
+            view.answers,
+            view.replies,
         )
-        open_view(client, body["trigger_id"], view)
+    open_view(client, body["trigger_id"], modal)
+
+
+def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """The same form as the answers DM's Reply, pushed over View more's modal."""
+    ack()
+    try:
+        client.views_push(
+            trigger_id=body["trigger_id"], view=reply_modal(as_int(action_value(body)))
+        )
+    except (SlackApiError, OSError) as error:
+        log.warning("views.push of the reply form failed: %s", error)
+
+
+def on_give_kudos(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    user_id = str(action_value(body) or "")
+    view = kudos_blocks.modal(
+        deps_of(context).settings.values,
+        channel_id=None,
+        initial_users=[user_id] if user_id else [],
+    )
+    open_view(client, body["trigger_id"], view)
 
 
 def open_digest(deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str) -> bool:
@@ -105,28 +118,6 @@ def open_digest(deps: Deps, client: WebClient, team_id: str, user_id: str, trigg
             view = blocks.preview_modal(data)
         except service.NotAManager:
             view = blocks.notice_modal(NOT_A_MANAGER)
-        outbox.enqueue(
-            session,
-            team_id=team_id,
-            key=f"digest:preview:{view_id}",
-            method="views.update",
-            payload={"view_id": view_id, "view": view},
-            now=now,
-        )
+        notify.fill_preview(session, team_id, view_id, view, now)
     deps.notify_outbox()
     return True
-
-
-def _value(body: dict[str, Any]) -> Any:
-    return (body.get("actions") or [{}])[0].get("value")
-
-
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

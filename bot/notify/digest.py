@@ -1,6 +1,7 @@
 """What goes out with a weekly digest: the chart, the DM, its thread replies, the notes.
 
-Every row is bulk: a Monday's thousand digests queue behind people's own actions.
+Every weekly row is bulk: a Monday's thousand digests queue behind people's own actions. The
+preview is someone's own action, so it is not.
 
 Outbox keys:
 - `digest:{manager}:{week}:chart`      the PNG upload (pulsebot.files_upload)
@@ -85,3 +86,17 @@ def enqueue_digest(
             bulk=True,
         )
     return main_id
+
+
+def fill_preview(
+    session: Session, team_id: str, view_id: str, view: dict[str, Any], now: datetime
+) -> None:
+    """The preview modal, opened as a placeholder (a trigger lasts 3 s), gets the digest."""
+    outbox.enqueue(
+        session,
+        team_id=team_id,
+        key=f"digest:preview:{view_id}",
+        method="views.update",
+        payload={"view_id": view_id, "view": view},
+        now=now,
+    )
