@@ -70,12 +70,11 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             request_verification_enabled=True,
         )
     app.use(_ProvideDeps(deps))
-    for feature in (users, kudos, home, checkins, checkin_setup, digest):
+    for feature in (users, kudos, home, checkins, checkin_setup, digest, messages_im):
         feature.register(app)
     for legacy in (
         feedback,
         feedback_requests,
-        messages_im,
         answer_team,
     ):
         legacy.register(app, deps)  # type: ignore[call-arg]

@@ -1,5 +1,13 @@
 """Writing an exchange's messages to the outbox: into the other side's thread, and (for a reply
-typed in a modal) into the writer's own thread, so each side reads the whole conversation."""
+typed in a modal) into the writer's own thread, so each side reads the whole conversation.
+
+Outbox keys, under the prefix each writer gives (`{key}`):
+- `{key}:to:{peer}`             a message passed on to the other side's thread
+- `{key}:echo`                  a modal's reply shown in the writer's own thread
+- `im:{channel}:{ts}:to:{peer}` a reply typed in one of our DM threads (message.im)
+- `dm_hint:{user}:{day}`        the hint to someone who wrote to the bot outside any thread,
+                                once per person and local day
+"""
 
 from __future__ import annotations
 
@@ -76,3 +84,30 @@ def keep_reply(
     ):
         for exchange in conversations.of(session, team_id, kind, item_id, author_id):
             echo(session, exchange, safe, key, now)
+
+
+def forward_dm(
+    session: Session,
+    exchange: Exchange,
+    author_id: str,
+    text: str,
+    channel: str,
+    ts: str,
+    now: datetime,
+) -> int:
+    """A reply typed in one of our DM threads (`channel`, `ts`), to the other side's thread."""
+    return forward(session, exchange, author_id, text, f"im:{channel}:{ts}", now)
+
+
+def send_hint(session: Session, team_id: str, user_id: str, now: datetime) -> None:
+    """What the bot does, for someone who wrote to it outside any thread; the key (one per
+    local day) makes it at most daily however much they write."""
+    outbox.post_message(
+        session,
+        team_id=team_id,
+        key=conversations.hint_key(session, team_id, user_id, now),
+        channel=user_id,
+        text=blocks.hint(),
+        blocks=None,
+        now=now,
+    )
