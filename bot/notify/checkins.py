@@ -247,7 +247,7 @@ def show_snoozed(
 
 
 def show_away(session: Session, occurrence: Occurrence, now: datetime) -> None:
-    _show_status(session, occurrence, "Out of office.", "away", now)
+    _show_status(session, occurrence, "Out of office.", "away", now, None)
 
 
 def _show_status(
