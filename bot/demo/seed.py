@@ -317,7 +317,7 @@ def _seed_reply(
     emulator: SlackEmulator, submitted: checkins.Submitted, thread_ts: str, at: datetime
 ) -> None:
     """The owner's reply in the member's DM thread, worded as the Reply button words it
-    (handlers/checkins.py)."""
+    (reply_message in handlers/blocks/checkins.py)."""
     template = submitted.template
     owner = template.owner_id
     text = _REPLIES[submitted.occurrence.id % len(_REPLIES)]
