@@ -1,4 +1,4 @@
-"""Check-in occurrences on the database (DESIGN.md section 3, Check-ins), without Slack.
+"""Check-in occurrences on the database (their states and scheduling rules), without Slack.
 
 The `now` fixture is Wednesday 2037-11-25 15:00 UTC; the team's template asks on Fridays at
 16:00 in each member's zone, which is 05:00 UTC in Sydney, 10:30 in Kolkata, 16:00 in London

@@ -1,4 +1,4 @@
-"""Check-in exchanges both ways (issue 8): a member answers back under a manager's reply as a
+"""Check-in exchanges both ways: a member answers back under a manager's reply as a
 plain Slack reply (`message.im`), it reaches the manager's thread under that answer, and the
 manager's plain replies there reach the member's; named upward notes are replyable too."""
 

@@ -1,7 +1,7 @@
 """Exactly once across crashes and replicas: real `pulsebot run` processes, killed with -9.
 
 "An acked kudos is posted exactly once even when the process is killed the instant after the
-ack and started again" (issue 2; DESIGN.md section 6, "Ack fast, ack durable").
+ack and started again" (docs/architecture.md, "Ack fast, ack durable").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Three `pulsebot run` replicas on one PostgreSQL database (issue 10, part 3).
+"""Three `pulsebot run` replicas on one PostgreSQL database.
 
 A 200-member check-in fan-out and 50 kudos, the kudos requests spread across the replicas, the
 emulator limiting chat.postMessage to the rate the replicas are configured for. Each message

@@ -1,4 +1,4 @@
-"""Delivery never stalls behind a sender that has nothing to send (issue 6).
+"""Delivery never stalls behind a sender that has nothing to send.
 
 A `pulsebot checkins run-due --at` a year ahead writes prompts while `pulsebot run` servers
 hold the sender lease. The rows carry no not-before time, so every process may send them, and

@@ -1,4 +1,4 @@
-"""The org chart and its CSV import (issue 3, "Who reports to whom")."""
+"""The org chart and its CSV import ("who reports to whom")."""
 
 from __future__ import annotations
 

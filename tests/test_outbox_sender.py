@@ -2,7 +2,7 @@
 
 Rows are written the way features write them (`bot.delivery.outbox`), then sent by the real
 `OutboxSender` with the production WebClient (`bot.app.make_web_client`, no slack_sdk retry
-handler). Each test names the guarantee of DESIGN.md section 6 ("Exactly once", "Rate limits")
+handler). Each test names the guarantee of docs/architecture.md ("Exactly once", "Rate limits")
 it holds the sender to.
 """
 

@@ -1,4 +1,4 @@
-"""Check-in templates as code (DESIGN.md section 5): validation, apply, list, the default."""
+"""Check-in templates as code: validation, apply, list, the default."""
 
 from __future__ import annotations
 
@@ -376,7 +376,7 @@ def test_default_template(session: Session, now: datetime) -> None:
     ]
     assert [q.kind for q in t.questions] == ["text", "text", "text", "pulse", "text"]
     assert t.questions[-1].upward and not any(q.upward for q in t.questions[:-1])
-    # The built-in default marks its blocker question (issue 7).
+    # The built-in default marks its blocker question.
     assert [q.id for q in t.questions if q.blocker] == ["blockers"]
     assert t.member_ids == ("U2BEN",)
     assert (t.weekdays, t.local_time) == (("fri",), "16:00")
