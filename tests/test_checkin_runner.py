@@ -20,7 +20,7 @@ from bot.checkin_runner import RunSummary, run_due, scheduled_job
 from bot.clock import utc_now
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS, update_message
 from bot.delivery.sender import OutboxSender
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from bot.services import checkins, org, templates
 from handlers import ids

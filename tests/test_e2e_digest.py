@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.checkin_runner import run_due
 from bot.delivery import outbox
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.digest_runner import DigestPolicy
 from bot.services import digest_rules as rules
 from bot.services import templates

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.checkin_runner import run_due
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.services.feedback_requests import DENIED
 from handlers.users import sync_all
 from storage.models import FeedbackAsked, FeedbackRequest, OutboxMessage

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.checkin_runner import run_due
 from bot.clock import utc_now
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.services import templates
 from bot.services.directory import store_users
 from storage.models import OutboxMessage, SenderLease
