@@ -121,6 +121,13 @@ class ChatApi(SlackState):
                 errors.append(f"[ERROR] invalid slack_file [json-pointer:/blocks/{i}/slack_file]")
         return errors
 
+    def _message_channel(self, channel_id: str) -> str:
+        """Methods on an existing message take its conversation's id, never a user id (that
+        is `channel_not_found`, as in Slack): the bot's DM, or a channel the bot can see."""
+        if channel_id.startswith("D") and self._user_for_dm(channel_id) is not None:
+            return channel_id
+        return self._visible_channel(channel_id).id
+
     def _find_message(self, channel_id: str, ts: str) -> JSONDict:
         for message in self._messages.get(channel_id, []):
             if message["ts"] == ts:
@@ -151,9 +158,7 @@ class ChatApi(SlackState):
     @api("chat.update")
     def _chat_update(self, call: Call) -> JSONDict:
         """Edits in place; channel must be an id (a user id is `channel_not_found`, as Slack)."""
-        channel_id = str(call.get("channel") or "")
-        if not (channel_id.startswith("D") and self._user_for_dm(channel_id) is not None):
-            channel_id = self._visible_channel(channel_id).id
+        channel_id = self._message_channel(str(call.get("channel") or ""))
         self._require(call, "ts")
         message = self._find_message(channel_id, str(call["ts"]))
         if message["user"] != self.bot_user_id:
@@ -178,9 +183,7 @@ class ChatApi(SlackState):
 
     @api("chat.getPermalink")
     def _chat_get_permalink(self, call: Call) -> JSONDict:
-        channel_id = str(call.get("channel") or "")
-        if not (channel_id.startswith("D") and self._user_for_dm(channel_id) is not None):
-            channel_id = self._visible_channel(channel_id).id
+        channel_id = self._message_channel(str(call.get("channel") or ""))
         self._require(call, "message_ts")
         message = self._find_message(channel_id, str(call["message_ts"]))
         link = (
@@ -194,9 +197,7 @@ class ChatApi(SlackState):
     @api("reactions.add")
     def _reactions_add(self, call: Call) -> JSONDict:
         self._require(call, "channel", "name", "timestamp")
-        channel_id = str(call["channel"])
-        if not (channel_id.startswith("D") and self._user_for_dm(channel_id) is not None):
-            channel_id = self._visible_channel(channel_id).id
+        channel_id = self._message_channel(str(call["channel"]))
         message = self._find_message(channel_id, str(call["timestamp"]))
         name = str(call["name"]).strip(":")
         reactions: list[JSONDict] = message.setdefault("reactions", [])
