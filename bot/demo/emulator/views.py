@@ -12,6 +12,35 @@ from bot.demo.emulator.state import SlackState
 from bot.demo.emulator.webapi import Call, JSONDict, SlackError, api
 
 
+def view_object(
+    view: JSONDict, view_id: str, root_id: str | None, *, team_id: str, app_id: str, bot_id: str
+) -> JSONDict:
+    """The view Slack echoes back: defaults filled, fresh hash, empty state. A module function
+    so that a test's view_submission, sent without views.open, carries the same shape."""
+    title = view.get("title")
+    return {
+        "id": view_id,
+        "team_id": team_id,
+        "type": view["type"],
+        "title": title,
+        "close": view.get("close"),
+        "submit": view.get("submit"),
+        "blocks": with_block_ids(view.get("blocks") or []),
+        "private_metadata": view.get("private_metadata", ""),
+        "callback_id": view.get("callback_id", ""),
+        "external_id": view.get("external_id", ""),
+        "state": {"values": {}},
+        "hash": f"{int(time.time())}.{secrets.token_urlsafe(6)}",
+        "clear_on_close": bool(view.get("clear_on_close", False)),
+        "notify_on_close": bool(view.get("notify_on_close", False)),
+        "root_view_id": root_id or view_id,
+        "previous_view_id": None,
+        "app_id": app_id,
+        "app_installed_team_id": team_id,
+        "bot_id": bot_id,
+    }
+
+
 class ViewsApi(SlackState):
     """Holds modals and Home tabs and answers views.*."""
 
@@ -57,29 +86,9 @@ class ViewsApi(SlackState):
         return self.view(view_id) if view_id else None
 
     def _view_object(self, view: JSONDict, view_id: str, root_id: str | None) -> JSONDict:
-        """The view Slack echoes back: defaults filled, fresh hash, empty state."""
-        title = view.get("title")
-        return {
-            "id": view_id,
-            "team_id": self.team_id,
-            "type": view["type"],
-            "title": title,
-            "close": view.get("close"),
-            "submit": view.get("submit"),
-            "blocks": with_block_ids(view.get("blocks") or []),
-            "private_metadata": view.get("private_metadata", ""),
-            "callback_id": view.get("callback_id", ""),
-            "external_id": view.get("external_id", ""),
-            "state": {"values": {}},
-            "hash": f"{int(time.time())}.{secrets.token_urlsafe(6)}",
-            "clear_on_close": bool(view.get("clear_on_close", False)),
-            "notify_on_close": bool(view.get("notify_on_close", False)),
-            "root_view_id": root_id or view_id,
-            "previous_view_id": None,
-            "app_id": self.app_id,
-            "app_installed_team_id": self.team_id,
-            "bot_id": self.bot_id,
-        }
+        return view_object(
+            view, view_id, root_id, team_id=self.team_id, app_id=self.app_id, bot_id=self.bot_id
+        )
 
     def _checked_view(self, call: Call, *, home: bool = False) -> JSONDict:
         view = call.get("view")
