@@ -19,7 +19,7 @@ from bot.app import make_web_client
 from bot.clock import utc_now
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS, update_message
 from bot.delivery.sender import OutboxSender
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from bot.jobs.minute import RunSummary, run_due, scheduled_job
 from bot.notify.checkins import enqueue_answer

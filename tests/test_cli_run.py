@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from tests.server import SIGNING_SECRET, ServerProcess, free_port, start_process
 
 OURS = (

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utc_now
 from bot.delivery.sender import LEASE_TTL
-from bot.demo.slack_emulator import Call, SlackEmulator
+from bot.demo.emulator import Call, SlackEmulator
 from bot.jobs.minute import run_due
 from bot.services import templates
 from handlers.users import sync_all

@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from storage.models import CheckinOccurrence, ConversationMessage
 from tests.feedback_flows import all_sent, dm_event
 from tests.server import RunningServer

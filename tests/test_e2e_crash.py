@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from storage.models import Kudos, OutboxMessage, SenderLease
 from tests.server import KUDOS_CHANNEL, SIGNING_SECRET, ServerProcess, start_process
 from tests.slack_requests import SlackRequests

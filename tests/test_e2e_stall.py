@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utc_now
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.services import templates
 from storage.models import OutboxMessage, SenderLease
 from tests.factories import next_weekday

@@ -20,7 +20,7 @@ from slack_bolt import App, BoltRequest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import build_app
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from handlers import ids
 from tests.server import SIGNING_SECRET, server_settings
