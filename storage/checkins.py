@@ -300,17 +300,6 @@ def pending_between(
     )
 
 
-def occurrences_of(
-    session: Session, team_id: str, *, user_id: str | None = None, template_id: int | None = None
-) -> list[CheckinOccurrence]:
-    query = select(CheckinOccurrence).where(CheckinOccurrence.team_id == team_id)
-    if user_id is not None:
-        query = query.where(CheckinOccurrence.user_id == user_id)
-    if template_id is not None:
-        query = query.where(CheckinOccurrence.template_id == template_id)
-    return list(session.scalars(query.order_by(CheckinOccurrence.scheduled_at)))
-
-
 def transition(
     session: Session,
     occurrence_id: int,
@@ -486,14 +475,3 @@ def add_upward(
     session.add(row)
     session.flush()
     return row.id
-
-
-def upward_for(
-    session: Session, team_id: str, manager_id: str, iso_week: str | None = None
-) -> list[UpwardFeedback]:
-    query = select(UpwardFeedback).where(
-        UpwardFeedback.team_id == team_id, UpwardFeedback.manager_id == manager_id
-    )
-    if iso_week is not None:
-        query = query.where(UpwardFeedback.iso_week == iso_week)
-    return list(session.scalars(query.order_by(UpwardFeedback.id)))

@@ -154,7 +154,3 @@ def spread(values: Iterable[int]) -> list[int]:
     for value in values:
         counts[value - 1] += 1
     return counts
-
-
-def days_since(then: datetime | None, now: datetime) -> int | None:
-    return None if then is None else (now - then).days
