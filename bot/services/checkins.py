@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.services.digest_rules import iso_week
 from bot.services.directory import Person, people, zone_or_utc
 from bot.services.schedule import Slot, next_slot, parse_duration, parse_time, slots_between
 from bot.services.templates import Question, TemplateDef, definition_from_row
@@ -726,11 +727,6 @@ def parse_command(text: str) -> CheckinCommand:
 
 
 # ----- helpers ----------------------------------------------------------------------------------
-
-
-def iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def slack_date(instant: datetime) -> str:
