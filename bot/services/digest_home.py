@@ -62,7 +62,7 @@ def mine(session: Session, team_id: str, user_id: str, now: datetime, zone: Zone
             MyAnswer(
                 name,
                 row.local_date,
-                digest.summary(template, answers.get(row.id, {})) if template else "",
+                digest.summary(template.questions, answers.get(row.id, {})) if template else "",
                 [(author, text) for author, text, _ in replies.get(row.id, [])],
             )
         )

@@ -1,6 +1,7 @@
-"""The digest's arithmetic and rules, on plain values: weeks, pulse, blockers, whom to talk to.
+"""The digest's arithmetic and rules, on plain values: weeks, pulse, blockers, whom to talk to,
+which anonymous notes a digest releases.
 
-No database and no Slack here, so every rule of issue 7 is tested on small literal inputs.
+No database and no Slack here, so every rule is tested on small literal inputs.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import mean
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -20,6 +21,8 @@ PULSE_DROP = 2.0  # points below the person's own 4-week average
 LOW_PULSE = 2  # pulse at or below this two weeks running
 NO_KUDOS_DAYS = 30
 NOT_A_BLOCKER = {"", "none", "no", "n/a", "na", "nope", "nothing", "-", "no blockers", "nil"}
+
+Note = TypeVar("Note")  # an anonymous note, whatever its shape: the rule only passes them on
 
 
 # ----- weeks ------------------------------------------------------------------------------------
@@ -123,7 +126,7 @@ class PersonWeeks:
 
 
 def reasons(history: PersonWeeks) -> list[str]:
-    """Why a manager should talk to this person this week (issue 7), each in plain words."""
+    """Why a manager should talk to this person this week, each in plain words."""
     found: list[str] = []
     pulses = list(history.pulses)
     current = pulses[-1] if pulses else None
@@ -154,3 +157,22 @@ def spread(values: Iterable[int]) -> list[int]:
     for value in values:
         counts[value - 1] += 1
     return counts
+
+
+# ----- anonymity --------------------------------------------------------------------------------
+
+
+def anonymous_release(
+    waiting: Sequence[Note], *, sending: bool, reports_answered: int, minimum: int
+) -> tuple[list[Note], int]:
+    """(the notes released, how many still wait) for the anonymous notes `waiting`.
+
+    Only a digest being sent releases notes, and only once at least `minimum` direct reports
+    answered that week: with fewer, the manager could guess who wrote one. Then every waiting
+    note goes at once; below it they all wait, and are counted. A preview neither shows them nor
+    counts them, so comparing two previews tells nothing."""
+    if not sending or not waiting:
+        return [], 0
+    if reports_answered >= minimum:
+        return list(waiting), 0
+    return [], len(waiting)
