@@ -20,7 +20,8 @@ from storage.models import DmChannel, OutboxMessage, SenderLease
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+# A message's status words (bot/services/states.py's OutboxStatus names them for callers).
+_PENDING, _SENT, _FAILED = "pending", "sent", "failed"
 INTERACTIVE, BULK = 0, 1
 
 
@@ -50,7 +51,7 @@ def enqueue(
             "method": method,
             "payload": payload,
             "depends_on_id": depends_on,
-            "status": PENDING,
+            "status": _PENDING,
             "attempts": 0,
             "next_attempt_at": not_before,
             "priority": priority,
@@ -85,7 +86,7 @@ def enqueue_many(
     db = driver(session)
     params: dict[str, Any] = {
         "team_id": team_id,
-        "status": PENDING,
+        "status": _PENDING,
         "priority": priority,
         "created_at": db.utc(now),
     }
@@ -136,7 +137,7 @@ def claim_due(
     """
     due = and_(
         OutboxMessage.team_id == team_id,
-        OutboxMessage.status == PENDING,
+        OutboxMessage.status == _PENDING,
         _ready(now),
     )
     methods = session.scalars(select(OutboxMessage.method).where(due).distinct()).all()
@@ -154,7 +155,7 @@ def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[C
         .where(
             due,
             OutboxMessage.method == method,
-            or_(OutboxMessage.depends_on_id.is_(None), parent.status == SENT),
+            or_(OutboxMessage.depends_on_id.is_(None), parent.status == _SENT),
         )
         .order_by(
             OutboxMessage.priority,
@@ -194,14 +195,14 @@ def fail_orphans(session: Session, team_id: str, now: datetime) -> int:
         .join(parent, parent.id == OutboxMessage.depends_on_id)
         .where(
             OutboxMessage.team_id == team_id,
-            OutboxMessage.status == PENDING,
-            parent.status == FAILED,
+            OutboxMessage.status == _PENDING,
+            parent.status == _FAILED,
         )
     )
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(orphan_ids.scalar_subquery()))
-        .values(status=FAILED, last_error="parent_failed", sent_at=now)
+        .values(status=_FAILED, last_error="parent_failed", sent_at=now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -214,7 +215,7 @@ def mark_sent(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(
-            status=SENT,
+            status=_SENT,
             result_channel=channel,
             result_ts=ts,
             sent_at=now,
@@ -274,7 +275,7 @@ def mark_failed(session: Session, row_id: int, error: str, now: datetime) -> Non
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
-        .values(status=FAILED, last_error=error, sent_at=now, attempts=OutboxMessage.attempts + 1)
+        .values(status=_FAILED, last_error=error, sent_at=now, attempts=OutboxMessage.attempts + 1)
     )
 
 
@@ -297,9 +298,9 @@ def ready_teams(session: Session, now: datetime) -> list[str]:
         select(OutboxMessage.team_id)
         .outerjoin(parent, parent.id == OutboxMessage.depends_on_id)
         .where(
-            OutboxMessage.status == PENDING,
+            OutboxMessage.status == _PENDING,
             _ready(now),
-            or_(OutboxMessage.depends_on_id.is_(None), parent.status.in_((SENT, FAILED))),
+            or_(OutboxMessage.depends_on_id.is_(None), parent.status.in_((_SENT, _FAILED))),
         )
         .distinct()
     )
@@ -316,7 +317,7 @@ def due_ids(session: Session, at: datetime, up_to_id: int) -> list[int]:
     return list(
         session.scalars(
             select(OutboxMessage.id).where(
-                OutboxMessage.status == PENDING,
+                OutboxMessage.status == _PENDING,
                 OutboxMessage.id <= up_to_id,
                 or_(_ready(at), OutboxMessage.last_error.is_not(None)),
             )

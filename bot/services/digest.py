@@ -38,9 +38,9 @@ from bot.services.digest_data import (
     TemplateLine,
 )
 from bot.services.directory import zone_or_utc
+from bot.services.states import CheckinOutcome, EmptyReason, OccurrenceState
 from storage import digest as store
 from storage import org as org_store
-from storage.checkins import ANSWERED
 from storage.models import CheckinTemplate
 
 __all__ = [
@@ -125,7 +125,7 @@ def load(
     # Text is shown for the covered week (and compared with last week's blockers); older
     # weeks only feed the pulse history, so only their pulse answers are read.
     shown_from = week - timedelta(days=7)
-    answered = [r for r in rows if r.state == ANSWERED]
+    answered = [r for r in rows if r.state == OccurrenceState.ANSWERED]
     answers = store.answers(
         session,
         [r.id for r in answered if r.local_date < shown_from],
@@ -138,7 +138,7 @@ def load(
     kudos = store.kudos_to(session, team_id, team, *kudos_window(week, zone, now))
     notes = store.notes(session, team_id, manager_id, rules.iso_week(week))
     subtree_answers = store.pulse_answers(
-        session, [r.id for r in subtree if r.outcome == ANSWERED], pulse_questions
+        session, [r.id for r in subtree if r.outcome == CheckinOutcome.ANSWERED], pulse_questions
     )
     return DigestInputs(
         manager_id=manager_id,
@@ -187,7 +187,7 @@ def answer_view(
     if occurrence_id is None:
         return None
     row = store.occurrence(session, team_id, occurrence_id)
-    if row is None or row.state != ANSWERED:
+    if row is None or row.state != OccurrenceState.ANSWERED:
         return None
     template = store.templates(session, [row.template_id]).get(row.template_id)
     if template is None:
@@ -245,6 +245,6 @@ def preview(
     built = build(
         session, team_id, manager_id, now, zone=zone, anonymity_min=anonymity_min, week_start=week
     )
-    if built.data.empty_reason == "no_reports":
+    if built.data.empty_reason == EmptyReason.NO_REPORTS:
         raise NotAManager()
     return built.data.without_anonymous()

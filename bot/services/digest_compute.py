@@ -25,10 +25,13 @@ from bot.services.digest_data import (
     TalkTo,
     TemplateLine,
 )
-from storage.checkins import ANSWERED, AWAY, MISSED, PENDING, SKIPPED
+from bot.services.states import CheckinOutcome, EmptyReason, OccurrenceState
 from storage.digest import KudosRow, NoteRow, OccurrenceRow, SubtreeRow
 
 SUMMARY_CHARS = 280
+# Left out of who was prompted: someone away was never asked, and an open check-in may yet be
+# answered.
+_NOT_PROMPTED = frozenset({CheckinOutcome.AWAY, CheckinOutcome.OPEN})
 _RANDOM = random.SystemRandom()
 
 
@@ -184,7 +187,7 @@ def _pulse(
     data.spread = rules.spread(
         v
         for r in week_rows
-        if r.state == ANSWERED and pulse_ids.get(r.template_id)
+        if r.state == OccurrenceState.ANSWERED and pulse_ids.get(r.template_id)
         for v in [rules.pulse_value(answers.get(r.id, {}).get(pulse_ids[r.template_id] or ""))]
         if v is not None
     )
@@ -194,7 +197,9 @@ def _answers(
     data: DigestData, inputs: DigestInputs, week_rows: list[OccurrenceRow], owned_ids: set[int]
 ) -> None:
     """The week's answers to the manager's own templates, and which of them got a reply."""
-    answered = [r for r in week_rows if r.state == ANSWERED and r.template_id in owned_ids]
+    answered = [
+        r for r in week_rows if r.state == OccurrenceState.ANSWERED and r.template_id in owned_ids
+    ]
     # Follow-through: answers someone other than the member wrote under (the manager's reply).
     replied = {
         r.id for r in answered if any(a != r.user_id for a, _, _ in inputs.replies.get(r.id, []))
@@ -219,11 +224,12 @@ def _notes(
 ) -> list[str]:
     """The week's named notes, and the anonymous ones released (their ids) or waiting."""
     data.named_notes = [(n.author_id or "", n.text) for n in notes if not n.anonymous]
-    answered = {r.user_id for r in week_rows if r.state == ANSWERED} & set(data.reports)
+    answered = {r.user_id for r in week_rows if r.state == OccurrenceState.ANSWERED}
+    reports_answered = len(answered & set(data.reports))
     released, data.anonymous_waiting = rules.anonymous_release(
         [n for n in notes if n.anonymous],
         sending=sending,
-        reports_answered=len(answered),
+        reports_answered=reports_answered,
         minimum=data.anonymity_min,
     )
     _RANDOM.shuffle(released)  # nothing in their order may hint at who wrote which
@@ -232,32 +238,35 @@ def _notes(
     return [n.id for n in released]
 
 
-def _outcome(row: OccurrenceRow, now: datetime) -> str:
+def _outcome(row: OccurrenceRow, now: datetime) -> CheckinOutcome:
     """answered | missed | skipped | away | open, as of `now` (a pending one past its close
     time is missed even if the closing job has not run yet)."""
-    if row.state == PENDING:
-        return "open" if row.closes_at > now else MISSED
-    return row.state
+    if row.state == OccurrenceState.PENDING:
+        return CheckinOutcome.OPEN if row.closes_at > now else CheckinOutcome.MISSED
+    return CheckinOutcome(row.state)
 
 
 def _counts(
-    data: DigestData, week_rows: list[OccurrenceRow], outcome: dict[int, str], owned: set[int]
+    data: DigestData,
+    week_rows: list[OccurrenceRow],
+    outcome: dict[int, CheckinOutcome],
+    owned: set[int],
 ) -> None:
     people_prompted: set[str] = set()
     people_answered: set[str] = set()
     for row in week_rows:
         state = outcome[row.id]
-        if state in (AWAY, "open"):
-            data.still_open += state == "open"
+        if state in _NOT_PROMPTED:
+            data.still_open += state == CheckinOutcome.OPEN
             continue
         people_prompted.add(row.user_id)
         data.prompted += 1
-        if state == ANSWERED:
+        if state == CheckinOutcome.ANSWERED:
             people_answered.add(row.user_id)
             data.answered += 1
         if row.template_id not in owned:
             data.other_prompted += 1
-            data.other_answered += state == ANSWERED
+            data.other_answered += state == CheckinOutcome.ANSWERED
     data.people_prompted = len(people_prompted)
     data.people_answered = len(people_answered)
 
@@ -271,7 +280,7 @@ def _pulses(
     found: dict[tuple[str, date], list[int]] = defaultdict(list)
     for row in rows:
         question = pulse_ids.get(row.template_id)
-        if row.state != ANSWERED or question is None:
+        if row.state != OccurrenceState.ANSWERED or question is None:
             continue
         value = rules.pulse_value(answers.get(row.id, {}).get(question))
         if value is not None:
@@ -282,7 +291,7 @@ def _pulses(
 def _chart(
     weeks: list[date],
     rows: list[OccurrenceRow],
-    outcome: dict[int, str],
+    outcome: dict[int, CheckinOutcome],
     pulses: dict[tuple[str, date], float],
     team: list[str],
 ) -> list[ChartWeek]:
@@ -290,11 +299,11 @@ def _chart(
     answered: dict[date, int] = defaultdict(int)
     for row in rows:
         state = outcome[row.id]
-        if state in (AWAY, "open"):
+        if state in _NOT_PROMPTED:
             continue
         monday = rules.monday_of(row.local_date)
         prompted[monday] += 1
-        answered[monday] += state == ANSWERED
+        answered[monday] += state == CheckinOutcome.ANSWERED
     return [
         ChartWeek(
             label=f"{monday.day} {monday:%b}",
@@ -317,7 +326,7 @@ def _blockers(
     last_week = week - timedelta(days=7)
     reported: dict[tuple[str, date], list[tuple[str, str, str]]] = defaultdict(list)
     for row in rows:
-        if row.state != ANSWERED or row.template_id not in owned:
+        if row.state != OccurrenceState.ANSWERED or row.template_id not in owned:
             continue
         monday = rules.monday_of(row.local_date)
         if monday < last_week:
@@ -343,7 +352,7 @@ def _talk_to(
     team: list[str],
     weeks: list[date],
     rows: list[OccurrenceRow],
-    outcome: dict[int, str],
+    outcome: dict[int, CheckinOutcome],
     pulses: dict[tuple[str, date], float],
     templates: dict[int, DigestTemplate],
     blockers: list[Blocker],
@@ -353,7 +362,7 @@ def _talk_to(
     outcomes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:  # ordered by date
         state = outcome[row.id]
-        if state in (ANSWERED, MISSED, SKIPPED):
+        if state in (CheckinOutcome.ANSWERED, CheckinOutcome.MISSED, CheckinOutcome.SKIPPED):
             outcomes[row.user_id][templates[row.template_id].name].append(state)
     found = []
     for user_id in team:
@@ -370,7 +379,10 @@ def _talk_to(
 
 
 def _participation(
-    owned: list[DigestTemplate], rows: list[OccurrenceRow], outcome: dict[int, str], week: date
+    owned: list[DigestTemplate],
+    rows: list[OccurrenceRow],
+    outcome: dict[int, CheckinOutcome],
+    week: date,
 ) -> list[TemplateLine]:
     last_week = week - timedelta(days=7)
     lines = []
@@ -394,16 +406,20 @@ def _participation(
                     if now_rate is not None and before_rate is not None
                     else None
                 ),
-                missed=sorted({r.user_id for r in now_rows if outcome[r.id] == MISSED}),
-                still_open=sorted({r.user_id for r in now_rows if outcome[r.id] == "open"}),
+                missed=sorted(
+                    {r.user_id for r in now_rows if outcome[r.id] == CheckinOutcome.MISSED}
+                ),
+                still_open=sorted(
+                    {r.user_id for r in now_rows if outcome[r.id] == CheckinOutcome.OPEN}
+                ),
             )
         )
     return lines
 
 
-def _tally(rows: list[OccurrenceRow], outcome: dict[int, str]) -> tuple[int, int]:
-    counted = [r for r in rows if outcome[r.id] not in (AWAY, "open")]
-    return sum(1 for r in counted if outcome[r.id] == ANSWERED), len(counted)
+def _tally(rows: list[OccurrenceRow], outcome: dict[int, CheckinOutcome]) -> tuple[int, int]:
+    counted = [r for r in rows if outcome[r.id] not in _NOT_PROMPTED]
+    return sum(1 for r in counted if outcome[r.id] == CheckinOutcome.ANSWERED), len(counted)
 
 
 def _skip_level(
@@ -435,13 +451,13 @@ def _skip_level(
             continue
         this = [r for r in by_root[root] if r.this_week]
         before = [r for r in by_root[root] if not r.this_week]
-        counted = [r for r in this if r.outcome not in (AWAY, "open")]
+        counted = [r for r in this if r.outcome not in _NOT_PROMPTED]
         pulse = team_pulse(this)
         lines.append(
             SkipLine(
                 root,
                 size,
-                sum(1 for r in counted if r.outcome == ANSWERED),
+                sum(1 for r in counted if r.outcome == CheckinOutcome.ANSWERED),
                 len(counted),
                 pulse,
                 rules.change(pulse, team_pulse(before)),
@@ -453,13 +469,13 @@ def _skip_level(
 
 def _empty_reason(
     data: DigestData, week_rows: list[OccurrenceRow], *, owns_checkins: bool
-) -> str | None:
+) -> EmptyReason | None:
     if not data.reports and not owns_checkins:
-        return "no_reports"
+        return EmptyReason.NO_REPORTS
     if not week_rows:
-        return "no_checkins"
-    if all(r.state == AWAY for r in week_rows):
-        return "all_away"
+        return EmptyReason.NO_CHECKINS
+    if all(r.state == OccurrenceState.AWAY for r in week_rows):
+        return EmptyReason.ALL_AWAY
     if data.answered == 0 and data.still_open == 0:
-        return "no_answers"
+        return EmptyReason.NO_ANSWERS
     return None

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.services.states import EmptyReason
+
 
 @dataclass
 class Blocker:
@@ -68,7 +70,7 @@ class DigestData:
     week_start: str  # ISO date of the Monday
     week_label: str
     sent: bool = False
-    empty_reason: str | None = None  # "no_reports" | "no_checkins" | "all_away"
+    empty_reason: EmptyReason | None = None
     reports: list[str] = field(default_factory=list)
     people_answered: int = 0
     people_prompted: int = 0
@@ -114,6 +116,8 @@ class DigestData:
             values[name] = [kind(**item) for item in data.get(name) or []]
         values["named_notes"] = [tuple(n) for n in data.get("named_notes") or []]
         values["kudos_by_value"] = [tuple(k) for k in data.get("kudos_by_value") or []]
+        if data.get("empty_reason") is not None:
+            values["empty_reason"] = EmptyReason(data["empty_reason"])
         return cls(**values)
 
     def stored_json(self) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.services import digest
 from bot.services import digest_rules as rules
+from bot.services.states import OccurrenceState
 from storage import digest as store
-from storage.checkins import ANSWERED
 
 RECENT_ANSWERS = 4
 RECENT_KUDOS = 10
@@ -48,7 +48,7 @@ def mine(session: Session, team_id: str, user_id: str, now: datetime, zone: Zone
     history = [
         r
         for r in store.occurrences(session, team_id, [user_id], [], first, this_week + timedelta(6))
-        if r.state == ANSWERED
+        if r.state == OccurrenceState.ANSWERED
     ]
     templates = store.templates(
         session, {r.template_id for r, _ in recent} | {r.template_id for r in history}

@@ -14,6 +14,8 @@ from statistics import mean
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from bot.services.states import CheckinOutcome
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HISTORY_WEEKS = 8  # the chart, and the window every rule reads
 OWN_AVERAGE_WEEKS = 4
@@ -119,7 +121,7 @@ class PersonWeeks:
 
     pulses: Sequence[float | None]  # weekly pulse, HISTORY_WEEKS long
     # per template: that template's occurrences' outcomes, oldest first, ending in the covered
-    # week: "answered" | "missed" | "skipped" (away and still-open ones are left out)
+    # week: answered, missed or skipped (away and still-open ones are left out)
     outcomes: dict[str, Sequence[str]]
     blocker_now: bool
     blocker_last_week: bool
@@ -144,7 +146,7 @@ def reasons(history: PersonWeeks) -> list[str]:
     ):
         found.append(f"pulse {LOW_PULSE} or lower two weeks running")
     for template, outcomes in sorted(history.outcomes.items()):
-        if len(outcomes) >= 2 and outcomes[-1] == "missed" and outcomes[-2] == "missed":
+        if len(outcomes) >= 2 and outcomes[-1] == outcomes[-2] == CheckinOutcome.MISSED:
             found.append(f"missed the last two {template} check-ins")
     if history.blocker_now and history.blocker_last_week:
         found.append("a blocker still open from last week")
