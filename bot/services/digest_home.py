@@ -1,4 +1,4 @@
-"""What App Home shows from check-ins and kudos (issue 7): for everyone, and for managers.
+"""What App Home shows from check-ins and kudos: for everyone, and for managers.
 
 Managers see their team as the digest preview sees it (`digest.preview`): never an anonymous
 note nor their count, so comparing App Home before and after a note reveals nothing.
