@@ -43,6 +43,7 @@ from storage import digest as store
 from storage import org as org_store
 from storage.models import CheckinTemplate
 
+# The data classes live in digest_data; callers keep naming them as this module's.
 __all__ = [
     "AnswerLine",
     "AnswerView",
