@@ -28,7 +28,6 @@ from bot.digest_runner import DigestPolicy
 from bot.services import org, templates
 from bot.services.directory import UserRecord, record_from_slack, store_users
 from bot.services.schedule import format_duration
-from bot.services.states import OutboxStatus
 from bot.settings import DatabaseSettings, Settings
 from storage import checkins as checkin_store
 from storage import directory as directory_store
@@ -147,7 +146,7 @@ def deliver(
     settled = _settle(sender, factory, watched, timeout)
     with unit_of_work(factory) as session:
         statuses = outbox_store.statuses_of(session, own)
-    failed = sum(1 for status in statuses.values() if status == OutboxStatus.FAILED)
+    failed = sum(1 for status in statuses.values() if status == outbox_store.FAILED)
     if not settled:
         print(f"Gave up waiting after {timeout:.0f}s; the rest stays queued.", file=sys.stderr)
         return 1
@@ -305,7 +304,7 @@ def _settle(
     def done() -> bool:
         with unit_of_work(factory) as session:
             statuses = outbox_store.statuses_of(session, left)
-        left.difference_update(i for i, state in statuses.items() if state != OutboxStatus.PENDING)
+        left.difference_update(i for i, state in statuses.items() if state != outbox_store.PENDING)
         if show:
             print(f"\rdelivering... {len(left)} message(s) left   ", end="", file=sys.stderr)
         return not left

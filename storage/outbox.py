@@ -20,8 +20,7 @@ from storage.models import DmChannel, OutboxMessage, SenderLease
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
-# A message's status words (bot/services/states.py's OutboxStatus names them for callers).
-_PENDING, _SENT, _FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED = "pending", "sent", "failed"
 INTERACTIVE, BULK = 0, 1
 
 
@@ -51,7 +50,7 @@ def enqueue(
             "method": method,
             "payload": payload,
             "depends_on_id": depends_on,
-            "status": _PENDING,
+            "status": PENDING,
             "attempts": 0,
             "next_attempt_at": not_before,
             "priority": priority,
@@ -86,7 +85,7 @@ def enqueue_many(
     db = driver(session)
     params: dict[str, Any] = {
         "team_id": team_id,
-        "status": _PENDING,
+        "status": PENDING,
         "priority": priority,
         "created_at": db.utc(now),
     }
@@ -137,7 +136,7 @@ def claim_due(
     """
     due = and_(
         OutboxMessage.team_id == team_id,
-        OutboxMessage.status == _PENDING,
+        OutboxMessage.status == PENDING,
         _ready(now),
     )
     methods = session.scalars(select(OutboxMessage.method).where(due).distinct()).all()
@@ -155,7 +154,7 @@ def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[C
         .where(
             due,
             OutboxMessage.method == method,
-            or_(OutboxMessage.depends_on_id.is_(None), parent.status == _SENT),
+            or_(OutboxMessage.depends_on_id.is_(None), parent.status == SENT),
         )
         .order_by(
             OutboxMessage.priority,
@@ -195,14 +194,14 @@ def fail_orphans(session: Session, team_id: str, now: datetime) -> int:
         .join(parent, parent.id == OutboxMessage.depends_on_id)
         .where(
             OutboxMessage.team_id == team_id,
-            OutboxMessage.status == _PENDING,
-            parent.status == _FAILED,
+            OutboxMessage.status == PENDING,
+            parent.status == FAILED,
         )
     )
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(orphan_ids.scalar_subquery()))
-        .values(status=_FAILED, last_error="parent_failed", sent_at=now)
+        .values(status=FAILED, last_error="parent_failed", sent_at=now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -215,7 +214,7 @@ def mark_sent(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(
-            status=_SENT,
+            status=SENT,
             result_channel=channel,
             result_ts=ts,
             sent_at=now,
@@ -275,7 +274,7 @@ def mark_failed(session: Session, row_id: int, error: str, now: datetime) -> Non
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
-        .values(status=_FAILED, last_error=error, sent_at=now, attempts=OutboxMessage.attempts + 1)
+        .values(status=FAILED, last_error=error, sent_at=now, attempts=OutboxMessage.attempts + 1)
     )
 
 
@@ -298,9 +297,9 @@ def ready_teams(session: Session, now: datetime) -> list[str]:
         select(OutboxMessage.team_id)
         .outerjoin(parent, parent.id == OutboxMessage.depends_on_id)
         .where(
-            OutboxMessage.status == _PENDING,
+            OutboxMessage.status == PENDING,
             _ready(now),
-            or_(OutboxMessage.depends_on_id.is_(None), parent.status.in_((_SENT, _FAILED))),
+            or_(OutboxMessage.depends_on_id.is_(None), parent.status.in_((SENT, FAILED))),
         )
         .distinct()
     )
@@ -317,7 +316,7 @@ def due_ids(session: Session, at: datetime, up_to_id: int) -> list[int]:
     return list(
         session.scalars(
             select(OutboxMessage.id).where(
-                OutboxMessage.status == _PENDING,
+                OutboxMessage.status == PENDING,
                 OutboxMessage.id <= up_to_id,
                 or_(_ready(at), OutboxMessage.last_error.is_not(None)),
             )

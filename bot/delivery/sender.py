@@ -29,7 +29,6 @@ from bot.delivery.lease import HEARTBEAT, LEASE_TTL, Lease
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RECONCILED, OUTBOX_RETRIED, OUTBOX_SENT
-from bot.services.states import OutboxStatus
 from storage import outbox as store
 from storage.engine import unit_of_work
 
@@ -157,7 +156,7 @@ class OutboxSender:
 
     def _pending(self) -> int:
         with unit_of_work(self._sessions) as session:
-            return store.status_counts(session).get(OutboxStatus.PENDING, 0)
+            return store.status_counts(session).get(store.PENDING, 0)
 
     # ----- one round ---------------------------------------------------------------------
     def step(self) -> bool:

@@ -3,7 +3,7 @@
 `build` = `load` (storage/digest.py's statements, the same number whatever the team's size) +
 `digest_compute.compute` (no database), and returns `DigestData`, which is JSON as stored in
 the `digests` row: the copy that was sent and that `/checkin digest` shows afterwards. Sending
-(outbox rows, the chart) is bot/digest_runner.py; Block Kit is handlers/blocks/digest.py.
+it (outbox rows, the chart) is the digest job's; Block Kit is handlers/blocks/digest.py.
 
 Anonymity: anonymous notes appear only in a digest built with `release=True` (the one being
 sent), only when enough direct reports answered that week, in random order and with nothing

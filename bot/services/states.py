@@ -76,10 +76,3 @@ class RequestUnavailableReason(StrEnum):
     CLOSED = "closed"
     SETTLED = "settled"
 
-
-class OutboxStatus(StrEnum):
-    """An outgoing Slack message: pending until sent, or failed for good."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
