@@ -98,6 +98,16 @@ def record(
     )
 
 
+def reply_problem(text: str) -> str | None:
+    """What is wrong with a reply typed in a modal, if anything. The form caps its length too,
+    but a submission is only a request: a forged one must not slip past the rule."""
+    if not text:
+        return "Write a reply."
+    if len(text) > MESSAGE_MAX:
+        return f"Replies are limited to {MESSAGE_MAX} characters."
+    return None
+
+
 def said(session: Session, team_id: str, kind: str, item_id: int) -> list[tuple[str, str]]:
     """(author, text) of an item's exchange, oldest first."""
     return [(m.author_id, m.text) for m in store.messages_of(session, team_id, kind, item_id)]
