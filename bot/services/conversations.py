@@ -1,4 +1,4 @@
-"""Exchanges that go both ways: each one is a DM thread on each side (DESIGN.md section 11).
+"""Exchanges that go both ways: each one is a DM thread on each side.
 
 A side is a person's thread under one of our messages (an outbox row, whose channel and ts the
 sender records once it is posted); what they write there is forwarded to the other side's
