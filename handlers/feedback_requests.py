@@ -1,7 +1,9 @@
 """`/feedback request`: the form, Give feedback / Decline in the asking DM, and the answer form.
 
 What each step sends, and the minute job's reminders and closings, live in
-bot/notify/feedback_requests.py.
+bot/notify/feedback_requests.py. `/feedback request` itself is parsed with the rest of
+`/feedback` in handlers/feedback.py, which opens the form through `open_request_form`; this
+module imports no other listener, so the two never import each other.
 """
 
 from __future__ import annotations
