@@ -70,16 +70,13 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             request_verification_enabled=True,
         )
     app.use(_ProvideDeps(deps))
-    for feature in (users, kudos, home):
+    for feature in (users, kudos, home, feedback, feedback_requests, answer_team):
         feature.register(app)
     for legacy in (
         checkins,
         checkin_setup,
         digest,
-        feedback,
-        feedback_requests,
         messages_im,
-        answer_team,
     ):
         legacy.register(app, deps)  # type: ignore[call-arg]
 
