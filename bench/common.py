@@ -62,7 +62,7 @@ class SlackInItsOwnProcess:
 def _serve_slack(pipe: object) -> None:
     from collections import Counter
 
-    from bot.demo.slack_emulator import SlackEmulator
+    from bot.demo.emulator import SlackEmulator
 
     with SlackEmulator() as slack:
         pipe.send((slack.url, slack.bot_token))  # type: ignore[attr-defined]

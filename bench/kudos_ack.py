@@ -187,7 +187,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from bot.demo.slack_emulator import SlackEmulator
+    from bot.demo.emulator import SlackEmulator
 
     crash_count = args.crash_after * 2
     users = args.warmup + args.requests * args.rounds + crash_count + 10

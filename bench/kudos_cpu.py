@@ -63,7 +63,7 @@ def main() -> None:
     from bare_app import build
 
     from bot.app import build_app
-    from bot.demo.slack_emulator import SlackEmulator
+    from bot.demo.emulator import SlackEmulator
     from bot.deps import Deps
     from bot.services.directory import record_from_slack, store_users
     from bot.settings import Settings

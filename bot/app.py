@@ -70,14 +70,19 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             request_verification_enabled=True,
         )
     app.use(_ProvideDeps(deps))
-    for feature in (users, kudos, home, checkins, checkin_setup, digest, messages_im):
-        feature.register(app)
-    for legacy in (
+    for feature in (
+        users,
+        kudos,
+        home,
+        checkins,
+        checkin_setup,
+        digest,
+        messages_im,
         feedback,
         feedback_requests,
         answer_team,
     ):
-        legacy.register(app, deps)  # type: ignore[call-arg]
+        feature.register(app)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:

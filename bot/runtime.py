@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import make_web_client
-from bot.delivery.sender import OutboxSender
+from bot.delivery.sender import SENDER_TIMEOUT, OutboxSender
 from bot.deps import Deps
 from bot.jobs.minute import scheduled_job
 from bot.scheduler import build_scheduler
@@ -18,7 +18,6 @@ from handlers.users import sync_all
 
 log = logging.getLogger(__name__)
 
-SENDER_TIMEOUT = 10  # seconds per Slack call from the sender
 RUN_DUE_EVERY = 30  # seconds: a prompt leaves at most this long after its local time
 
 

@@ -1,4 +1,4 @@
-"""Configuration from the environment or `.env` (DESIGN.md section 4).
+"""Configuration from the environment or `.env` (the README's Configuration table).
 
 Nothing here is built at import time: `get_settings()` is cached so the process reads the
 environment once, and tests clear the cache to change it.
@@ -42,7 +42,7 @@ class DatabaseSettings(BaseSettings):
 
 
 class Settings(DatabaseSettings):
-    """Every knob of DESIGN.md section 4, typed; secrets never print in reprs or logs."""
+    """Every knob the README documents, typed; secrets never print in reprs or logs."""
 
     slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")

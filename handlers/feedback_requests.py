@@ -1,7 +1,9 @@
 """`/feedback request`: the form, Give feedback / Decline in the asking DM, and the answer form.
 
 What each step sends, and the minute job's reminders and closings, live in
-bot/notify/feedback_requests.py.
+bot/notify/feedback_requests.py. `/feedback request` itself is parsed with the rest of
+`/feedback` in handlers/feedback.py, which opens the form through `open_request_form`; this
+module imports no other listener, so the two never import each other.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.deps import Deps
+from bot.deps import Deps, deps_of
 from bot.notify import feedback_requests as notify
 from bot.services import feedback_requests as service
 from bot.services.directory import Person, people
@@ -23,113 +25,120 @@ from handlers.blocks import feedback_requests as blocks
 from handlers.blocks.common import notice_modal, read_metadata
 from handlers.payloads import as_int, click, field, team_of, text_of
 from handlers.users import ensure_known, with_directory
-from handlers.views import open_view
+from handlers.views import ack_submission, open_view
 
 
-def register(app: App, deps: Deps) -> None:
-    @app.view(ids.REQUEST_MODAL)
-    def on_request(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        team_id, user_id = team_of(body), body["user"]["id"]
-        draft, problem = _draft_from_view(view, user_id)
-        if problem is not None:
-            ack(response_action="errors", errors=problem)
-            return
-        try:
-            created = _create(deps, client, team_id, draft, f"view:{view['id']}")
-        except service.RequestRefused as refused:
-            ack(
-                response_action="errors",
-                errors={blocks.field_block(refused.field): refused.message},
-            )
-            return
-        ack()
-        if not created.replayed:
-            deps.notify_outbox()
+def register(app: App) -> None:
+    app.view(ids.REQUEST_MODAL)(on_request)
+    app.action(ids.REQUEST_ANSWER_ACTION)(on_answer_click)
+    app.action(ids.REQUEST_DECLINE_ACTION)(on_decline)
+    app.view(ids.REQUEST_ANSWER_MODAL)(on_answer)
 
-    @app.action(ids.REQUEST_ANSWER_ACTION)
-    def on_answer_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        team_id, user_id, request_id, clicked = click(body)
-        now = deps.now()
-        try:
-            with deps.unit_of_work() as session:
-                request, _ = service.open_for(session, team_id, user_id, request_id, now)
-        except service.RequestUnavailable as unavailable:
-            _late(deps, team_id, user_id, unavailable, clicked, now)
-            view = notice_modal("Feedback request", escape(unavailable.message))
-        else:
-            view = blocks.answer_modal(
-                request.id,
-                request.requester_id,
-                request.topic,
-                request.subject_id,
-                request.questions,
-            )
-        open_view(client, body["trigger_id"], view)
 
-    @app.action(ids.REQUEST_DECLINE_ACTION)
-    def on_decline(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        team_id, user_id, request_id, clicked = click(body)
-        now = deps.now()
-        try:
-            with deps.unit_of_work() as session:
-                settled = service.decline(session, team_id, user_id, request_id, now)
-                if settled.changed:
-                    request = settled.request
-                    text = blocks.declined_status(
-                        request.requester_id, request.topic, request.subject_id
-                    )
-                    notify.replace_ask(
-                        session, request, settled.asked, "declined", text, clicked, now
-                    )
-        except service.RequestUnavailable as unavailable:
-            _late(deps, team_id, user_id, unavailable, clicked, now)
-            if unavailable.reason == "denied":
-                open_view(
-                    client,
-                    body["trigger_id"],
-                    notice_modal("Feedback request", unavailable.message),
-                )
-            return
-        deps.notify_outbox()
+def on_request(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    deps = deps_of(context)
+    team_id, user_id = team_of(body), body["user"]["id"]
+    draft, problem = _draft_from_view(view, user_id)
+    if problem is not None:
+        ack(response_action="errors", errors=problem)
+        return
+    ack_submission(
+        ack,
+        deps,
+        lambda: _create(deps, client, team_id, draft, f"view:{view['id']}"),
+        service.RequestRefused,
+        blocks.field_block,
+    )
 
-    @app.view(ids.REQUEST_ANSWER_MODAL)
-    def on_answer(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = team_of(body), body["user"]["id"]
-        meta = read_metadata(view.get("private_metadata"))
-        request_id = as_int(meta.get("request_id"))
-        raw = [
-            escape(text_of(view, f"{ids.REQUEST_ANSWER_BLOCK_PREFIX}{i}"))
-            for i in range(service.MAX_QUESTIONS)
-        ]
-        share = any(
-            option.get("value") == "share"
-            for option in field(view, ids.REQUEST_SHARE_BLOCK).get("selected_options") or []
+
+def on_answer_click(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    deps = deps_of(context)
+    team_id, user_id, request_id, clicked = click(body)
+    now = deps.now()
+    try:
+        with deps.unit_of_work() as session:
+            request, _ = service.open_for(session, team_id, user_id, request_id, now)
+    except service.RequestUnavailable as unavailable:
+        _late(deps, team_id, user_id, unavailable, clicked, now)
+        view = notice_modal("Feedback request", escape(unavailable.message))
+    else:
+        view = blocks.answer_modal(
+            request.id,
+            request.requester_id,
+            request.topic,
+            request.subject_id,
+            request.questions,
         )
-        now = deps.now()
-        try:
-            with deps.unit_of_work() as session:
-                settled = service.answer(session, team_id, user_id, request_id, raw, share, now)
-                if settled.changed:
-                    notify.enqueue_answer(session, settled, now)
-        except service.AnswersInvalid as invalid:
-            ack(
-                response_action="errors",
-                errors={
-                    f"{ids.REQUEST_ANSWER_BLOCK_PREFIX}{i}": message
-                    for i, message in invalid.errors.items()
-                },
+    open_view(client, body["trigger_id"], view)
+
+
+def on_decline(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    deps = deps_of(context)
+    team_id, user_id, request_id, clicked = click(body)
+    now = deps.now()
+    try:
+        with deps.unit_of_work() as session:
+            settled = service.decline(session, team_id, user_id, request_id, now)
+            if settled.changed:
+                request = settled.request
+                text = blocks.declined_status(
+                    request.requester_id, request.topic, request.subject_id
+                )
+                notify.replace_ask(session, request, settled.asked, "declined", text, clicked, now)
+    except service.RequestUnavailable as unavailable:
+        _late(deps, team_id, user_id, unavailable, clicked, now)
+        if unavailable.reason == "denied":
+            open_view(
+                client,
+                body["trigger_id"],
+                notice_modal("Feedback request", unavailable.message),
             )
-            return
-        except service.RequestUnavailable as unavailable:
-            ack(
-                response_action="update",
-                view=notice_modal("Feedback request", escape(unavailable.message)),
-            )
-            return
-        ack()
-        deps.notify_outbox()
+        return
+    deps.notify_outbox()
+
+
+def on_answer(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    deps = deps_of(context)
+    team_id, user_id = team_of(body), body["user"]["id"]
+    meta = read_metadata(view.get("private_metadata"))
+    request_id = as_int(meta.get("request_id"))
+    raw = [
+        escape(text_of(view, f"{ids.REQUEST_ANSWER_BLOCK_PREFIX}{i}"))
+        for i in range(service.MAX_QUESTIONS)
+    ]
+    share = any(
+        option.get("value") == "share"
+        for option in field(view, ids.REQUEST_SHARE_BLOCK).get("selected_options") or []
+    )
+    now = deps.now()
+    try:
+        with deps.unit_of_work() as session:
+            settled = service.answer(session, team_id, user_id, request_id, raw, share, now)
+            if settled.changed:
+                notify.enqueue_answer(session, settled, now)
+    except service.AnswersInvalid as invalid:
+        ack(
+            response_action="errors",
+            errors={
+                f"{ids.REQUEST_ANSWER_BLOCK_PREFIX}{i}": message
+                for i, message in invalid.errors.items()
+            },
+        )
+        return
+    except service.RequestUnavailable as unavailable:
+        ack(
+            response_action="update",
+            view=notice_modal("Feedback request", escape(unavailable.message)),
+        )
+        return
+    ack()
+    deps.notify_outbox()
 
 
 def open_request_form(

@@ -23,7 +23,7 @@ KUDOS_VALUES_ACTION = "values"
 BOT_EVENTS = ("app_home_opened", "user_change", "message.im")
 
 
-# ----- Check-ins (issue 3) ---------------------------------------------------------------------
+# ----- Check-ins ----------------------------------------------------------------------------
 CHECKIN_COMMAND = "/checkin"
 
 # Buttons in the prompt / reminder DMs; each button's `value` is the occurrence id.
@@ -67,7 +67,7 @@ SETUP_DM_BLOCK = "setup_dm"
 SETUP_CHANNEL_BLOCK = "setup_channel"
 
 
-# ----- Two-way feedback (issue 8) ------------------------------------------------------------
+# ----- Two-way feedback -------------------------------------------------------------------
 FEEDBACK_COMMAND = "/feedback"
 GIVE_FEEDBACK_SHORTCUT = "give_feedback"
 
@@ -106,7 +106,7 @@ ANSWER_TEAM_MODAL = "answer_team_modal"
 ANSWER_TEAM_BLOCK = "answer_team_text"
 
 
-# ----- Weekly digest (issue 7) -----------------------------------------------------------------
+# ----- Weekly digest ------------------------------------------------------------------------
 # `/checkin digest` and View more open modals with this callback id (nothing is submitted).
 DIGEST_MODAL = "digest_modal"
 # Buttons in the digest DM: `value` is the occurrence id (View more) or the person (Give kudos).

@@ -1,15 +1,37 @@
-"""Opening modals: the one Web API call made before an ack, since a trigger lasts 3 seconds."""
+"""Modals: opening one (the one Web API call made before an ack, since a trigger lasts 3
+seconds) and answering a submitted one."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.deps import Deps
+
 log = logging.getLogger(__name__)
+
+
+class Stored(Protocol):
+    """What a service returns for a stored submission."""
+
+    @property
+    def replayed(self) -> bool: ...
+
+
+class Refusal(Protocol):
+    """What a service raises when a rule refuses a submission: the message, and the field of
+    the form it belongs under."""
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def field(self) -> str: ...
 
 
 def open_view(client: WebClient, trigger_id: str, view: dict[str, Any]) -> bool:
@@ -44,3 +66,25 @@ def ack_form(ack: Ack, opened: bool, command: str) -> None:
         ack()
     else:
         ack(text=form_failed(command), response_type="ephemeral")
+
+
+def ack_submission(
+    ack: Ack,
+    deps: Deps,
+    store: Callable[[], Stored],
+    refused: type[Exception],
+    block_of: Callable[[str], str],
+) -> None:
+    """Answer a submitted form once `store` ran: a refusal (a `refused`, which must carry a
+    `Refusal`'s message and field) keeps the form open with the rule's words under the input
+    they concern; otherwise an empty ack closes it. A replay (Slack resending the view, a double
+    click) stored nothing new, so only a first submission wakes the sender."""
+    try:
+        stored = store()
+    except refused as caught:
+        refusal = cast(Refusal, caught)
+        ack(response_action="errors", errors={block_of(refusal.field): refusal.message})
+        return
+    ack()
+    if not stored.replayed:
+        deps.notify_outbox()

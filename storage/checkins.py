@@ -28,8 +28,9 @@ from storage.models import (
 )
 from storage.upserts import insert_ignoring_conflict, supports_skip_locked
 
-PENDING, ANSWERED, SKIPPED, MISSED, AWAY = "pending", "answered", "skipped", "missed", "away"
-STATES = (PENDING, ANSWERED, SKIPPED, MISSED, AWAY)
+# The occurrence states this module selects by or writes itself (bot/services/states.py has
+# them all; callers pass the others).
+_PENDING, _MISSED = "pending", "missed"
 
 
 # ----- templates -------------------------------------------------------------------------------
@@ -277,7 +278,7 @@ def latest_pending(
         .where(
             CheckinOccurrence.team_id == team_id,
             CheckinOccurrence.user_id == user_id,
-            CheckinOccurrence.state == PENDING,
+            CheckinOccurrence.state == _PENDING,
             CheckinOccurrence.closes_at > now,
         )
         .order_by(CheckinOccurrence.scheduled_at.desc(), CheckinOccurrence.id.desc())
@@ -292,23 +293,12 @@ def pending_between(
             select(CheckinOccurrence).where(
                 CheckinOccurrence.team_id == team_id,
                 CheckinOccurrence.user_id == user_id,
-                CheckinOccurrence.state == PENDING,
+                CheckinOccurrence.state == _PENDING,
                 CheckinOccurrence.local_date >= first,
                 CheckinOccurrence.local_date <= last,
             )
         )
     )
-
-
-def occurrences_of(
-    session: Session, team_id: str, *, user_id: str | None = None, template_id: int | None = None
-) -> list[CheckinOccurrence]:
-    query = select(CheckinOccurrence).where(CheckinOccurrence.team_id == team_id)
-    if user_id is not None:
-        query = query.where(CheckinOccurrence.user_id == user_id)
-    if template_id is not None:
-        query = query.where(CheckinOccurrence.template_id == template_id)
-    return list(session.scalars(query.order_by(CheckinOccurrence.scheduled_at)))
 
 
 def transition(
@@ -387,8 +377,8 @@ def claim_closings(
     session: Session, now: datetime, team_id: str | None, limit: int
 ) -> list[CheckinOccurrence]:
     """Pending occurrences whose close time has come become `missed`."""
-    due = and_(CheckinOccurrence.state == PENDING, CheckinOccurrence.closes_at <= now)
-    return _claim(session, due, {"state": MISSED, "updated_at": now}, team_id, limit)
+    due = and_(CheckinOccurrence.state == _PENDING, CheckinOccurrence.closes_at <= now)
+    return _claim(session, due, {"state": _MISSED, "updated_at": now}, team_id, limit)
 
 
 def claim_snoozes(
@@ -400,7 +390,7 @@ def claim_snoozes(
     re-prompt, so the member does not get two messages in the same minute.
     """
     due = and_(
-        CheckinOccurrence.state == PENDING,
+        CheckinOccurrence.state == _PENDING,
         CheckinOccurrence.snoozed_until.is_not(None),
         CheckinOccurrence.snoozed_until <= now,
         CheckinOccurrence.closes_at > now,
@@ -426,7 +416,7 @@ def claim_reminders(
 ) -> list[CheckinOccurrence]:
     """Pending, not yet reminded, reminder time come, not closed and not snoozed past now."""
     due = and_(
-        CheckinOccurrence.state == PENDING,
+        CheckinOccurrence.state == _PENDING,
         CheckinOccurrence.remind_at.is_not(None),
         CheckinOccurrence.remind_at <= now,
         CheckinOccurrence.reminded_at.is_(None),
@@ -486,14 +476,3 @@ def add_upward(
     session.add(row)
     session.flush()
     return row.id
-
-
-def upward_for(
-    session: Session, team_id: str, manager_id: str, iso_week: str | None = None
-) -> list[UpwardFeedback]:
-    query = select(UpwardFeedback).where(
-        UpwardFeedback.team_id == team_id, UpwardFeedback.manager_id == manager_id
-    )
-    if iso_week is not None:
-        query = query.where(UpwardFeedback.iso_week == iso_week)
-    return list(session.scalars(query.order_by(UpwardFeedback.id)))

@@ -22,8 +22,10 @@ from storage.models import (
 )
 from storage.upserts import insert_ignoring_conflict
 
-OPEN, CLOSED = "open", "closed"
-PENDING, ANSWERED, DECLINED, EXPIRED = "pending", "answered", "declined", "expired"
+# The request and asked states this module selects by or writes itself (bot/services/states.py
+# has them all; callers pass the others).
+_OPEN, _CLOSED = "open", "closed"
+_PENDING, _ANSWERED, _EXPIRED = "pending", "answered", "expired"
 
 
 # ----- feedback ---------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ def insert_request(session: Session, values: dict[str, Any]) -> int | None:
     new_id = insert_ignoring_conflict(
         session,
         FeedbackRequest.__table__,  # type: ignore[arg-type]
-        {**values, "state": OPEN},
+        {**values, "state": _OPEN},
     )
     return None if new_id is None else int(new_id)
 
@@ -102,7 +104,7 @@ def add_asked(session: Session, team_id: str, request_id: int, user_ids: Iterabl
             request_id=request_id,
             team_id=team_id,
             user_id=user_id,
-            state=PENDING,
+            state=_PENDING,
             share_with_subject=False,
         )
         for user_id in user_ids
@@ -149,7 +151,7 @@ def settle(
     """pending -> answered | declined, once: False when it was no longer pending."""
     result = session.execute(
         update(FeedbackAsked)
-        .where(FeedbackAsked.id == asked_id, FeedbackAsked.state == PENDING)
+        .where(FeedbackAsked.id == asked_id, FeedbackAsked.state == _PENDING)
         .values(
             state=state,
             answers=list(answers) if answers is not None else None,
@@ -163,7 +165,7 @@ def settle(
 def _due_ids(session: Session, team_id: str | None, column: Any, now: datetime, limit: int) -> Any:
     query = (
         select(FeedbackRequest.id)
-        .where(FeedbackRequest.state == OPEN, column <= now)
+        .where(FeedbackRequest.state == _OPEN, column <= now)
         .order_by(column, FeedbackRequest.id)
         .limit(limit)
     )
@@ -179,7 +181,7 @@ def claim_reminders(
     two minute jobs racing write one reminder."""
     claimed = []
     query = select(FeedbackRequest.id).where(
-        FeedbackRequest.state == OPEN,
+        FeedbackRequest.state == _OPEN,
         FeedbackRequest.reminded_at.is_(None),
         FeedbackRequest.remind_at <= now,
         FeedbackRequest.due_at > now,
@@ -207,16 +209,16 @@ def claim_closings(
     for request_id in _due_ids(session, team_id, FeedbackRequest.due_at, now, limit):
         result = session.execute(
             update(FeedbackRequest)
-            .where(FeedbackRequest.id == request_id, FeedbackRequest.state == OPEN)
-            .values(state=CLOSED, closed_at=now)
+            .where(FeedbackRequest.id == request_id, FeedbackRequest.state == _OPEN)
+            .values(state=_CLOSED, closed_at=now)
         )
         if result.rowcount:
             claimed.append(request_id)
     if claimed:
         session.execute(
             update(FeedbackAsked)
-            .where(FeedbackAsked.request_id.in_(claimed), FeedbackAsked.state == PENDING)
-            .values(state=EXPIRED)
+            .where(FeedbackAsked.request_id.in_(claimed), FeedbackAsked.state == _PENDING)
+            .values(state=_EXPIRED)
         )
     return _requests(session, claimed)
 
@@ -244,8 +246,8 @@ def waiting_for(
         .where(
             FeedbackAsked.team_id == team_id,
             FeedbackAsked.user_id == user_id,
-            FeedbackAsked.state == PENDING,
-            FeedbackRequest.state == OPEN,
+            FeedbackAsked.state == _PENDING,
+            FeedbackRequest.state == _OPEN,
         )
         .order_by(FeedbackRequest.due_at, FeedbackRequest.id)
         .limit(limit)
@@ -257,14 +259,14 @@ def open_requests_of(
     session: Session, team_id: str, requester_id: str, limit: int
 ) -> list[tuple[FeedbackRequest, int, int]]:
     """The requester's open requests with (answered, asked) counts."""
-    answered = func.sum(case((FeedbackAsked.state == ANSWERED, 1), else_=0))
+    answered = func.sum(case((FeedbackAsked.state == _ANSWERED, 1), else_=0))
     rows = session.execute(
         select(FeedbackRequest, answered, func.count(FeedbackAsked.id))
         .join(FeedbackAsked, FeedbackAsked.request_id == FeedbackRequest.id)
         .where(
             FeedbackRequest.team_id == team_id,
             FeedbackRequest.requester_id == requester_id,
-            FeedbackRequest.state == OPEN,
+            FeedbackRequest.state == _OPEN,
         )
         .group_by(FeedbackRequest.id)
         .order_by(FeedbackRequest.due_at, FeedbackRequest.id)

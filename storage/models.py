@@ -171,7 +171,7 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-# ----- Check-ins (issue 3) ----------------------------------------------------------------------
+# ----- Check-ins -----------------------------------------------------------------------------
 
 
 class OrgEdge(Base):
@@ -200,7 +200,7 @@ class OutOfOffice(Base):
 
 
 class CheckinTemplate(Base):
-    """A team's recurring check-in, identified by (owner, name) as in DESIGN.md section 3."""
+    """A team's recurring check-in, identified by (owner, name): applying again updates it."""
 
     __tablename__ = "checkin_templates"
     __table_args__ = (UniqueConstraint("team_id", "owner_id", "name"),)
@@ -314,7 +314,7 @@ class UpwardFeedback(Base):
     released_week: Mapped[str | None] = mapped_column(String(8))
 
 
-# ----- Two-way feedback (issue 8) ---------------------------------------------------------------
+# ----- Two-way feedback ----------------------------------------------------------------------
 
 
 class Feedback(Base):
@@ -436,7 +436,7 @@ class ConversationMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-# ----- Weekly digest (issue 7) ------------------------------------------------------------------
+# ----- Weekly digest -------------------------------------------------------------------------
 
 
 class Digest(Base):

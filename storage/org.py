@@ -18,18 +18,6 @@ def manager_of(session: Session, team_id: str, user_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def managers_of(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, str]:
-    ids = list(set(user_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(OrgEdge.user_id, OrgEdge.manager_id).where(
-            OrgEdge.team_id == team_id, OrgEdge.user_id.in_(ids)
-        )
-    )
-    return {user_id: manager_id for user_id, manager_id in rows}
-
-
 def reports_of(session: Session, team_id: str, manager_id: str) -> list[str]:
     return list(
         session.scalars(

@@ -24,7 +24,7 @@ QUESTIONS = (
 
 
 def within_limits(message_blocks: list[dict[str, Any]], max_blocks: int = 50) -> None:
-    """Slack's limits (DESIGN.md section 8), checked on every block we build."""
+    """Slack's limits (bot/services/slack_limits.py), checked on every block we build."""
     assert 0 < len(message_blocks) <= max_blocks
     for block in message_blocks:
         if block["type"] == "section":

@@ -19,11 +19,12 @@ from bot.app import make_web_client
 from bot.clock import utc_now
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS, update_message
 from bot.delivery.sender import OutboxSender
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from bot.jobs.minute import RunSummary, run_due, scheduled_job
 from bot.notify.checkins import enqueue_answer
 from bot.services import checkins, org, templates
+from bot.services.states import OccurrenceState
 from handlers import ids
 from storage.engine import unit_of_work
 from storage.models import CheckinOccurrence, OutboxMessage
@@ -192,7 +193,7 @@ def test_two_schedulers_racing_write_each_occurrence_and_prompt_once(
     assert sorted(reminders) == sorted(f"checkin:{r.id}:reminder" for r in rows)
     # Each was reported by exactly one of the two racers.
     assert totals == {"prompted": 150, "reminded": 150, "closed": 150}
-    assert {r.state for r in rows} == {checkins.MISSED}
+    assert {r.state for r in rows} == {OccurrenceState.MISSED}
 
 
 def test_catch_up_after_an_outage(session_factory: Factory, weekly: int) -> None:
@@ -201,7 +202,7 @@ def test_catch_up_after_an_outage(session_factory: Factory, weekly: int) -> None
     # Tokyo's closed at Saturday 07:00 UTC: recorded missed, never prompted.
     assert (summary.prompted, summary.missed) == (2, 1)
     found = occurrences(session_factory)
-    assert found["UCHO"].state == checkins.MISSED
+    assert found["UCHO"].state == OccurrenceState.MISSED
     assert found["UCHO"].prompt_outbox_id is None
     rows = outbox(session_factory)
     assert set(rows) == {
@@ -250,7 +251,7 @@ def test_closing_marks_missed_and_sends_nothing(session_factory: Factory, weekly
     summary = run_due(session_factory, NEW_YORK_AT + timedelta(days=1))
     assert (summary.closed, summary.reminded) == (3, 0)
     assert keys(session_factory) == before
-    assert {o.state for o in occurrences(session_factory).values()} == {checkins.MISSED}
+    assert {o.state for o in occurrences(session_factory).values()} == {OccurrenceState.MISSED}
     assert run_due(session_factory, NEW_YORK_AT + timedelta(days=2)).closed == 0
 
 
@@ -262,7 +263,7 @@ def test_out_of_office_is_away_without_a_prompt(
     summary = run_due(session_factory, NEW_YORK_AT)
     assert (summary.prompted, summary.away) == (2, 1)
     found = occurrences(session_factory)
-    assert found["UANA"].state == checkins.AWAY
+    assert found["UANA"].state == OccurrenceState.AWAY
     run_due(session_factory, NEW_YORK_AT + timedelta(hours=5))
     assert not any(k.startswith(f"checkin:{found['UANA'].id}:") for k in keys(session_factory))
 

@@ -1,4 +1,4 @@
-"""Check-in occurrences on the database (DESIGN.md section 3, Check-ins), without Slack.
+"""Check-in occurrences on the database (their states and scheduling rules), without Slack.
 
 The `now` fixture is Wednesday 2037-11-25 15:00 UTC; the team's template asks on Fridays at
 16:00 in each member's zone, which is 05:00 UTC in Sydney, 10:30 in Kolkata, 16:00 in London
@@ -20,6 +20,7 @@ from bot.services.checkins import (
     CheckinRefused,
     CheckinUnavailable,
 )
+from bot.services.states import OccurrenceState
 from bot.services.templates import Question
 from storage.models import CheckinAnswer, CheckinOccurrence, UpwardFeedback
 from tests.factories import TEAM, add_people, person
@@ -120,7 +121,7 @@ def test_each_member_is_due_at_their_own_local_time(team: Session, weekly: int) 
     assert (sydney.local_date, sydney.scheduled_at) == (FRIDAY, SYDNEY_AT)
     assert sydney.closes_at == SYDNEY_AT + timedelta(days=1)
     assert sydney.remind_at == SYDNEY_AT + timedelta(hours=4)
-    assert sydney.state == checkins.PENDING
+    assert sydney.state == OccurrenceState.PENDING
     assert sydney.team_id == TEAM and sydney.template_id == weekly
     assert by_user["UNY"].scheduled_at == NEW_YORK_AT
 
@@ -162,7 +163,7 @@ def test_catch_up_after_an_outage(team: Session, weekly: int) -> None:
     assert [o.user_id for o in result.missed] == ["USYD"]
     assert sorted(created_users(result)) == ["UKOL", "ULON", "UNOCACHE", "UNOTZ", "UNY"]
     assert all(due.late for due in result.created)
-    assert {r.user_id: r.state for r in rows(team)}["USYD"] == checkins.MISSED
+    assert {r.user_id: r.state for r in rows(team)}["USYD"] == OccurrenceState.MISSED
 
 
 def test_catch_up_is_bounded_by_the_horizon(team: Session, now: datetime) -> None:
@@ -184,7 +185,7 @@ def test_out_of_office_members_are_recorded_away(team: Session, weekly: int, now
     result = checkins.plan_due(team, NEW_YORK_AT)
     assert [o.user_id for o in result.away] == ["UNY"]
     assert "UNY" not in created_users(result) and "ULON" in created_users(result)
-    assert {r.user_id: r.state for r in rows(team)}["UNY"] == checkins.AWAY
+    assert {r.user_id: r.state for r in rows(team)}["UNY"] == OccurrenceState.AWAY
 
 
 def test_deleted_users_bots_and_inactive_templates_are_not_prompted(
@@ -208,7 +209,10 @@ def test_a_deactivated_member_is_away_not_missed(team: Session, now: datetime) -
     result = checkins.plan_due(team, LONDON_AT + timedelta(days=7))
     assert sorted(created_users(result)) == ["ULON", "UNOTZ"]
     assert result.missed == []
-    assert [r.state for r in rows(team, user_id="UNOTZ")] == [checkins.AWAY, checkins.PENDING]
+    assert [r.state for r in rows(team, user_id="UNOTZ")] == [
+        OccurrenceState.AWAY,
+        OccurrenceState.PENDING,
+    ]
 
 
 def test_changing_the_time_applies_forward_only(team: Session, now: datetime) -> None:
@@ -330,10 +334,10 @@ def test_closing_marks_missed_once(team: Session, weekly: int) -> None:
     assert sorted(o.user_id for o in earlier) == ["UKOL", "USYD"]
     closed = checkins.close_due(team, closes)
     assert sorted(o.user_id for o in closed) == ["ULON", "UNOCACHE", "UNOTZ"]
-    assert all(o.state == checkins.MISSED for o in closed)
+    assert all(o.state == OccurrenceState.MISSED for o in closed)
     assert checkins.close_due(team, closes) == []
     assert checkins.pending_for(team, TEAM, "ULON", closes) is None
-    assert {r.state for r in rows(team)} == {checkins.MISSED}
+    assert {r.state for r in rows(team)} == {OccurrenceState.MISSED}
 
 
 # ----- answering --------------------------------------------------------------------------------
@@ -347,7 +351,7 @@ def test_submit_stores_clean_answers(team: Session, weekly: int) -> None:
     due = checkins.open_checkin(team, TEAM, "ULON", None, LONDON_AT)
     at = LONDON_AT + timedelta(minutes=5)
     submitted = checkins.submit(team, TEAM, "ULON", due.occurrence.id, GOOD, at)
-    assert submitted.occurrence.state == checkins.ANSWERED
+    assert submitted.occurrence.state == OccurrenceState.ANSWERED
     assert submitted.occurrence.answered_at == at
     assert [(q.id, v) for q, v in submitted.answers] == [
         ("done", "Shipped the importer"),
@@ -380,7 +384,7 @@ def test_invalid_answers_name_each_question_and_change_nothing(team: Session, we
         "upward": "Your answer is 3001 characters; the limit is 3000. Please shorten it.",
     }
     [row] = rows(team, user_id="ULON")
-    assert row.state == checkins.PENDING and row.answered_at is None
+    assert row.state == OccurrenceState.PENDING and row.answered_at is None
     assert team.scalars(select(CheckinAnswer)).all() == []
 
 
@@ -459,13 +463,13 @@ def test_a_late_click_finds_the_check_in_closed(team: Session, weekly: int) -> N
     assert caught.value.occurrence is not None and caught.value.occurrence.state == "missed"
     with pytest.raises(CheckinUnavailable, match="has closed"):
         checkins.submit(team, TEAM, "ULON", occ.id, GOOD, late)
-    assert [r.state for r in rows(team, user_id="ULON")] == [checkins.MISSED]
+    assert [r.state for r in rows(team, user_id="ULON")] == [OccurrenceState.MISSED]
 
 
 def test_skip(team: Session, weekly: int) -> None:
     checkins.plan_due(team, LONDON_AT)
     skipped = checkins.skip(team, TEAM, "ULON", None, LONDON_AT)
-    assert skipped.state == checkins.SKIPPED
+    assert skipped.state == OccurrenceState.SKIPPED
     with pytest.raises(CheckinUnavailable) as again:
         checkins.skip(team, TEAM, "ULON", skipped.id, LONDON_AT)
     assert again.value.reason == "skipped"
@@ -518,7 +522,7 @@ def test_ooo_is_inclusive_and_turns_waiting_check_ins_away(team: Session, weekly
     checkins.plan_due(team, LONDON_AT)
     result = checkins.set_ooo(team, TEAM, "ULON", date(2037, 12, 4), LONDON_AT)
     assert result.starts_on == FRIDAY
-    assert [o.state for o in result.away] == [checkins.AWAY]
+    assert [o.state for o in result.away] == [OccurrenceState.AWAY]
     assert checkins.ooo_until(team, TEAM, "ULON", LONDON_AT) == date(2037, 12, 4)
     # Until is inclusive: next Friday is away, the one after is prompted.
     nxt = checkins.plan_due(team, LONDON_AT + timedelta(days=7))

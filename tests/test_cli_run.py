@@ -1,4 +1,4 @@
-"""`pulsebot run` and `pulsebot db upgrade` as an operator meets them (DESIGN.md section 4).
+"""`pulsebot run` and `pulsebot db upgrade` as an operator meets them (the README's Configuration).
 
 Each runs as a real process in an empty directory (no `.env`), with an environment stripped
 of every pulsebot variable except those the test sets.
@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from tests.server import SIGNING_SECRET, ServerProcess, free_port, start_process
 
 OURS = (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.demo.slack_payloads import AppAnswer
 from bot.demo.workspace import Workspace
 from handlers import ids

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import logs
 from bot.cli.main import main
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.settings import get_database_settings, get_settings
 from storage.engine import unit_of_work
 from storage.models import Digest

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utc_now
 from bot.delivery.sender import LEASE_TTL
-from bot.demo.slack_emulator import Call, SlackEmulator
+from bot.demo.emulator import Call, SlackEmulator
 from bot.jobs.minute import run_due
 from bot.services import templates
 from handlers.users import sync_all
@@ -79,7 +79,7 @@ def team(server: RunningServer, slack: SlackEmulator) -> dict[str, CheckinOccurr
             )
         )
         # Ana's third direct report: with PULSEBOT_ANONYMITY_MIN (3) reports, the anonymous
-        # option is offered to her team (issue 7).
+        # option is offered to her team.
         session.add(
             OrgEdge(
                 team_id="T0TEAM", user_id="UGUS", manager_id=OWNER, source="csv", updated_at=now
@@ -341,7 +341,7 @@ def test_the_manager_replies_in_the_members_check_in_thread(
         if c.get("thread_ts") and c["channel"] in ("DUBEN", "DUFIN")
     ]
     assert len(dm_replies) == 2
-    # The owner's own thread under Ben's answers shows the reply too (issue 8).
+    # The owner's own thread under Ben's answers shows the reply too.
     (echo,) = [c for c in slack.calls("chat.postMessage") if c["channel"] == "DUANA"]
     assert echo["thread_ts"] == answers_dm["ts"] and "You replied" in echo["text"]
 

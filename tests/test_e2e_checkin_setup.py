@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.services import templates
 from bot.services.templates import TemplateInfo
 from storage.models import OrgEdge, OutboxMessage

@@ -1,4 +1,4 @@
-"""Check-in exchanges both ways (issue 8): a member answers back under a manager's reply as a
+"""Check-in exchanges both ways: a member answers back under a manager's reply as a
 plain Slack reply (`message.im`), it reaches the manager's thread under that answer, and the
 manager's plain replies there reach the member's; named upward notes are replyable too."""
 
@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from storage.models import CheckinOccurrence, ConversationMessage
 from tests.feedback_flows import all_sent, dm_event
 from tests.server import RunningServer

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.jobs.minute import run_due
 from bot.services import templates
 from handlers.users import sync_all

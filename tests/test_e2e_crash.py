@@ -1,7 +1,7 @@
 """Exactly once across crashes and replicas: real `pulsebot run` processes, killed with -9.
 
 "An acked kudos is posted exactly once even when the process is killed the instant after the
-ack and started again" (issue 2; DESIGN.md section 6, "Ack fast, ack durable").
+ack and started again" (docs/architecture.md, "Ack fast, ack durable").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from storage.models import Kudos, OutboxMessage, SenderLease
 from tests.server import KUDOS_CHANNEL, SIGNING_SECRET, ServerProcess, start_process
 from tests.slack_requests import SlackRequests

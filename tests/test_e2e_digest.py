@@ -22,7 +22,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.jobs.digests import DigestPolicy
 from bot.jobs.minute import run_due
 from bot.services import digest_rules as rules

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from storage.models import DirectoryUser, Kudos, OutboxMessage
 from tests.server import RunningServer
 from tests.slack_requests import SlackRequests

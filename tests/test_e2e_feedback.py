@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.services.feedback import DENIED
 from storage.models import ConversationMessage, Feedback, OutboxMessage
 from tests.feedback_flows import (

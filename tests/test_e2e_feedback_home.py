@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.services.feedback import NO_TEAM
 from handlers.blocks.feedback import answer_team_button
 from storage.models import ConversationMessage, OutboxMessage

@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from storage.models import Kudos, KudosRecipient, OutboxMessage
 from tests.server import KUDOS_CHANNEL, RunningServer
 from tests.slack_requests import SlackRequests

@@ -1,4 +1,4 @@
-"""Three `pulsebot run` replicas on one PostgreSQL database (issue 10, part 3).
+"""Three `pulsebot run` replicas on one PostgreSQL database.
 
 A 200-member check-in fan-out and 50 kudos, the kudos requests spread across the replicas, the
 emulator limiting chat.postMessage to the rate the replicas are configured for. Each message
@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utc_now
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.jobs.minute import run_due
 from bot.services import templates
 from bot.services.directory import store_users

@@ -1,4 +1,4 @@
-"""Delivery never stalls behind a sender that has nothing to send (issue 6).
+"""Delivery never stalls behind a sender that has nothing to send.
 
 A `pulsebot checkins run-due --at` a year ahead writes prompts while `pulsebot run` servers
 hold the sender lease. The rows carry no not-before time, so every process may send them, and
@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utc_now
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.services import templates
 from storage.models import OutboxMessage, SenderLease
 from tests.factories import next_weekday

@@ -1,4 +1,4 @@
-"""Kudos rules on the database (DESIGN.md section 3), without Slack."""
+"""Kudos rules on the database, without Slack."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The ids come from handlers/ids.py; "handled" is checked by dispatching signed requests through
 the real Bolt App in-process (`App.dispatch(BoltRequest(...))`): Bolt answers 404 to anything
-no listener matched, and Slack counts a 404 as a failure (DESIGN.md section 8).
+no listener matched, and Slack counts a 404 as a failure.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from slack_bolt import App, BoltRequest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import build_app
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from handlers import ids
 from tests.server import SIGNING_SECRET, server_settings
@@ -42,7 +42,7 @@ CANDIDATE_EVENTS = (
     "tokens_revoked",
     "user_change",
 )
-CANDIDATE_COMMANDS = ("/kudos", "/checkin", "/feedback")  # DESIGN.md section 2
+CANDIDATE_COMMANDS = ("/kudos", "/checkin", "/feedback")
 
 # The bot scope each Web API method needs (Slack's method reference). Methods absent here
 # (auth.test, views.*, chat.getPermalink) need none; add a row when the code calls a new one.
@@ -248,7 +248,7 @@ def test_bot_scopes_are_exactly_the_ones_the_code_needs(manifest: dict[str, Any]
     needed |= {EVENT_SCOPES[e] for e in bot_events(manifest) if e in EVENT_SCOPES}
     if commands(manifest) or shortcuts(manifest):
         needed.add("commands")
-    # PULSEBOT_KUDOS_CHANNEL: the feed is posted without inviting the bot (DESIGN.md section 3).
+    # PULSEBOT_KUDOS_CHANNEL: the feed is posted without inviting the bot.
     needed.add("chat:write.public")
     assert set(declared) == needed, {
         "missing": sorted(needed - set(declared)),

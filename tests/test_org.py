@@ -1,4 +1,4 @@
-"""The org chart and its CSV import (issue 3, "Who reports to whom")."""
+"""The org chart and its CSV import ("who reports to whom")."""
 
 from __future__ import annotations
 
@@ -38,6 +38,15 @@ def no_email(email: str) -> str | None:
     raise AssertionError(f"user-id files must not resolve emails ({email})")
 
 
+def import_csv(
+    session: Session, team_id: str, text: str, resolve_email: org.ResolveEmail, now: datetime
+) -> org.ImportReport:
+    """A whole file in one transaction, as the tests import it; the CLI parses first, outside
+    any transaction, because its resolver calls Slack."""
+    rows, errors = org.parse_csv(text, resolve_email)
+    return org.store_rows(session, team_id, rows, now, errors)
+
+
 def chart(session: Session) -> dict[str, str]:
     return org_store.all_edges(session, TEAM)
 
@@ -46,7 +55,7 @@ def chart(session: Session) -> dict[str, str]:
 
 
 def test_import_by_user_id(session: Session, now: datetime) -> None:
-    report = org.import_csv(
+    report = import_csv(
         session, TEAM, "user_id,manager_id\nUBEN,UANA\nUCHO,UANA\nUDEV,UBEN\n", no_email, now
     )
     assert report.ok and report.imported == 3
@@ -68,7 +77,7 @@ def test_import_by_email_resolves_each_address_once(session: Session, now: datet
         "\r\n"
         "dev@example.com,ben@example.com\r\n"
     )
-    report = org.import_csv(session, TEAM, text, resolver, now)
+    report = import_csv(session, TEAM, text, resolver, now)
     assert report.errors == []
     assert report.imported == 3
     assert chart(session) == {"UBEN": "UANA", "UCHO": "UANA", "UDEV": "UBEN"}
@@ -80,8 +89,8 @@ def test_import_by_email_resolves_each_address_once(session: Session, now: datet
 def test_reimport_replaces_a_manager_and_an_empty_cell_removes_one(
     session: Session, now: datetime
 ) -> None:
-    org.import_csv(session, TEAM, "user_id,manager_id\nUBEN,UANA\nUCHO,UANA\n", no_email, now)
-    report = org.import_csv(session, TEAM, "user_id,manager_id\nUBEN,UCHO\nUCHO,\n", no_email, now)
+    import_csv(session, TEAM, "user_id,manager_id\nUBEN,UANA\nUCHO,UANA\n", no_email, now)
+    report = import_csv(session, TEAM, "user_id,manager_id\nUBEN,UCHO\nUCHO,\n", no_email, now)
     assert report.ok and report.imported == 1 and report.cleared == 1
     assert chart(session) == {"UBEN": "UCHO"}
 
@@ -105,7 +114,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_still_imported(
             "eve@example.com,ana@example.com",  # 9 good
         ]
     )
-    report = org.import_csv(session, TEAM, text, Resolver(), now)
+    report = import_csv(session, TEAM, text, Resolver(), now)
     assert [(e.line, e.message) for e in report.errors] == [
         (3, "no Slack user has the email nobody@example.com"),
         (4, "manager: no Slack user has the email ghost@example.com"),
@@ -120,7 +129,7 @@ def test_bad_rows_are_reported_by_line_and_good_rows_still_imported(
 
 
 def test_user_id_file_rejects_malformed_ids(session: Session, now: datetime) -> None:
-    report = org.import_csv(
+    report = import_csv(
         session, TEAM, "user_id,manager_id\nben,UANA\nUBEN,<@UANA>\nUCHO,UANA\n", no_email, now
     )
     assert [e.line for e in report.errors] == [2, 3]
@@ -131,7 +140,7 @@ def test_user_id_file_rejects_malformed_ids(session: Session, now: datetime) -> 
 
 def test_a_loop_inside_the_file_rejects_every_row_on_it(session: Session, now: datetime) -> None:
     text = "user_id,manager_id\nUANA,UBEN\nUBEN,UCHO\nUCHO,UANA\nUDEV,UANA\n"
-    report = org.import_csv(session, TEAM, text, no_email, now)
+    report = import_csv(session, TEAM, text, no_email, now)
     assert [e.line for e in report.errors] == [2, 3, 4]
     assert all("closes a loop" in e.message for e in report.errors)
     assert "UANA -> UBEN -> UCHO -> UANA" in report.errors[0].message
@@ -140,8 +149,8 @@ def test_a_loop_inside_the_file_rejects_every_row_on_it(session: Session, now: d
 
 
 def test_a_loop_through_the_existing_chart_is_refused(session: Session, now: datetime) -> None:
-    org.import_csv(session, TEAM, "user_id,manager_id\nUBEN,UANA\nUCHO,UBEN\n", no_email, now)
-    report = org.import_csv(session, TEAM, "user_id,manager_id\nUANA,UCHO\n", no_email, now)
+    import_csv(session, TEAM, "user_id,manager_id\nUBEN,UANA\nUCHO,UBEN\n", no_email, now)
+    report = import_csv(session, TEAM, "user_id,manager_id\nUANA,UCHO\n", no_email, now)
     assert [e.line for e in report.errors] == [2]
     assert chart(session) == {"UBEN": "UANA", "UCHO": "UBEN"}
 
@@ -149,17 +158,17 @@ def test_a_loop_through_the_existing_chart_is_refused(session: Session, now: dat
 def test_a_rejected_row_keeps_the_old_edge_which_can_close_another_loop(
     session: Session, now: datetime
 ) -> None:
-    org.import_csv(session, TEAM, "user_id,manager_id\nUANA,UBEN\n", no_email, now)
+    import_csv(session, TEAM, "user_id,manager_id\nUANA,UBEN\n", no_email, now)
     # UANA->UEVE and UEVE->UANA loop (rejected), so UANA keeps UBEN; then UBEN->UANA loops too.
     text = "user_id,manager_id\nUANA,UEVE\nUEVE,UANA\nUBEN,UANA\n"
-    report = org.import_csv(session, TEAM, text, no_email, now)
+    report = import_csv(session, TEAM, text, no_email, now)
     assert [e.line for e in report.errors] == [2, 3, 4]
     assert chart(session) == {"UANA": "UBEN"}
 
 
 def test_a_file_that_replaces_an_edge_may_reverse_it(session: Session, now: datetime) -> None:
-    org.import_csv(session, TEAM, "user_id,manager_id\nUBEN,UANA\n", no_email, now)
-    report = org.import_csv(session, TEAM, "user_id,manager_id\nUANA,UBEN\nUBEN,\n", no_email, now)
+    import_csv(session, TEAM, "user_id,manager_id\nUBEN,UANA\n", no_email, now)
+    report = import_csv(session, TEAM, "user_id,manager_id\nUANA,UBEN\nUBEN,\n", no_email, now)
     assert report.ok
     assert chart(session) == {"UANA": "UBEN"}
 
@@ -176,7 +185,7 @@ def test_an_unreadable_file_imports_nothing(
     session: Session, now: datetime, text: str, problem: str
 ) -> None:
     with pytest.raises(org.OrgFileError, match=problem):
-        org.import_csv(session, TEAM, text, Resolver(), now)
+        import_csv(session, TEAM, text, Resolver(), now)
     assert chart(session) == {}
 
 
@@ -196,7 +205,7 @@ def test_nothing_is_half_written_when_storing_fails(
     monkeypatch.setattr(org_store, "set_manager", failing)
     text = "user_id,manager_id\nUBEN,UANA\nUCHO,UANA\nUDEV,UANA\n"
     with pytest.raises(RuntimeError), unit_of_work(session_factory) as s:
-        org.import_csv(s, TEAM, text, no_email, now)
+        import_csv(s, TEAM, text, no_email, now)
     with unit_of_work(session_factory) as s:
         assert s.scalar(select(func.count()).select_from(OrgEdge)) == 0
 

@@ -2,7 +2,7 @@
 
 Rows are written the way features write them (`bot.delivery.outbox`), then sent by the real
 `OutboxSender` with the production WebClient (`bot.app.make_web_client`, no slack_sdk retry
-handler). Each test names the guarantee of DESIGN.md section 6 ("Exactly once", "Rate limits")
+handler). Each test names the guarantee of docs/architecture.md ("Exactly once", "Rate limits")
 it holds the sender to.
 """
 
@@ -29,7 +29,7 @@ from bot.delivery import outbox, pacing
 from bot.delivery import sender as sender_module
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.sender import LEASE_TTL, MAX_ATTEMPTS, MAX_BACKOFF, OutboxSender
-from bot.demo.slack_emulator import Call, SlackEmulator
+from bot.demo.emulator import Call, SlackEmulator
 from storage.engine import unit_of_work
 from storage.models import OutboxMessage, SenderLease
 from tests.server import KUDOS_CHANNEL, free_port, server_settings

@@ -1,4 +1,4 @@
-"""Scheduling maths (DESIGN.md section 3): local times in each member's zone, DST included."""
+"""Scheduling maths: local times in each member's zone, DST included."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from storage.migrate import head_revision
 from tests.databases import fresh_database, is_postgres
 from tests.server import SIGNING_SECRET, start_process

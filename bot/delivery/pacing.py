@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-# Calls per second each method may use (DESIGN.md section 8). chat.postMessage is configured.
+# Calls per second each method may use, by its Slack tier. chat.postMessage is configured.
 TIER_RATES = {
     "chat.update": 50 / 60,  # Tier 3
     "conversations.open": 50 / 60,  # Tier 3

@@ -269,16 +269,27 @@ class OutboxSender:
         )
 
     def _classify(self, row: store.Claimed, error: SlackApiError) -> Outcome:
+        limited = self._rate_limited(row.method, error, known=True)
+        if limited is not None:
+            return limited
         status = error.response.status_code
         code = str(error.response.get("error") or f"http_{status}")
-        if status == 429 or code == "ratelimited":
-            retry_after = _retry_after(error.response.headers)
-            self._pacer.pause(row.method, retry_after, time.monotonic())
-            self.stats.rate_limited += 1
-            return Outcome("retry", error="ratelimited", retry_after=retry_after, counts=False)
         if status >= 500 or code in TRANSIENT_ERRORS:
             return Outcome("retry", error=code)
         return Outcome("failed", error=code)
+
+    def _rate_limited(self, method: str, error: SlackApiError, *, known: bool) -> Outcome | None:
+        """A 429 pauses that method for its Retry-After, and the row waits without spending
+        an attempt; None when the error is something else. `known`: whether the row's own
+        call is known not to have posted (False while looking for a lost answer)."""
+        if error.response.status_code != 429 and error.response.get("error") != "ratelimited":
+            return None
+        retry_after = _retry_after(error.response.headers)
+        self._pacer.pause(method, retry_after, time.monotonic())
+        self.stats.rate_limited += 1
+        return Outcome(
+            "retry", error="ratelimited", retry_after=retry_after, counts=False, known=known
+        )
 
     def _record(self, team_id: str, row: store.Claimed, outcome: Outcome) -> None:
         now = self._clock()
@@ -350,15 +361,11 @@ class OutboxSender:
                     log.info("outbox: %s was posted before its answer was lost", row.key)
                     return Outcome("sent", channel=channel, ts=str(message.get("ts")))
         except SlackApiError as error:
-            status = error.response.status_code
-            code = str(error.response.get("error") or f"http_{status}")
-            if status == 429 or code == "ratelimited":
-                method = str(error.response.api_url).rsplit("/", 1)[-1]
-                retry_after = _retry_after(error.response.headers)
-                self._pacer.pause(method, retry_after, time.monotonic())
-                return Outcome(
-                    "retry", error="ratelimited", retry_after=retry_after, counts=False, known=False
-                )
+            method = str(error.response.api_url).rsplit("/", 1)[-1]
+            limited = self._rate_limited(method, error, known=False)
+            if limited is not None:
+                return limited
+            code = str(error.response.get("error") or f"http_{error.response.status_code}")
             OUTBOX_RECONCILED.labels("unverified").inc()
             log.warning(
                 "outbox: cannot look for %s in Slack (%s); posting it again, it may show twice",

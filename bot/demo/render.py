@@ -11,7 +11,6 @@ the stored message or view when one is clicked, as Slack does.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -497,8 +496,3 @@ def find_element(items: Any, block_id: str, action_id: str) -> JSONDict | None:
 
 def option_by_value(item: JSONDict, value: str) -> JSONDict | None:
     return next((o for o in options_of(item) if o.get("value") == value), None)
-
-
-def data_json(value: Any) -> str:
-    """JSON for a data-* attribute."""
-    return esc(json.dumps(value, separators=(",", ":")))

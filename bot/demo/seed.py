@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.demo import company
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from bot.jobs.digests import DigestPolicy, write_due
 from bot.services import checkins, directory, feedback, kudos, org, templates

@@ -29,8 +29,8 @@ from bot import logs
 from bot.app import build_app
 from bot.demo import company, page
 from bot.demo.clock import DemoClock
+from bot.demo.emulator import SlackEmulator
 from bot.demo.seed import SeedSummary, seed_company
-from bot.demo.slack_emulator import SlackEmulator
 from bot.demo.slack_payloads import SlackPayloads
 from bot.demo.workspace import Workspace
 from bot.deps import Deps

@@ -1,9 +1,9 @@
 """What Slack sends the app, built and signed as Slack does, posted to `/slack/events`.
 
-The demo page never calls the app any other way: a slash command is form fields, a click or
-a modal submission is a `payload=` form field holding JSON, an event is a JSON
-`event_callback` envelope; each is signed with the wall clock (v0 HMAC-SHA256). The app gets
-nothing from the demo that Slack would not send.
+A slash command is form fields, a click or a modal submission is a `payload=` form field holding
+JSON, an event is a JSON `event_callback` envelope; each is signed with the wall clock (v0
+HMAC-SHA256). The demo page never calls the app any other way, and the end-to-end tests send
+the very same requests through their own HTTP client, so the shapes are written once, here.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from bot.demo.signing import signed_headers
@@ -24,6 +25,8 @@ JSONDict = dict[str, Any]
 FORM = "application/x-www-form-urlencoded"
 SLACK_USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 TIMEOUT = 10.0  # seconds; Slack itself gives up after 3
+
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +44,14 @@ class AppAnswer:
         return value if isinstance(value, dict) else None
 
 
-class SlackPayloads:
-    """Signed requests for one workspace, to one app URL."""
+class SlackSender(Generic[Answer]):
+    """Signed requests for one workspace; `post_raw` carries the bytes and its answer is
+    returned as is, so the demo (urllib, `AppAnswer`) and the tests (httpx, in-process
+    transports) share every payload shape without sharing a transport."""
 
     def __init__(
         self,
-        events_url: str,
+        post_raw: Callable[[bytes, dict[str, str]], Answer],
         signing_secret: str,
         *,
         team_id: str,
@@ -54,9 +59,9 @@ class SlackPayloads:
         api_app_id: str,
         bot_user_id: str,
         hooks_url: str,
-        verification_token: str = "demo-verification-token",
+        verification_token: str,
     ) -> None:
-        self.events_url = events_url
+        self.post_raw = post_raw
         self._secret = signing_secret
         self.team_id = team_id
         self.team_domain = team_domain
@@ -66,7 +71,7 @@ class SlackPayloads:
         self._token = verification_token
         self._counter = itertools.count(1)
 
-    # ----- ids ---------------------------------------------------------------------------------
+    # ----- ids and signing ---------------------------------------------------------------------
 
     def trigger_id(self) -> str:
         """Slack's `digits.digits.hex` shape; single-use in Slack and in the emulator."""
@@ -77,9 +82,13 @@ class SlackPayloads:
         n = next(self._counter)
         return f"{self.hooks_url}/{kind}/{self.team_id}/{n}/{secrets.token_urlsafe(18)}"
 
-    def _action_ts(self) -> str:
+    def action_ts(self) -> str:
         now = time.time()
         return f"{int(now)}.{int(now * 1_000_000) % 1_000_000:06d}"
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """The two headers Slack adds; an old timestamp tests the app's 5-minute window."""
+        return signed_headers(self._secret, body, timestamp)
 
     # ----- request kinds -----------------------------------------------------------------------
 
@@ -93,8 +102,10 @@ class SlackPayloads:
         channel_name: str,
         trigger_id: str,
         response_url: str,
-    ) -> AppAnswer:
-        """A slash command: form fields in Slack's order; `text` already escaped."""
+        extra: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """A slash command: form fields in Slack's order; `text` already escaped; `extra` adds
+        or overrides fields."""
         fields = {
             "token": self._token,
             "team_id": self.team_id,
@@ -110,7 +121,8 @@ class SlackPayloads:
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
-        return self._post(urlencode(fields).encode(), FORM)
+        fields.update(extra or {})
+        return self._send(urlencode(fields).encode(), FORM)
 
     def block_actions(
         self,
@@ -122,8 +134,10 @@ class SlackPayloads:
         channel: JSONDict | None = None,
         view: JSONDict | None = None,
         state: JSONDict | None = None,
-    ) -> AppAnswer:
-        """A click in a message (`message` and `channel`) or in a modal or Home tab (`view`)."""
+        container: JSONDict | None = None,
+    ) -> Answer:
+        """A click in a message (`message` and `channel`) or in a modal or Home tab (`view`);
+        `container` replaces the one Slack would derive from them."""
         payload: JSONDict = {
             "type": "block_actions",
             "user": self._user(user),
@@ -135,14 +149,14 @@ class SlackPayloads:
             "is_enterprise_install": False,
         }
         if view is not None:
-            payload["container"] = {
+            payload["container"] = container or {
                 "type": "view",
                 "view_id": view["id"],
             }
             payload["view"] = view
         else:
             assert message is not None and channel is not None
-            payload["container"] = {
+            payload["container"] = container or {
                 "type": "message",
                 "message_ts": message["ts"],
                 "channel_id": channel["id"],
@@ -152,8 +166,8 @@ class SlackPayloads:
             payload["message"] = message
             payload["response_url"] = self.response_url("actions")
         payload["state"] = {"values": state or {}}
-        payload["actions"] = [{**action, "action_ts": self._action_ts()}]
-        return self._post_payload(payload)
+        payload["actions"] = [{**action, "action_ts": self.action_ts()}]
+        return self._send_payload(payload)
 
     def message_shortcut(
         self,
@@ -163,11 +177,12 @@ class SlackPayloads:
         channel: JSONDict,
         message: JSONDict,
         trigger_id: str,
-    ) -> AppAnswer:
+    ) -> Answer:
+        """A message shortcut (`message_action`), with the message it was invoked on."""
         payload = {
             "type": "message_action",
             "token": self._token,
-            "action_ts": self._action_ts(),
+            "action_ts": self.action_ts(),
             "team": self._team(),
             "user": self._user(user),
             "channel": channel,
@@ -176,12 +191,12 @@ class SlackPayloads:
             "callback_id": callback_id,
             "trigger_id": trigger_id,
             "response_url": self.response_url("actions"),
-            "message_ts": message["ts"],
+            "message_ts": message.get("ts", ""),
             "message": message,
         }
-        return self._post_payload(payload)
+        return self._send_payload(payload)
 
-    def view_submission(self, *, user: JSONDict, view: JSONDict, trigger_id: str) -> AppAnswer:
+    def view_submission(self, *, user: JSONDict, view: JSONDict, trigger_id: str) -> Answer:
         """`view` as Slack holds it, with `state.values` filled from the form."""
         payload = {
             "type": "view_submission",
@@ -195,9 +210,9 @@ class SlackPayloads:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        return self._post_payload(payload)
+        return self._send_payload(payload)
 
-    def view_closed(self, *, user: JSONDict, view: JSONDict) -> AppAnswer:
+    def view_closed(self, *, user: JSONDict, view: JSONDict) -> Answer:
         """Sent only for views with `notify_on_close`, as Slack does."""
         payload = {
             "type": "view_closed",
@@ -210,9 +225,17 @@ class SlackPayloads:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        return self._post_payload(payload)
+        return self._send_payload(payload)
 
-    def event(self, event: JSONDict) -> AppAnswer:
+    def event(
+        self,
+        event: JSONDict,
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        retry_reason: str = "http_timeout",
+    ) -> Answer:
+        """An Events API delivery; the same event_id with retry_num is Slack's redelivery."""
         envelope = {
             "token": self._token,
             "team_id": self.team_id,
@@ -221,7 +244,7 @@ class SlackPayloads:
             "api_app_id": self.api_app_id,
             "event": event,
             "type": "event_callback",
-            "event_id": f"Ev{next(self._counter):08d}{secrets.token_hex(3).upper()}",
+            "event_id": event_id or f"Ev{next(self._counter):08d}{secrets.token_hex(3).upper()}",
             "event_time": int(time.time()),
             "authorizations": [
                 {
@@ -235,8 +258,18 @@ class SlackPayloads:
             "is_ext_shared_channel": False,
             "event_context": "4-" + secrets.token_urlsafe(24),
         }
+        headers: dict[str, str] = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         body = json.dumps(envelope, separators=(",", ":")).encode()
-        return self._post(body, "application/json")
+        return self._send(body, "application/json", headers)
+
+    def url_verification(self, challenge: str) -> Answer:
+        """The handshake Slack sends when the Request URL is saved."""
+        body = json.dumps(
+            {"token": self._token, "challenge": challenge, "type": "url_verification"}
+        ).encode()
+        return self._send(body, "application/json")
 
     # ----- plumbing ----------------------------------------------------------------------------
 
@@ -251,13 +284,47 @@ class SlackPayloads:
             "team_id": self.team_id,
         }
 
-    def _post_payload(self, payload: JSONDict) -> AppAnswer:
+    def _send_payload(self, payload: JSONDict) -> Answer:
         body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
-        return self._post(body, FORM)
+        return self._send(body, FORM)
 
-    def _post(self, body: bytes, content_type: str) -> AppAnswer:
+    def _send(
+        self, body: bytes, content_type: str, extra_headers: dict[str, str] | None = None
+    ) -> Answer:
         headers = {"Content-Type": content_type, "User-Agent": SLACK_USER_AGENT}
-        headers.update(signed_headers(self._secret, body))
+        headers.update(self.sign(body))
+        headers.update(extra_headers or {})
+        return self.post_raw(body, headers)
+
+
+class SlackPayloads(SlackSender[AppAnswer]):
+    """The demo's Slack: signed requests to one app URL over urllib, as Slack's servers send."""
+
+    def __init__(
+        self,
+        events_url: str,
+        signing_secret: str,
+        *,
+        team_id: str,
+        team_domain: str,
+        api_app_id: str,
+        bot_user_id: str,
+        hooks_url: str,
+        verification_token: str = "demo-verification-token",
+    ) -> None:
+        super().__init__(
+            self._post,
+            signing_secret,
+            team_id=team_id,
+            team_domain=team_domain,
+            api_app_id=api_app_id,
+            bot_user_id=bot_user_id,
+            hooks_url=hooks_url,
+            verification_token=verification_token,
+        )
+        self.events_url = events_url
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> AppAnswer:
         request = urllib.request.Request(self.events_url, data=body, headers=headers)
         # No proxy: the app is on 127.0.0.1, whatever http_proxy says.
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.demo import forms, render
-from bot.demo.slack_emulator import SlackEmulator
+from bot.demo.emulator import SlackEmulator
 from bot.demo.slack_payloads import AppAnswer, SlackPayloads
 from handlers import ids
 

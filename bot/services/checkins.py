@@ -1,6 +1,6 @@
 """Check-in occurrences: planning what is due, and every state change a member can make.
 
-States (DESIGN.md section 3): pending -> answered | skipped | missed; away is recorded instead
+States (`OccurrenceState`): pending -> answered | skipped | missed; away is recorded instead
 of prompting someone out of office. Every change is a conditional UPDATE from the expected
 state, so a late click racing the closing job, or a double submit, changes nothing twice.
 
@@ -18,20 +18,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.services.digest_rules import iso_week
 from bot.services.directory import Person, people, zone_or_utc
 from bot.services.schedule import Slot, next_slot, parse_duration, parse_time, slots_between
+from bot.services.states import CheckinUnavailableReason, OccurrenceState
 from bot.services.templates import Question, TemplateDef, definition_from_row
 from storage import checkins as store
 from storage import org as org_store
-from storage.checkins import ANSWERED, AWAY, MISSED, PENDING, SKIPPED, PlanMember
+from storage.checkins import PlanMember
 from storage.models import CheckinOccurrence, CheckinTemplate, OutOfOffice
 
 __all__ = [
-    "ANSWERED",
-    "AWAY",
-    "MISSED",
-    "PENDING",
-    "SKIPPED",
     "AnswersInvalid",
     "CheckinCommand",
     "CheckinRefused",
@@ -85,7 +82,7 @@ class Occurrence:
     scheduled_at: datetime
     closes_at: datetime
     remind_at: datetime | None
-    state: str
+    state: OccurrenceState
     snoozed_until: datetime | None
     snooze_count: int
     reminded_at: datetime | None
@@ -103,7 +100,7 @@ class Occurrence:
             scheduled_at=row.scheduled_at,
             closes_at=row.closes_at,
             remind_at=row.remind_at,
-            state=row.state,
+            state=OccurrenceState(row.state),
             snoozed_until=row.snoozed_until,
             snooze_count=row.snooze_count,
             reminded_at=row.reminded_at,
@@ -163,9 +160,11 @@ class OooResult:
 
 
 class CheckinUnavailable(Exception):
-    """The occurrence can't take this action. `reason`: not_found|closed|answered|skipped|away."""
+    """The occurrence can't take this action; `reason` lets the handler word its reply."""
 
-    def __init__(self, reason: str, message: str, occurrence: Occurrence | None = None) -> None:
+    def __init__(
+        self, reason: CheckinUnavailableReason, message: str, occurrence: Occurrence | None = None
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
@@ -282,11 +281,11 @@ def _plan_template(
             if member.deleted or (
                 period is not None and period.starts_on <= slot.local_date <= period.until
             ):
-                state = AWAY
+                state = OccurrenceState.AWAY
             elif closes_at <= now:
-                state = MISSED
+                state = OccurrenceState.MISSED
             else:
-                state = PENDING
+                state = OccurrenceState.PENDING
             values: dict[str, Any] = {
                 "team_id": template.team_id,
                 "template_id": template.id,
@@ -297,7 +296,11 @@ def _plan_template(
                 "remind_at": remind_at,
                 # A late prompt (catch-up) stands in for a reminder already due: one DM.
                 "reminded_at": (
-                    now if state == PENDING and remind_at is not None and remind_at <= now else None
+                    now
+                    if state == OccurrenceState.PENDING
+                    and remind_at is not None
+                    and remind_at <= now
+                    else None
                 ),
                 "state": state,
                 "snoozed_until": None,
@@ -311,9 +314,9 @@ def _plan_template(
             if new_id is None:
                 continue  # another scheduler wrote it first: it also sends it
             occurrence = Occurrence(id=new_id, **values)
-            if state == PENDING:
+            if state == OccurrenceState.PENDING:
                 result.created.append(Due(occurrence, definition, late=now - slot.at > LATE_AFTER))
-            elif state == MISSED:
+            elif state == OccurrenceState.MISSED:
                 result.missed.append(occurrence)
             else:
                 result.away.append(occurrence)
@@ -368,14 +371,14 @@ def open_checkin(
 ) -> Due:
     """The occurrence a "Start check-in" click (or `/checkin`) opens, if it is still open.
 
-    A click on a closed one raises CheckinUnavailable("closed") so the handler can say so and
+    A click on a closed one raises CheckinUnavailable(CLOSED) so the handler can say so and
     replace that one message; a pending one whose close time passed is marked missed here.
     """
     if occurrence_id is None:
         due = pending_for(session, team_id, user_id, now)
         if due is None:
             raise CheckinUnavailable(
-                "not_found",
+                CheckinUnavailableReason.NOT_FOUND,
                 "You have no check-in waiting. The next one comes by DM at its usual time.",
             )
         return due
@@ -427,14 +430,21 @@ def submit(
     changed = store.transition(
         session,
         row.id,
-        from_states=[PENDING],
-        values={"state": ANSWERED, "answered_at": now, "snoozed_until": None, "updated_at": now},
+        from_states=[OccurrenceState.PENDING],
+        values={
+            "state": OccurrenceState.ANSWERED,
+            "answered_at": now,
+            "snoozed_until": None,
+            "updated_at": now,
+        },
         extra=CheckinOccurrence.closes_at > now,
     )
     if not changed:  # closed or answered between our read and our write
         session.refresh(row)
         _ensure_open(session, row, now)
-        raise CheckinUnavailable("answered", "This check-in was already submitted.")
+        raise CheckinUnavailable(
+            CheckinUnavailableReason.ANSWERED, "This check-in was already submitted."
+        )
     upward_text = values.pop(upward.id, None) if upward is not None else None
     store.save_answers(session, team_id, row.id, values)
     is_anonymous = bool(anonymous and upward_text)
@@ -472,8 +482,8 @@ def skip(
     if not store.transition(
         session,
         row.id,
-        from_states=[PENDING],
-        values={"state": SKIPPED, "snoozed_until": None, "updated_at": now},
+        from_states=[OccurrenceState.PENDING],
+        values={"state": OccurrenceState.SKIPPED, "snoozed_until": None, "updated_at": now},
         extra=CheckinOccurrence.closes_at > now,
     ):
         session.refresh(row)
@@ -503,7 +513,7 @@ def snooze(
     if not store.transition(
         session,
         row.id,
-        from_states=[PENDING],
+        from_states=[OccurrenceState.PENDING],
         values={
             "snoozed_until": until,
             "snooze_count": CheckinOccurrence.snooze_count + 1,
@@ -537,8 +547,8 @@ def set_ooo(session: Session, team_id: str, user_id: str, until: date, now: date
         if store.transition(
             session,
             row.id,
-            from_states=[PENDING],
-            values={"state": AWAY, "snoozed_until": None, "updated_at": now},
+            from_states=[OccurrenceState.PENDING],
+            values={"state": OccurrenceState.AWAY, "snoozed_until": None, "updated_at": now},
         ):
             session.refresh(row)
             away.append(Occurrence.from_row(row))
@@ -595,7 +605,7 @@ def reply_target(
     if occurrence_id is None:
         return None
     row = store.get_occurrence(session, team_id, occurrence_id)
-    if row is None or row.state != ANSWERED:
+    if row is None or row.state != OccurrenceState.ANSWERED:
         return None
     template = store.get_template(session, team_id, row.template_id)
     if template is None:
@@ -728,11 +738,6 @@ def parse_command(text: str) -> CheckinCommand:
 # ----- helpers ----------------------------------------------------------------------------------
 
 
-def iso_week(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def slack_date(instant: datetime) -> str:
     """Rendered by Slack in the reader's own zone and locale."""
     fallback = instant.strftime("%Y-%m-%d %H:%M UTC")
@@ -744,27 +749,44 @@ def _own_occurrence(
 ) -> CheckinOccurrence:
     row = store.get_occurrence(session, team_id, occurrence_id, for_update=for_update)
     if row is None or row.user_id != user_id:
-        raise CheckinUnavailable("not_found", "I can't find that check-in.")
+        raise CheckinUnavailable(CheckinUnavailableReason.NOT_FOUND, "I can't find that check-in.")
     return row
 
 
 def _ensure_open(session: Session, row: CheckinOccurrence, now: datetime) -> None:
     """Raise the reason an occurrence can't be acted on; close it if its time has passed."""
-    if row.state == PENDING and row.closes_at <= now:
+    if row.state == OccurrenceState.PENDING and row.closes_at <= now:
         store.transition(
-            session, row.id, from_states=[PENDING], values={"state": MISSED, "updated_at": now}
+            session,
+            row.id,
+            from_states=[OccurrenceState.PENDING],
+            values={"state": OccurrenceState.MISSED, "updated_at": now},
         )
         session.refresh(row)
-    if row.state == PENDING:
+    if row.state == OccurrenceState.PENDING:
         return
     occurrence = Occurrence.from_row(row)
-    messages = {
-        MISSED: ("closed", "This check-in has closed. The next one comes at its usual time."),
-        ANSWERED: ("answered", "You already submitted this check-in. Thanks!"),
-        SKIPPED: ("skipped", "You skipped this check-in. The next one comes at its usual time."),
-        AWAY: ("away", "You were out of office for this check-in; nothing to do."),
+    messages: dict[str, tuple[CheckinUnavailableReason, str]] = {
+        OccurrenceState.MISSED: (
+            CheckinUnavailableReason.CLOSED,
+            "This check-in has closed. The next one comes at its usual time.",
+        ),
+        OccurrenceState.ANSWERED: (
+            CheckinUnavailableReason.ANSWERED,
+            "You already submitted this check-in. Thanks!",
+        ),
+        OccurrenceState.SKIPPED: (
+            CheckinUnavailableReason.SKIPPED,
+            "You skipped this check-in. The next one comes at its usual time.",
+        ),
+        OccurrenceState.AWAY: (
+            CheckinUnavailableReason.AWAY,
+            "You were out of office for this check-in; nothing to do.",
+        ),
     }
-    reason, message = messages.get(row.state, ("closed", "This check-in has closed."))
+    reason, message = messages.get(
+        row.state, (CheckinUnavailableReason.CLOSED, "This check-in has closed.")
+    )
     raise CheckinUnavailable(reason, message, occurrence)
 
 
@@ -775,7 +797,9 @@ def _target(
     if occurrence_id is None:
         row = store.latest_pending(session, team_id, user_id, now)
         if row is None:
-            raise CheckinUnavailable("not_found", "You have no check-in waiting.")
+            raise CheckinUnavailable(
+                CheckinUnavailableReason.NOT_FOUND, "You have no check-in waiting."
+            )
         return row
     row = _own_occurrence(session, team_id, user_id, occurrence_id, for_update=True)
     _ensure_open(session, row, now)

@@ -1,4 +1,4 @@
-"""Exchanges that go both ways: each one is a DM thread on each side (DESIGN.md section 11).
+"""Exchanges that go both ways: each one is a DM thread on each side.
 
 A side is a person's thread under one of our messages (an outbox row, whose channel and ts the
 sender records once it is posted); what they write there is forwarded to the other side's
@@ -96,6 +96,16 @@ def record(
             "created_at": now,
         },
     )
+
+
+def reply_problem(text: str) -> str | None:
+    """What is wrong with a reply typed in a modal, if anything. The form caps its length too,
+    but a submission is only a request: a forged one must not slip past the rule."""
+    if not text:
+        return "Write a reply."
+    if len(text) > MESSAGE_MAX:
+        return f"Replies are limited to {MESSAGE_MAX} characters."
+    return None
 
 
 def said(session: Session, team_id: str, kind: str, item_id: int) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.services.digest import ChartWeek
+from bot.services.digest_data import ChartWeek
 
 WIDTH, HEIGHT, DPI = 6.4, 3.0, 100
 BAR_COLOR = "#c7d7f5"

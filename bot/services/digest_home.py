@@ -1,4 +1,4 @@
-"""What App Home shows from check-ins and kudos (issue 7): for everyone, and for managers.
+"""What App Home shows from check-ins and kudos: for everyone, and for managers.
 
 Managers see their team as the digest preview sees it (`digest.preview`): never an anonymous
 note nor their count, so comparing App Home before and after a note reveals nothing.
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from bot.services import digest
 from bot.services import digest_rules as rules
+from bot.services.states import OccurrenceState
 from storage import digest as store
-from storage.checkins import ANSWERED
 
 RECENT_ANSWERS = 4
 RECENT_KUDOS = 10
@@ -48,7 +48,7 @@ def mine(session: Session, team_id: str, user_id: str, now: datetime, zone: Zone
     history = [
         r
         for r in store.occurrences(session, team_id, [user_id], [], first, this_week + timedelta(6))
-        if r.state == ANSWERED
+        if r.state == OccurrenceState.ANSWERED
     ]
     templates = store.templates(
         session, {r.template_id for r, _ in recent} | {r.template_id for r in history}
@@ -62,7 +62,7 @@ def mine(session: Session, team_id: str, user_id: str, now: datetime, zone: Zone
             MyAnswer(
                 name,
                 row.local_date,
-                digest.summary(template, answers.get(row.id, {})) if template else "",
+                digest.summary(template.questions, answers.get(row.id, {})) if template else "",
                 [(author, text) for author, text, _ in replies.get(row.id, [])],
             )
         )

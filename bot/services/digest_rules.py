@@ -1,6 +1,7 @@
-"""The digest's arithmetic and rules, on plain values: weeks, pulse, blockers, whom to talk to.
+"""The digest's arithmetic and rules, on plain values: weeks, pulse, blockers, whom to talk to,
+which anonymous notes a digest releases.
 
-No database and no Slack here, so every rule of issue 7 is tested on small literal inputs.
+No database and no Slack here, so every rule is tested on small literal inputs.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from statistics import mean
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+from bot.services.states import CheckinOutcome
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HISTORY_WEEKS = 8  # the chart, and the window every rule reads
@@ -20,6 +23,8 @@ PULSE_DROP = 2.0  # points below the person's own 4-week average
 LOW_PULSE = 2  # pulse at or below this two weeks running
 NO_KUDOS_DAYS = 30
 NOT_A_BLOCKER = {"", "none", "no", "n/a", "na", "nope", "nothing", "-", "no blockers", "nil"}
+
+Note = TypeVar("Note")  # an anonymous note, whatever its shape: the rule only passes them on
 
 
 # ----- weeks ------------------------------------------------------------------------------------
@@ -116,14 +121,14 @@ class PersonWeeks:
 
     pulses: Sequence[float | None]  # weekly pulse, HISTORY_WEEKS long
     # per template: that template's occurrences' outcomes, oldest first, ending in the covered
-    # week: "answered" | "missed" | "skipped" (away and still-open ones are left out)
+    # week: answered, missed or skipped (away and still-open ones are left out)
     outcomes: dict[str, Sequence[str]]
     blocker_now: bool
     blocker_last_week: bool
 
 
 def reasons(history: PersonWeeks) -> list[str]:
-    """Why a manager should talk to this person this week (issue 7), each in plain words."""
+    """Why a manager should talk to this person this week, each in plain words."""
     found: list[str] = []
     pulses = list(history.pulses)
     current = pulses[-1] if pulses else None
@@ -141,7 +146,7 @@ def reasons(history: PersonWeeks) -> list[str]:
     ):
         found.append(f"pulse {LOW_PULSE} or lower two weeks running")
     for template, outcomes in sorted(history.outcomes.items()):
-        if len(outcomes) >= 2 and outcomes[-1] == "missed" and outcomes[-2] == "missed":
+        if len(outcomes) >= 2 and outcomes[-1] == outcomes[-2] == CheckinOutcome.MISSED:
             found.append(f"missed the last two {template} check-ins")
     if history.blocker_now and history.blocker_last_week:
         found.append("a blocker still open from last week")
@@ -156,5 +161,20 @@ def spread(values: Iterable[int]) -> list[int]:
     return counts
 
 
-def days_since(then: datetime | None, now: datetime) -> int | None:
-    return None if then is None else (now - then).days
+# ----- anonymity --------------------------------------------------------------------------------
+
+
+def anonymous_release(
+    waiting: Sequence[Note], *, sending: bool, reports_answered: int, minimum: int
+) -> tuple[list[Note], int]:
+    """(the notes released, how many still wait) for the anonymous notes `waiting`.
+
+    Only a digest being sent releases notes, and only once at least `minimum` direct reports
+    answered that week: with fewer, the manager could guess who wrote one. Then every waiting
+    note goes at once; below it they all wait, and are counted. A preview neither shows them nor
+    counts them, so comparing two previews tells nothing."""
+    if not sending or not waiting:
+        return [], 0
+    if reports_answered >= minimum:
+        return list(waiting), 0
+    return [], len(waiting)

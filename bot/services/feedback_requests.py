@@ -1,10 +1,11 @@
-"""`/feedback request`: asking 1-10 people for feedback on a topic (DESIGN.md section 11).
+"""`/feedback request`: asking 1-10 people for feedback on a topic.
 
-States per person asked: pending -> answered | declined | expired. A request is due at the end
-of its due date in the requester's zone; one reminder goes a day before, and at the due time it
-closes (the minute job does both, from rows). Permissions: only the people asked may answer or
-decline, only while it is open; the answers are readable by the requester, and by the subject
-where the giver ticked "share". A denial reads the same whether or not the request exists.
+States per person asked (`AskedState`): pending -> answered | declined | expired. A request
+is due at the end of its due date in the requester's zone; one reminder goes a day before, and
+at the due time it closes (the minute job does both, from rows). Permissions: only the people
+asked may answer or decline, only while it is open; the answers are readable by the requester,
+and by the subject where the giver ticked "share". A denial reads the same whether or not the
+request exists.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from bot.services.directory import Person, people, zone_or_utc
+from bot.services.states import AskedState, RequestState, RequestUnavailableReason
 from bot.services.text import neutralise, unescape
 from storage import feedback as store
 from storage import org as org_store
@@ -34,8 +36,9 @@ DEFAULT_QUESTIONS = (
     "Anything else I should know?",
 )
 DENIED = "I can't find that request, or it wasn't sent to you."
-OPEN, CLOSED = store.OPEN, store.CLOSED
-PENDING, ANSWERED, DECLINED, EXPIRED = store.PENDING, store.ANSWERED, store.DECLINED, store.EXPIRED
+# The names the handlers group the people asked by.
+PENDING, ANSWERED = AskedState.PENDING, AskedState.ANSWERED
+DECLINED, EXPIRED = AskedState.DECLINED, AskedState.EXPIRED
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +61,14 @@ class RequestItem:
     questions: list[str]
     due_on: date
     due_at: datetime
-    state: str
+    state: RequestState
 
 
 @dataclass(frozen=True, slots=True)
 class AskedItem:
     id: int
     user_id: str
-    state: str
+    state: AskedState
     answers: list[str] | None
     share: bool
     ask_outbox_id: int | None
@@ -104,11 +107,13 @@ class RequestRefused(Exception):
 
 
 class RequestUnavailable(Exception):
-    """The request can't be answered by this person now. `reason`: denied | closed | settled.
+    """The request can't be answered by this person now; `reason` lets the handler word it.
 
     A denial carries no request: it must not tell whether one exists."""
 
-    def __init__(self, message: str, reason: str, request: RequestItem | None = None) -> None:
+    def __init__(
+        self, message: str, reason: RequestUnavailableReason, request: RequestItem | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
@@ -245,15 +250,17 @@ def open_for(
     """The request and this person's place in it, if they may still answer."""
     request, asked = _mine(session, team_id, user_id, request_id)
     item = _request(request)
-    if request.state != OPEN or request.due_at <= now:
+    if request.state != RequestState.OPEN or request.due_at <= now:
         raise RequestUnavailable(
             f"This request closed on {item.due_on.isoformat()}: it no longer takes answers.",
-            "closed",
+            RequestUnavailableReason.CLOSED,
             item,
         )
-    if asked.state != PENDING:
-        word = "answered" if asked.state == ANSWERED else "declined"
-        raise RequestUnavailable(f"You already {word} this request. Thank you!", "settled", item)
+    if asked.state != AskedState.PENDING:
+        word = "answered" if asked.state == AskedState.ANSWERED else "declined"
+        raise RequestUnavailable(
+            f"You already {word} this request. Thank you!", RequestUnavailableReason.SETTLED, item
+        )
     return item, _asked_item(asked)
 
 
@@ -280,7 +287,12 @@ def answer(
         raise AnswersInvalid(errors)
     clean = [neutralise(text) for text in answers]
     changed = store.settle(
-        session, asked.id, ANSWERED, now, clean, share=share and item.subject_id is not None
+        session,
+        asked.id,
+        AskedState.ANSWERED,
+        now,
+        clean,
+        share=share and item.subject_id is not None,
     )
     return Settled(item, _reload(session, team_id, item.id, user_id), changed)
 
@@ -289,7 +301,7 @@ def decline(
     session: Session, team_id: str, user_id: str, request_id: int | None, now: datetime
 ) -> Settled:
     item, asked = open_for(session, team_id, user_id, request_id, now)
-    changed = store.settle(session, asked.id, DECLINED, now)
+    changed = store.settle(session, asked.id, AskedState.DECLINED, now)
     return Settled(item, _reload(session, team_id, item.id, user_id), changed)
 
 
@@ -303,13 +315,13 @@ def answers_for(
     those whose giver ticked "share"; nothing (a denial) for anyone else."""
     request = store.get_request(session, team_id, request_id) if request_id is not None else None
     if request is None:
-        raise RequestUnavailable(DENIED, "denied")
+        raise RequestUnavailable(DENIED, RequestUnavailableReason.DENIED)
     asked = _asked(session, request.id)
     if reader_id == request.requester_id:
         return _request(request), asked
     if reader_id == request.subject_id:
-        return _request(request), [a for a in asked if a.state == ANSWERED and a.share]
-    raise RequestUnavailable(DENIED, "denied")
+        return _request(request), [a for a in asked if a.state == AskedState.ANSWERED and a.share]
+    raise RequestUnavailable(DENIED, RequestUnavailableReason.DENIED)
 
 
 def waiting_for(
@@ -341,7 +353,10 @@ def due_reminders(
 ) -> list[tuple[RequestItem, list[AskedItem]]]:
     """Requests whose reminder is due, each claimed once, with the people still pending."""
     return [
-        (_request(request), [a for a in _asked(session, request.id) if a.state == PENDING])
+        (
+            _request(request),
+            [a for a in _asked(session, request.id) if a.state == AskedState.PENDING],
+        )
         for request in store.claim_reminders(session, team_id, now, limit)
     ]
 
@@ -372,7 +387,7 @@ def _mine(
     request = store.get_request(session, team_id, request_id) if request_id is not None else None
     asked = store.asked_row(session, team_id, request.id, user_id) if request is not None else None
     if request is None or asked is None:
-        raise RequestUnavailable(DENIED, "denied")
+        raise RequestUnavailable(DENIED, RequestUnavailableReason.DENIED)
     return request, asked
 
 
@@ -397,7 +412,7 @@ def _request(row: FeedbackRequest) -> RequestItem:
         questions=list(row.questions),
         due_on=row.due_on,
         due_at=row.due_at,
-        state=row.state,
+        state=RequestState(row.state),
     )
 
 
@@ -405,7 +420,7 @@ def _asked_item(row: FeedbackAsked) -> AskedItem:
     return AskedItem(
         id=row.id,
         user_id=row.user_id,
-        state=row.state,
+        state=AskedState(row.state),
         answers=list(row.answers) if row.answers is not None else None,
         share=row.share_with_subject,
         ask_outbox_id=row.ask_outbox_id,

@@ -223,22 +223,6 @@ def find_cycles(existing: dict[str, str], rows: Iterable[OrgRow]) -> list[RowErr
     return sorted(errors, key=lambda e: e.line)
 
 
-def import_csv(
-    session: Session,
-    team_id: str,
-    text: str,
-    resolve_email: ResolveEmail,
-    now: datetime,
-) -> ImportReport:
-    """Validate the whole file, then store its good rows, in the caller's transaction.
-
-    Callers whose `resolve_email` calls Slack should rather `parse_csv` first, outside any
-    transaction, then `store_rows` (DESIGN.md section 6: no Slack call inside a transaction).
-    """
-    rows, errors = parse_csv(text, resolve_email)
-    return store_rows(session, team_id, rows, now, errors)
-
-
 def store_rows(
     session: Session,
     team_id: str,

@@ -442,11 +442,6 @@ def templates_owned_by(session: Session, team_id: str, owner_id: str) -> list[Te
     return [t for t in list_templates(session, team_id) if t.definition.owner_id == owner_id]
 
 
-def can_edit(info: TemplateInfo, user_id: str, admins: Iterable[str]) -> bool:
-    """Only the owner, or an admin (PULSEBOT_ADMINS), may change a template."""
-    return user_id == info.definition.owner_id or user_id in set(admins)
-
-
 def info_from_row(row: CheckinTemplate, member_ids: Sequence[str]) -> TemplateInfo:
     return TemplateInfo(
         id=row.id,
@@ -476,23 +471,6 @@ def definition_from_row(row: CheckinTemplate, member_ids: Sequence[str] = ()) ->
         channel_id=row.channel_id,
         active=row.active,
     )
-
-
-def to_spec_dict(definition: TemplateDef) -> dict[str, Any]:
-    """The YAML/modal shape of a definition (the setup modal prefills from it)."""
-    data: dict[str, Any] = {
-        "name": definition.name,
-        "owner": definition.owner_id,
-        "members": list(definition.member_ids),
-        "schedule": {"days": list(definition.weekdays), "time": definition.local_time},
-        "close_after": format_duration(definition.close_after),
-        "post_to": {"manager": definition.post_to_manager, "channel": definition.channel_id},
-        "questions": [q.to_dict() for q in definition.questions],
-        "active": definition.active,
-    }
-    if definition.remind_after is not None:
-        data["remind_after"] = format_duration(definition.remind_after)
-    return data
 
 
 # ----- the default ------------------------------------------------------------------------------

@@ -6,6 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.services.slack_limits import (
+    BUTTON_TEXT_MAX,
+    MODAL_TITLE_MAX,
+    SELECT_OPTIONS_MAX,
+    TEXT_MAX,
+)
 from handlers import ids
 from handlers.blocks.common import (
     Block,
@@ -18,7 +24,6 @@ from handlers.blocks.common import (
     write_metadata,
 )
 
-TEXT_MAX = 3000
 ONLY_THEM = "recipient"
 WITH_MANAGER = "recipient_and_manager"
 
@@ -45,7 +50,7 @@ def _button(action_id: str, text: str, value: str, style: str | None = None) -> 
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
-        "text": plain(text, 75),
+        "text": plain(text, BUTTON_TEXT_MAX),
         "value": value,
     }
     if style:
@@ -115,7 +120,7 @@ def give_modal(
                     "type": "static_select",
                     "action_id": ids.FEEDBACK_INPUT,
                     "placeholder": plain("Optional"),
-                    "options": [option(f"#{v}", v) for v in values][:100],
+                    "options": [option(f"#{v}", v) for v in values][:SELECT_OPTIONS_MAX],
                 },
             }
         )
@@ -142,9 +147,9 @@ def give_modal(
     return {
         "type": "modal",
         "callback_id": ids.FEEDBACK_MODAL,
-        "title": plain("Give feedback", 24),
-        "submit": plain("Send", 24),
-        "close": plain("Cancel", 24),
+        "title": plain("Give feedback", MODAL_TITLE_MAX),
+        "submit": plain("Send", MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_TITLE_MAX),
         "private_metadata": write_metadata(
             {"quote_url": quote_url, "quote_text": clip(quote_text, 500) if quote_text else None}
         ),
@@ -187,7 +192,7 @@ def _body(
 
 
 def _fallback(headline: str, went_well: str | None, could_be_better: str | None) -> str:
-    return clip(f"{headline}: {went_well or could_be_better or ''}", 3000)
+    return clip(f"{headline}: {went_well or could_be_better or ''}", TEXT_MAX)
 
 
 def recipient_dm(
@@ -273,9 +278,9 @@ def reply_modal(feedback_id: int, sender_id: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.FEEDBACK_REPLY_MODAL,
-        "title": plain("Reply", 24),
-        "submit": plain("Send", 24),
-        "close": plain("Cancel", 24),
+        "title": plain("Reply", MODAL_TITLE_MAX),
+        "submit": plain("Send", MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_TITLE_MAX),
         "private_metadata": write_metadata({"feedback_id": feedback_id}),
         "blocks": [
             context(f"Your reply reaches <@{sender_id}> in the thread under their copy."),
@@ -300,13 +305,15 @@ def reply_modal(feedback_id: int, sender_id: str) -> dict[str, Any]:
 def forwarded(author_id: str, text: str) -> tuple[str, list[Block]]:
     """What someone wrote on their side, in the other side's thread."""
     headline = f":speech_balloon: <@{author_id}> replied:"
-    return clip(f"<@{author_id}> replied: {text}", 3000), [section(f"{headline}\n{quote(text)}")]
+    return clip(f"<@{author_id}> replied: {text}", TEXT_MAX), [
+        section(f"{headline}\n{quote(text)}")
+    ]
 
 
 def echoed(peer_id: str, text: str) -> tuple[str, list[Block]]:
     """A reply written in a modal, shown in the writer's own thread too."""
     headline = f":outbox_tray: You replied (sent to <@{peer_id}>):"
-    return clip(f"You replied: {text}", 3000), [section(f"{headline}\n{quote(text)}")]
+    return clip(f"You replied: {text}", TEXT_MAX), [section(f"{headline}\n{quote(text)}")]
 
 
 def hint() -> str:
@@ -332,9 +339,9 @@ def answer_team_modal(week: str | None, report_count: int) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.ANSWER_TEAM_MODAL,
-        "title": plain("Answer the team", 24),
-        "submit": plain("Send to all", 24),
-        "close": plain("Cancel", 24),
+        "title": plain("Answer the team", MODAL_TITLE_MAX),
+        "submit": plain("Send to all", MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_TITLE_MAX),
         "private_metadata": write_metadata({"week": week}),
         "blocks": [
             context(
@@ -363,7 +370,7 @@ def team_answer(manager_id: str, text: str, week: str | None) -> tuple[str, list
         f":loudspeaker: <@{manager_id}> answers an anonymous note{when} "
         "(sent to everyone on the team):"
     )
-    return clip(f"<@{manager_id}> answers an anonymous note: {text}", 3000), [
+    return clip(f"<@{manager_id}> answers an anonymous note: {text}", TEXT_MAX), [
         section(f"{headline}\n{quote(text)}"),
         context("Anonymous notes stay anonymous: this answer went to every direct report."),
     ]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from bot.services.slack_limits import BUTTON_TEXT_MAX, MODAL_TITLE_MAX, TEXT_MAX
 from handlers import ids
 from handlers.blocks.common import (
     Block,
@@ -19,7 +20,6 @@ from handlers.blocks.common import (
     write_metadata,
 )
 
-ANSWER_MAX = 3000
 ANSWER_SHOWN = 2800
 SUBJECT_ANSWER_SHOWN = 900
 
@@ -114,9 +114,9 @@ def request_modal(
     return {
         "type": "modal",
         "callback_id": ids.REQUEST_MODAL,
-        "title": plain("Ask for feedback", 24),
-        "submit": plain("Ask", 24),
-        "close": plain("Cancel", 24),
+        "title": plain("Ask for feedback", MODAL_TITLE_MAX),
+        "submit": plain("Ask", MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_TITLE_MAX),
         "blocks": blocks,
     }
 
@@ -139,14 +139,14 @@ def _buttons(request_id: int) -> Block:
             {
                 "type": "button",
                 "action_id": ids.REQUEST_ANSWER_ACTION,
-                "text": plain("Give feedback", 75),
+                "text": plain("Give feedback", BUTTON_TEXT_MAX),
                 "style": "primary",
                 "value": value,
             },
             {
                 "type": "button",
                 "action_id": ids.REQUEST_DECLINE_ACTION,
-                "text": plain("Decline", 75),
+                "text": plain("Decline", BUTTON_TEXT_MAX),
                 "value": value,
             },
         ],
@@ -171,7 +171,7 @@ def ask_message(
         context(f"Due {_day(due_on)}" + (" (tomorrow)" if reminder else "")),
         _buttons(request_id),
     ]
-    return clip(f"{headline}. Due {due_on.isoformat()}.", 3000), blocks
+    return clip(f"{headline}. Due {due_on.isoformat()}.", TEXT_MAX), blocks
 
 
 def status_message(text: str) -> tuple[str, list[Block]]:
@@ -215,7 +215,7 @@ def answer_modal(
                     "type": "plain_text_input",
                     "action_id": ids.FEEDBACK_INPUT,
                     "multiline": True,
-                    "max_length": ANSWER_MAX,
+                    "max_length": TEXT_MAX,
                 },
             }
         )
@@ -244,9 +244,9 @@ def answer_modal(
     return {
         "type": "modal",
         "callback_id": ids.REQUEST_ANSWER_MODAL,
-        "title": plain("Give feedback", 24),
-        "submit": plain("Send", 24),
-        "close": plain("Cancel", 24),
+        "title": plain("Give feedback", MODAL_TITLE_MAX),
+        "submit": plain("Send", MODAL_TITLE_MAX),
+        "close": plain("Cancel", MODAL_TITLE_MAX),
         "private_metadata": write_metadata({"request_id": request_id}),
         "blocks": blocks,
     }
