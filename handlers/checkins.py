@@ -17,6 +17,7 @@ from bot.deps import Deps, deps_of
 from bot.notify import checkins as notify
 from bot.services import checkins as service
 from bot.services.checkins import CheckinRefused, CheckinUnavailable, slack_date
+from bot.services.conversations import reply_problem
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import checkins as blocks
@@ -156,16 +157,9 @@ def on_reply_sent(
         .get("value")
         or ""
     ).strip()
-    if not text:
-        ack(response_action="errors", errors={ids.CHECKIN_REPLY_BLOCK: "Write a reply."})
-        return
-    if len(text) > blocks.REPLY_MAX:
-        ack(
-            response_action="errors",
-            errors={
-                ids.CHECKIN_REPLY_BLOCK: f"Replies are limited to {blocks.REPLY_MAX} characters."
-            },
-        )
+    problem = reply_problem(text)
+    if problem:
+        ack(response_action="errors", errors={ids.CHECKIN_REPLY_BLOCK: problem})
         return
     now = deps.now()
     with deps.unit_of_work() as session:

@@ -36,6 +36,7 @@ from bot.notify.conversations import keep_reply
 from bot.services import checkins, conversations
 from bot.services.checkins import Due, Occurrence, ReplyTarget, Submitted
 from bot.services.directory import people
+from bot.services.states import CheckinUnavailableReason
 from bot.services.text import escape
 from bot.services.upward import named_upward_reader
 from handlers.blocks import checkins as blocks
@@ -280,7 +281,7 @@ def _show_status(
 def show_unavailable(
     session: Session,
     occurrence: Occurrence,
-    reason: str,
+    reason: CheckinUnavailableReason,
     message: str,
     clicked: tuple[str, str],
     now: datetime,
@@ -288,7 +289,7 @@ def show_unavailable(
     """A late click: its buttons cannot be disabled, so the clicked message is replaced with
     why the check-in cannot be opened ("closed" has its own wording)."""
     name = checkins.template_name(session, occurrence.team_id, occurrence.template_id)
-    if reason == "closed":
+    if reason == CheckinUnavailableReason.CLOSED:
         text, message_blocks = blocks.closed_message(name, occurrence.local_date)
     else:
         text, message_blocks = blocks.status_message(name, occurrence.local_date, escape(message))

@@ -41,7 +41,6 @@ from handlers.blocks.common import (
 MODAL_BLOCKS_MAX = VIEW_BLOCKS_MAX
 LABEL_MAX = 2000
 TEXT_ANSWER_MAX = TEXT_MAX
-REPLY_MAX = TEXT_MAX  # a manager's reply: one plain_text_input, one section in the member's DM
 SUMMARY_ANSWER_MAX = 300  # the member's own summary only needs a reminder of what they said
 SNOOZE_BUTTON = "1h"
 PULSE_LABELS = {
@@ -332,7 +331,7 @@ def reply_modal(occurrence_id: int | None) -> dict[str, Any]:
                     "type": "plain_text_input",
                     "action_id": ids.CHECKIN_REPLY_INPUT,
                     "multiline": True,
-                    "max_length": REPLY_MAX,
+                    "max_length": TEXT_MAX,
                 },
             },
         ],
