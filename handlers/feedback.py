@@ -30,7 +30,7 @@ from handlers.blocks.common import notice_modal, read_metadata
 from handlers.feedback_requests import open_request_form
 from handlers.payloads import as_int, click, field, selected, team_of, text_of
 from handlers.users import with_directory
-from handlers.views import ack_form, ack_submission, open_view
+from handlers.views import ack_form, ack_submission, open_view, permalink
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def on_shortcut(
         # A users select can't exclude bots: a bot's message prefills no one.
         author if author and author != user_id and not message.get("bot_id") else None,
         quote_text=message.get("text") or "",
-        quote_url=_permalink(client, channel_id, message.get("ts")),
+        quote_url=permalink(client, channel_id, message.get("ts")),
     )
 
 
@@ -268,13 +268,3 @@ def _draft_from_view(view: dict[str, Any], user_id: str) -> service.FeedbackDraf
         visibility=selected(view, ids.FEEDBACK_VISIBILITY_BLOCK) or service.RECIPIENT_ONLY,
         quote_url=read_metadata(view.get("private_metadata")).get("quote_url"),
     )
-
-
-def _permalink(client: WebClient, channel_id: str | None, ts: str | None) -> str | None:
-    if not channel_id or not ts:
-        return None
-    try:
-        return str(client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"])
-    except (SlackApiError, OSError, KeyError) as error:
-        log.info("chat.getPermalink failed (%s); quoting without a link", error)
-        return None

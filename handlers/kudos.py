@@ -11,7 +11,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, deps_of
@@ -24,7 +23,7 @@ from handlers.blocks import kudos as blocks
 from handlers.blocks.common import read_metadata
 from handlers.payloads import team_of
 from handlers.users import with_directory
-from handlers.views import open_view
+from handlers.views import open_view, permalink
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def on_shortcut(
         channel_id=channel_id,
         initial_users=[author] if author and author != shortcut["user"]["id"] else [],
         quote_text=message.get("text") or "",
-        quote_url=_permalink(client, shortcut, channel_id, message.get("ts")),
+        quote_url=permalink(client, channel_id, message.get("ts")),
     )
 
 
@@ -209,18 +208,6 @@ def _open_modal(
         quote_url=quote_url,
     )
     return None if open_view(client, trigger_id, view) else FORM_FAILED
-
-
-def _permalink(
-    client: WebClient, shortcut: dict[str, Any], channel_id: str | None, ts: str | None
-) -> str | None:
-    if not channel_id or not ts:
-        return None
-    try:
-        return str(client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"])
-    except (SlackApiError, OSError, KeyError) as error:
-        log.info("chat.getPermalink failed (%s); quoting without a link", error)
-        return None
 
 
 def _draft_from_view(

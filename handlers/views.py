@@ -88,3 +88,15 @@ def ack_submission(
     ack()
     if not stored.replayed:
         deps.notify_outbox()
+
+
+def permalink(client: WebClient, channel_id: str | None, ts: str | None) -> str | None:
+    """A message's permalink for a quote; None (logged) when Slack will not give one, and the
+    quote goes without a link."""
+    if not channel_id or not ts:
+        return None
+    try:
+        return str(client.chat_getPermalink(channel=channel_id, message_ts=ts)["permalink"])
+    except (SlackApiError, OSError, KeyError) as error:
+        log.info("chat.getPermalink failed (%s); quoting without a link", error)
+        return None

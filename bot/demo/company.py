@@ -84,7 +84,7 @@ def reports_of(manager_id: str) -> list[DemoPerson]:
     return [p for p in PEOPLE if p.manager == manager_id]
 
 
-# Check-in templates as `pulsebot checkins apply` reads them (DESIGN.md section 5).
+# Check-in templates as `pulsebot checkins apply` reads them (the README shows the format).
 PLATFORM_TEMPLATE = {
     "name": "Platform weekly",
     "owner": PLATFORM_MANAGER,

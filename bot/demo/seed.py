@@ -245,7 +245,7 @@ def seed_checkin_messages(
     works), and the team channel's daily thread.
 
     Replies exist only as messages today: the app keeps no reply thread yet. When two-way
-    feedback stores them (issue 8), its `seed_feedback` writes them through the services.
+    feedback stores them, its `seed_feedback` writes them through the services.
 
     Only check-ins that have closed: a day whose check-in is still open gets its header from
     the app itself when the next answer arrives, so a header is never written twice.

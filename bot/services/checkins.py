@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.services.digest_rules import iso_week
 from bot.services.directory import Person, people, zone_or_utc
 from bot.services.schedule import Slot, next_slot, parse_duration, parse_time, slots_between
+from bot.services.slack_limits import TEXT_MAX
 from bot.services.states import CheckinUnavailableReason, OccurrenceState
 from bot.services.templates import Question, TemplateDef, definition_from_row
 from storage import checkins as store
@@ -61,7 +62,7 @@ __all__ = [
 # forgotten rather than recorded as missed; it bounds the work of every run.
 CATCH_UP_HORIZON = timedelta(days=14)
 LATE_AFTER = timedelta(minutes=10)  # a prompt sent later than this says it is late
-MAX_TEXT = 3000  # plain_text_input's own limit
+MAX_TEXT = TEXT_MAX
 MIN_SNOOZE = timedelta(minutes=5)
 MAX_OOO_DAYS = 366
 PULSE_RANGE = range(1, 6)
@@ -340,7 +341,8 @@ def due_snoozes(
 def close_due(
     session: Session, now: datetime, team_id: str | None = None, limit: int = 500
 ) -> list[Occurrence]:
-    """Pending occurrences whose close time came become missed (no message: DESIGN.md 3)."""
+    """Pending occurrences whose close time came become missed (no message is sent: a later
+    click on the prompt says the check-in has closed)."""
     return [Occurrence.from_row(r) for r in store.claim_closings(session, now, team_id, limit)]
 
 
@@ -600,7 +602,7 @@ def reply_target(
     """The answered occurrence a manager may reply to, or None.
 
     Only someone who may read the answers may reply: the template's owner, or the member's
-    manager in the org chart (DESIGN.md section 3, Privacy).
+    manager in the org chart (an answer is for its member and their manager).
     """
     if occurrence_id is None:
         return None

@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.services.directory import people
+from bot.services.slack_limits import TEXT_MAX
 from storage import feedback as store
 from storage.models import ConversationThread
 
 CHECKIN, FEEDBACK, REQUEST, TEAM = "checkin", "feedback", "request", "team"
-MESSAGE_MAX = 3000
+MESSAGE_MAX = TEXT_MAX
 
 
 @dataclass(frozen=True, slots=True)

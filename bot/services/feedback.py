@@ -1,4 +1,4 @@
-"""`/feedback`: private feedback between any two colleagues (DESIGN.md sections 3 and 11).
+"""`/feedback`: private feedback between any two colleagues.
 
 Every read or write names who asks. Feedback is readable by its sender and its recipient, plus
 the recipient's manager when the sender chose so; anyone else gets `FeedbackDenied`, whose
@@ -14,12 +14,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.services.directory import Person, people
+from bot.services.slack_limits import TEXT_MAX as SLACK_TEXT_MAX
 from bot.services.text import neutralise, unescape
 from storage import feedback as store
 from storage import org as org_store
 from storage.models import Feedback
 
-TEXT_MAX = 3000
+TEXT_MAX = SLACK_TEXT_MAX
 RECIPIENT_ONLY = "recipient"
 WITH_MANAGER = "recipient_and_manager"
 VISIBILITIES = (RECIPIENT_ONLY, WITH_MANAGER)

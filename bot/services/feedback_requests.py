@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from bot.services.directory import Person, people, zone_or_utc
+from bot.services.slack_limits import TEXT_MAX
 from bot.services.states import AskedState, RequestState, RequestUnavailableReason
 from bot.services.text import neutralise, unescape
 from storage import feedback as store
@@ -27,7 +28,7 @@ MAX_PEOPLE = 10
 MAX_QUESTIONS = 3
 TOPIC_MAX = 150
 QUESTION_MAX = 150
-ANSWER_MAX = 3000
+ANSWER_MAX = TEXT_MAX
 DEFAULT_DUE = timedelta(days=7)
 REMIND_BEFORE = timedelta(days=1)
 DEFAULT_QUESTIONS = (

@@ -1,4 +1,4 @@
-"""Peer recognition rules (DESIGN.md section 3, Kudos)."""
+"""Peer recognition rules: who may receive, the daily budget, the message and its values."""
 
 from __future__ import annotations
 

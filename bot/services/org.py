@@ -1,4 +1,4 @@
-"""The org chart: who reports to whom (DESIGN.md section 3), and its CSV import.
+"""The org chart: who reports to whom, and its CSV import.
 
 An import reports every bad row with its line number and stores the good ones, all in the
 caller's single transaction, so a crash or an error never leaves half a file written.

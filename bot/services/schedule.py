@@ -1,6 +1,6 @@
 """When a check-in is due: weekdays and a local "HH:MM" in each member's own zone, as UTC instants.
 
-Pure maths with zoneinfo (DESIGN.md section 3). A local time is read with fold=0, which is
+Pure maths with zoneinfo. A local time is read with fold=0, which is
 exactly the rule the product promises across DST changes:
 - a time that spring-forward skips (02:30 in New York on 2026-03-08) is read with the offset in
   force before the jump, so it lands within the hour after it (03:30 EDT) and still prompts that

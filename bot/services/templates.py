@@ -1,6 +1,6 @@
 """Check-in templates: validation (YAML file or the setup modal), apply, list, the default.
 
-A template is identified by (owner, name) (DESIGN.md section 3): applying the same file again
+A template is identified by (owner, name): applying the same file again
 updates in place. Validation happens for the whole input before anything is written, so an
 invalid file changes nothing; every error names the file, the template and the field.
 """
@@ -154,7 +154,7 @@ class Change:
     managers_set: list[str] = field(default_factory=list)
 
 
-# ----- validation (pydantic: the YAML shape of DESIGN.md section 5) -----------------------------
+# ----- validation (pydantic: the YAML shape the README shows) -----------------------------
 
 
 class _Strict(BaseModel):
@@ -306,7 +306,7 @@ def parse_text(text: str, source: str, resolve_email: ResolveEmail) -> list[Temp
         raise TemplateFileError([f"{source}: not valid YAML{where}: {problem}"]) from None
     if not isinstance(document, dict) or not isinstance(document.get("checkins"), list):
         raise TemplateFileError(
-            [f"{source}: expected a top-level `checkins:` list of templates (see DESIGN.md 5)"]
+            [f"{source}: expected a top-level `checkins:` list of templates (see the README)"]
         )
     extra = sorted(str(key) for key in document if key != "checkins")
     messages = [f"{source}: unknown top-level key `{key}`" for key in extra]

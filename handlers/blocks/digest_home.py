@@ -1,4 +1,4 @@
-"""App Home sections from check-ins and kudos (issue 7): yours, and your team's if you manage one.
+"""App Home sections from check-ins and kudos: yours, and your team's if you manage one.
 
 At most `MAX_BLOCKS` blocks together, so App Home stays under Slack's 100 with the sections
 other features add; long lists end in "see all" instead of growing.
