@@ -225,6 +225,17 @@ def test_snooze_skip_reminder_close_late_click_and_ooo(
     reprompt = outbox_row(server, f"checkin:{mine['UBEN'].id}:snooze:1")
     assert reprompt is not None and "Snooze is over" in json.dumps(reprompt.payload)
 
+    # Ben snoozes again, with the command: his DM says so, and a fresh DM still follows.
+    answer = signed.command("/checkin", "snooze 30m", user_id="UBEN").json()
+    assert answer["text"].startswith("Snoozed"), answer
+    status = outbox_row(server, f"checkin:{mine['UBEN'].id}:snoozed:2")
+    assert status is not None and status.method == "chat.update"
+    with server.deps.unit_of_work() as session:
+        snoozed_until = session.get(CheckinOccurrence, mine["UBEN"].id).snoozed_until
+    run_due(server.deps.session_factory, snoozed_until + timedelta(minutes=1))
+    fresh = outbox_row(server, f"checkin:{mine['UBEN'].id}:snooze:2")
+    assert fresh is not None and fresh.method == "chat.postMessage"
+
     # Eva skips with the command: her DM is replaced too.
     answer = signed.command("/checkin", "skip", user_id="UEVA").json()
     assert answer["text"].startswith("Skipped")

@@ -5,9 +5,7 @@ replies, replaced DMs), so a message is keyed the same way whoever writes it.
 
 Outbox keys (one Slack call each, ever; stored, so never renamed):
 - `checkin:{occurrence}:prompt`            the check-in DM
-- `checkin:{occurrence}:snooze:{n}`        the fresh DM after the n-th snooze. `/checkin snooze`
-                                           updates the prompt under this same key first, so
-                                           after the command no fresh DM follows
+- `checkin:{occurrence}:snooze:{n}`        the fresh DM after the n-th snooze
 - `checkin:{occurrence}:reminder`          the reminder DM
 - `checkin:{occurrence}:answers:manager`   the answers DM to the template's owner
 - `checkin:{occurrence}:upward:manager`    a named note to a manager who gets no answers DM
@@ -18,7 +16,7 @@ Outbox keys (one Slack call each, ever; stored, so never renamed):
                                            echo, `…:echo`, in the manager's own thread)
 - `checkin:{occurrence}:skip:{time}`       the DM updated after Skip (button or command)
 - `checkin:{occurrence}:snooze:{time}`     the clicked DM updated after the Snooze button
-                                           (`/checkin snooze` uses `snooze:{n}`, above)
+- `checkin:{occurrence}:snoozed:{n}`       the prompt updated after the n-th `/checkin snooze`
 - `checkin:{occurrence}:away`              the prompt updated when its member goes out of office
 - `checkin:{occurrence}:{reason}:{ts}`     a late click's message replaced (closed, answered…)
 - `checkin:{occurrence}:refused:{time}`    why a button was refused, in the clicked DM's thread
@@ -238,11 +236,12 @@ def show_snoozed(
     now: datetime,
     clicked: tuple[str, str] | None = None,
 ) -> None:
-    # The button's key is the click's time, the command's the snooze's number: see the keys.
+    # The button's key is the click's time, the command's the snooze's number; never the fresh
+    # DM's own `snooze:{n}`, which would then be taken and never sent.
     suffix = (
         f"snooze:{now.timestamp()}"
         if clicked is not None
-        else f"snooze:{occurrence.snooze_count}"
+        else f"snoozed:{occurrence.snooze_count}"
     )
     _show_status(session, occurrence, status, suffix, now, clicked)
 
