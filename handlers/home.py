@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from bot.deps import deps_of
 from bot.notify import home as notify
-from bot.services import checkins, digest_home
+from bot.services import checkins
+from bot.services import home as home_data
 from bot.services import kudos as kudos_service
 from bot.services.checkins import slack_date
 from bot.services.directory import Person, zone_or_utc
 from bot.services.events import first_time
 from bot.services.text import escape
-from handlers.blocks import digest_home as digest_home_blocks
+from handlers.blocks import home_sections
 from handlers.blocks.home import home_view
 from handlers.feedback_home import feedback_home
 from handlers.users import with_directory
@@ -45,9 +46,9 @@ def on_home_opened(
         remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
         checkin = _checkin_line(session, team_id, user_id, now)
         zone = user.zone if user else zone_or_utc(None)
-        extra = digest_home_blocks.sections(
-            digest_home.mine(session, team_id, user_id, now, zone),
-            digest_home.team(session, team_id, user_id, now, zone, deps.settings.anonymity_min),
+        extra = home_sections.sections(
+            home_data.mine(session, team_id, user_id, now, zone),
+            home_data.team(session, team_id, user_id, now, zone, deps.settings.anonymity_min),
         )
         view = home_view(
             checkin=checkin,

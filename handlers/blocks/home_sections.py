@@ -7,7 +7,7 @@ other features add; long lists end in "see all" instead of growing.
 from __future__ import annotations
 
 from bot.services.digest import DigestData
-from bot.services.digest_home import MyHome, sparkline
+from bot.services.home import MyHome, sparkline
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks.common import Block, clip, context, header, plain, section
