@@ -81,7 +81,7 @@ def insert_template(session: Session, values: dict[str, Any]) -> int | None:
     """A new template; None when (team, owner, name) exists already (a concurrent twin)."""
     new_id = insert_ignoring_conflict(
         session,
-        CheckinTemplate.__table__,  # type: ignore[arg-type]
+        CheckinTemplate.__table__,
         values,
     )
     return int(new_id) if new_id is not None else None
@@ -176,7 +176,7 @@ def add_members(
     for user_id in sorted(set(user_ids)):
         inserted = insert_ignoring_conflict(
             session,
-            CheckinMember.__table__,  # type: ignore[arg-type]
+            CheckinMember.__table__,
             {"template_id": template_id, "user_id": user_id, "team_id": team_id, "added_at": now},
         )
         if inserted:
@@ -252,7 +252,7 @@ def insert_occurrence(session: Session, values: dict[str, Any]) -> int | None:
     """
     new_id = insert_ignoring_conflict(
         session,
-        CheckinOccurrence.__table__,  # type: ignore[arg-type]
+        CheckinOccurrence.__table__,
         values,
     )
     return int(new_id) if new_id is not None else None

@@ -424,7 +424,7 @@ def insert_digest(session: Session, values: dict[str, Any]) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING on (team, manager, week): None if it exists already."""
     new_id = insert_ignoring_conflict(
         session,
-        Digest.__table__,  # type: ignore[arg-type]
+        Digest.__table__,
         values,
     )
     return int(new_id) if new_id is not None else None

@@ -33,7 +33,7 @@ _PENDING, _ANSWERED, _EXPIRED = "pending", "answered", "expired"
 
 def insert_feedback(session: Session, values: dict[str, Any]) -> int | None:
     """The new id, or None when this request key was stored before (a replayed submission)."""
-    new_id = insert_ignoring_conflict(session, Feedback.__table__, values)  # type: ignore[arg-type]
+    new_id = insert_ignoring_conflict(session, Feedback.__table__, values)
     return None if new_id is None else int(new_id)
 
 
@@ -76,7 +76,7 @@ def received(session: Session, team_id: str, user_id: str, limit: int) -> list[F
 def insert_request(session: Session, values: dict[str, Any]) -> int | None:
     new_id = insert_ignoring_conflict(
         session,
-        FeedbackRequest.__table__,  # type: ignore[arg-type]
+        FeedbackRequest.__table__,
         {**values, "state": _OPEN},
     )
     return None if new_id is None else int(new_id)
@@ -291,7 +291,7 @@ def link_thread(
 ) -> None:
     insert_ignoring_conflict(
         session,
-        ConversationThread.__table__,  # type: ignore[arg-type]
+        ConversationThread.__table__,
         {
             "team_id": team_id,
             "kind": kind,
@@ -344,7 +344,7 @@ def add_message(session: Session, values: dict[str, Any]) -> bool:
     """False when the same source (event or view) was stored before: a replay."""
     new_id = insert_ignoring_conflict(
         session,
-        ConversationMessage.__table__,  # type: ignore[arg-type]
+        ConversationMessage.__table__,
         values,
     )
     return new_id is not None

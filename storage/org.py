@@ -42,7 +42,7 @@ def set_manager(
     """Insert or replace a person's manager."""
     upsert(
         session,
-        OrgEdge.__table__,  # type: ignore[arg-type]
+        OrgEdge.__table__,
         {
             "team_id": team_id,
             "user_id": user_id,
@@ -62,7 +62,7 @@ def set_manager_if_none(
     """
     inserted = insert_ignoring_conflict(
         session,
-        OrgEdge.__table__,  # type: ignore[arg-type]
+        OrgEdge.__table__,
         {
             "team_id": team_id,
             "user_id": user_id,
@@ -99,7 +99,7 @@ def set_ooo(
 ) -> None:
     upsert(
         session,
-        OutOfOffice.__table__,  # type: ignore[arg-type]
+        OutOfOffice.__table__,
         {
             "team_id": team_id,
             "user_id": user_id,
