@@ -26,7 +26,7 @@ from storage.models import (
     OrgEdge,
     UpwardFeedback,
 )
-from storage.upserts import insert_ignoring_conflict, supports_skip_locked
+from storage.upserts import insert_ignoring_conflict, rowcount, supports_skip_locked
 
 # The occurrence states this module selects by or writes itself (bot/services/states.py has
 # them all; callers pass the others).
@@ -193,7 +193,7 @@ def remove_members(session: Session, template_id: int, user_ids: Iterable[str]) 
             CheckinMember.template_id == template_id, CheckinMember.user_id.in_(ids)
         )
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def templates_of_member(session: Session, team_id: str, user_id: str) -> list[CheckinTemplate]:
@@ -325,7 +325,7 @@ def transition(
         .values(**values)
         .execution_options(synchronize_session="fetch")
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def set_prompt_outbox(session: Session, occurrence_id: int, outbox_id: int) -> None:

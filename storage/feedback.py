@@ -20,7 +20,7 @@ from storage.models import (
     FeedbackRequest,
     OutboxMessage,
 )
-from storage.upserts import insert_ignoring_conflict
+from storage.upserts import insert_ignoring_conflict, rowcount
 
 # The request and asked states this module selects by or writes itself (bot/services/states.py
 # has them all; callers pass the others).
@@ -56,7 +56,7 @@ def mark_thanked(session: Session, feedback_id: int, now: datetime) -> bool:
         .where(Feedback.id == feedback_id, Feedback.thanked_at.is_(None))
         .values(thanked_at=now)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def received(session: Session, team_id: str, user_id: str, limit: int) -> list[Feedback]:
@@ -159,7 +159,7 @@ def settle(
             answered_at=now,
         )
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def _due_ids(session: Session, team_id: str | None, column: Any, now: datetime, limit: int) -> Any:
@@ -196,7 +196,7 @@ def claim_reminders(
             .where(FeedbackRequest.id == request_id, FeedbackRequest.reminded_at.is_(None))
             .values(reminded_at=now)
         )
-        if result.rowcount:
+        if rowcount(result):
             claimed.append(request_id)
     return _requests(session, claimed)
 
@@ -212,7 +212,7 @@ def claim_closings(
             .where(FeedbackRequest.id == request_id, FeedbackRequest.state == _OPEN)
             .values(state=_CLOSED, closed_at=now)
         )
-        if result.rowcount:
+        if rowcount(result):
             claimed.append(request_id)
     if claimed:
         session.execute(

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import OrgEdge, OutOfOffice
-from storage.upserts import insert_ignoring_conflict, upsert
+from storage.upserts import insert_ignoring_conflict, rowcount, upsert
 
 
 def manager_of(session: Session, team_id: str, user_id: str) -> str | None:
@@ -78,7 +78,7 @@ def remove_manager(session: Session, team_id: str, user_id: str) -> bool:
     result = session.execute(
         delete(OrgEdge).where(OrgEdge.team_id == team_id, OrgEdge.user_id == user_id)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 # ----- out of office -----------------------------------------------------------------------------
@@ -114,4 +114,4 @@ def clear_ooo(session: Session, team_id: str, user_id: str) -> bool:
     result = session.execute(
         delete(OutOfOffice).where(OutOfOffice.team_id == team_id, OutOfOffice.user_id == user_id)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))

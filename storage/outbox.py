@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.fast_path import driver
 from storage.models import DmChannel, OutboxMessage, SenderLease
-from storage.upserts import insert_ignoring_conflict, supports_skip_locked
+from storage.upserts import insert_ignoring_conflict, rowcount, supports_skip_locked
 
 OUTBOX: Table = OutboxMessage.__table__
 
@@ -201,7 +201,7 @@ def fail_orphans(session: Session, team_id: str, now: datetime) -> int:
         .values(status=FAILED, last_error="parent_failed", sent_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def mark_sent(
@@ -349,7 +349,7 @@ def hold_lease(session: Session, team_id: str, holder: str, now: datetime, ttl: 
         )
         .values(holder=holder, expires_at=now + ttl)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def release_lease(session: Session, team_id: str, holder: str, now: datetime) -> None:

@@ -6,9 +6,9 @@ writer lose quietly instead of failing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,15 @@ def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, A
     if row is None:
         return None
     return row[0] if len(pk) == 1 else 1
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched.
+
+    `Session.execute` is typed to return a Result, which has no rowcount; for these statements
+    it is a CursorResult, which has: the cast tells the type checker, and nothing else changes.
+    """
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def upsert(session: Session, table: Table, values: dict[str, Any]) -> None:
