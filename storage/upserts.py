@@ -50,14 +50,15 @@ def upsert(session: Session, table: Table, values: dict[str, Any]) -> None:
     session.execute(statement)
 
 
-def dialect_insert(session: Session, table: Table) -> Any:
+def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT, which knows ON CONFLICT (both databases spell it the same)."""
     return insert_for(session.get_bind().dialect.name, table)
 
 
-def insert_for(dialect_name: str, table: Table) -> Any:
-    module = postgresql if dialect_name == "postgresql" else sqlite
-    return module.insert(table)
+def insert_for(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def supports_skip_locked(session: Session) -> bool:
