@@ -38,7 +38,7 @@ class Base(DeclarativeBase):
     if TYPE_CHECKING:
         # SQLAlchemy types `__table__` as any FromClause, since a class may be mapped to a
         # join or a subquery; every model here is declared with `__tablename__`, so it is a
-        # Table, which the statements of storage.dialect need.
+        # Table, which the ON CONFLICT statements of storage.upserts need.
         __table__: ClassVar[Table]
 
 
