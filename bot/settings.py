@@ -93,7 +93,7 @@ class Settings(DatabaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]
+    return Settings()
 
 
 @lru_cache(maxsize=1)

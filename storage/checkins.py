@@ -26,7 +26,7 @@ from storage.models import (
     OrgEdge,
     UpwardFeedback,
 )
-from storage.upserts import insert_ignoring_conflict, supports_skip_locked
+from storage.upserts import insert_ignoring_conflict, rowcount, supports_skip_locked
 
 # The occurrence states this module selects by or writes itself (bot/services/states.py has
 # them all; callers pass the others).
@@ -81,7 +81,7 @@ def insert_template(session: Session, values: dict[str, Any]) -> int | None:
     """A new template; None when (team, owner, name) exists already (a concurrent twin)."""
     new_id = insert_ignoring_conflict(
         session,
-        CheckinTemplate.__table__,  # type: ignore[arg-type]
+        CheckinTemplate.__table__,
         values,
     )
     return int(new_id) if new_id is not None else None
@@ -176,7 +176,7 @@ def add_members(
     for user_id in sorted(set(user_ids)):
         inserted = insert_ignoring_conflict(
             session,
-            CheckinMember.__table__,  # type: ignore[arg-type]
+            CheckinMember.__table__,
             {"template_id": template_id, "user_id": user_id, "team_id": team_id, "added_at": now},
         )
         if inserted:
@@ -193,7 +193,7 @@ def remove_members(session: Session, template_id: int, user_ids: Iterable[str]) 
             CheckinMember.template_id == template_id, CheckinMember.user_id.in_(ids)
         )
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def templates_of_member(session: Session, team_id: str, user_id: str) -> list[CheckinTemplate]:
@@ -252,7 +252,7 @@ def insert_occurrence(session: Session, values: dict[str, Any]) -> int | None:
     """
     new_id = insert_ignoring_conflict(
         session,
-        CheckinOccurrence.__table__,  # type: ignore[arg-type]
+        CheckinOccurrence.__table__,
         values,
     )
     return int(new_id) if new_id is not None else None
@@ -325,7 +325,7 @@ def transition(
         .values(**values)
         .execution_options(synchronize_session="fetch")
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def set_prompt_outbox(session: Session, occurrence_id: int, outbox_id: int) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, case, func, or_, select, union, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -184,7 +184,7 @@ def answers(
     found: dict[int, dict[str, Any]] = {}
     if not occurrence_ids and not whole:
         return found
-    chosen = CheckinAnswer.occurrence_id.in_(list(occurrence_ids))
+    chosen: ColumnElement[bool] = CheckinAnswer.occurrence_id.in_(list(occurrence_ids))
     if question_ids is not None:
         chosen = and_(chosen, CheckinAnswer.question_id.in_(list(question_ids)))
     if whole:
@@ -220,7 +220,8 @@ def replies(
         .order_by(ConversationMessage.created_at, ConversationMessage.id)
     )
     for occurrence_id, author_id, text, created_at in rows:
-        found.setdefault(int(occurrence_id), []).append((author_id, text, created_at))
+        # item_id may be NULL in the table, but not in these rows: IN (...) matched each.
+        found.setdefault(cast(int, occurrence_id), []).append((author_id, text, created_at))
     return found
 
 
@@ -424,7 +425,7 @@ def insert_digest(session: Session, values: dict[str, Any]) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING on (team, manager, week): None if it exists already."""
     new_id = insert_ignoring_conflict(
         session,
-        Digest.__table__,  # type: ignore[arg-type]
+        Digest.__table__,
         values,
     )
     return int(new_id) if new_id is not None else None

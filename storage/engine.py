@@ -12,7 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -35,7 +35,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **pool_args,  # type: ignore[arg-type]
+            **pool_args,
         )
         _tune_sqlite(engine)
         return engine
@@ -194,7 +194,9 @@ class GroupCommit:
         unit.done.acquire()
         if unit.error is not None:
             raise unit.error
-        return unit.result  # type: ignore[return-value]
+        # No error, so the writer set the result before releasing `done`: a T, not the None
+        # that _Unit starts with.
+        return cast(T, unit.result)
 
     def _write(self) -> None:
         while True:

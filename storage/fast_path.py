@@ -122,9 +122,8 @@ class DriverCursor:
     def read_utc(value: Any) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC)
+        parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return parsed.replace(tzinfo=UTC)
 
 
 def send_deferred_writes(
@@ -157,7 +156,8 @@ def driver(session: Session) -> DriverCursor:
     cached = session.info.get("driver_cursor")
     transaction = session.get_transaction()
     if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1]  # type: ignore[no-any-return]
+        hit: DriverCursor = cached[1]  # session.info holds Any; only driver() writes this key
+        return hit
     cursor = DriverCursor(session)
     session.info["driver_cursor"] = (session.get_transaction(), cursor)
     return cursor

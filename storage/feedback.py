@@ -20,7 +20,7 @@ from storage.models import (
     FeedbackRequest,
     OutboxMessage,
 )
-from storage.upserts import insert_ignoring_conflict
+from storage.upserts import insert_ignoring_conflict, rowcount
 
 # The request and asked states this module selects by or writes itself (bot/services/states.py
 # has them all; callers pass the others).
@@ -33,7 +33,7 @@ _PENDING, _ANSWERED, _EXPIRED = "pending", "answered", "expired"
 
 def insert_feedback(session: Session, values: dict[str, Any]) -> int | None:
     """The new id, or None when this request key was stored before (a replayed submission)."""
-    new_id = insert_ignoring_conflict(session, Feedback.__table__, values)  # type: ignore[arg-type]
+    new_id = insert_ignoring_conflict(session, Feedback.__table__, values)
     return None if new_id is None else int(new_id)
 
 
@@ -56,7 +56,7 @@ def mark_thanked(session: Session, feedback_id: int, now: datetime) -> bool:
         .where(Feedback.id == feedback_id, Feedback.thanked_at.is_(None))
         .values(thanked_at=now)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def received(session: Session, team_id: str, user_id: str, limit: int) -> list[Feedback]:
@@ -76,7 +76,7 @@ def received(session: Session, team_id: str, user_id: str, limit: int) -> list[F
 def insert_request(session: Session, values: dict[str, Any]) -> int | None:
     new_id = insert_ignoring_conflict(
         session,
-        FeedbackRequest.__table__,  # type: ignore[arg-type]
+        FeedbackRequest.__table__,
         {**values, "state": _OPEN},
     )
     return None if new_id is None else int(new_id)
@@ -159,7 +159,7 @@ def settle(
             answered_at=now,
         )
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def _due_ids(session: Session, team_id: str | None, column: Any, now: datetime, limit: int) -> Any:
@@ -196,7 +196,7 @@ def claim_reminders(
             .where(FeedbackRequest.id == request_id, FeedbackRequest.reminded_at.is_(None))
             .values(reminded_at=now)
         )
-        if result.rowcount:
+        if rowcount(result):
             claimed.append(request_id)
     return _requests(session, claimed)
 
@@ -212,7 +212,7 @@ def claim_closings(
             .where(FeedbackRequest.id == request_id, FeedbackRequest.state == _OPEN)
             .values(state=_CLOSED, closed_at=now)
         )
-        if result.rowcount:
+        if rowcount(result):
             claimed.append(request_id)
     if claimed:
         session.execute(
@@ -291,7 +291,7 @@ def link_thread(
 ) -> None:
     insert_ignoring_conflict(
         session,
-        ConversationThread.__table__,  # type: ignore[arg-type]
+        ConversationThread.__table__,
         {
             "team_id": team_id,
             "kind": kind,
@@ -344,7 +344,7 @@ def add_message(session: Session, values: dict[str, Any]) -> bool:
     """False when the same source (event or view) was stored before: a replay."""
     new_id = insert_ignoring_conflict(
         session,
-        ConversationMessage.__table__,  # type: ignore[arg-type]
+        ConversationMessage.__table__,
         values,
     )
     return new_id is not None

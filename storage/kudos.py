@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from storage.fast_path import driver
 from storage.models import Kudos, KudosBudget, KudosRecipient, KudosValue
 
-KUDOS: Table = Kudos.__table__  # type: ignore[assignment]
-RECIPIENTS: Table = KudosRecipient.__table__  # type: ignore[assignment]
-VALUES: Table = KudosValue.__table__  # type: ignore[assignment]
-BUDGET: Table = KudosBudget.__table__  # type: ignore[assignment]
+KUDOS: Table = Kudos.__table__
+RECIPIENTS: Table = KudosRecipient.__table__
+VALUES: Table = KudosValue.__table__
+BUDGET: Table = KudosBudget.__table__
 
 
 def find_by_request_key(session: Session, team_id: str, request_key: str) -> Kudos | None:

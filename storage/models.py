@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -33,6 +34,12 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types `__table__` as any FromClause, since a class may be mapped to a
+        # join or a subquery; every model here is declared with `__tablename__`, so it is a
+        # Table, which the ON CONFLICT statements of storage.upserts need.
+        __table__: ClassVar[Table]
 
 
 class DirectoryUser(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import OrgEdge, OutOfOffice
-from storage.upserts import insert_ignoring_conflict, upsert
+from storage.upserts import insert_ignoring_conflict, rowcount, upsert
 
 
 def manager_of(session: Session, team_id: str, user_id: str) -> str | None:
@@ -42,7 +42,7 @@ def set_manager(
     """Insert or replace a person's manager."""
     upsert(
         session,
-        OrgEdge.__table__,  # type: ignore[arg-type]
+        OrgEdge.__table__,
         {
             "team_id": team_id,
             "user_id": user_id,
@@ -62,7 +62,7 @@ def set_manager_if_none(
     """
     inserted = insert_ignoring_conflict(
         session,
-        OrgEdge.__table__,  # type: ignore[arg-type]
+        OrgEdge.__table__,
         {
             "team_id": team_id,
             "user_id": user_id,
@@ -78,7 +78,7 @@ def remove_manager(session: Session, team_id: str, user_id: str) -> bool:
     result = session.execute(
         delete(OrgEdge).where(OrgEdge.team_id == team_id, OrgEdge.user_id == user_id)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 # ----- out of office -----------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def set_ooo(
 ) -> None:
     upsert(
         session,
-        OutOfOffice.__table__,  # type: ignore[arg-type]
+        OutOfOffice.__table__,
         {
             "team_id": team_id,
             "user_id": user_id,
@@ -114,4 +114,4 @@ def clear_ooo(session: Session, team_id: str, user_id: str) -> bool:
     result = session.execute(
         delete(OutOfOffice).where(OutOfOffice.team_id == team_id, OutOfOffice.user_id == user_id)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, aliased
 
 from storage.fast_path import driver
 from storage.models import DmChannel, OutboxMessage, SenderLease
-from storage.upserts import insert_ignoring_conflict, supports_skip_locked
+from storage.upserts import insert_ignoring_conflict, rowcount, supports_skip_locked
 
-OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+OUTBOX: Table = OutboxMessage.__table__
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 INTERACTIVE, BULK = 0, 1
@@ -40,7 +40,7 @@ def enqueue(
     """
     new_id = insert_ignoring_conflict(
         session,
-        OutboxMessage.__table__,  # type: ignore[arg-type]
+        OutboxMessage.__table__,
         {
             "team_id": team_id,
             "idempotency_key": key,
@@ -201,7 +201,7 @@ def fail_orphans(session: Session, team_id: str, now: datetime) -> int:
         .values(status=FAILED, last_error="parent_failed", sent_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def mark_sent(
@@ -232,7 +232,7 @@ def mark_attempt(session: Session, row_id: int, now: datetime) -> None:
 def remember_dm(session: Session, team_id: str, user_id: str, channel_id: str) -> None:
     insert_ignoring_conflict(
         session,
-        DmChannel.__table__,  # type: ignore[arg-type]
+        DmChannel.__table__,
         {"team_id": team_id, "user_id": user_id, "channel_id": channel_id},
     )
 
@@ -338,7 +338,7 @@ def hold_lease(session: Session, team_id: str, holder: str, now: datetime, ttl: 
     """Take or renew the sender lease; True when `holder` holds it until now + ttl."""
     insert_ignoring_conflict(
         session,
-        SenderLease.__table__,  # type: ignore[arg-type]
+        SenderLease.__table__,
         {"team_id": team_id, "holder": holder, "expires_at": now + ttl},
     )
     result = session.execute(
@@ -349,7 +349,7 @@ def hold_lease(session: Session, team_id: str, holder: str, now: datetime, ttl: 
         )
         .values(holder=holder, expires_at=now + ttl)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def release_lease(session: Session, team_id: str, holder: str, now: datetime) -> None:

@@ -6,9 +6,9 @@ writer lose quietly instead of failing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,15 @@ def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, A
     return row[0] if len(pk) == 1 else 1
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched.
+
+    `Session.execute` is typed to return a Result, which has no rowcount; for these statements
+    it is a CursorResult, which has: the cast tells the type checker, and nothing else changes.
+    """
+    return cast("CursorResult[Any]", result).rowcount
+
+
 def upsert(session: Session, table: Table, values: dict[str, Any]) -> None:
     """INSERT, or UPDATE the row with the same primary key: one statement, no read-then-write
     race between two writers of the same key."""
@@ -41,14 +50,15 @@ def upsert(session: Session, table: Table, values: dict[str, Any]) -> None:
     session.execute(statement)
 
 
-def dialect_insert(session: Session, table: Table) -> Any:
+def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT, which knows ON CONFLICT (both databases spell it the same)."""
     return insert_for(session.get_bind().dialect.name, table)
 
 
-def insert_for(dialect_name: str, table: Table) -> Any:
-    module = postgresql if dialect_name == "postgresql" else sqlite
-    return module.insert(table)
+def insert_for(dialect_name: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def supports_skip_locked(session: Session) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +49,7 @@ def post_messages(
     session: Session,
     *,
     team_id: str,
-    messages: list[tuple[str, str, str, list[dict[str, Any]] | None]],
+    messages: Sequence[tuple[str, str, str, list[dict[str, Any]] | None]],
     now: datetime,
     bulk: bool = False,
 ) -> None:

@@ -245,8 +245,8 @@ class OutboxSender:
         self._pacer.departed(row.method, time.monotonic())
         try:
             if row.method in uploads.PSEUDO_METHODS:  # a file upload, a post showing a file
-                data = uploads.call(self._client, row.method, payload, row.key, row.attempts)
-                return Outcome("sent", channel=data.get("channel"), ts=data.get("ts"))
+                done = uploads.call(self._client, row.method, payload, row.key, row.attempts)
+                return Outcome("sent", channel=done.get("channel"), ts=done.get("ts"))
             response = self._client.api_call(row.method, json=payload)
         except uploads.RetryLater as error:
             return Outcome("retry", error=error.code)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import cast
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from bot.services.digest_data import ChartWeek
 
@@ -47,7 +50,7 @@ def figure(weeks: Sequence[ChartWeek], title: str = "Team pulse and participatio
     return fig
 
 
-def _empty_marks(axes: Any, weeks: Sequence[ChartWeek]) -> list[Any]:
+def _empty_marks(axes: Axes, weeks: Sequence[ChartWeek]) -> list[Text]:
     """ "no data" on weeks without any, or one line when no week has data: never a zero."""
     if all(w.pulse is None and w.participation is None for w in weeks):
         return [
@@ -91,7 +94,7 @@ class Painter:
             self._size = len(weeks)
             return _encode(self._fig)
         bars_axes, line_axes = self._fig.axes[0], self._fig.axes[1]
-        for patch, week in zip(bars_axes.patches, weeks, strict=True):
+        for patch, week in zip(_bars(bars_axes), weeks, strict=True):
             patch.set_height(week.participation * 100 if week.participation is not None else 0)
         line_axes.get_lines()[0].set_ydata(
             [w.pulse if w.pulse is not None else math.nan for w in weeks]
@@ -110,15 +113,25 @@ class Painter:
 
 def _encode(fig: Figure) -> bytes:
     buffer = io.BytesIO()
+    # figure() attached a FigureCanvasAgg; Figure types its canvas as the base class.
+    canvas = cast(FigureCanvasAgg, fig.canvas)
     # A faster zlib level: the chart is flat colour, so the file grows by a few per cent.
-    fig.canvas.print_png(buffer, pil_kwargs={"compress_level": 1})  # type: ignore[attr-defined]
+    faster = {"compress_level": 1}
+    canvas.print_png(buffer, pil_kwargs=faster)  # type: ignore[no-untyped-call]  # Agg: untyped
     return buffer.getvalue()
+
+
+def _bars(axes: Axes) -> Sequence[Rectangle]:
+    # Axes type their patches as any Patch; the only ones here are the Rectangles `bar` drew.
+    return cast("Sequence[Rectangle]", axes.patches)
 
 
 def plotted(fig: Figure) -> tuple[list[float | None], list[float]]:
     """(pulse line values, None for a gap; bar heights in %) as drawn on `fig`."""
     bars_axes, line_axes = fig.axes[0], fig.axes[1]
     line = line_axes.get_lines()[0]
-    pulses = [None if math.isnan(v) else float(v) for v in line.get_ydata()]
-    heights = [float(patch.get_height()) for patch in bars_axes.patches]
+    # Line2D types its data as any array-like; this line was given floats (NaN for a gap).
+    ydata = cast("Iterable[float]", line.get_ydata())
+    pulses = [None if math.isnan(v) else float(v) for v in ydata]
+    heights = [float(patch.get_height()) for patch in _bars(bars_axes)]
     return pulses, heights

@@ -21,7 +21,10 @@ ResolveEmail = Callable[[str], str | None]
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-HEADERS = {("email", "manager_email"): "email", ("user_id", "manager_id"): "id"}
+HEADERS: dict[tuple[str, ...], str] = {
+    ("email", "manager_email"): "email",
+    ("user_id", "manager_id"): "id",
+}
 MAX_ROWS = 100_000
 
 
