@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -35,7 +36,7 @@ class Runtime:
         )
         self._threads: list[threading.Thread] = []
         self._client = make_web_client(deps.settings, timeout=SENDER_TIMEOUT)
-        jobs = {
+        jobs: dict[str, tuple[Callable[[], object], dict[str, float]]] = {
             "directory-refresh": (self._refresh_directory, {"hours": 12}),
             "checkins-run-due": (scheduled_job(deps), {"seconds": RUN_DUE_EVERY}),
         }

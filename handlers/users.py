@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
@@ -47,7 +47,7 @@ def with_directory(
 
     stale, result = deps.group_unit(warm)
     if not stale:
-        return result  # type: ignore[return-value]
+        return cast(T, result)  # `work` ran: its result, whatever T is (None included)
     _fetch(deps, client, team_id, stale)
     return deps.group_unit(
         lambda session: work(session, directory.people(session, team_id, ids, deps.people))
@@ -72,7 +72,7 @@ def _fetch(deps: Deps, client: WebClient, team_id: str, stale: list[str]) -> Non
         return
     now = deps.now()
     deadline = time.monotonic() + FETCH_BUDGET
-    records = []
+    records: list[directory.UserRecord] = []
     for user_id in stale:
         if time.monotonic() > deadline:
             log.warning(

@@ -89,7 +89,7 @@ def serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str, 
 
         assert settings.slack_app_token is not None
         handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-        handler.connect()
+        handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         stop_socket = handler.close
         log.info("Socket Mode: connected; HTTP still serves /healthz and /metrics")
     log.info("pulsebot listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)

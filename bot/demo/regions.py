@@ -64,7 +64,7 @@ class Regions:
 
     def _sidebar(self, where: JSONDict) -> str:
         me = where["as"]
-        items = [(HOME, "🏠 pulsebot · Home", None)]
+        items: list[tuple[str, str, str | None]] = [(HOME, "🏠 pulsebot · Home", None)]
         items += [(c["id"], f"# {c['name']}", c["id"]) for c in self.ws.channels()]
         items.append(("dm", "💬 pulsebot", self.ws.emulator.dm_channel_id(me)))
         links = []

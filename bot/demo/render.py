@@ -148,7 +148,7 @@ def mrkdwn(text: str, ctx: Context) -> str:
     text = _CONTROL.sub(lambda m: hold(_control(m.group(1), ctx)), text)
     out = emojize(esc(_unslack(text)))
     for pattern, tag in _STYLES:
-        out = pattern.sub(lambda m, tag=tag: f"<{tag}>{m.group(1)}</{tag}>", out)
+        out = pattern.sub(_wrapped_in(tag), out)
     out = _quotes(out)
     while _PLACEHOLDER.search(out):
         out = _PLACEHOLDER.sub(lambda m: pieces[int(m.group(1))], out)
@@ -496,3 +496,8 @@ def find_element(items: Any, block_id: str, action_id: str) -> JSONDict | None:
 
 def option_by_value(item: JSONDict, value: str) -> JSONDict | None:
     return next((o for o in options_of(item) if o.get("value") == value), None)
+
+
+def _wrapped_in(tag: str) -> Callable[[re.Match[str]], str]:
+    """A substitution that wraps the match's text in `tag` (one closure per tag)."""
+    return lambda match: f"<{tag}>{match.group(1)}</{tag}>"

@@ -21,6 +21,7 @@ import webbrowser
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine
@@ -194,7 +195,7 @@ class Demo:
 
 def _settings(database_url: str, api_url: str, token: str, signing_secret: str) -> Settings:
     """Every value given, so nothing from the environment or a .env changes the demo."""
-    values = {
+    values: dict[str, Any] = {
         "SLACK_BOT_TOKEN": token,
         "SLACK_SIGNING_SECRET": signing_secret,
         "SLACK_APP_TOKEN": "",
@@ -209,7 +210,7 @@ def _settings(database_url: str, api_url: str, token: str, signing_secret: str) 
         "LOG_LEVEL": "WARNING",
         "LOG_FORMAT": "text",
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def _bind(port: int) -> socket.socket:

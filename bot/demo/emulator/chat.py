@@ -3,7 +3,6 @@ checks them (text length, Block Kit, metadata, files) and paced per channel when
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot.demo.emulator.blockkit import (
@@ -14,7 +13,7 @@ from bot.demo.emulator.blockkit import (
 )
 from bot.demo.emulator.limits import Bucket, rate_limited
 from bot.demo.emulator.state import SlackState
-from bot.demo.emulator.webapi import Call, JSONDict, SlackError, api
+from bot.demo.emulator.webapi import Call, JSONDict, SlackError, api, json_copy
 
 MAX_TEXT = 40_000
 
@@ -63,7 +62,7 @@ class ChatApi(SlackState):
         """Current messages of a channel (or of the DM with a user id), edits applied."""
         with self._lock:
             key = self._dm_key(channel)
-            return json.loads(json.dumps(self._messages.get(key, [])))
+            return json_copy(self._messages.get(key, []))
 
     def _check_channel_rate(self, channel_id: str) -> None:
         if self._channel_limit is None:

@@ -46,10 +46,11 @@ def _parse_multipart(content_type: str, body: bytes) -> JSONDict:
         if not isinstance(name, str):
             continue
         payload = part.get_payload(decode=True) or b""
+        data = payload if isinstance(payload, bytes) else str(payload).encode()
         if part.get_filename():
-            fields[name] = payload
+            fields[name] = data
         else:
-            fields[name] = payload.decode("utf-8", "replace")
+            fields[name] = data.decode("utf-8", "replace")
     return fields
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.demo.emulator.state import SlackState
-from bot.demo.emulator.webapi import Call, JSONDict, SlackError, api, int_arg
+from bot.demo.emulator.webapi import Call, JSONDict, SlackError, api, int_arg, json_copy
 
 _TZ_LABELS = {
     "EST": "Eastern Standard Time",
@@ -127,12 +126,12 @@ class UsersApi(SlackState):
         )
         with self._lock:
             self._users[user_id] = user
-        return json.loads(json.dumps(user))
+        return json_copy(user)
 
     def users(self) -> list[JSONDict]:
         """Every user object of the workspace (a copy), in the order they were added."""
         with self._lock:
-            return json.loads(json.dumps(list(self._users.values())))
+            return json_copy(list(self._users.values()))
 
     @api("users.info")
     def _users_info(self, call: Call) -> JSONDict:

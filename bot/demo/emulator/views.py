@@ -91,9 +91,10 @@ class ViewsApi(SlackState):
         )
 
     def _checked_view(self, call: Call, *, home: bool = False) -> JSONDict:
-        view = call.get("view")
-        if view in (None, ""):
+        raw = call.get("view")
+        if raw in (None, ""):
             raise SlackError("invalid_arguments", messages=[missing_field("view")])
+        view: JSONDict = raw
         problems = view_errors(view, home=home)
         if problems:
             raise SlackError("invalid_arguments", messages=problems)

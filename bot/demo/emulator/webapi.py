@@ -6,11 +6,20 @@ Shared by the method families and the server, so that none of them imports anoth
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 JSONDict = dict[str, Any]
+Copied = TypeVar("Copied")
+
+
+def json_copy(value: Copied) -> Copied:
+    """A deep copy through JSON, so a caller never holds the emulator's own objects, and what
+    it holds has exactly the shapes Slack's JSON would have."""
+    copied: Copied = json.loads(json.dumps(value))
+    return copied
 
 Handler = TypeVar("Handler", bound=Callable[..., JSONDict])
 # Handlers are methods of the emulator's mixins: the server passes itself as their `self`.
