@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,11 +22,20 @@ T = TypeVar("T")
 CONTEXT_KEY = "pulsebot_deps"  # where build_app's middleware puts Deps in each Bolt context
 
 
+class SlackConnection(StrEnum):
+    """What the background auth.test found; `/healthz` shows it as is."""
+
+    UNKNOWN = "unknown"
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    INVALID_AUTH = "invalid_auth"
+
+
 @dataclass
 class SlackStatus:
     """What the background auth.test learnt; `/healthz` shows `state`."""
 
-    state: str = "unknown"  # "ok" | "unreachable" | "invalid_auth" | "unknown"
+    state: SlackConnection = SlackConnection.UNKNOWN
     team_id: str | None = None
     bot_user_id: str | None = None
     bot_id: str | None = None

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.app import make_web_client
 from bot.delivery.sender import SENDER_TIMEOUT, OutboxSender
-from bot.deps import Deps
+from bot.deps import Deps, SlackConnection
 from bot.jobs.minute import scheduled_job
 from bot.scheduler import build_scheduler
 from handlers.users import sync_all
@@ -65,7 +65,7 @@ class Runtime:
         while not self._stop.is_set():
             if self._auth_test(client):
                 break
-            if self.deps.slack.state == "invalid_auth":
+            if self.deps.slack.state == SlackConnection.INVALID_AUTH:
                 return
             self._stop.wait(delay)
             delay = min(delay * 2, 300.0)
@@ -89,18 +89,18 @@ class Runtime:
         except SlackApiError as error:
             code = str(error.response.get("error"))
             if code in {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}:
-                status.state = "invalid_auth"
+                status.state = SlackConnection.INVALID_AUTH
                 log.error(
                     "Slack: the bot token was refused (%s). Check SLACK_BOT_TOKEN "
                     "(OAuth & Permissions page of your app).",
                     code,
                 )
             else:
-                status.state = "unreachable"
+                status.state = SlackConnection.UNREACHABLE
                 log.warning("Slack: auth.test failed (%s); will retry", code)
             return False
         except OSError as error:
-            status.state = "unreachable"
+            status.state = SlackConnection.UNREACHABLE
             log.warning(
                 "Slack: unreachable at %s (%s); serving anyway, will retry",
                 self.deps.settings.slack_api_url,
@@ -110,7 +110,7 @@ class Runtime:
         status.team_id = response.get("team_id")
         status.bot_user_id = response.get("user_id")
         status.bot_id = response.get("bot_id")
-        status.state = "ok"
+        status.state = SlackConnection.OK
         log.info(
             "Slack: connected as @%s in %s (%s)",
             response.get("user"),

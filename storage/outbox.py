@@ -6,6 +6,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Table, and_, func, or_, select, update
@@ -17,7 +18,17 @@ from storage.upserts import insert_ignoring_conflict, rowcount, supports_skip_lo
 
 OUTBOX: Table = OutboxMessage.__table__
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+class OutboxStatus(StrEnum):
+    """A row's delivery state, as stored: waiting (or retrying), done, or given up for good."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
 INTERACTIVE, BULK = 0, 1
 
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from slack_sdk import WebClient
@@ -50,11 +51,19 @@ TRANSIENT_ERRORS = frozenset(
 )
 
 
+class Kind(StrEnum):
+    """What a call came to, for the row's bookkeeping."""
+
+    SENT = "sent"
+    RETRY = "retry"  # paused (429), or failed in a way worth another attempt
+    FAILED = "failed"  # for good
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one call came to: sent, a pause and retry, or a final failure."""
 
-    kind: str  # "sent" | "retry" | "failed"
+    kind: Kind
     channel: str | None = None
     ts: str | None = None
     error: str | None = None
@@ -246,24 +255,24 @@ class OutboxSender:
         try:
             if row.method in uploads.PSEUDO_METHODS:  # a file upload, a post showing a file
                 done = uploads.call(self._client, row.method, payload, row.key, row.attempts)
-                return Outcome("sent", channel=done.get("channel"), ts=done.get("ts"))
+                return Outcome(Kind.SENT, channel=done.get("channel"), ts=done.get("ts"))
             response = self._client.api_call(row.method, json=payload)
         except uploads.RetryLater as error:
-            return Outcome("retry", error=error.code)
+            return Outcome(Kind.RETRY, error=error.code)
         except SlackApiError as error:
             return self._classify(row, error)
         except ConnectionRefusedError as error:  # never reached Slack: nothing was posted
-            return Outcome("retry", error=f"connection: {error}")
+            return Outcome(Kind.RETRY, error=f"connection: {error}")
         except (OSError, http.client.HTTPException) as error:
             # Timeouts, resets, an answer cut off mid-body (IncompleteRead): Slack may have
             # done the call. The attempt stays marked; the next one looks before posting.
-            return Outcome("retry", error=f"connection: {error}", known=False)
+            return Outcome(Kind.RETRY, error=f"connection: {error}", known=False)
         except Exception as error:  # anything else: retried within the bound, never lost
             log.exception("outbox: %s %s raised unexpectedly", row.method, row.key)
-            return Outcome("retry", error=f"unexpected: {type(error).__name__}")
+            return Outcome(Kind.RETRY, error=f"unexpected: {type(error).__name__}")
         data: dict[str, Any] = response.data if isinstance(response.data, dict) else {}
         return Outcome(
-            "sent",
+            Kind.SENT,
             channel=data.get("channel") or _dict(data.get("view")).get("id"),
             ts=data.get("ts") or data.get("message_ts"),
         )
@@ -275,8 +284,8 @@ class OutboxSender:
         status = error.response.status_code
         code = str(error.response.get("error") or f"http_{status}")
         if status >= 500 or code in TRANSIENT_ERRORS:
-            return Outcome("retry", error=code)
-        return Outcome("failed", error=code)
+            return Outcome(Kind.RETRY, error=code)
+        return Outcome(Kind.FAILED, error=code)
 
     def _rate_limited(self, method: str, error: SlackApiError, *, known: bool) -> Outcome | None:
         """A 429 pauses that method for its Retry-After, and the row waits without spending
@@ -288,18 +297,18 @@ class OutboxSender:
         self._pacer.pause(method, retry_after, time.monotonic())
         self.stats.rate_limited += 1
         return Outcome(
-            "retry", error="ratelimited", retry_after=retry_after, counts=False, known=known
+            Kind.RETRY, error="ratelimited", retry_after=retry_after, counts=False, known=known
         )
 
     def _record(self, team_id: str, row: store.Claimed, outcome: Outcome) -> None:
         now = self._clock()
         with unit_of_work(self._sessions) as session:
-            if outcome.kind == "sent":
+            if outcome.kind == Kind.SENT:
                 store.mark_sent(session, row.id, outcome.channel, outcome.ts, now)
                 target = _target_channel(row)
                 if target and target[:1] in "UW" and (outcome.channel or "").startswith("D"):
                     store.remember_dm(session, team_id, target, outcome.channel or "")
-            elif outcome.kind == "retry" and (
+            elif outcome.kind == Kind.RETRY and (
                 not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS
             ):
                 delay = outcome.retry_after or _backoff(row.attempts)
@@ -316,10 +325,10 @@ class OutboxSender:
         self._count(row, outcome)
 
     def _count(self, row: store.Claimed, outcome: Outcome) -> None:
-        if outcome.kind == "sent":
+        if outcome.kind == Kind.SENT:
             self.stats.sent += 1
             OUTBOX_SENT.labels(row.method).inc()
-        elif outcome.kind == "retry" and (not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS):
+        elif outcome.kind == Kind.RETRY and (not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS):
             self.stats.retried += 1
             OUTBOX_RETRIED.labels(row.method, _label(outcome.error)).inc()
             log.info("outbox: %s %s will be retried (%s)", row.method, row.key, outcome.error)
@@ -359,7 +368,7 @@ class OutboxSender:
                 if _dict(metadata.get("event_payload")).get("key") == row.key:
                     OUTBOX_RECONCILED.labels("found").inc()
                     log.info("outbox: %s was posted before its answer was lost", row.key)
-                    return Outcome("sent", channel=channel, ts=str(message.get("ts")))
+                    return Outcome(Kind.SENT, channel=channel, ts=str(message.get("ts")))
         except SlackApiError as error:
             method = str(error.response.api_url).rsplit("/", 1)[-1]
             limited = self._rate_limited(method, error, known=False)
@@ -374,7 +383,7 @@ class OutboxSender:
             )
             return None
         except (OSError, http.client.HTTPException) as error:
-            return Outcome("retry", error=f"connection: {error}", known=False)
+            return Outcome(Kind.RETRY, error=f"connection: {error}", known=False)
         OUTBOX_RECONCILED.labels("not_found").inc()
         return None
 
