@@ -131,9 +131,11 @@ def write_due(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     limit: int | None = None,
+    deliver: bool = True,
 ) -> DigestSummary:
     """Write (or, `dry_run`, only build) every digest due at `now`; at most `limit` of them
-    (the rest are still due at the next run)."""
+    (the rest are still due at the next run). `deliver=False` records them without sending:
+    the demo's history, delivered before its Slack existed."""
     summary = DigestSummary()
     todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)[:limit]
     painter = digest_chart.Painter()  # one Figure for this run's charts
@@ -142,7 +144,7 @@ def write_due(
             with unit_of_work(factory) as session:
                 built = _build(session, item, now, policy, release=False)
             summary.previews.append(built.data)
-        elif write_one(factory, item, now, policy, painter):
+        elif write_one(factory, item, now, policy, painter, deliver=deliver):
             summary.written += 1
         else:
             summary.skipped += 1
@@ -157,13 +159,16 @@ def write_one(
     now: datetime,
     policy: DigestPolicy,
     painter: digest_chart.Painter | None = None,
+    *,
+    deliver: bool = True,
 ) -> bool:
     """Build, draw and write one digest; False if another writer had it already."""
     with unit_of_work(factory) as session:
         built = _build(session, item, now, policy, release=True)
-    png = (painter or digest_chart.Painter()).png(built.data.chart)
-    messages = blocks.messages(built.data)
     data = built.data
+    if deliver:
+        png = (painter or digest_chart.Painter()).png(data.chart)
+        messages = blocks.messages(data)
     with unit_of_work(factory) as session:
         digest_id = store.insert_digest(
             session,
@@ -180,8 +185,9 @@ def write_one(
         if digest_id is None:
             return False
         store.release_notes(session, built.released_note_ids, data.iso_week)
-        main_id = notify.enqueue_digest(session, item.team_id, data, png, messages, now)
-        store.set_digest_outbox(session, digest_id, main_id)
+        if deliver:
+            main_id = notify.enqueue_digest(session, item.team_id, data, png, messages, now)
+            store.set_digest_outbox(session, digest_id, main_id)
     return True
 
 
