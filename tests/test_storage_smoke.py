@@ -44,7 +44,7 @@ def test_migration_0007_marks_earlier_digests_and_goes_both_ways(tmp_path: Path)
             upgrade(url, "0007")
             with engine.begin() as connection:
                 connection.execute(insert, {**row, "iso_week": "2037-W11"})
-                marks = dict(
+                marks: dict[str, bool] = dict(
                     connection.execute(text("SELECT iso_week, anonymity_met FROM digests")).all()
                 )
             assert marks == {"2037-W10": True, "2037-W11": False}
