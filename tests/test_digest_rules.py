@@ -156,7 +156,9 @@ def test_whom_to_talk_to(person: rules.PersonWeeks, reasons: list[str]) -> None:
 def test_the_quiet_person_is_named_with_their_last_pulse_and_trend() -> None:
     """Kenji: pulse 5, 4, 3, 2, 2, 2, 2, then a skipped week."""
     kenji = history([5, 4, 3, 2, 2, 2, 2, None], [ANSWERED] * 7 + [SKIPPED], blocker_last_week=True)
-    assert rules.reasons(kenji) == ["no answer this week (skipped) after a pulse of 2"]
+    assert rules.reasons(kenji) == [
+        "no answer this week (skipped) after a pulse of 2, with a blocker reported the week before"
+    ]
     assert rules.last_pulse(kenji.pulses) == 2
     assert rules.trend(kenji.pulses) == [2, 2, 2, None]
 

@@ -172,16 +172,19 @@ def test_the_quiet_person_surfaces_first_by_name_with_pulse_trend_and_reason(
     # Whom to talk to: Kenji, with his last pulse, his 4-week trend and the reason.
     (kenji,) = data.talk_to
     assert kenji.user_id == KENJI
-    assert kenji.reasons == ["no answer this week (skipped) after a pulse of 2"]
+    assert kenji.reasons == [
+        "no answer this week (skipped) after a pulse of 2, with a blocker reported the week before"
+    ]
     assert (kenji.last_pulse, kenji.trend) == (2.0, [2.0, 2.0, 2.0, None])
     text = readable(data, NAMES)
     lines = text.splitlines()
     # Right after the headline (and the header).
     assert lines[2] == "💬 Whom to talk to".replace("💬", ":speech_balloon:")
     assert lines[3] == (
-        "• Kenji: no answer this week (skipped) after a pulse of 2 — last pulse 2, "
-        "4 weeks: 2 → 2 → 2 → –"
+        "• Kenji: no answer this week (skipped) after a pulse of 2, with a blocker reported the "
+        "week before — last pulse 2, 4 weeks: 2 → 2 → 2 → –"
     )
+    assert lines[1].startswith("Week of 2–8 Mar: 4 of 5 people answered (Kenji skipped)")
     assert "Average 4.0 from 4 of 5 (Kenji skipped)" in text
     assert "Platform weekly: 4 of 5 check-ins answered" in text and "skipped: Kenji" in text
 

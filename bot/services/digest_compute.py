@@ -131,8 +131,8 @@ def compute(
     answered = _people(data, person_weeks, week)
     _pulse(data, pulses, team, week, week_rows, inputs.answers, pulse_ids, answered)
     data.chart = _chart(weeks, rows, outcome, pulses, team)
-    data.blockers = _blockers(rows, inputs.answers, templates, owned_ids, week)
-    data.talk_to = _talk_to(team, weeks, person_weeks, pulses, data.blockers)
+    data.blockers, blocked_last_week = _blockers(rows, inputs.answers, templates, owned_ids, week)
+    data.talk_to = _talk_to(team, weeks, person_weeks, pulses, data.blockers, blocked_last_week)
     data.participation = _participation(inputs.owned, rows, outcome, week)
     _answers(data, inputs, week_rows, owned_ids)
     _kudos(data, inputs.kudos, week, inputs.zone, now)
@@ -371,9 +371,9 @@ def _blockers(
     templates: dict[int, DigestTemplate],
     owned: set[int],
     week: date,
-) -> list[Blocker]:
-    """This week's blockers in the manager's own templates; still open if the same person
-    reported one the week before too."""
+) -> tuple[list[Blocker], set[str]]:
+    """This week's blockers in the manager's own templates, each still open if the same person
+    reported one the week before too; and who reported one the week before."""
     last_week = week - timedelta(days=7)
     reported: dict[tuple[str, date], list[tuple[str, str, str]]] = defaultdict(list)
     for row in rows:
@@ -391,12 +391,13 @@ def _blockers(
             )
             if text is not None:
                 reported[(row.user_id, monday)].append((template.name, question["text"], text))
-    return [
+    blockers = [
         Blocker(user_id, template, question, text, (user_id, last_week) in reported)
         for (user_id, monday), items in sorted(reported.items())
         if monday == week
         for template, question, text in items
     ]
+    return blockers, {user_id for user_id, monday in reported if monday == last_week}
 
 
 def _talk_to(
@@ -405,16 +406,16 @@ def _talk_to(
     person_weeks: dict[tuple[str, date], CheckinOutcome],
     pulses: dict[tuple[str, date], float],
     blockers: list[Blocker],
+    blocked_last_week: set[str],
 ) -> list[TalkTo]:
     blocked_now = {b.user_id for b in blockers}
-    blocked_open = {b.user_id for b in blockers if b.still_open}
     found = []
     for user_id in team:
         history = rules.PersonWeeks(
             pulses=[pulses.get((user_id, w)) for w in weeks],
             weeks=[person_weeks.get((user_id, w)) for w in weeks],
             blocker_now=user_id in blocked_now,
-            blocker_last_week=user_id in blocked_open,
+            blocker_last_week=user_id in blocked_last_week,
         )
         why = rules.reasons(history)
         if why:

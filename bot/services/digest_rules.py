@@ -169,8 +169,8 @@ class PersonWeeks:
 
     pulses: Sequence[float | None]  # weekly pulse; None for a week without one
     weeks: Sequence[CheckinOutcome | None]  # each week as `week_outcome` counts it
-    blocker_now: bool
-    blocker_last_week: bool
+    blocker_now: bool  # reported a blocker this week
+    blocker_last_week: bool  # reported one the week before
 
 
 def reasons(history: PersonWeeks) -> list[str]:
@@ -197,6 +197,8 @@ def reasons(history: PersonWeeks) -> list[str]:
     if this_week in NO_ANSWER:
         assert this_week is not None
         quiet = _quiet_after_low(pulses, this_week)
+        if quiet is not None and history.blocker_last_week:
+            quiet += ", with a blocker reported the week before"
         if quiet is not None:
             found.append(quiet)
         counted = [w for w in weeks if asked(w)]

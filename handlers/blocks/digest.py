@@ -46,7 +46,8 @@ Message = tuple[str, list[Block]]
 def headline(data: DigestData) -> str:
     """ "Week of 2–8 Mar: 4 of 5 people answered (<@U1> skipped), pulse 4.0 from 4 of 5 (+0.1),
     1 blocker, 3 kudos, 4 value tags": people in the headline, everyone who did not answer by
-    name, and an average that says whom it leaves out."""
+    name, and an average that says whom it leaves out. Mrkdwn (mentions, escaped text), as a
+    section or a message's fallback text."""
     people = f"{data.people_answered} of {data.people_prompted} people answered"
     if data.still_open:
         people += " so far"
@@ -58,7 +59,7 @@ def headline(data: DigestData) -> str:
     count = len(data.blockers)
     parts.append(f"{count} blocker{'s' if count != 1 else ''}")
     parts.append(_kudos_count(data))
-    return f"Week of {data.week_label}: " + ", ".join(parts)
+    return f"Week of {escape(data.week_label)}: " + ", ".join(parts)
 
 
 def messages(data: DigestData, *, chart: bool = True) -> list[Message]:
@@ -158,7 +159,7 @@ def answer_modal(
 
 def _top(data: DigestData, *, chart: bool) -> list[Block]:
     blocks: list[Block] = [header(f"Your team, week of {data.week_label}")]
-    blocks.append(section(f"*{escape(headline(data))}*"))
+    blocks.append(section(f"*{headline(data)}*"))
     if data.empty_reason is not None:
         blocks.append(section(EMPTY[data.empty_reason]))
     if data.still_open:
