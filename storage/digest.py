@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import (
     CheckinAnswer,
+    CheckinMember,
     CheckinOccurrence,
     CheckinTemplate,
     ConversationMessage,
@@ -29,6 +30,9 @@ from storage.models import (
     UpwardFeedback,
 )
 from storage.upserts import insert_ignoring_conflict
+
+# The occurrence states this module selects by (bot/services/states.py names them for the domain).
+_PENDING, _ANSWERED = "pending", "answered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,121 @@ def owned_templates(session: Session, team_id: str, owner_id: str) -> list[Check
             .order_by(CheckinTemplate.id)
         )
     )
+
+
+# ----- when a digest may go ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMember:
+    """A member of an active template, with what says when their check-ins fall and close."""
+
+    template_id: int
+    owner_id: str
+    weekdays: list[str]
+    local_time: str
+    close_after_minutes: int
+    schedule_from: datetime
+    user_id: str
+    added_at: datetime
+    tz: str | None
+    prompted: bool  # not a bot, not deactivated: the scheduler writes their check-ins
+    manager_id: str | None
+
+
+def planned_members(session: Session, team_id: str) -> list[PlannedMember]:
+    """Every member of the workspace's active templates, with their zone and manager."""
+    rows = session.execute(
+        select(
+            CheckinTemplate.id,
+            CheckinTemplate.owner_id,
+            CheckinTemplate.weekdays,
+            CheckinTemplate.local_time,
+            CheckinTemplate.close_after_minutes,
+            CheckinTemplate.schedule_from,
+            CheckinMember.user_id,
+            CheckinMember.added_at,
+            DirectoryUser.tz,
+            DirectoryUser.is_bot,
+            DirectoryUser.deleted,
+            OrgEdge.manager_id,
+        )
+        .join(CheckinMember, CheckinMember.template_id == CheckinTemplate.id)
+        .outerjoin(
+            DirectoryUser,
+            and_(DirectoryUser.team_id == team_id, DirectoryUser.user_id == CheckinMember.user_id),
+        )
+        .outerjoin(
+            OrgEdge, and_(OrgEdge.team_id == team_id, OrgEdge.user_id == CheckinMember.user_id)
+        )
+        .where(CheckinTemplate.team_id == team_id, CheckinTemplate.active.is_(True))
+    )
+    return [
+        PlannedMember(
+            template_id,
+            owner_id,
+            list(weekdays),
+            local_time,
+            close_after,
+            schedule_from,
+            user_id,
+            added_at,
+            tz,
+            not (is_bot or deleted),
+            manager_id,
+        )
+        for (
+            template_id,
+            owner_id,
+            weekdays,
+            local_time,
+            close_after,
+            schedule_from,
+            user_id,
+            added_at,
+            tz,
+            is_bot,
+            deleted,
+            manager_id,
+        ) in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCheckin:
+    owner_id: str  # the template's
+    user_id: str
+    manager_id: str | None  # the member's
+    local_date: date
+    closes_at: datetime
+
+
+def open_checkins(
+    session: Session, team_id: str, first: date, last: date, now: datetime
+) -> list[OpenCheckin]:
+    """The check-ins dated in [first, last] still open at `now`, by the (team, state, close)
+    index: the few that may yet be answered, not the week's thousands."""
+    rows = session.execute(
+        select(
+            CheckinTemplate.owner_id,
+            CheckinOccurrence.user_id,
+            OrgEdge.manager_id,
+            CheckinOccurrence.local_date,
+            CheckinOccurrence.closes_at,
+        )
+        .join(CheckinTemplate, CheckinTemplate.id == CheckinOccurrence.template_id)
+        .outerjoin(
+            OrgEdge, and_(OrgEdge.team_id == team_id, OrgEdge.user_id == CheckinOccurrence.user_id)
+        )
+        .where(
+            CheckinOccurrence.team_id == team_id,
+            CheckinOccurrence.state == _PENDING,
+            CheckinOccurrence.closes_at > now,
+            CheckinOccurrence.local_date >= first,
+            CheckinOccurrence.local_date <= last,
+        )
+    )
+    return [OpenCheckin(*row) for row in rows]
 
 
 # ----- check-ins --------------------------------------------------------------------------------
@@ -290,7 +409,7 @@ def subtree_occurrences(
     each row comes back as a few plain values."""
     outcome = case(
         (
-            CheckinOccurrence.state == "pending",
+            CheckinOccurrence.state == _PENDING,
             case((CheckinOccurrence.closes_at > now, "open"), else_="missed"),
         ),
         else_=CheckinOccurrence.state,
@@ -409,6 +528,45 @@ def notes(session: Session, team_id: str, manager_id: str, iso_week: str) -> lis
     return [NoteRow(*row) for row in rows]
 
 
+def release_marks(
+    session: Session, team_id: str, manager_id: str, before: str
+) -> tuple[str | None, str | None]:
+    """(the ISO week of the manager's first digest, of their latest digest whose span of weeks
+    cleared the anonymity minimum), among the digests of weeks before `before`; one statement."""
+    mine = and_(
+        Digest.team_id == team_id, Digest.manager_id == manager_id, Digest.iso_week < before
+    )
+    first = select(func.min(Digest.iso_week)).where(mine).scalar_subquery()
+    cleared = (
+        select(func.max(Digest.iso_week))
+        .where(mine, Digest.anonymity_met.is_(True))
+        .scalar_subquery()
+    )
+    row = session.execute(select(first, cleared)).one()
+    return row[0], row[1]
+
+
+def answerers(
+    session: Session, team_id: str, user_ids: Sequence[str], first: date, last: date
+) -> set[str]:
+    """Which of these people answered at least one check-in dated in [first, last]."""
+    if not user_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(CheckinOccurrence.user_id)
+            .where(
+                CheckinOccurrence.team_id == team_id,
+                CheckinOccurrence.user_id.in_(list(user_ids)),
+                CheckinOccurrence.local_date >= first,
+                CheckinOccurrence.local_date <= last,
+                CheckinOccurrence.state == _ANSWERED,
+            )
+            .distinct()
+        )
+    )
+
+
 def release_notes(session: Session, note_ids: Sequence[str], iso_week: str) -> None:
     if note_ids:
         session.execute(
@@ -478,7 +636,7 @@ def recent_answered(
         .where(
             CheckinOccurrence.team_id == team_id,
             CheckinOccurrence.user_id == user_id,
-            CheckinOccurrence.state == "answered",
+            CheckinOccurrence.state == _ANSWERED,
         )
         .order_by(CheckinOccurrence.local_date.desc(), CheckinOccurrence.id.desc())
         .limit(limit)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -464,3 +465,6 @@ class Digest(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Its span of weeks had enough answerers to release whatever anonymous note waited, whether
+    # or not one did: the next digest's span starts after it (migration 0007).
+    anonymity_met: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

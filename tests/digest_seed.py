@@ -149,7 +149,7 @@ def seed_team(session: Session, week: date = WEEK) -> dict[str, int]:
 
     UANN: pulse 4 for weeks, then 1 (a drop), a blocker this week and last week (still open).
     UBOB: pulse 2 two weeks running; "none" is not a blocker.
-    UCAT: missed the last two check-ins.
+    UCAT: missed the last two check-ins (two weeks without an answer).
     UDAN: away this week.
     UEVE: reports to UMGR but answers UOTHER's check-in: only counted, never shown.
     UBOB manages UY01-UY03 (skip-level line); UANN manages UX01 only (too small to show).

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,12 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import select
 
 from bot.cli.main import main
 from bot.demo import company
 from bot.demo.clock import DemoClock
 from bot.demo.server import Demo
 from bot.demo.slack_payloads import SlackPayloads
+from bot.services import digest_rules as rules
+from storage.models import ConversationMessage, Digest, UpwardFeedback
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +223,45 @@ def test_an_uploaded_chart_shows_in_the_page_from_the_emulator(demo: Demo) -> No
     image = httpx.get(demo.url.removesuffix("/demo") + found.group(1), timeout=10)
     assert image.status_code == 200 and image.content == png
     assert image.headers["content-type"] == "image/png"
+
+
+def test_the_seeded_digests_release_distinct_notes_week_by_week_and_count_the_replies(
+    demo: Demo,
+) -> None:
+    """The history's digests are written week by week, as a running product writes them: each
+    releases only what its own span allows, labelled by that span; no note repeats another's
+    words (a named note's words sent anonymously would name its author); follow-through
+    counts the replies kept with the answers."""
+    assert demo.deps is not None
+    with demo.deps.unit_of_work() as session:
+        notes = session.scalars(select(UpwardFeedback)).all()
+        digests = session.scalars(select(Digest)).all()
+        replies = session.execute(
+            select(ConversationMessage.item_id, ConversationMessage.author_id).where(
+                ConversationMessage.kind == "checkin"
+            )
+        ).all()
+    texts = [n.text for n in notes]
+    assert len(texts) == len(set(texts)) and any(n.anonymous for n in notes)
+    released = [n for n in notes if n.anonymous and n.released]
+    assert released and len({n.released_week for n in released}) >= 2
+    by_digest = Counter((n.manager_id, n.released_week) for n in released)
+    for digest in digests:
+        content = digest.content
+        assert content["anonymous_released"] == by_digest.get(
+            (digest.manager_id, digest.iso_week), 0
+        )
+        span_start = rules.monday_of_iso(digest.iso_week) - timedelta(
+            weeks=max(content["anonymous_weeks"], 1) - 1
+        )
+        for note in released:
+            if (note.manager_id, note.released_week) == (digest.manager_id, digest.iso_week):
+                assert span_start <= rules.monday_of_iso(note.iso_week)
+    for digest in digests:
+        expected = sum(
+            1
+            for answer in digest.content["answers"]
+            if any(i == answer["occurrence_id"] and a != answer["user_id"] for i, a in replies)
+        )
+        assert digest.content["replied"] == expected
+    assert sum(d.content["replied"] for d in digests) > 0

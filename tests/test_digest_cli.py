@@ -51,7 +51,7 @@ def test_dry_run_prints_and_writes_nothing_then_send_delivers_once(
     at = SEND_AT.isoformat()
     assert main(["digest", "send", "--at", at, "--manager", MANAGER, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "Week of 3–9 Mar: 3 of 4 answered" in out
+    assert "Week of 3–9 Mar: 3 of 4 people answered" in out
     assert "Dry run at 2031-03-10T13:00:00+00:00: 1 digest(s) due." in out
     with unit_of_work(session_factory) as session:
         assert session.scalars(select(Digest)).all() == []

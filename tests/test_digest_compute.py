@@ -82,67 +82,69 @@ def digest(data: DigestInputs, *, minimum: int = 3, release: bool = False) -> Di
 
 
 @pytest.mark.parametrize(
-    ("sending", "answered", "minimum", "released", "waiting"),
+    ("sending", "answerers", "minimum", "released", "met"),
     [
-        (True, 2, 3, [], 2),  # fewer than the minimum answered: withheld, counted
-        (True, 3, 3, ["a", "b"], 0),  # at the minimum: released, all at once
-        (True, 4, 3, ["a", "b"], 0),
-        (False, 4, 3, [], 0),  # a preview neither shows nor counts them
-        (False, 2, 3, [], 0),
+        # Fewer than the minimum: withheld, and nothing says so.
+        (True, 2, 3, [], False),
+        (True, 3, 3, ["a", "b"], True),  # at the minimum: released, all at once
+        (True, 4, 3, ["a", "b"], True),
+        (False, 4, 3, [], False),  # a preview neither shows nor clears anything
+        (False, 2, 3, [], False),
     ],
 )
 def test_the_release_rule(
-    sending: bool, answered: int, minimum: int, released: list[str], waiting: int
+    sending: bool, answerers: int, minimum: int, released: list[str], met: bool
 ) -> None:
     assert rules.anonymous_release(
-        ["a", "b"], sending=sending, reports_answered=answered, minimum=minimum
-    ) == (released, waiting)
-    assert rules.anonymous_release(
-        [], sending=sending, reports_answered=answered, minimum=minimum
-    ) == ([], 0)
+        ["a", "b"], sending=sending, answerers=answerers, minimum=minimum
+    ) == (released, met)
+    # With nothing waiting, a sent digest still records whether its span cleared the minimum.
+    assert rules.anonymous_release([], sending=sending, answerers=answerers, minimum=minimum) == (
+        [],
+        met,
+    )
 
 
-def anonymous(note_id: str, text: str) -> NoteRow:
-    return NoteRow(note_id, None, True, text, rules.iso_week(WEEK))
+def anonymous(note_id: str, text: str, weeks_back: int = 0) -> NoteRow:
+    return NoteRow(note_id, None, True, text, rules.iso_week(WEEK - timedelta(weeks=weeks_back)))
 
 
 @pytest.mark.parametrize(
-    ("answered", "released"),
+    ("answerers", "released"),
     [
-        # (who answered, weeks back)
-        ([("UANN", 0), ("UBOB", 0)], False),
-        ([("UANN", 0), ("UBOB", 0), ("UCAT", 0)], True),
+        ({"UANN", "UBOB"}, False),
+        ({"UANN", "UBOB", "UCAT"}, True),
         # Someone in the manager's check-in who is not their direct report does not count.
-        ([("UANN", 0), ("UBOB", 0), ("UOUT", 0)], False),
-        # Neither does a direct report's answer to last week's check-in.
-        ([("UANN", 0), ("UBOB", 0), ("UCAT", 1)], False),
+        ({"UANN", "UBOB", "UOUT"}, False),
     ],
 )
 def test_a_sent_digest_releases_anonymous_notes_once_the_minimum_of_reports_answered(
-    answered: list[tuple[str, int]], released: bool
+    answerers: set[str], released: bool
 ) -> None:
-    rows = sorted(
-        (checkin(i, user, back, "answered") for i, (user, back) in enumerate(answered)),
-        key=lambda r: (r.local_date, r.id),
-    )
     notes = [
-        anonymous("n1", "Too many meetings"),
+        anonymous("n1", "Too many meetings", weeks_back=1),
         anonymous("n2", "Share the roadmap"),
         NoteRow("n3", "UANN", False, "Thanks for the 1:1", rules.iso_week(WEEK)),
     ]
-    built = compute(inputs(occurrences=rows, notes=notes), NOW, anonymity_min=3, release=True)
+    given = inputs(
+        notes=notes,
+        notes_window=WEEK - timedelta(weeks=1),
+        notes_answerers=frozenset(answerers),
+    )
+    built = compute(given, NOW, anonymity_min=3, release=True)
     data = built.data
     assert data.named_notes == [("UANN", "Thanks for the 1:1")]
+    assert built.anonymity_met is released
     if released:
         assert sorted(data.anonymous_notes) == ["Share the roadmap", "Too many meetings"]
         assert sorted(built.released_note_ids) == ["n1", "n2"]
-        assert (data.anonymous_released, data.anonymous_waiting) == (2, 0)
+        assert (data.anonymous_released, data.anonymous_weeks) == (2, 2)
     else:
         assert data.anonymous_notes == [] and built.released_note_ids == []
-        assert (data.anonymous_released, data.anonymous_waiting) == (0, 2)
+        assert (data.anonymous_released, data.anonymous_weeks) == (0, 0)
     # The same rows in a preview: no note and no count either way.
-    preview = digest(inputs(occurrences=rows, notes=notes))
-    assert (preview.anonymous_notes, preview.anonymous_waiting) == ([], 0)
+    preview = digest(given)
+    assert (preview.anonymous_notes, preview.anonymous_released) == ([], 0)
 
 
 # ----- kudos ------------------------------------------------------------------------------------
@@ -205,25 +207,36 @@ def test_kudos_are_counted_per_recipient_in_the_managers_week(
 
 # ----- whom to talk to --------------------------------------------------------------------------
 
-MISSED_TWO = "missed the last two Weekly check-ins"
+TWO_WEEKS = "no answer two weeks running ({}, then {})"
 
 
 @pytest.mark.parametrize(
     ("history", "reasons"),
     [
         # (weeks back, state, closes relative to NOW or None) for UCAT, oldest first
-        ([(1, "missed", None), (0, "missed", None)], [MISSED_TWO]),
+        ([(1, "missed", None), (0, "missed", None)], [TWO_WEEKS.format("missed", "missed")]),
         ([(1, "missed", None), (0, "answered", None)], []),
+        # A skip is no answer, as a miss is: two weeks of it is a reason too.
         ([(1, "answered", None), (0, "skipped", None)], []),
+        ([(1, "skipped", None), (0, "skipped", None)], [TWO_WEEKS.format("skipped", "skipped")]),
+        ([(1, "missed", None), (0, "skipped", None)], [TWO_WEEKS.format("missed", "skipped")]),
         # A pending check-in past its close time is missed, even before the closing job ran.
-        ([(1, "missed", None), (0, "pending", timedelta(hours=-1))], [MISSED_TWO]),
+        (
+            [(1, "missed", None), (0, "pending", timedelta(hours=-1))],
+            [TWO_WEEKS.format("missed", "missed")],
+        ),
         # Still open at send time: not missed (yet).
         ([(1, "missed", None), (0, "pending", timedelta(hours=1))], []),
         # Away weeks are left out: the two missed ones around it still count as a run.
-        ([(2, "missed", None), (1, "away", None), (0, "missed", None)], [MISSED_TWO]),
+        (
+            [(2, "missed", None), (1, "away", None), (0, "missed", None)],
+            [TWO_WEEKS.format("missed", "missed")],
+        ),
+        # Only the last one missed: not two weeks.
+        ([(2, "missed", None), (1, "answered", None), (0, "missed", None)], []),
     ],
 )
-def test_two_missed_check_ins_in_a_row_are_a_reason_to_talk(
+def test_two_weeks_without_an_answer_are_a_reason_to_talk(
     history: list[tuple[int, str, timedelta | None]], reasons: list[str]
 ) -> None:
     rows = [
@@ -242,8 +255,8 @@ def test_a_pulse_drop_against_the_persons_own_average_is_a_reason_to_talk() -> N
         10 - back: {"done": "x", "pulse": pulse} for back, pulse in pulses.items()
     }
     data = digest(inputs(occurrences=rows, answers=answers))
-    assert [(t.user_id, t.reasons) for t in data.talk_to] == [
-        ("UANN", ["pulse 1.0, 3.0 below their 4-week average"])
+    assert [(t.user_id, t.reasons, t.last_pulse, t.trend) for t in data.talk_to] == [
+        ("UANN", ["pulse 1.0, 3.0 below their 4-week average"], 1.0, [4.0, 5.0, 3.0, 1.0])
     ]
     assert data.pulse == 1.0 and data.pulse_change == -2.0
     assert data.spread == [1, 0, 0, 0, 0]

@@ -6,6 +6,7 @@ tests/digest_seed.py seeds a team over six weeks whose covered week is 3-9 March
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -56,10 +57,13 @@ def test_a_six_week_team_gives_the_expected_numbers(session: Session) -> None:
     assert (data.iso_week, data.week_start, data.week_label) == (ISO_WEEK, "2031-03-03", "3–9 Mar")
     # Participation: UDAN away is left out; UEVE (another template) counts.
     assert (data.people_answered, data.people_prompted) == (3, 4)
+    assert [(a.user_id, a.outcome) for a in data.absent] == [("UCAT", "missed"), ("UDAN", "away")]
     assert (data.answered, data.prompted, data.still_open) == (3, 4, 0)
     assert (data.other_answered, data.other_prompted) == (1, 1)
-    # Pulse: the mean over people (1, 2, 3) against last week's (4, 2, 5, 3).
-    assert data.pulse == 2.0 and data.pulse_change == -1.5
+    # Pulse: the mean over people (1, 2, 3), from 3 of the 4 asked; its change is measured on
+    # the three who gave one both weeks (1-4, 2-2, 3-3), not against UDAN's 5 of last week.
+    assert (data.pulse, data.pulse_people, data.no_pulse) == (2.0, 3, [])
+    assert (data.pulse_change, data.pulse_change_people) == (-1.0, 3)
     assert data.spread == [1, 1, 1, 0, 0]
     # Blockers: only the manager's template; "None." is not one; UANN's is still open.
     assert [(b.user_id, b.text, b.still_open) for b in data.blockers] == [
@@ -72,24 +76,29 @@ def test_a_six_week_team_gives_the_expected_numbers(session: Session) -> None:
             "a blocker still open from last week",
         ],
         "UBOB": ["pulse 2 or lower two weeks running"],
-        "UCAT": ["missed the last two Weekly check-ins"],
+        "UCAT": ["no answer two weeks running (missed, then missed)"],
     }
+    talk = {t.user_id: (t.last_pulse, t.trend) for t in data.talk_to}
+    assert talk["UCAT"] == (3.0, [3.0, 3.0, None, None])
+    assert talk["UANN"] == (1.0, [4.0, 4.0, 4.0, 1.0])
     (weekly,) = data.participation
     assert (weekly.name, weekly.answered, weekly.prompted) == ("Weekly", 2, 3)
     assert weekly.change == -8.3  # 67% against 75% (UDAN answered last week)
-    assert weekly.missed == ["UCAT"] and weekly.still_open == []
+    assert weekly.missed == ["UCAT"] and weekly.still_open == [] and weekly.skipped == []
     # Answers: the manager's own template only (never UEVE's answer to UOTHER's check-in).
     assert [(a.user_id, a.replied) for a in data.answers] == [("UANN", True), ("UBOB", False)]
     assert "Blocked on X" not in json.dumps(data.to_json())
     assert data.replied == 1
     assert data.kudos == 2 and data.kudos_by_value == [("teamwork", 2), ("craft", 1)]
+    assert data.value_tags == 3
     assert data.no_kudos == ["UCAT", "UDAN", "UEVE"]  # UBOB had one 10 days ago
     skip = {s.manager_id: s for s in data.skip_level}
     assert skip["UANN"].too_small and skip["UANN"].size == 1
     assert (skip["UBOB"].answered, skip["UBOB"].prompted) == (3, 3)
     assert (skip["UBOB"].pulse, skip["UBOB"].change) == (4.0, 1.0)
     assert blocks.headline(data) == (
-        "Week of 3–9 Mar: 3 of 4 answered, pulse 2.0 (-1.5), 1 blocker, 2 kudos"
+        "Week of 3–9 Mar: 3 of 4 people answered (<@UCAT> missed; <@UDAN> away), "
+        "pulse 2.0 from 3 of 4 (-1.0), 1 blocker, 2 kudos, 3 value tags"
     )
 
 
@@ -206,35 +215,40 @@ def note(session: Session, text: str, week: str = ISO_WEEK) -> None:
     )
 
 
-def test_anonymous_notes_wait_below_the_threshold_and_are_released_at_it(
+def test_anonymous_notes_wait_below_the_threshold_unannounced_and_are_released_at_it(
     session: Session,
 ) -> None:
-    seed_team(session)  # three direct reports answered in the covered week
+    """Four direct reports answered in W09-W10 (the span from the oldest note's week: this
+    manager has no earlier digest): below a minimum of 5 nothing is released and nothing says
+    a note waits; at 3 both go, labelled by the span, never by a week."""
+    seed_team(session)
     preview_before = blocks.preview_modal(build(session))
     note(session, "Too many meetings")
     note(session, "Please share the roadmap", week="2031-W09")
     below = digest.build(
-        session, TEAM, MANAGER, AFTER_SEND, zone=ZONE, anonymity_min=4, release=True
+        session, TEAM, MANAGER, AFTER_SEND, zone=ZONE, anonymity_min=5, release=True
     )
-    assert below.data.anonymous_notes == [] and below.data.anonymous_waiting == 2
-    assert below.released_note_ids == []
-    assert "2 anonymous notes wait until 4 people have answered" in json.dumps(
-        blocks.messages(below.data)
-    )
+    assert below.data.anonymous_notes == [] and below.released_note_ids == []
+    assert not below.anonymity_met
+    assert blocks.anonymous_message(below.data) is None
+    withheld = json.dumps(blocks.messages(below.data)).lower()
+    assert not re.search(r"anonymous|notes? waits?|until \d+ people", withheld)
     at = digest.build(session, TEAM, MANAGER, AFTER_SEND, zone=ZONE, anonymity_min=3, release=True)
     assert sorted(at.data.anonymous_notes) == ["Please share the roadmap", "Too many meetings"]
-    assert len(at.released_note_ids) == 2 and at.data.anonymous_waiting == 0
+    assert len(at.released_note_ids) == 2 and at.anonymity_met
+    assert at.data.anonymous_weeks == 2
     # Alone in their own message; the digest's messages (which list who answered) and the
     # stored copy never hold their text.
     notes_message = blocks.anonymous_message(at.data)
     assert notes_message is not None and "Too many meetings" in json.dumps(notes_message)
+    assert "released this week, written in the last 2 weeks" in json.dumps(notes_message)
     assert "<@" not in json.dumps(notes_message)
     assert "Too many meetings" not in json.dumps(blocks.messages(at.data))
     stored = at.data.stored_json()
     assert stored["anonymous_notes"] == [] and stored["anonymous_released"] == 2
     # A preview never shows them, nor their count: comparing two previews reveals nothing.
     preview = build(session)
-    assert preview.anonymous_notes == [] and preview.anonymous_waiting == 0
+    assert preview.anonymous_notes == [] and preview.anonymous_released == 0
     assert blocks.preview_modal(preview) == preview_before
     assert at.data.without_anonymous().anonymous_notes == []
     # A note of a later week waits for that week's digest.

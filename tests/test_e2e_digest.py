@@ -120,13 +120,16 @@ def test_the_digest_goes_once_with_its_chart_uploaded_once_and_privately(
     assert image["slack_file"] == {"id": file_id}
     assert slack.file(file_id)["completed"] and slack.file(file_id)["channels"] == []
     dm = next(m for m in slack.messages(MANAGER) if m["metadata"]["event_payload"]["key"] == KEY)
-    assert dm["text"].startswith("Week of 3–9 Mar: 3 of 4 answered, pulse 2.0 (-1.5)")
+    assert dm["text"].startswith(
+        "Week of 3–9 Mar: 3 of 4 people answered (<@UCAT> missed; <@UDAN> away), "
+        "pulse 2.0 from 3 of 4 (-1.0)"
+    )
     body = json.dumps(dm["blocks"])
     for expected in (
         "Waiting on the security review",
         "still open",
         "Whom to talk to",
-        "missed the last two Weekly check-ins",
+        "no answer two weeks running (missed, then missed)",
         "digest_view_more",
         "digest_give_kudos",
         "you replied to 1 of 2",
@@ -165,8 +168,9 @@ def test_checkin_digest_previews_without_anonymous_notes_and_view_more_is_for_th
     (updated,) = slack.wait_for("views.update", timeout=10)
     view = updated["view"] if isinstance(updated["view"], dict) else json.loads(updated["view"])
     body = json.dumps(view)
-    assert "3 of 4 answered" in body and "Waiting on the security review" in body
-    assert "An anonymous secret" not in body and "wait until" not in body
+    assert "3 of 4 people answered" in body and "Waiting on the security review" in body
+    assert "An anonymous secret" not in body
+    assert not re.search(r"notes? waits?|until \d+ people", body)
     del view_id
 
     # View more: the manager reads the whole answer, with Reply; anyone else is refused.
@@ -345,8 +349,8 @@ def test_app_home_shows_the_team_to_managers_and_your_history_to_everyone(
     seed(server, week)
     before = home_of(slack, signed, MANAGER, "EvHOME1")
     assert "Your team" in before and "Whom to talk to" in before
-    assert "digest_preview" in before and "3 of 4 answered" in before
-    assert "missed the last two Weekly check-ins" in before
+    assert "digest_preview" in before and "3 of 4 people answered" in before
+    assert "no answer two weeks running (missed, then missed)" in before
     # An anonymous note changes nothing on App Home, not even a count.
     with server.deps.unit_of_work() as session:
         checkin_store.add_upward(

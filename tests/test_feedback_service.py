@@ -83,3 +83,25 @@ def test_request_answers_are_read_by_the_requester_and_by_the_subject_where_shar
     with pytest.raises(feedback_requests.RequestRefused) as refused:
         feedback_requests.create(people, team_id=TEAM, draft=not_theirs, request_key="r2", now=NOW)
     assert refused.value.field == "subject"
+
+
+def test_a_manager_may_name_only_their_own_report_as_a_requests_subject(people: Session) -> None:
+    """UDEV manages UANA; UBEN reports to UCHO. Being a manager is not enough: UDEV may ask
+    about UANA, never about UCHO's UBEN."""
+    org.set_manager(people, TEAM, "UANA", "UDEV", NOW)
+    assert feedback_requests.may_set_subject(people, TEAM, "UDEV")
+
+    def draft(subject: str) -> feedback_requests.RequestDraft:
+        return feedback_requests.RequestDraft(
+            "UDEV", ["UCHO"], "the migration", ["How did it go?"], date(2035, 6, 10), subject
+        )
+
+    with pytest.raises(feedback_requests.RequestRefused) as refused:
+        feedback_requests.create(
+            people, team_id=TEAM, draft=draft("UBEN"), request_key="s1", now=NOW
+        )
+    assert refused.value.field == "subject" and "UBEN" in refused.value.message
+    created = feedback_requests.create(
+        people, team_id=TEAM, draft=draft("UANA"), request_key="s2", now=NOW
+    )
+    assert created.request.subject_id == "UANA" and not created.replayed

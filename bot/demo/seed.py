@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -19,7 +19,8 @@ from bot.demo import company
 from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from bot.jobs.digests import DigestPolicy, write_due
-from bot.services import checkins, directory, feedback, kudos, org, templates
+from bot.services import checkins, conversations, directory, feedback, kudos, org, templates
+from bot.services import digest_rules as rules
 from bot.services.schedule import parse_time, slots_between
 from bot.services.text import escape
 from handlers.blocks import checkins as checkin_blocks
@@ -58,7 +59,7 @@ def seed_company(deps: Deps, emulator: SlackEmulator, now: datetime) -> SeedSumm
     seed_people(deps, emulator, now, summary)
     seed_org(deps, now, summary)
     answered = seed_checkins(deps, now, rng, summary)
-    seed_checkin_messages(emulator, answered, now, rng)
+    seed_checkin_messages(deps, emulator, answered, now, rng)
     seed_kudos(deps, emulator, now, rng, summary)
     seed_feedback(deps, now, summary)
     seed_chatter(emulator, now)
@@ -127,11 +128,33 @@ _WINS = (
     "Closed the oldest open ticket in the queue.",
     "",
 )
+# Notes for the manager, each written once: the same words under a name and anonymously would
+# tell who wrote the anonymous one. When they run out, nobody writes another.
 _UPWARD = (
     "Could we keep Friday afternoons free of meetings?",
     "The on-call rotation feels heavy with two people out.",
     "Thanks for shielding us from the re-org noise this month.",
     "I'd like more context on why the roadmap changed.",
+    "The new deploy checklist saves me time, thank you.",
+    "Standups have crept past twenty minutes; can we trim them?",
+    "I'd like to pair with someone on the billing code next sprint.",
+    "Priorities shifted three times this week and it was hard to keep up.",
+    "Could we get a budget for a conference this year?",
+    "Hiring interviews are eating most of my Thursdays.",
+    "More written decisions, please: I missed the call where it was decided.",
+    "The quarterly goals finally feel achievable. Nice planning.",
+    "I'm not sure who owns the staging environment any more.",
+    "Please keep the demo days, they are the best part of the month.",
+    "Code reviews sit for days; could we agree on a turnaround?",
+    "I'd welcome more feedback on my design docs before they go wide.",
+    "The customer escalations land on the same two people every week.",
+    "Thanks for the flexible hours while I moved house.",
+    "Our retro actions never get done; could we pick just one?",
+    "I'd like to hear more about where the team is heading next year.",
+    "The support rota works well now, thank you for fixing it.",
+    "The office noise makes focus hard; could we have a quiet room?",
+    "Onboarding docs are out of date: happy to help rewrite them.",
+    "I'd appreciate a heads-up before meetings get moved.",
 )
 
 
@@ -168,11 +191,13 @@ def seed_checkins(
         }
     )
     answered: list[checkins.Submitted] = []
+    notes = list(_UPWARD)
+    random.Random(11).shuffle(notes)
     for instant in [*instants, now]:
         with deps.unit_of_work() as session:
             planned = checkins.plan_due(session, instant, company.TEAM_ID)
             for due in planned.created:
-                submitted = _answer_in_history(session, due, now, rng, summary)
+                submitted = _answer_in_history(session, due, now, rng, summary, notes)
                 if submitted is not None:
                     answered.append(submitted)
         summary.missed += len(planned.missed)
@@ -187,7 +212,10 @@ def _answer_in_history(
     now: datetime,
     rng: random.Random,
     summary: SeedSummary,
+    notes: list[str],
 ) -> checkins.Submitted | None:
+    """One check-in answered (or skipped, or left to be missed) at its time in history;
+    `notes` are the notes for managers not yet written, each taken once."""
     occurrence = due.occurrence
     answered_at = occurrence.scheduled_at + timedelta(minutes=rng.randint(5, 300))
     if answered_at >= now or occurrence.closes_at <= answered_at:
@@ -214,8 +242,8 @@ def _answer_in_history(
         elif question.kind == "choice":
             raw[question.id] = rng.choice(question.options)
         elif question.upward:
-            if rng.random() < 0.15:
-                raw[question.id] = rng.choice(_UPWARD)
+            if rng.random() < 0.15 and notes:
+                raw[question.id] = notes.pop()
                 anonymous = rng.random() < 0.5
         elif question.id == "win":
             raw[question.id] = rng.choice(_WINS) or None
@@ -235,6 +263,7 @@ def _answer_in_history(
 
 
 def seed_checkin_messages(
+    deps: Deps,
     emulator: SlackEmulator,
     answered: list[checkins.Submitted],
     now: datetime,
@@ -244,8 +273,9 @@ def seed_checkin_messages(
     (with the owner's reply in its thread, now and then), the owner's copy (with Reply, which
     works), and the team channel's daily thread.
 
-    Replies exist only as messages today: the app keeps no reply thread yet. When two-way
-    feedback stores them, its `seed_feedback` writes them through the services.
+    A reply is also kept with its answer, as the Reply button keeps it: View more shows it and
+    the digest's follow-through counts it (a reply that existed only as a message was shown in
+    the DM yet counted as none).
 
     Only check-ins that have closed: a day whose check-in is still open gets its header from
     the app itself when the next answer arrives, so a header is never written twice.
@@ -269,7 +299,8 @@ def seed_checkin_messages(
             occurrence.user_id, bot, text, ts=at.timestamp(), blocks=blocks
         )
         if template.post_to_manager and rng.random() < 0.35:
-            _seed_reply(emulator, submitted, mine["ts"], at + timedelta(hours=rng.randint(1, 20)))
+            replied_at = at + timedelta(hours=rng.randint(1, 20))
+            _seed_reply(deps, emulator, submitted, mine["ts"], replied_at)
         named = submitted.upward_text if not submitted.upward_anonymous else None
         if template.post_to_manager:
             text, blocks = checkin_blocks.manager_answers(
@@ -314,13 +345,29 @@ _REPLIES = (
 
 
 def _seed_reply(
-    emulator: SlackEmulator, submitted: checkins.Submitted, thread_ts: str, at: datetime
+    deps: Deps,
+    emulator: SlackEmulator,
+    submitted: checkins.Submitted,
+    thread_ts: str,
+    at: datetime,
 ) -> None:
     """The owner's reply in the member's DM thread, worded as the Reply button words it
-    (reply_message in handlers/blocks/checkins.py)."""
+    (reply_message in handlers/blocks/checkins.py), and kept with the answer's exchange as
+    that button keeps it."""
     template = submitted.template
     owner = template.owner_id
     text = _REPLIES[submitted.occurrence.id % len(_REPLIES)]
+    with deps.unit_of_work() as session:
+        conversations.record(
+            session,
+            team_id=submitted.occurrence.team_id,
+            kind=conversations.CHECKIN,
+            item_id=submitted.occurrence.id,
+            author_id=owner,
+            text=text,
+            source_key=f"demo-seed-reply:{submitted.occurrence.id}",
+            now=at,
+        )
     emulator.add_message(
         submitted.occurrence.user_id,
         company.BOT_USER_ID,
@@ -424,10 +471,21 @@ def seed_feedback(deps: Deps, now: datetime, summary: SeedSummary) -> None:
 
 
 def seed_digest(deps: Deps, now: datetime, summary: SeedSummary) -> None:
-    """Last week's digests, written as the minute job would have on Monday morning: the
-    sender delivers them (chart included) as soon as the demo runs, so a manager's DM shows
-    one at once; next week's come with a jump to Monday."""
+    """Every past week's digests, written in order as the minute job would have written them,
+    so anonymous notes are released week by week (each batch labelled by its own span) and not
+    all at once under last week's label. The earlier ones are history, delivered before the
+    demo's Slack existed; the latest due at start-up is sent by the sender as soon as the demo
+    runs, chart included, so a manager's DM shows one at once. Next week's come with a jump to
+    Monday."""
     policy = DigestPolicy.from_settings(deps.settings)
+    # On the Wednesday after a week, every zone covers that week, its send time has passed and
+    # its check-ins have closed: one run writes all of that week's digests.
+    latest = rules.monday_of(now.astimezone(UTC).date()) - timedelta(weeks=1)
+    week = rules.monday_of((now - HISTORY).astimezone(UTC).date())
+    while week < latest:
+        wednesday = datetime.combine(week + timedelta(days=9), time(0), tzinfo=UTC)
+        write_due(deps.session_factory, wednesday, policy, deliver=False)
+        week += timedelta(weeks=1)
     summary.digests = write_due(deps.session_factory, now, policy).written
 
 

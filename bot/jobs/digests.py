@@ -1,7 +1,8 @@
 """The weekly digests that are due: written by the minute job, `run-due` and `digest send`.
 
 For each manager, the covered week is the last complete Monday-Sunday in their zone; its
-digest is due from the configured weekday and time of the following week (also late, after an
+digest is due from the configured weekday and time of the following week, or from the close of
+the week's last check-in that may still be answered if that is later (also late, after an
 outage, still for that week). Each digest is built and drawn outside any write transaction,
 then written in one short one: the `digests` row under its unique key (team, manager, ISO
 week), the anonymous notes it releases, and its outbox rows (bulk priority, behind
@@ -71,28 +72,47 @@ def due(
     team_id: str | None = None,
     manager_id: str | None = None,
 ) -> list[DueDigest]:
-    """The digests due at `now` and not yet written."""
+    """The digests due at `now` and not yet written.
+
+    A digest is due at the later of its send time and the close of the last check-in of its
+    week that may still be answered (`digest_rules.ready_at`); one held so long that the next
+    week became the covered one is still written, late, for its own week."""
     found: list[DueDigest] = []
     with unit_of_work(factory) as session:
         teams = [team_id] if team_id else checkin_store.known_teams(session)
         for team in teams:
-            candidates = []
+            candidates: list[tuple[store.ManagerRow, date, ZoneInfo, datetime | None]] = []
             for manager in store.managers(session, team, only=manager_id):
                 zone = service.zone_of(manager.tz)
                 week = rules.covered_week(now, zone)
-                if now >= rules.due_at(week, zone, policy.weekday, policy.at) and (
-                    manager.since is None or _week_end(week, zone) > manager.since
-                ):
-                    candidates.append((manager, week))
+                send_at = rules.due_at(week, zone, policy.weekday, policy.at)
+                if now >= send_at and _known_before(manager, week, zone):
+                    candidates.append((manager, week, zone, send_at))
+                before = week - timedelta(weeks=1)
+                if _known_before(manager, before, zone):
+                    candidates.append((manager, before, zone, None))
             written = store.existing_weeks(
-                session, team, sorted({rules.iso_week(w) for _, w in candidates})
+                session, team, sorted({rules.iso_week(w) for _, w, _, _ in candidates})
             )
-            found += [
-                DueDigest(team, m.user_id, m.tz, w.isoformat())
-                for m, w in candidates
-                if (m.user_id, rules.iso_week(w)) not in written
-            ]
+            waiting = [c for c in candidates if (c[0].user_id, rules.iso_week(c[1])) not in written]
+            closes = service.last_closes(
+                session, team, {(m.user_id, w) for m, w, _, _ in waiting}, now
+            )
+            for row, covered, row_zone, sends_at in waiting:
+                close = closes.get((row.user_id, covered))
+                if sends_at is None:  # the week before: only if it was held past its turn
+                    if close is None or not rules.held_past_its_turn(covered, row_zone, close):
+                        continue
+                    ready = close
+                else:
+                    ready = rules.ready_at(sends_at, [close] if close else [])
+                if now >= ready:
+                    found.append(DueDigest(team, row.user_id, row.tz, covered.isoformat()))
     return found
+
+
+def _known_before(manager: store.ManagerRow, week: date, zone: ZoneInfo) -> bool:
+    return manager.since is None or _week_end(week, zone) > manager.since
 
 
 def _week_end(week_start: date, zone: ZoneInfo) -> datetime:
@@ -111,9 +131,11 @@ def write_due(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     limit: int | None = None,
+    deliver: bool = True,
 ) -> DigestSummary:
     """Write (or, `dry_run`, only build) every digest due at `now`; at most `limit` of them
-    (the rest are still due at the next run)."""
+    (the rest are still due at the next run). `deliver=False` records them without sending:
+    the demo's history, delivered before its Slack existed."""
     summary = DigestSummary()
     todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)[:limit]
     painter = digest_chart.Painter()  # one Figure for this run's charts
@@ -122,7 +144,7 @@ def write_due(
             with unit_of_work(factory) as session:
                 built = _build(session, item, now, policy, release=False)
             summary.previews.append(built.data)
-        elif write_one(factory, item, now, policy, painter):
+        elif write_one(factory, item, now, policy, painter, deliver=deliver):
             summary.written += 1
         else:
             summary.skipped += 1
@@ -137,13 +159,16 @@ def write_one(
     now: datetime,
     policy: DigestPolicy,
     painter: digest_chart.Painter | None = None,
+    *,
+    deliver: bool = True,
 ) -> bool:
     """Build, draw and write one digest; False if another writer had it already."""
     with unit_of_work(factory) as session:
         built = _build(session, item, now, policy, release=True)
-    png = (painter or digest_chart.Painter()).png(built.data.chart)
-    messages = blocks.messages(built.data)
     data = built.data
+    if deliver:
+        png = (painter or digest_chart.Painter()).png(data.chart)
+        messages = blocks.messages(data)
     with unit_of_work(factory) as session:
         digest_id = store.insert_digest(
             session,
@@ -154,13 +179,15 @@ def write_one(
                 "week_start": datetime.fromisoformat(data.week_start).date(),
                 "content": data.stored_json(),
                 "created_at": now,
+                "anonymity_met": built.anonymity_met,
             },
         )
         if digest_id is None:
             return False
         store.release_notes(session, built.released_note_ids, data.iso_week)
-        main_id = notify.enqueue_digest(session, item.team_id, data, png, messages, now)
-        store.set_digest_outbox(session, digest_id, main_id)
+        if deliver:
+            main_id = notify.enqueue_digest(session, item.team_id, data, png, messages, now)
+            store.set_digest_outbox(session, digest_id, main_id)
     return True
 
 

@@ -6,14 +6,18 @@ the `digests` row: the copy that was sent and that `/checkin digest` shows after
 it (outbox rows, the chart) is the digest job's; Block Kit is handlers/blocks/digest.py.
 
 Anonymity: anonymous notes appear only in a digest built with `release=True` (the one being
-sent), only when enough direct reports answered that week, in random order and with nothing
-finer than the week. Previews (`/checkin digest`, App Home) get neither the notes nor their count.
+sent), only when enough direct reports answered in the span of weeks they are said to come from
+(`digest_rules.anonymous_release`), in random order, labelled by that span and never by a week.
+A digest that releases none never says that one waits. Previews (`/checkin digest`, App Home)
+get neither the notes nor their count.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -28,6 +32,7 @@ from bot.services.digest_compute import (
     team_of,
 )
 from bot.services.digest_data import (
+    Absent,
     AnswerLine,
     Blocker,
     Built,
@@ -38,6 +43,7 @@ from bot.services.digest_data import (
     TemplateLine,
 )
 from bot.services.directory import zone_or_utc
+from bot.services.schedule import local_instant, parse_time, slots_between
 from bot.services.states import CheckinOutcome, EmptyReason, OccurrenceState
 from storage import digest as store
 from storage import org as org_store
@@ -45,6 +51,7 @@ from storage.models import CheckinTemplate
 
 # The data classes live in digest_data; callers keep naming them as this module's.
 __all__ = [
+    "Absent",
     "AnswerLine",
     "AnswerView",
     "Blocker",
@@ -57,6 +64,7 @@ __all__ = [
     "TemplateLine",
     "answer_view",
     "build",
+    "last_closes",
     "load",
     "preview",
     "stored",
@@ -138,6 +146,18 @@ def load(
     team = team_of(report_ids, rows, owned_ids)
     kudos = store.kudos_to(session, team_id, team, *kudos_window(week, zone, now))
     notes = store.notes(session, team_id, manager_id, rules.iso_week(week))
+    first_digest, last_cleared = store.release_marks(
+        session, team_id, manager_id, rules.iso_week(week)
+    )
+    window = rules.notes_window(
+        week,
+        first_digest=rules.monday_of_iso(first_digest) if first_digest else None,
+        last_cleared=rules.monday_of_iso(last_cleared) if last_cleared else None,
+        oldest_note=min(
+            (rules.monday_of_iso(n.iso_week) for n in notes if n.anonymous), default=None
+        ),
+    )
+    notes_answerers = store.answerers(session, team_id, report_ids, window, week_end)
     subtree_answers = store.pulse_answers(
         session, [r.id for r in subtree if r.outcome == CheckinOutcome.ANSWERED], pulse_questions
     )
@@ -156,7 +176,67 @@ def load(
         below=below,
         subtree=subtree,
         subtree_answers=subtree_answers,
+        notes_window=window,
+        notes_answerers=frozenset(notes_answerers),
     )
+
+
+def last_closes(
+    session: Session, team_id: str, wanted: Collection[tuple[str, date]], now: datetime
+) -> dict[tuple[str, date], datetime]:
+    """{(manager, covered week): when the last of that week's check-ins that may still be
+    answered closes}, for those with one; in two statements for the whole workspace.
+
+    The check-ins are those the digest counts: its manager's direct reports' (any template) and
+    anyone's in a template the manager owns. Written ones count while still open; ones not yet
+    written (a member whose Sunday comes later than the manager's Monday) by their schedule."""
+    if not wanted:
+        return {}
+    weeks = {week for _, week in wanted}
+    opened = store.open_checkins(session, team_id, min(weeks), max(weeks) + timedelta(days=6), now)
+    planned = store.planned_members(session, team_id)
+    by_manager: dict[str, list[store.OpenCheckin]] = defaultdict(list)
+    for row in opened:
+        for manager in {row.owner_id, row.manager_id} - {None}:
+            by_manager[str(manager)].append(row)
+    plans: dict[str, list[store.PlannedMember]] = defaultdict(list)
+    for plan in planned:
+        for manager in {plan.owner_id, plan.manager_id} - {None}:
+            plans[str(manager)].append(plan)
+    found: dict[tuple[str, date], datetime] = {}
+    for manager, week in wanted:
+        closes = [
+            r.closes_at
+            for r in by_manager.get(manager, [])
+            if week <= r.local_date <= week + timedelta(days=6)
+        ]
+        closes += [
+            close
+            for plan in plans.get(manager, [])
+            if (close := _scheduled_close(plan, week, now)) is not None
+        ]
+        if closes:
+            found[(manager, week)] = max(closes)
+    return found
+
+
+def _scheduled_close(plan: store.PlannedMember, week: date, now: datetime) -> datetime | None:
+    """When the member's last check-in dated in `week` (their own dates) closes, if the
+    scheduler has yet to write it; None when it is written already or there is none."""
+    if not plan.prompted:
+        return None
+    zone = zone_or_utc(plan.tz)
+    start = local_instant(week, time(0), zone)
+    end = local_instant(week + timedelta(days=7), time(0), zone) - timedelta(microseconds=1)
+    begins = max(now, plan.added_at, plan.schedule_from)
+    slots = [
+        slot
+        for slot in slots_between(plan.weekdays, parse_time(plan.local_time), zone, start, end)
+        if slot.at > begins
+    ]
+    if not slots:
+        return None
+    return slots[-1].at + timedelta(minutes=plan.close_after_minutes)
 
 
 def _template(row: CheckinTemplate) -> DigestTemplate:

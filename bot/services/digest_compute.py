@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.services import digest_rules as rules
 from bot.services.digest_data import (
+    Absent,
     AnswerLine,
     Blocker,
     Built,
@@ -72,6 +73,11 @@ class DigestInputs:
     below: dict[str, str]  # {person: the direct report whose subtree they are in}
     subtree: list[SubtreeRow]  # their occurrences, the covered week and the one before
     subtree_answers: dict[int, dict[str, Any]]  # the pulse answers of those answered
+    # The first week the anonymous notes this digest may release are said to come from
+    # (`rules.notes_window`), and the people with an answered check-in in any week from it to
+    # the covered week (only direct reports count).
+    notes_window: date | None = None
+    notes_answerers: frozenset[str] = frozenset()
 
 
 def team_of(
@@ -119,19 +125,21 @@ def compute(
     week_rows = [r for r in rows if r.local_date >= week]
     outcome = {r.id: _outcome(r, now) for r in rows}
     pulses = _pulses(rows, inputs.answers, pulse_ids)
+    person_weeks = _person_weeks(rows, outcome)
 
     _counts(data, week_rows, outcome, owned_ids)
-    _pulse(data, pulses, team, week, week_rows, inputs.answers, pulse_ids)
+    answered = _people(data, person_weeks, week)
+    _pulse(data, pulses, team, week, week_rows, inputs.answers, pulse_ids, answered)
     data.chart = _chart(weeks, rows, outcome, pulses, team)
-    data.blockers = _blockers(rows, inputs.answers, templates, owned_ids, week)
-    data.talk_to = _talk_to(team, weeks, rows, outcome, pulses, templates, data.blockers)
+    data.blockers, blocked_last_week = _blockers(rows, inputs.answers, templates, owned_ids, week)
+    data.talk_to = _talk_to(team, weeks, person_weeks, pulses, data.blockers, blocked_last_week)
     data.participation = _participation(inputs.owned, rows, outcome, week)
     _answers(data, inputs, week_rows, owned_ids)
     _kudos(data, inputs.kudos, week, inputs.zone, now)
-    released = _notes(data, inputs.notes, week_rows, sending=release)
+    released, met = _notes(data, inputs, sending=release)
     data.skip_level = _skip_level(inputs, pulse_ids, anonymity_min)
     data.empty_reason = _empty_reason(data, week_rows, owns_checkins=bool(inputs.owned))
-    return Built(data, released)
+    return Built(data, released, met)
 
 
 def summary(questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> str:
@@ -165,6 +173,7 @@ def _kudos(
         if (k[0], k[1]) in in_week and k[2]:
             by_value[k[2]] += 1
     data.kudos_by_value = sorted(by_value.items(), key=lambda item: (-item[1], item[0]))
+    data.value_tags = sum(by_value.values())
     recent = {k.recipient_id for k in received if cutoff <= k.created_at < now}
     data.no_kudos = [u for u in data.reports if u not in recent]
 
@@ -177,13 +186,21 @@ def _pulse(
     week_rows: list[OccurrenceRow],
     answers: dict[int, dict[str, Any]],
     pulse_ids: dict[int, str | None],
+    answered: set[str],
 ) -> None:
-    """The team's pulse (the mean over people) against last week's, and how answers spread."""
+    """The team's pulse (the mean over people), whom it leaves out, its change, and how answers
+    spread.
+
+    The change is measured on the people who gave a pulse both weeks: against everyone's
+    average, the lowest scorer going silent would read as the team feeling better."""
     current = [pulses[(u, week)] for u in team if (u, week) in pulses]
     last_week = week - timedelta(days=7)
-    before = [pulses[(u, last_week)] for u in team if (u, last_week) in pulses]
     data.pulse = rules.average(current)
-    data.pulse_change = rules.change(data.pulse, rules.average(before))
+    data.pulse_people = len(current)
+    data.no_pulse = sorted(u for u in answered if (u, week) not in pulses)
+    both = [u for u in team if (u, week) in pulses and (u, last_week) in pulses]
+    data.pulse_change = rules.average(pulses[(u, week)] - pulses[(u, last_week)] for u in both)
+    data.pulse_change_people = len(both)
     data.spread = rules.spread(
         v
         for r in week_rows
@@ -219,23 +236,23 @@ def _answers(
     data.replied = len(replied)
 
 
-def _notes(
-    data: DigestData, notes: list[NoteRow], week_rows: list[OccurrenceRow], *, sending: bool
-) -> list[str]:
-    """The week's named notes, and the anonymous ones released (their ids) or waiting."""
+def _notes(data: DigestData, inputs: DigestInputs, *, sending: bool) -> tuple[list[str], bool]:
+    """The week's named notes, and the anonymous ones this digest releases: (their ids, whether
+    the span of weeks they are said to come from cleared the minimum)."""
+    notes = inputs.notes
     data.named_notes = [(n.author_id or "", n.text) for n in notes if not n.anonymous]
-    answered = {r.user_id for r in week_rows if r.state == OccurrenceState.ANSWERED}
-    reports_answered = len(answered & set(data.reports))
-    released, data.anonymous_waiting = rules.anonymous_release(
+    window = inputs.notes_window or inputs.week
+    released, met = rules.anonymous_release(
         [n for n in notes if n.anonymous],
         sending=sending,
-        reports_answered=reports_answered,
+        answerers=len(inputs.notes_answerers & set(data.reports)),
         minimum=data.anonymity_min,
     )
     _RANDOM.shuffle(released)  # nothing in their order may hint at who wrote which
     data.anonymous_notes = [n.text for n in released]
     data.anonymous_released = len(released)
-    return [n.id for n in released]
+    data.anonymous_weeks = rules.weeks_in(window, inputs.week) if released else 0
+    return [n.id for n in released], met
 
 
 def _outcome(row: OccurrenceRow, now: datetime) -> CheckinOutcome:
@@ -246,29 +263,57 @@ def _outcome(row: OccurrenceRow, now: datetime) -> CheckinOutcome:
     return CheckinOutcome(row.state)
 
 
+def _person_weeks(
+    rows: list[OccurrenceRow], outcome: dict[int, CheckinOutcome]
+) -> dict[tuple[str, date], CheckinOutcome]:
+    """{(person, week Monday): how their week counts} for every week they had a check-in."""
+    found: dict[tuple[str, date], list[CheckinOutcome]] = defaultdict(list)
+    for row in rows:
+        found[(row.user_id, rules.monday_of(row.local_date))].append(outcome[row.id])
+    return {
+        key: counted
+        for key, outcomes in found.items()
+        if (counted := rules.week_outcome(outcomes)) is not None
+    }
+
+
+def _people(
+    data: DigestData, person_weeks: dict[tuple[str, date], CheckinOutcome], week: date
+) -> set[str]:
+    """Participation in people: who answered, of those asked, and everyone else by name with
+    how their week went (a skip is no answer, as a miss is). Returns who answered."""
+    answered: set[str] = set()
+    asked = 0
+    for (user_id, monday), counted in sorted(person_weeks.items()):
+        if monday != week:
+            continue
+        asked += rules.asked(counted)
+        if counted == CheckinOutcome.ANSWERED:
+            answered.add(user_id)
+        else:
+            data.absent.append(Absent(user_id, counted))
+    data.people_answered, data.people_prompted = len(answered), asked
+    return answered
+
+
 def _counts(
     data: DigestData,
     week_rows: list[OccurrenceRow],
     outcome: dict[int, CheckinOutcome],
     owned: set[int],
 ) -> None:
-    people_prompted: set[str] = set()
-    people_answered: set[str] = set()
+    """Participation in check-ins: answered of those decided (skipped and missed ones count
+    as not answered; open ones are counted apart, away ones not at all)."""
     for row in week_rows:
         state = outcome[row.id]
         if state in _NOT_PROMPTED:
             data.still_open += state == CheckinOutcome.OPEN
             continue
-        people_prompted.add(row.user_id)
         data.prompted += 1
-        if state == CheckinOutcome.ANSWERED:
-            people_answered.add(row.user_id)
-            data.answered += 1
+        data.answered += state == CheckinOutcome.ANSWERED
         if row.template_id not in owned:
             data.other_prompted += 1
             data.other_answered += state == CheckinOutcome.ANSWERED
-    data.people_prompted = len(people_prompted)
-    data.people_answered = len(people_answered)
 
 
 def _pulses(
@@ -295,10 +340,15 @@ def _chart(
     pulses: dict[tuple[str, date], float],
     team: list[str],
 ) -> list[ChartWeek]:
+    """Pulse and participation per week; a week with a check-in still open is marked
+    unfinished, so it is never read as a fall."""
     prompted: dict[date, int] = defaultdict(int)
     answered: dict[date, int] = defaultdict(int)
+    unfinished: set[date] = set()
     for row in rows:
         state = outcome[row.id]
+        if state == CheckinOutcome.OPEN:
+            unfinished.add(rules.monday_of(row.local_date))
         if state in _NOT_PROMPTED:
             continue
         monday = rules.monday_of(row.local_date)
@@ -309,6 +359,7 @@ def _chart(
             label=f"{monday.day} {monday:%b}",
             pulse=rules.average(pulses[(u, monday)] for u in team if (u, monday) in pulses),
             participation=rules.rate(answered[monday], prompted[monday]),
+            unfinished=monday in unfinished,
         )
         for monday in weeks
     ]
@@ -320,9 +371,9 @@ def _blockers(
     templates: dict[int, DigestTemplate],
     owned: set[int],
     week: date,
-) -> list[Blocker]:
-    """This week's blockers in the manager's own templates; still open if the same person
-    reported one the week before too."""
+) -> tuple[list[Blocker], set[str]]:
+    """This week's blockers in the manager's own templates, each still open if the same person
+    reported one the week before too; and who reported one the week before."""
     last_week = week - timedelta(days=7)
     reported: dict[tuple[str, date], list[tuple[str, str, str]]] = defaultdict(list)
     for row in rows:
@@ -340,41 +391,42 @@ def _blockers(
             )
             if text is not None:
                 reported[(row.user_id, monday)].append((template.name, question["text"], text))
-    return [
+    blockers = [
         Blocker(user_id, template, question, text, (user_id, last_week) in reported)
         for (user_id, monday), items in sorted(reported.items())
         if monday == week
         for template, question, text in items
     ]
+    return blockers, {user_id for user_id, monday in reported if monday == last_week}
 
 
 def _talk_to(
     team: list[str],
     weeks: list[date],
-    rows: list[OccurrenceRow],
-    outcome: dict[int, CheckinOutcome],
+    person_weeks: dict[tuple[str, date], CheckinOutcome],
     pulses: dict[tuple[str, date], float],
-    templates: dict[int, DigestTemplate],
     blockers: list[Blocker],
+    blocked_last_week: set[str],
 ) -> list[TalkTo]:
     blocked_now = {b.user_id for b in blockers}
-    blocked_open = {b.user_id for b in blockers if b.still_open}
-    outcomes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:  # ordered by date
-        state = outcome[row.id]
-        if state in (CheckinOutcome.ANSWERED, CheckinOutcome.MISSED, CheckinOutcome.SKIPPED):
-            outcomes[row.user_id][templates[row.template_id].name].append(state)
     found = []
     for user_id in team:
         history = rules.PersonWeeks(
             pulses=[pulses.get((user_id, w)) for w in weeks],
-            outcomes=dict(outcomes.get(user_id, {})),
+            weeks=[person_weeks.get((user_id, w)) for w in weeks],
             blocker_now=user_id in blocked_now,
-            blocker_last_week=user_id in blocked_open,
+            blocker_last_week=user_id in blocked_last_week,
         )
         why = rules.reasons(history)
         if why:
-            found.append(TalkTo(user_id, why))
+            found.append(
+                TalkTo(
+                    user_id,
+                    why,
+                    rules.last_pulse(history.pulses),
+                    rules.trend(history.pulses),
+                )
+            )
     return found
 
 
@@ -408,6 +460,9 @@ def _participation(
                 ),
                 missed=sorted(
                     {r.user_id for r in now_rows if outcome[r.id] == CheckinOutcome.MISSED}
+                ),
+                skipped=sorted(
+                    {r.user_id for r in now_rows if outcome[r.id] == CheckinOutcome.SKIPPED}
                 ),
                 still_open=sorted(
                     {r.user_id for r in now_rows if outcome[r.id] == CheckinOutcome.OPEN}

@@ -5,7 +5,7 @@ handlers/blocks/digest.py renders.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from bot.services.states import EmptyReason
@@ -21,9 +21,20 @@ class Blocker:
 
 
 @dataclass
+class Absent:
+    """Someone on the team who did not answer this week, and how: skipped, missed, open (may
+    still answer) or away (never asked)."""
+
+    user_id: str
+    outcome: str
+
+
+@dataclass
 class TalkTo:
     user_id: str
     reasons: list[str]
+    last_pulse: float | None = None
+    trend: list[float | None] = field(default_factory=list)  # the last 4 weeks, oldest first
 
 
 @dataclass
@@ -34,6 +45,7 @@ class TemplateLine:
     change: float | None  # percentage points against last week
     missed: list[str]
     still_open: list[str]
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -61,6 +73,9 @@ class ChartWeek:
     label: str
     pulse: float | None
     participation: float | None  # 0..1
+    # Some of its check-ins were still open: its numbers may yet change, so it must not be
+    # drawn or read as a fall.
+    unfinished: bool = False
 
 
 @dataclass
@@ -72,13 +87,18 @@ class DigestData:
     sent: bool = False
     empty_reason: EmptyReason | None = None
     reports: list[str] = field(default_factory=list)
+    # People: who answered at least one check-in, of those asked (away people are not).
     people_answered: int = 0
     people_prompted: int = 0
+    absent: list[Absent] = field(default_factory=list)  # everyone who did not answer, and how
     answered: int = 0
     prompted: int = 0
     still_open: int = 0
     pulse: float | None = None
-    pulse_change: float | None = None
+    pulse_people: int = 0  # whose pulse the average is
+    no_pulse: list[str] = field(default_factory=list)  # answered, but gave no pulse
+    pulse_change: float | None = None  # against last week, for the same people
+    pulse_change_people: int = 0
     spread: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])
     blockers: list[Blocker] = field(default_factory=list)
     talk_to: list[TalkTo] = field(default_factory=list)
@@ -89,9 +109,10 @@ class DigestData:
     named_notes: list[tuple[str, str]] = field(default_factory=list)  # (author, text)
     anonymous_notes: list[str] = field(default_factory=list)  # never stored: see `stored_json`
     anonymous_released: int = 0
-    anonymous_waiting: int = 0
+    anonymous_weeks: int = 0  # the released notes were written in the last N weeks
     anonymity_min: int = 3
-    kudos: int = 0
+    kudos: int = 0  # received by the team, one per person thanked
+    value_tags: int = 0
     kudos_by_value: list[tuple[str, int]] = field(default_factory=list)
     no_kudos: list[str] = field(default_factory=list)
     replied: int = 0
@@ -103,7 +124,10 @@ class DigestData:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DigestData:
+        """A stored digest, whatever fields it was written with: one sent before a field was
+        added reads with its default, one whose field is gone reads without it."""
         nested: dict[str, Any] = {
+            "absent": Absent,
             "blockers": Blocker,
             "talk_to": TalkTo,
             "participation": TemplateLine,
@@ -111,9 +135,14 @@ class DigestData:
             "skip_level": SkipLine,
             "chart": ChartWeek,
         }
-        values = dict(data)
+        known = {f.name for f in fields(cls)}
+        values = {name: value for name, value in data.items() if name in known}
         for name, kind in nested.items():
-            values[name] = [kind(**item) for item in data.get(name) or []]
+            names = {f.name for f in fields(kind)}
+            values[name] = [
+                kind(**{k: v for k, v in item.items() if k in names})
+                for item in data.get(name) or []
+            ]
         values["named_notes"] = [tuple(n) for n in data.get("named_notes") or []]
         values["kudos_by_value"] = [tuple(k) for k in data.get("kudos_by_value") or []]
         if data.get("empty_reason") is not None:
@@ -132,7 +161,7 @@ class DigestData:
         copy = DigestData.from_json(self.to_json())
         copy.anonymous_notes = []
         copy.anonymous_released = 0
-        copy.anonymous_waiting = 0
+        copy.anonymous_weeks = 0
         return copy
 
 
@@ -140,3 +169,6 @@ class DigestData:
 class Built:
     data: DigestData
     released_note_ids: list[str]  # anonymous notes this (sent) digest releases
+    # This (sent) digest's span of weeks had enough answerers to release whatever waited:
+    # kept with the digest, since the next span starts after it.
+    anonymity_met: bool = False

@@ -1,5 +1,5 @@
-"""The digest's arithmetic and rules, on plain values: weeks, pulse, blockers, whom to talk to,
-which anonymous notes a digest releases.
+"""The digest's arithmetic and rules, on plain values: weeks, how a person's week counts,
+pulse, blockers, whom to talk to, when a digest may go, which anonymous notes it releases.
 
 No database and no Slack here, so every rule is tested on small literal inputs.
 """
@@ -20,7 +20,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HISTORY_WEEKS = 8  # the chart, and the window every rule reads
 OWN_AVERAGE_WEEKS = 4
 PULSE_DROP = 2.0  # points below the person's own 4-week average
-LOW_PULSE = 2  # pulse at or below this two weeks running
+LOW_PULSE = 2  # pulse at or below this two weeks running, or before a silent week
+TREND_WEEKS = 4  # the weeks of pulse a "whom to talk to" line shows
 NO_KUDOS_DAYS = 30
 NOT_A_BLOCKER = {"", "none", "no", "n/a", "na", "nope", "nothing", "-", "no blockers", "nil"}
 
@@ -50,6 +51,27 @@ def due_at(week_start: date, zone: ZoneInfo, weekday: str, at: time) -> datetime
     digest covers, only when it goes)."""
     day = week_start + timedelta(days=7 + WEEKDAYS.index(weekday))
     return datetime.combine(day, at, tzinfo=zone)
+
+
+def monday_of_iso(iso: str) -> date:
+    """The Monday of an ISO week written as "2037-W10"."""
+    year, week = iso.split("-W")
+    return date.fromisocalendar(int(year), int(week), 1)
+
+
+def ready_at(due: datetime, closes: Iterable[datetime]) -> datetime:
+    """When the digest of a week may be written: its send time, or the close of the week's last
+    check-in if that is later. Before then an answer may still arrive, and a digest that counted
+    the open check-in as a gap would report a drop that never happened; a sent digest never
+    changes, so it waits instead."""
+    return max([due, *closes])
+
+
+def held_past_its_turn(week_start: date, zone: ZoneInfo, ready: datetime) -> bool:
+    """Whether the digest of `week_start` could only be written once the following week had
+    become the covered one (a weekend check-in closing days later, in a zone far west): it is
+    then still written, late, rather than never."""
+    return ready >= datetime.combine(week_start + timedelta(days=14), time(0), tzinfo=zone)
 
 
 def week_bounds(week_start: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -112,31 +134,56 @@ def rate(answered: int, prompted: int) -> float | None:
     return answered / prompted if prompted else None
 
 
+# ----- how a person's week counts ---------------------------------------------------------------
+
+# A person's week is the first of these their check-ins that week had: one answer makes it
+# answered; a check-in still open may yet be; a skip is no answer, exactly as a miss is.
+_WEEK_ORDER = (
+    CheckinOutcome.ANSWERED,
+    CheckinOutcome.OPEN,
+    CheckinOutcome.MISSED,
+    CheckinOutcome.SKIPPED,
+    CheckinOutcome.AWAY,
+)
+NO_ANSWER = frozenset({CheckinOutcome.SKIPPED, CheckinOutcome.MISSED})
+
+
+def week_outcome(outcomes: Iterable[CheckinOutcome]) -> CheckinOutcome | None:
+    """How one person's week counts, from the outcomes of their check-ins that week (None: they
+    had none). Away only when every check-in was: someone back mid-week was asked."""
+    found = set(outcomes)
+    return next((o for o in _WEEK_ORDER if o in found), None)
+
+
+def asked(outcome: CheckinOutcome | None) -> bool:
+    """Whether a person's week counts in "N of M answered": away people were never asked."""
+    return outcome is not None and outcome != CheckinOutcome.AWAY
+
+
 # ----- whom to talk to --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class PersonWeeks:
-    """One person's history, oldest week first, the covered week last."""
+    """One person's history, oldest week first, the covered week last (HISTORY_WEEKS long)."""
 
-    pulses: Sequence[float | None]  # weekly pulse, HISTORY_WEEKS long
-    # per template: that template's occurrences' outcomes, oldest first, ending in the covered
-    # week: answered, missed or skipped (away and still-open ones are left out)
-    outcomes: dict[str, Sequence[str]]
-    blocker_now: bool
-    blocker_last_week: bool
+    pulses: Sequence[float | None]  # weekly pulse; None for a week without one
+    weeks: Sequence[CheckinOutcome | None]  # each week as `week_outcome` counts it
+    blocker_now: bool  # reported a blocker this week
+    blocker_last_week: bool  # reported one the week before
 
 
 def reasons(history: PersonWeeks) -> list[str]:
-    """Why a manager should talk to this person this week, each in plain words."""
+    """Why a manager should talk to this person this week, each in plain words.
+
+    The silent weeks are rules of their own: someone whose pulse fell and who then stops
+    answering has no pulse this week to flag, and would otherwise vanish from the digest."""
     found: list[str] = []
     pulses = list(history.pulses)
     current = pulses[-1] if pulses else None
-    before = [p for p in pulses[-1 - OWN_AVERAGE_WEEKS : -1] if p is not None]
-    if current is not None and before:
-        own = mean(before)
-        if current <= own - PULSE_DROP:
-            found.append(f"pulse {current:.1f}, {own - current:.1f} below their 4-week average")
+    own = _own_average(pulses, len(pulses) - 1)
+    if current is not None and own is not None and current <= own - PULSE_DROP:
+        found.append(f"pulse {current:.1f}, {own - current:.1f} below their 4-week average")
     if (
         len(pulses) >= 2
         and current is not None
@@ -145,12 +192,58 @@ def reasons(history: PersonWeeks) -> list[str]:
         and pulses[-2] <= LOW_PULSE
     ):
         found.append(f"pulse {LOW_PULSE} or lower two weeks running")
-    for template, outcomes in sorted(history.outcomes.items()):
-        if len(outcomes) >= 2 and outcomes[-1] == outcomes[-2] == CheckinOutcome.MISSED:
-            found.append(f"missed the last two {template} check-ins")
+    weeks = list(history.weeks)
+    this_week = weeks[-1] if weeks else None
+    if this_week in NO_ANSWER:
+        assert this_week is not None
+        quiet = _quiet_after_low(pulses, this_week)
+        if quiet is not None and history.blocker_last_week:
+            quiet += ", with a blocker reported the week before"
+        if quiet is not None:
+            found.append(quiet)
+        counted = [w for w in weeks if asked(w)]
+        if len(counted) >= 2 and counted[-2] in NO_ANSWER:
+            found.append(f"no answer two weeks running ({counted[-2]}, then {this_week})")
     if history.blocker_now and history.blocker_last_week:
         found.append("a blocker still open from last week")
     return found
+
+
+def last_pulse(pulses: Sequence[float | None]) -> float | None:
+    """The person's latest weekly pulse, this week's or an earlier one."""
+    return next((p for p in reversed(pulses) if p is not None), None)
+
+
+def trend(pulses: Sequence[float | None]) -> list[float | None]:
+    """The last TREND_WEEKS weekly pulses, oldest first, None for a week without one."""
+    return list(pulses[-TREND_WEEKS:])
+
+
+def _own_average(pulses: Sequence[float | None], index: int) -> float | None:
+    """The mean of the person's pulses in the OWN_AVERAGE_WEEKS before week `index`."""
+    before = [p for p in pulses[max(0, index - OWN_AVERAGE_WEEKS) : max(0, index)] if p is not None]
+    return mean(before) if before else None
+
+
+def _quiet_after_low(pulses: Sequence[float | None], this_week: CheckinOutcome) -> str | None:
+    """No answer this week after a last pulse that was low, or well below their own average."""
+    index = next((i for i in range(len(pulses) - 2, -1, -1) if pulses[i] is not None), None)
+    if index is None:
+        return None
+    last = pulses[index]
+    assert last is not None
+    said = f"no answer this week ({this_week}) after a pulse of {pulse_words(last)}"
+    if last <= LOW_PULSE:
+        return said
+    own = _own_average(pulses, index)
+    if own is not None and last <= own - PULSE_DROP:
+        return f"{said}, {own - last:.1f} below their 4-week average"
+    return None
+
+
+def pulse_words(value: float) -> str:
+    """ "2", "2.5": a weekly pulse as a person would say it."""
+    return f"{round(value, 1):g}"
 
 
 def spread(values: Iterable[int]) -> list[int]:
@@ -164,17 +257,51 @@ def spread(values: Iterable[int]) -> list[int]:
 # ----- anonymity --------------------------------------------------------------------------------
 
 
-def anonymous_release(
-    waiting: Sequence[Note], *, sending: bool, reports_answered: int, minimum: int
-) -> tuple[list[Note], int]:
-    """(the notes released, how many still wait) for the anonymous notes `waiting`.
+def notes_window(
+    week: date,
+    *,
+    first_digest: date | None,
+    last_cleared: date | None,
+    oldest_note: date | None,
+) -> date:
+    """The first week of the span a batch of anonymous notes released with the digest of `week`
+    is said to come from ("written in the last N weeks"), as its reader can tell it.
 
-    Only a digest being sent releases notes, and only once at least `minimum` direct reports
-    answered that week: with fewer, the manager could guess who wrote one. Then every waiting
-    note goes at once; below it they all wait, and are counted. A preview neither shows them nor
-    counts them, so comparing two previews tells nothing."""
-    if not sending or not waiting:
-        return [], 0
-    if reports_answered >= minimum:
-        return list(waiting), 0
-    return [], len(waiting)
+    Not the oldest note's week: the span's length would then date that note. A reader knows
+    which earlier digests had enough answerers to release whatever waited (`last_cleared`, the
+    latest); one that released nothing then proves nothing waited, so a note released now was
+    written after it, and could have been written in any week since. Before any such digest,
+    the span starts with the manager's first digest. A note older than the span (written before
+    the first digest) stretches it back to its own week."""
+    if last_cleared is not None:
+        start = last_cleared + timedelta(days=7)
+    elif first_digest is not None:
+        start = first_digest
+    else:
+        start = week
+    if oldest_note is not None:
+        start = min(start, oldest_note)
+    return min(start, week)
+
+
+def weeks_in(first: date, last: date) -> int:
+    """How many Monday-Sunday weeks from the week of `first` to the week of `last`, both in."""
+    return (monday_of(last) - monday_of(first)).days // 7 + 1
+
+
+def anonymous_release(
+    waiting: Sequence[Note], *, sending: bool, answerers: int, minimum: int
+) -> tuple[list[Note], bool]:
+    """(the notes released, whether the span cleared the minimum) for the notes `waiting`.
+
+    `answerers`: the people who answered in the weeks the batch's notes come from, that is the
+    distinct direct reports with at least one answered check-in in any week of its span
+    (`notes_window` to the covered week). Those are the people a reader could suspect of any
+    note in the batch; template members who are not direct reports write their notes to their
+    own manager, so they are not among them. Only a digest being sent releases, and only when
+    they number at least `minimum`: then every waiting note goes at once, labelled by the span,
+    never by a week. Below it nothing is released and nothing says that a note waits, so a
+    digest with fewer answerers reads the same whether or not someone wrote one. Whether the
+    span cleared is recorded with the sent digest: the next span starts after it."""
+    cleared = sending and answerers >= minimum
+    return (list(waiting) if cleared and waiting else []), cleared

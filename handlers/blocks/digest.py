@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.delivery.uploads import FILE_PLACEHOLDER
-from bot.services.digest import DigestData
+from bot.services import digest_rules as rules
+from bot.services.digest import Absent, DigestData
+from bot.services.states import CheckinOutcome, EmptyReason
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks.common import (
@@ -42,14 +44,22 @@ Message = tuple[str, list[Block]]
 
 
 def headline(data: DigestData) -> str:
-    """ "Week of 23–29 Nov: 5 of 6 answered, pulse 3.8 (+0.4), 1 blocker, 7 kudos"."""
-    parts = [f"{data.people_answered} of {data.people_prompted} answered"]
+    """ "Week of 2–8 Mar: 4 of 5 people answered (<@U1> skipped), pulse 4.0 from 4 of 5 (+0.1),
+    1 blocker, 3 kudos, 4 value tags": people in the headline, everyone who did not answer by
+    name, and an average that says whom it leaves out. Mrkdwn (mentions, escaped text), as a
+    section or a message's fallback text."""
+    people = f"{data.people_answered} of {data.people_prompted} people answered"
+    if data.still_open:
+        people += " so far"
+    if data.absent:
+        people += f" ({_absent(data.absent)})"
+    parts = [people]
     if data.pulse is not None:
-        parts.append(f"pulse {data.pulse:.1f}{_signed(data.pulse_change)}")
+        parts.append(f"pulse {data.pulse:.1f}{_from(data)}{_signed(data.pulse_change)}")
     count = len(data.blockers)
     parts.append(f"{count} blocker{'s' if count != 1 else ''}")
-    parts.append(f"{data.kudos} kudos")
-    return f"Week of {data.week_label}: " + ", ".join(parts)
+    parts.append(_kudos_count(data))
+    return f"Week of {escape(data.week_label)}: " + ", ".join(parts)
 
 
 def messages(data: DigestData, *, chart: bool = True) -> list[Message]:
@@ -71,12 +81,17 @@ def messages(data: DigestData, *, chart: bool = True) -> list[Message]:
 
 def anonymous_message(data: DigestData) -> Message | None:
     """The released anonymous notes, alone in their own message: the stored copy of it (an
-    outbox row) names no one, unlike the digest's other messages, which list who answered."""
+    outbox row) names no one, unlike the digest's other messages, which list who answered.
+
+    Labelled by this digest and the span of weeks they may come from, never by a week: a week
+    with fewer answerers than the minimum would point at them."""
     if not data.anonymous_notes:
         return None
+    weeks = data.anonymous_weeks
+    span = "the last week" if weeks <= 1 else f"the last {weeks} weeks"
     lines = [f"• {escape(clip(text, 1000))}" for text in data.anonymous_notes]
     blocks = _list(
-        f":envelope: *Anonymous notes, week of {escape(data.week_label)}* (in random order)",
+        f":envelope: *Anonymous notes*, released this week, written in {span} (in random order)",
         lines,
     )
     return "Anonymous notes from your team", blocks[:MAX_BLOCKS]
@@ -144,11 +159,13 @@ def answer_modal(
 
 def _top(data: DigestData, *, chart: bool) -> list[Block]:
     blocks: list[Block] = [header(f"Your team, week of {data.week_label}")]
-    blocks.append(section(f"*{escape(headline(data))}*"))
+    blocks.append(section(f"*{headline(data)}*"))
     if data.empty_reason is not None:
         blocks.append(section(EMPTY[data.empty_reason]))
     if data.still_open:
         blocks.append(context(f"{data.still_open} check-in(s) still open: not counted as missed."))
+    if data.empty_reason != EmptyReason.NO_REPORTS:
+        blocks.extend(_talk_to(data))
     if data.blockers:
         lines = [
             f"• <@{b.user_id}> ({escape(b.template)}): {escape(clip(b.text, 300))}"
@@ -156,30 +173,36 @@ def _top(data: DigestData, *, chart: bool) -> list[Block]:
             for b in data.blockers
         ]
         blocks.extend(_list(":construction: *Blockers*", lines))
-    if data.talk_to:
-        lines = [f"• <@{t.user_id}>: {'; '.join(t.reasons)}" for t in data.talk_to]
-        blocks.extend(_list(":speech_balloon: *Whom to talk to*", lines))
     if data.participation or data.other_prompted:
         lines = []
         for line in data.participation:
-            text = f"• *{escape(line.name)}*: {line.answered} of {line.prompted} answered"
+            text = f"• *{escape(line.name)}*: {line.answered} of {line.prompted} check-ins answered"
             if line.change is not None:
                 text += f" ({line.change:+.0f} pts on last week)"
-            if line.missed:
-                text += f"; missed: {_people(line.missed)}"
-            if line.still_open:
-                text += f"; still open: {_people(line.still_open)}"
+            for word, people in (
+                ("skipped", line.skipped),
+                ("missed", line.missed),
+                ("still open", line.still_open),
+            ):
+                if people:
+                    text += f"; {word}: {_people(people)}"
             lines.append(text)
         if data.other_prompted:
             lines.append(
-                f"• Other teams' check-ins: {data.other_answered} of {data.other_prompted} answered"
+                f"• Other teams' check-ins: {data.other_answered} of {data.other_prompted} "
+                "check-ins answered"
             )
         blocks.extend(_list(":bar_chart: *Participation*", lines))
     if data.pulse is not None or chart:
         text = ":heart: *Pulse*"
         if data.pulse is not None:
             spread = " · ".join(f"{i}: {n}" for i, n in enumerate(data.spread, 1))
-            text += f"\nAverage {data.pulse:.1f}{_signed(data.pulse_change)} · answers {spread}"
+            text += f"\nAverage {data.pulse:.1f}{_from(data, names=True)}"
+            if data.pulse_change is not None:
+                text += f" · {data.pulse_change:+.1f} on last week"
+                if data.pulse_change_people < data.pulse_people:
+                    text += f" for the {data.pulse_change_people} who gave one both weeks"
+            text += f" · answers {spread}"
         else:
             text += "\nNo pulse answers this week."
         blocks.append(section(text))
@@ -192,6 +215,31 @@ def _top(data: DigestData, *, chart: bool) -> list[Block]:
             }
         )
     return blocks
+
+
+def _talk_to(data: DigestData) -> list[Block]:
+    """Whom to talk to, right after the headline; said to be empty when it is, so a manager
+    knows the check ran."""
+    title = ":speech_balloon: *Whom to talk to*"
+    if not data.talk_to:
+        return [section(f"{title}\nNobody stands out this week.")]
+    lines = []
+    for person in data.talk_to:
+        last = (
+            f"last pulse {rules.pulse_words(person.last_pulse)}"
+            if person.last_pulse is not None
+            else "no pulse in 8 weeks"
+        )
+        lines.append(
+            f"• <@{person.user_id}>: {escape('; '.join(person.reasons))}"
+            f" — {last}, 4 weeks: {trend_words(person.trend)}"
+        )
+    return _list(title, lines)
+
+
+def trend_words(trend: Sequence[float | None]) -> str:
+    """ "3 → 2 → 2 → –": a week without a pulse is a dash, never a zero."""
+    return " → ".join(rules.pulse_words(p) if p is not None else "–" for p in trend) or "–"
 
 
 def _rest(data: DigestData) -> list[Block]:
@@ -222,17 +270,11 @@ def _rest(data: DigestData) -> list[Block]:
     feedback: list[str] = [
         f"• <@{author}>: {escape(clip(text, 500))}" for author, text in data.named_notes
     ]
-    if data.anonymous_waiting:
-        feedback.append(
-            f"_{data.anonymous_waiting} anonymous note{'s' if data.anonymous_waiting != 1 else ''}"
-            f" wait{'s' if data.anonymous_waiting == 1 else ''} until {data.anonymity_min} "
-            "people have answered._"
-        )
     if feedback:
         blocks.extend(_list(":envelope: *Upward feedback*", feedback))
     recognition = ":clap: *Recognition*\n"
     if data.kudos_by_value:
-        recognition += f"{data.kudos} kudos to your team: " + ", ".join(
+        recognition += f"{_kudos_count(data)} to your team: " + ", ".join(
             f"#{escape(v)} {n}" for v, n in data.kudos_by_value
         )
     else:
@@ -269,7 +311,10 @@ def _rest(data: DigestData) -> list[Block]:
             if line.too_small:
                 lines.append(f"• <@{line.manager_id}>'s group: too small to show")
                 continue
-            text = f"• <@{line.manager_id}>'s group: {line.answered} of {line.prompted} answered"
+            text = (
+                f"• <@{line.manager_id}>'s group: {line.answered} of {line.prompted} "
+                "check-ins answered"
+            )
             if line.pulse is not None:
                 text += f", pulse {line.pulse:.1f}{_signed(line.change)}"
             lines.append(text)
@@ -307,6 +352,45 @@ def _chunks(blocks: list[Block], size: int) -> list[list[Block]]:
 
 def _people(user_ids: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in user_ids)
+
+
+_ABSENT_WORDS = {
+    CheckinOutcome.SKIPPED: "skipped",
+    CheckinOutcome.MISSED: "missed",
+    CheckinOutcome.OPEN: "still open",
+    CheckinOutcome.AWAY: "away",
+}
+
+
+def _absent(absent: Sequence[Absent], *, asked_only: bool = False) -> str:
+    """ "<@U1>, <@U2> skipped; <@U3> missed; <@U4> away", each way of not answering once."""
+    groups = []
+    for outcome, word in _ABSENT_WORDS.items():
+        if asked_only and outcome == CheckinOutcome.AWAY:
+            continue
+        people = [a.user_id for a in absent if a.outcome == outcome]
+        if people:
+            groups.append(f"{_people(people)} {word}")
+    return "; ".join(groups)
+
+
+def _from(data: DigestData, *, names: bool = False) -> str:
+    """ " from 4 of 5" when the average leaves someone out (`names`: and who, and why)."""
+    if data.pulse_people >= data.people_prompted:
+        return ""
+    text = f" from {data.pulse_people} of {data.people_prompted}"
+    if not names:
+        return text
+    left_out = [_absent(data.absent, asked_only=True)] if data.absent else []
+    if data.no_pulse:
+        left_out.append(f"{_people(data.no_pulse)} gave no pulse")
+    left_out = [part for part in left_out if part]
+    return text + (f" ({'; '.join(left_out)})" if left_out else "")
+
+
+def _kudos_count(data: DigestData) -> str:
+    """ "3 kudos, 4 value tags": one kudos may carry several values, or none."""
+    return f"{data.kudos} kudos, {data.value_tags} value tag{'s' if data.value_tags != 1 else ''}"
 
 
 def _signed(value: float | None) -> str:

@@ -11,6 +11,7 @@ from bot.services.home import MyHome, sparkline
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks.common import Block, clip, context, header, plain, section
+from handlers.blocks.digest import trend_words
 
 MAX_BLOCKS = 40
 TALK_TO_SHOWN = 5
@@ -58,14 +59,14 @@ def team_sections(data: DigestData) -> list[Block]:
         header("Your team"),
         section(
             f"*Week of {escape(data.week_label)}*: {data.people_answered} of "
-            f"{data.people_prompted} answered"
+            f"{data.people_prompted} people answered"
             + (f", pulse {data.pulse:.1f}" if data.pulse is not None else "")
             + f"\nParticipation, 8 weeks: `{participation}`\nPulse, 8 weeks: `{pulses}`"
         ),
     ]
     if data.talk_to:
         lines = [
-            f"• <@{t.user_id}>: {escape('; '.join(t.reasons))}"
+            f"• <@{t.user_id}>: {escape('; '.join(t.reasons))} — 4 weeks: {trend_words(t.trend)}"
             for t in data.talk_to[:TALK_TO_SHOWN]
         ]
         blocks.append(section("*Whom to talk to*\n" + "\n".join(lines)))

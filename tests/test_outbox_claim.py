@@ -1,0 +1,45 @@
+"""The outbox's claim order, without Slack and without timing: interactive rows first.
+
+A person's action (a kudos, a reply) must not wait behind a Monday's fan-out of digests; the
+claim, not the sender's speed, is what guarantees it, so it is tested on the claim alone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from storage import outbox
+
+TEAM = "T0CLAIM"
+NOW = datetime(2037, 3, 9, 8, 0, tzinfo=UTC)
+
+
+def test_an_interactive_row_written_after_150_bulk_rows_is_claimed_first(session: Session) -> None:
+    for n in range(150):
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key=f"digest:UM{n:03d}:message",
+            method="chat.postMessage",
+            payload={"channel": f"UM{n:03d}", "text": "Weekly digest"},
+            now=NOW + timedelta(seconds=n),
+            priority=outbox.BULK,
+        )
+    outbox.enqueue(
+        session,
+        team_id=TEAM,
+        key="kudos:1:dm:UBEN",
+        method="chat.postMessage",
+        payload={"channel": "UBEN", "text": "You got kudos"},
+        now=NOW + timedelta(minutes=5),
+        priority=outbox.INTERACTIVE,
+    )
+    session.flush()
+    claimed = outbox.claim_due(session, TEAM, NOW + timedelta(minutes=5), limit=10)
+    assert claimed[0].key == "kudos:1:dm:UBEN"
+    # Then the bulk rows, oldest first.
+    assert [c.key for c in claimed[1:]] == [f"digest:UM{n:03d}:message" for n in range(9)]
+    (only,) = outbox.claim_due(session, TEAM, NOW + timedelta(minutes=5), limit=1)
+    assert only.key == "kudos:1:dm:UBEN"
