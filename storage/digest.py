@@ -320,7 +320,7 @@ def replies(
     session: Session, team_id: str, occurrence_ids: Sequence[int]
 ) -> dict[int, list[tuple[str, str, datetime]]]:
     """{occurrence id: [(author, text, when)]}, oldest first: the exchange kept with each
-    answer (the manager's replies and the member's answers back, issue 8)."""
+    answer (the manager's replies and the member's answers back)."""
     found: dict[int, list[tuple[str, str, datetime]]] = {}
     if not occurrence_ids:
         return found
