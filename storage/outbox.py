@@ -26,9 +26,11 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # withdrawn on purpose (its person left): settled, not a failure
 
 
 PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
+CANCELLED = OutboxStatus.CANCELLED
 INTERACTIVE, BULK = 0, 1
 
 
@@ -195,21 +197,51 @@ def _ready(now: datetime) -> Any:
 
 
 def fail_orphans(session: Session, team_id: str, now: datetime) -> int:
-    """Rows whose parent failed for good can never be sent: fail them too, visibly."""
-    parent = aliased(OutboxMessage)
-    orphan_ids = (
-        select(OutboxMessage.id)
-        .join(parent, parent.id == OutboxMessage.depends_on_id)
+    """Rows whose parent failed for good can never be sent: fail them too, visibly. Rows whose
+    parent was cancelled (a thread reply under a withdrawn DM) are cancelled with it."""
+    settled = 0
+    for parent_status, error in ((FAILED, "parent_failed"), (CANCELLED, "parent_cancelled")):
+        parent = aliased(OutboxMessage)
+        orphan_ids = (
+            select(OutboxMessage.id)
+            .join(parent, parent.id == OutboxMessage.depends_on_id)
+            .where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.status == PENDING,
+                parent.status == parent_status,
+            )
+        )
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(orphan_ids.scalar_subquery()))
+            .values(status=parent_status, last_error=error, sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        settled += rowcount(result) or 0
+    return settled
+
+
+def cancel_pending_to(
+    session: Session, team_id: str, user_id: str, reason: str, now: datetime
+) -> int:
+    """Withdraw every row not yet sent that is addressed to this person: posted to their user id
+    or to their DM channel, or their App Home. Rows threaded under a withdrawn one follow it
+    (`fail_orphans`). Returns how many were withdrawn."""
+    targets = [user_id]
+    dm = dm_channel(session, team_id, user_id)
+    if dm:
+        targets.append(dm)
+    result = session.execute(
+        update(OutboxMessage)
         .where(
             OutboxMessage.team_id == team_id,
             OutboxMessage.status == PENDING,
-            parent.status == FAILED,
+            or_(
+                OutboxMessage.payload["channel"].as_string().in_(targets),
+                OutboxMessage.payload["user_id"].as_string() == user_id,
+            ),
         )
-    )
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(orphan_ids.scalar_subquery()))
-        .values(status=FAILED, last_error="parent_failed", sent_at=now)
+        .values(status=CANCELLED, last_error=reason, sent_at=now)
         .execution_options(synchronize_session=False)
     )
     return rowcount(result) or 0
@@ -307,7 +339,10 @@ def ready_teams(session: Session, now: datetime) -> list[str]:
         .where(
             OutboxMessage.status == PENDING,
             _ready(now),
-            or_(OutboxMessage.depends_on_id.is_(None), parent.status.in_((SENT, FAILED))),
+            or_(
+                OutboxMessage.depends_on_id.is_(None),
+                parent.status.in_((SENT, FAILED, CANCELLED)),
+            ),
         )
         .distinct()
     )
