@@ -54,6 +54,16 @@ def with_directory(
     )
 
 
+def picker_people(
+    deps: Deps, session: Session, team_id: str, chooser_id: str
+) -> list[tuple[str, str]] | None:
+    """The people a form's picker lists itself, or None where Slack's own picker must do: the
+    directory is not yet known whole (a static list would leave people out) or is too big."""
+    if not deps.slack.directory_complete:
+        return None
+    return directory.choosable(session, team_id, chooser_id)
+
+
 def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable[str]) -> None:
     """Fetch the people the cache lacks (or holds too long), outside any transaction."""
     with deps.unit_of_work() as session:
