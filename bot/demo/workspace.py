@@ -107,6 +107,10 @@ class Workspace:
             }
             | {self.emulator.bot_user_id: "pulsebot"},
             channel_names={c["id"]: c["name"] for c in self.channels()},
+            bots=frozenset(
+                u["id"] for u in users if u["is_bot"] or u["id"] == "USLACKBOT"
+            )
+            | {self.emulator.bot_user_id},
             tz=next((u.get("tz") for u in users if u["id"] == user_id), None) or "UTC",
             now=self.clock,
         )
