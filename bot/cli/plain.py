@@ -55,7 +55,7 @@ def mrkdwn_text(text: str, names: Mapping[str, str]) -> str:
             name = target[1:].split("^", 1)[0]
             if name in {"here", "channel", "everyone"}:
                 return f"@{name}"
-            return label.lstrip("@") or name
+            return label or name  # a user group's label is its handle, `@sre`
         return f"{label} ({target})" if label and label != target else target
 
     plain = ENTITY.sub(entity, text)
