@@ -1,4 +1,5 @@
-"""The directory's Slack edge: users.info on a cache miss, users.list to warm it, user_change."""
+"""The directory's Slack edge: users.info on a cache miss, users.list to warm it, user_change
+and team_join to keep it whole (forms list its people themselves: a newcomer must be there)."""
 
 from __future__ import annotations
 
@@ -123,6 +124,7 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
 
 def register(app: App) -> None:
     app.event("user_change")(on_user_change)
+    app.event("team_join")(on_user_change)  # the same payload: the person as users.info says
 
 
 def on_user_change(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:

@@ -288,6 +288,14 @@ def test_the_who_picker_offers_only_people_who_can_receive_kudos(
     # Not the giver, the bots (Slackbot too), the deactivated or another organisation's.
     assert [o["value"] for o in picker["options"]] == ["UBEN", "UCHO", "UDEV"]
 
+    # A newcomer is listed as soon as Slack says they joined.
+    newcomer = slack.add_user("UNEWBIE", tz="Europe/Paris")
+    signed.event({"type": "team_join", "user": newcomer, "event_ts": "1.0"}, event_id="EvJOIN")
+    signed.command("/kudos", "", user_id="UANA", trigger_id="trig-join")
+    view = _opened(slack, "trig-join")
+    picker = next(b for b in view["blocks"] if b["block_id"] == "kudos_recipients")["element"]
+    assert "UNEWBIE" in [o["value"] for o in picker["options"]]
+
     # Before users.list was read whole, a list would leave people out: Slack's own picker,
     # limited to people who are not bots.
     server.deps.slack.directory_complete = False
