@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from bot.services.conversations import reply_problem
 from bot.services.feedback_requests import default_due, due_instant
 from bot.services.text import as_typed, escape
 from handlers.blocks import feedback as blocks
@@ -163,3 +164,10 @@ def test_people_in_reads_every_picker_and_only_user_ids() -> None:
     assert people_in({"selected_option": {"value": "UCHO"}}) == ["UCHO"]
     assert people_in({"selected_conversation": "UDEV"}) == ["UDEV"]
     assert people_in({"selected_user": None}) == []
+
+
+def test_a_reply_over_the_limit_says_how_long_it_is() -> None:
+    assert reply_problem("x" * 3001) == (
+        "This reply is 3001 characters; the limit is 3000. Please shorten it."
+    )
+    assert reply_problem("") == "Write a reply." and reply_problem("ok") is None
