@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import webbrowser
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"  # never another interface: the demo has no authentication
 POST_RATE = 50.0  # the demo's workspace has no neighbours to share Slack's rate with
+STOPS_WITHIN = timedelta(days=14)  # how far back from a jump's target it stops on the way
 
 
 class PortInUse(Exception):
@@ -203,6 +204,9 @@ def due_instants(deps: Deps, start: datetime, end: datetime) -> list[datetime]:
     manager's digest time, in their own zones. A jump stops at each, as a running server would
     have run what was due then; run once at the end instead, every prompt on the way would go
     out late and say "Sorry this comes late: pulsebot was unavailable at the usual time"."""
+    # Only the last two weeks of a long jump: what fell due before closed long ago (written as
+    # missed on arrival, as after an outage), and a jump of months stays a moment.
+    start = max(start, end - STOPS_WITHIN)
     zones = {p.user_id: p.tz for p in company.PEOPLE}
     policy = DigestPolicy.from_settings(deps.settings)
     found: set[datetime] = set()
