@@ -87,7 +87,7 @@ def request_modal(
                 "type": "input",
                 "block_id": ids.REQUEST_SUBJECT_BLOCK,
                 "optional": True,
-                "label": plain("About one of your direct reports (optional)"),
+                "label": plain("About one of your direct reports"),
                 "hint": plain(
                     "Answers come to you; at the close they see the ones shared with them."
                 ),
