@@ -39,6 +39,9 @@ class SlackStatus:
     team_id: str | None = None
     bot_user_id: str | None = None
     bot_id: str | None = None
+    # Set once users.list was read through: from then on the directory cache is the whole
+    # workspace, and a form may list its people itself instead of Slack's unfiltered picker.
+    directory_complete: bool = False
 
 
 @dataclass

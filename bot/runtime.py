@@ -78,6 +78,7 @@ class Runtime:
             return
         try:
             count = sync_all(self.deps, self._client, team_id)
+            self.deps.slack.directory_complete = True
             log.info("Directory: %d users cached from users.list", count)
         except (SlackApiError, OSError) as error:
             log.warning("Directory refresh failed (%s); users are fetched as needed", error)

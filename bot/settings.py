@@ -41,7 +41,17 @@ class DatabaseSettings(BaseSettings):
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
 
 
-class Settings(DatabaseSettings):
+class DigestSettings(DatabaseSettings):
+    """Enough to build the weekly digests without sending them (`digest send --dry-run`)."""
+
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon", alias="PULSEBOT_DIGEST_WEEKDAY"
+    )
+    digest_time: time = Field(default=time(9, 0), alias="PULSEBOT_DIGEST_TIME")
+    anonymity_min: int = Field(default=3, ge=1, alias="PULSEBOT_ANONYMITY_MIN")
+
+
+class Settings(DigestSettings):
     """Every knob the README documents, typed; secrets never print in reprs or logs."""
 
     slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
@@ -55,13 +65,8 @@ class Settings(DatabaseSettings):
     values: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_VALUES), alias="PULSEBOT_VALUES"
     )
-    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
-        default="mon", alias="PULSEBOT_DIGEST_WEEKDAY"
-    )
-    digest_time: time = Field(default=time(9, 0), alias="PULSEBOT_DIGEST_TIME")
     post_rate: float = Field(default=5.0, gt=0, alias="PULSEBOT_POST_RATE")
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="PULSEBOT_ADMINS")
-    anonymity_min: int = Field(default=3, ge=1, alias="PULSEBOT_ANONYMITY_MIN")
 
     @field_validator("values", "admins", mode="before")
     @classmethod

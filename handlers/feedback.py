@@ -21,15 +21,16 @@ from sqlalchemy.orm import Session
 from bot.deps import Deps, deps_of
 from bot.notify import feedback as notify
 from bot.services import feedback as service
+from bot.services import feedback_requests as request_service
 from bot.services.conversations import reply_problem
 from bot.services.directory import Person
-from bot.services.text import escape, neutralise
+from bot.services.text import as_typed, escape, neutralise
 from handlers import ids
 from handlers.blocks import feedback as blocks
 from handlers.blocks.common import notice_modal, read_metadata
 from handlers.feedback_requests import open_request_form
-from handlers.payloads import as_int, click, field, selected, team_of, text_of
-from handlers.users import with_directory
+from handlers.payloads import as_int, click, field, people_in, selected, team_of, text_of
+from handlers.users import picker_people, with_directory
 from handlers.views import ack_form, ack_submission, open_view, permalink
 
 log = logging.getLogger(__name__)
@@ -56,23 +57,34 @@ def on_feedback(ack: Ack, command: dict[str, Any], client: WebClient, context: B
         ack(text=blocks.HELP, response_type="ephemeral")
         return
     if word == "request" or word.startswith("request "):
-        topic = text[len("request") :].strip()
+        topic = as_typed(text[len("request") :].strip())
+        too_long = request_service.length_problem(
+            "The topic", escape(topic), request_service.TOPIC_MAX
+        )
+        if too_long:
+            ack(text=blocks.not_opened(too_long), response_type="ephemeral")
+            return
         opened = open_request_form(
             deps, client, team_id, user_id, command["trigger_id"], topic=topic
         )
         ack_form(ack, opened, "/feedback request")
         return
-    recipient_id = None
+    recipient_id, went_well = None, ""
     if text:
-        match = MENTION.match(text.split()[0])
+        first = text.split(maxsplit=1)[0]
+        match = MENTION.match(first)
         if match is None:
-            ack(
-                text=f"I didn't understand `{escape(text)}`.\n{blocks.HELP}",
-                response_type="ephemeral",
-            )
+            ack(text=blocks.unknown_words(escape(text)), response_type="ephemeral")
             return
-        recipient_id = match.group(1)
-    opened = _open_give_form(deps, client, team_id, user_id, command["trigger_id"], recipient_id)
+        # What follows the mention is what went well, as typed: the form opens with it.
+        recipient_id, went_well = match.group(1), as_typed(text[len(first) :].strip())
+        if len(went_well) > service.TEXT_MAX:
+            too_long = service.length_problem(len(went_well))
+            ack(text=blocks.not_opened(too_long), response_type="ephemeral")
+            return
+    opened = _open_give_form(
+        deps, client, team_id, user_id, command["trigger_id"], recipient_id, went_well=went_well
+    )
     ack_form(ack, opened, "/feedback")
 
 
@@ -104,12 +116,18 @@ def on_recipient_chosen(
     ack()
     deps = deps_of(context)
     view = body.get("view") or {}
-    recipient_id = (body.get("actions") or [{}])[0].get("selected_user")
+    team_id, user_id = team_of(body), body["user"]["id"]
+    chosen = people_in((body.get("actions") or [{}])[0])
+    recipient_id = chosen[0] if chosen else None
     meta = read_metadata(view.get("private_metadata"))
     with deps.unit_of_work() as session:
-        offer = _offer_manager(session, team_of(body), body["user"]["id"], recipient_id)
+        offer = _offer_manager(session, team_id, user_id, recipient_id)
+        people = picker_people(deps, session, team_id, user_id)
+    # The texts typed so far stay: Slack keeps an input's value across views.update when its
+    # block keeps its id, and every block does.
     updated = blocks.give_modal(
         deps.settings.values,
+        people=people,
         recipient_id=recipient_id,
         offer_manager=offer,
         quote_text=meta.get("quote_text"),
@@ -133,6 +151,7 @@ def on_give(
         lambda: _store(deps, client, team_id, draft, f"view:{view['id']}"),
         service.FeedbackRefused,
         blocks.field_block,
+        lambda given: blocks.sent_modal(given.item.recipient_id, given.item.manager_id),
     )
 
 
@@ -209,14 +228,18 @@ def _open_give_form(
     trigger_id: str,
     recipient_id: str | None,
     *,
+    went_well: str = "",
     quote_text: str | None = None,
     quote_url: str | None = None,
 ) -> bool:
     with deps.unit_of_work() as session:
         offer = _offer_manager(session, team_id, user_id, recipient_id)
+        people = picker_people(deps, session, team_id, user_id)
     view = blocks.give_modal(
         deps.settings.values,
+        people=people,
         recipient_id=recipient_id,
+        went_well=went_well,
         offer_manager=offer,
         quote_text=quote_text,
         quote_url=quote_url,
@@ -258,10 +281,12 @@ def _store(
 
 
 def _draft_from_view(view: dict[str, Any], user_id: str) -> service.FeedbackDraft:
-    recipient = field(view, ids.FEEDBACK_RECIPIENT_BLOCK, ids.FEEDBACK_RECIPIENT_ACTION)
+    recipient = people_in(
+        field(view, ids.FEEDBACK_RECIPIENT_BLOCK, ids.FEEDBACK_RECIPIENT_ACTION)
+    )
     return service.FeedbackDraft(
         sender_id=user_id,
-        recipient_id=recipient.get("selected_user") or None,
+        recipient_id=recipient[0] if recipient else None,
         went_well=escape(text_of(view, ids.FEEDBACK_WELL_BLOCK)),
         could_be_better=escape(text_of(view, ids.FEEDBACK_BETTER_BLOCK)),
         value=selected(view, ids.FEEDBACK_VALUE_BLOCK),

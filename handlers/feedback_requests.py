@@ -8,6 +8,7 @@ module imports no other listener, so the two never import each other.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime
 from typing import Any
 
@@ -23,8 +24,8 @@ from bot.services.text import escape
 from handlers import ids
 from handlers.blocks import feedback_requests as blocks
 from handlers.blocks.common import notice_modal, read_metadata
-from handlers.payloads import as_int, click, field, team_of, text_of
-from handlers.users import ensure_known, with_directory
+from handlers.payloads import as_int, click, field, people_in, team_of, text_of
+from handlers.users import ensure_known, picker_people, with_directory
 from handlers.views import ack_submission, open_view
 
 
@@ -40,16 +41,21 @@ def on_request(
 ) -> None:
     deps = deps_of(context)
     team_id, user_id = team_of(body), body["user"]["id"]
-    draft, problem = _draft_from_view(view, user_id)
-    if problem is not None:
-        ack(response_action="errors", errors=problem)
-        return
+    draft, asked_in = _draft_from_view(view, user_id)
+
+    def block_of(field: str) -> str:
+        """A question's problem goes under that question's own input."""
+        index = field.removeprefix("question")
+        if index.isdigit() and int(index) < len(asked_in):
+            return f"{ids.REQUEST_QUESTION_BLOCK_PREFIX}{asked_in[int(index)]}"
+        return blocks.field_block(field)
+
     ack_submission(
         ack,
         deps,
         lambda: _create(deps, client, team_id, draft, f"view:{view['id']}"),
         service.RequestRefused,
-        blocks.field_block,
+        block_of,
     )
 
 
@@ -149,11 +155,14 @@ def open_request_form(
     ensure_known(deps, client, team_id, [user_id])
     with deps.unit_of_work() as session:
         me = people(session, team_id, [user_id]).get(user_id)
-        offer_subject = service.may_set_subject(session, team_id, user_id)
+        reports = service.reports_to_ask_about(session, team_id, user_id)
+        choices = picker_people(deps, session, team_id, user_id)
     view = blocks.request_modal(
         questions=service.DEFAULT_QUESTIONS,
         due_on=service.default_due(deps.now(), me.tz if me else None),
-        offer_subject=offer_subject,
+        zone=me.tz if me and me.tz else "UTC",
+        people=choices,
+        reports=reports,
         topic=topic,
     )
     return open_view(client, trigger_id, view)
@@ -198,30 +207,26 @@ def _late(
 
 def _draft_from_view(
     view: dict[str, Any], user_id: str
-) -> tuple[service.RequestDraft, dict[str, str] | None]:
-    chosen = field(view, ids.REQUEST_PEOPLE_BLOCK).get("selected_users") or []
-    questions = [
-        escape(question)
-        for question in (
-            text_of(view, f"{ids.REQUEST_QUESTION_BLOCK_PREFIX}{i}")
-            for i in range(service.MAX_QUESTIONS)
-        )
-        if question
+) -> tuple[service.RequestDraft, list[int]]:
+    """The draft, and which question input each of its questions came from (empty inputs are
+    skipped), so a problem lands under the question it is about."""
+    typed = [
+        text_of(view, f"{ids.REQUEST_QUESTION_BLOCK_PREFIX}{i}")
+        for i in range(service.MAX_QUESTIONS)
     ]
+    asked_in = [i for i, question in enumerate(typed) if question]
     raw_due = field(view, ids.REQUEST_DUE_BLOCK).get("selected_date")
     due_on = None
-    problem = None
     if raw_due:
-        try:
+        with contextlib.suppress(ValueError):  # a forged date reads as none chosen
             due_on = date.fromisoformat(str(raw_due))
-        except ValueError:
-            problem = {ids.REQUEST_DUE_BLOCK: "Choose a date from the calendar."}
+    subject = people_in(field(view, ids.REQUEST_SUBJECT_BLOCK))
     draft = service.RequestDraft(
         requester_id=user_id,
-        people=list(dict.fromkeys(str(u) for u in chosen)),
+        people=people_in(field(view, ids.REQUEST_PEOPLE_BLOCK)),
         topic=escape(text_of(view, ids.REQUEST_TOPIC_BLOCK)),
-        questions=questions,
+        questions=[escape(typed[i]) for i in asked_in],
         due_on=due_on,
-        subject_id=field(view, ids.REQUEST_SUBJECT_BLOCK).get("selected_user") or None,
+        subject_id=subject[0] if subject else None,
     )
-    return draft, problem
+    return draft, asked_in

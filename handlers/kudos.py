@@ -1,7 +1,8 @@
 """`/kudos`, the kudos modal and the "Give kudos" message shortcut.
 
 Each path: parse -> refresh the directory if it lacks someone -> one unit of work (the kudos and
-its outbox rows) -> ack. Posting and DMs leave later, from the outbox.
+its outbox rows) -> ack. Posting and DMs leave later, from the outbox. A command is answered in
+its ack; a form, by turning into its own confirmation, where the giver is looking.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import kudos as blocks
 from handlers.blocks.common import read_metadata
-from handlers.payloads import team_of
-from handlers.users import with_directory
+from handlers.payloads import people_in, team_of
+from handlers.users import picker_people, with_directory
 from handlers.views import open_view, permalink
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,19 @@ def on_kudos(ack: Ack, command: dict[str, Any], client: WebClient, context: Bolt
         # The answer is sent when the listener returns, so the form opens first and a
         # failure can still be said in the ack.
         problem = _open_modal(
-            client, command["trigger_id"], deps, channel_id=command.get("channel_id")
+            client,
+            command["trigger_id"],
+            deps,
+            team_id=team_id,
+            user_id=user_id,
+            channel_id=command.get("channel_id"),
         )
         if problem:
             ack(text=problem, response_type="ephemeral")
         else:
             ack()
+    elif service.is_unknown_word(text):
+        ack(text=blocks.unknown_word(escape(text)), response_type="ephemeral")
     else:
         draft = service.parse_command(text, user_id, deps.settings.values)
         answer = _give(deps, client, team_id, draft, "command", f"cmd:{command['trigger_id']}")
@@ -72,17 +80,18 @@ def on_modal(
 ) -> None:
     deps = deps_of(context)
     team_id, user_id = team_of(body), body["user"]["id"]
-    draft, problem = _draft_from_view(view, user_id, deps.settings.values)
-    if problem is not None:
-        ack(response_action="errors", errors=problem)
-        return
+    draft = _draft_from_view(view, user_id)
     try:
         given = _store(deps, client, team_id, draft, "modal", f"view:{view['id']}")
     except service.KudosRefused as refused:
-        ack(response_action="errors", errors={_block_for(refused.field): refused.message})
+        errors = {_block_for(field): message for field, message in refused.errors.items()}
+        ack(response_action="errors", errors=errors)
         return
-    ack()
-    _confirm_by_dm(deps, team_id, user_id, given)
+    limit = deps.settings.kudos_daily_limit
+    ack(
+        response_action="update",
+        view=blocks.sent_modal(blocks.confirmation(given.recipient_ids, given.remaining, limit)),
+    )
 
 
 def on_shortcut(
@@ -93,12 +102,15 @@ def on_shortcut(
     message = shortcut.get("message") or {}
     channel_id = (shortcut.get("channel") or {}).get("id")
     author = message.get("user")
+    user_id = shortcut["user"]["id"]
     _open_modal(
         client,
         shortcut["trigger_id"],
         deps,
+        team_id=team_of(shortcut),
+        user_id=user_id,
         channel_id=channel_id,
-        initial_users=[author] if author and author != shortcut["user"]["id"] else [],
+        initial_users=[author] if author and author != user_id else [],
         quote_text=message.get("text") or "",
         quote_url=permalink(client, channel_id, message.get("ts")),
     )
@@ -159,18 +171,6 @@ def _store(
     return outcome
 
 
-def _confirm_by_dm(deps: Deps, team_id: str, user_id: str, given: service.KudosGiven) -> None:
-    """A modal has no channel to answer in; the giver's confirmation comes by DM."""
-    if given.replayed:
-        return
-    text = blocks.confirmation(
-        given.recipient_ids, given.remaining, deps.settings.kudos_daily_limit
-    )
-    with deps.unit_of_work() as session:
-        notify.enqueue_confirmation(session, team_id, given.kudos_id, user_id, text, deps.now())
-    deps.notify_outbox()
-
-
 def _stats(deps: Deps, client: WebClient, team_id: str, user_id: str) -> dict[str, Any]:
     now = deps.now()
 
@@ -194,14 +194,19 @@ def _open_modal(
     trigger_id: str,
     deps: Deps,
     *,
+    team_id: str,
+    user_id: str,
     channel_id: str | None,
     initial_users: list[str] | None = None,
     quote_text: str | None = None,
     quote_url: str | None = None,
 ) -> str | None:
     """Open the kudos form; returns what to tell the giver when Slack refused it."""
+    with deps.unit_of_work() as session:
+        people = picker_people(deps, session, team_id, user_id)
     view = blocks.modal(
         deps.settings.values,
+        people=people,
         channel_id=channel_id,
         initial_users=initial_users or [],
         quote_text=quote_text,
@@ -210,15 +215,11 @@ def _open_modal(
     return None if open_view(client, trigger_id, view) else FORM_FAILED
 
 
-def _draft_from_view(
-    view: dict[str, Any], user_id: str, known_values: list[str]
-) -> tuple[service.KudosDraft, dict[str, str] | None]:
+def _draft_from_view(view: dict[str, Any], user_id: str) -> service.KudosDraft:
+    """The form as a draft; values are kept as chosen, so the rules can refuse a forged one."""
     state = view.get("state", {}).get("values", {})
-    recipients = (
-        state.get(ids.KUDOS_RECIPIENTS_BLOCK, {})
-        .get(ids.KUDOS_RECIPIENTS_ACTION, {})
-        .get("selected_users")
-        or []
+    recipients = people_in(
+        state.get(ids.KUDOS_RECIPIENTS_BLOCK, {}).get(ids.KUDOS_RECIPIENTS_ACTION, {})
     )
     raw = state.get(ids.KUDOS_MESSAGE_BLOCK, {}).get(ids.KUDOS_MESSAGE_ACTION, {}).get("value")
     selected = (
@@ -227,19 +228,14 @@ def _draft_from_view(
         .get("selected_options")
         or []
     )
-    values = [o.get("value") for o in selected]
     metadata = read_metadata(view.get("private_metadata"))
-    draft = service.KudosDraft(
+    return service.KudosDraft(
         giver_id=user_id,
-        recipient_ids=list(dict.fromkeys(recipients)),
+        recipient_ids=recipients,
         message=escape((raw or "").strip()),
-        values=[v for v in values if v in known_values],
+        values=[str(o.get("value")) for o in selected if isinstance(o, dict)],
         quote_url=metadata.get("quote_url"),
     )
-    unknown = [v for v in values if v not in known_values]
-    if unknown:
-        return draft, {ids.KUDOS_VALUES_BLOCK: "Pick values from the list."}
-    return draft, None
 
 
 def _block_for(field: str) -> str:

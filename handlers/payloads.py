@@ -3,11 +3,13 @@ and a form field. Forged or odd payloads read as "nothing" (None), never as an e
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from handlers import ids
 
 Click = tuple[str, str, int | None, tuple[str, str] | None]
+USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 def team_of(body: dict[str, Any]) -> str:
@@ -52,3 +54,17 @@ def selected(view: dict[str, Any], block_id: str) -> str | None:
     """A select's or radio group's chosen value (None when nothing is chosen)."""
     option = field(view, block_id).get("selected_option")
     return str(option["value"]) if isinstance(option, dict) and option.get("value") else None
+
+
+def people_in(state: dict[str, Any]) -> list[str]:
+    """The user ids a people picker holds, whichever kind offered them (Slack's users picker,
+    its conversation picker limited to people, or a static list of them), in order, once each.
+    Anything that is not a user id (a channel someone forged in) is left out."""
+    found: list[Any] = []
+    for many in ("selected_users", "selected_conversations"):
+        found += state.get(many) or []
+    for one in ("selected_user", "selected_conversation"):
+        found.append(state.get(one))
+    options = [*(state.get("selected_options") or []), state.get("selected_option")]
+    found += [option.get("value") for option in options if isinstance(option, dict)]
+    return list(dict.fromkeys(v for v in found if isinstance(v, str) and USER_ID.match(v)))

@@ -1,4 +1,5 @@
-"""The directory's Slack edge: users.info on a cache miss, users.list to warm it, user_change."""
+"""The directory's Slack edge: users.info on a cache miss, users.list to warm it, user_change
+and team_join to keep it whole (forms list its people themselves: a newcomer must be there)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,16 @@ def with_directory(
     return deps.group_unit(
         lambda session: work(session, directory.people(session, team_id, ids, deps.people))
     )
+
+
+def picker_people(
+    deps: Deps, session: Session, team_id: str, chooser_id: str
+) -> list[tuple[str, str]] | None:
+    """The people a form's picker lists itself, or None where Slack's own picker must do: the
+    directory is not yet known whole (a static list would leave people out) or is too big."""
+    if not deps.slack.directory_complete:
+        return None
+    return directory.choosable(session, team_id, chooser_id)
 
 
 def ensure_known(deps: Deps, client: WebClient, team_id: str, user_ids: Iterable[str]) -> None:
@@ -113,6 +124,7 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
 
 def register(app: App) -> None:
     app.event("user_change")(on_user_change)
+    app.event("team_join")(on_user_change)  # the same payload: the person as users.info says
 
 
 def on_user_change(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:

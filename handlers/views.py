@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
@@ -23,15 +23,15 @@ class Stored(Protocol):
     def replayed(self) -> bool: ...
 
 
+S = TypeVar("S", bound=Stored)
+
+
 class Refusal(Protocol):
-    """What a service raises when a rule refuses a submission: the message, and the field of
-    the form it belongs under."""
+    """What a service raises when a rule refuses a submission: each problem's message under
+    the field of the form it belongs to, all of them at once."""
 
     @property
-    def message(self) -> str: ...
-
-    @property
-    def field(self) -> str: ...
+    def errors(self) -> dict[str, str]: ...
 
 
 def open_view(client: WebClient, trigger_id: str, view: dict[str, Any]) -> bool:
@@ -71,21 +71,27 @@ def ack_form(ack: Ack, opened: bool, command: str) -> None:
 def ack_submission(
     ack: Ack,
     deps: Deps,
-    store: Callable[[], Stored],
+    store: Callable[[], S],
     refused: type[Exception],
     block_of: Callable[[str], str],
+    done: Callable[[S], dict[str, Any]] | None = None,
 ) -> None:
     """Answer a submitted form once `store` ran: a refusal (a `refused`, which must carry a
-    `Refusal`'s message and field) keeps the form open with the rule's words under the input
-    they concern; otherwise an empty ack closes it. A replay (Slack resending the view, a double
+    `Refusal`'s errors) keeps the form open with every rule's words under the input they
+    concern; otherwise the form closes, or becomes `done`'s view of what was stored (its
+    confirmation, where the person is looking). A replay (Slack resending the view, a double
     click) stored nothing new, so only a first submission wakes the sender."""
     try:
         stored = store()
     except refused as caught:
         refusal = cast(Refusal, caught)
-        ack(response_action="errors", errors={block_of(refusal.field): refusal.message})
+        errors = {block_of(field): message for field, message in refusal.errors.items()}
+        ack(response_action="errors", errors=errors)
         return
-    ack()
+    if done is None:
+        ack()
+    else:
+        ack(response_action="update", view=done(stored))
     if not stored.replayed:
         deps.notify_outbox()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session
 
 from storage.fast_path import driver, prepared
@@ -83,6 +83,27 @@ def find_by_email(session: Session, team_id: str, email: str) -> DirectoryUser |
             DirectoryUser.team_id == team_id, DirectoryUser.email == email.lower()
         )
     ).first()
+
+
+def active_people(
+    session: Session, team_id: str, excluding: Iterable[str], limit: int
+) -> list[tuple[str, str]]:
+    """(user id, name) of this workspace's own people who are neither bots nor deactivated, by
+    name; at most `limit` rows, so a caller can tell "more than it can list" from "all of them"."""
+    name = func.coalesce(func.nullif(DirectoryUser.name, ""), DirectoryUser.real_name)
+    rows = session.execute(
+        select(DirectoryUser.user_id, name)
+        .where(
+            DirectoryUser.team_id == team_id,
+            DirectoryUser.user_team_id == team_id,
+            DirectoryUser.is_bot.is_(False),
+            DirectoryUser.deleted.is_(False),
+            DirectoryUser.user_id.not_in(list(excluding)),
+        )
+        .order_by(func.lower(name), DirectoryUser.user_id)
+        .limit(limit)
+    ).all()
+    return [(user_id, shown or user_id) for user_id, shown in rows]
 
 
 def upsert_users(

@@ -26,6 +26,17 @@ def set_managers(server: RunningServer, edges: dict[str, str]) -> None:
             org.set_manager(session, TEAM, user_id, manager_id, datetime.now(UTC), source="csv")
 
 
+def picked(element: dict[str, Any]) -> list[str]:
+    """Who a people picker starts with, whichever kind the form used."""
+    options = element.get("initial_options") or [element.get("initial_option")]
+    found = [o["value"] for o in options if o] + list(element.get("initial_users") or [])
+    found += list(element.get("initial_conversations") or [])
+    for one in ("initial_user", "initial_conversation"):
+        if element.get(one):
+            found.append(element[one])
+    return found
+
+
 def opened_view(slack: SlackEmulator, trigger_id: str) -> dict[str, Any]:
     call = slack.wait_for("views.open", predicate=lambda c: c["trigger_id"] == trigger_id)[0]
     view = call["view"]

@@ -5,6 +5,7 @@ The demo always runs on its own temporary SQLite file, whatever DATABASE_URL say
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,8 +29,10 @@ from bot.demo import company
 from bot.demo.clock import DemoClock
 from bot.demo.server import Demo
 from bot.demo.slack_payloads import SlackPayloads
+from bot.services import checkins
 from bot.services import digest_rules as rules
 from storage.models import ConversationMessage, Digest, UpwardFeedback
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +129,18 @@ def test_a_jump_to_the_next_check_in_delivers_its_prompt(demo: Demo) -> None:
     prompt = demo.emulator.messages("U0KENJI")[-1]
     # The emulator dates messages on the demo clock, which the jump moved ahead.
     assert float(prompt["ts"]) > time.time() + 60
+
+
+def test_the_next_check_in_button_names_its_date_not_only_the_weekday(demo: Demo) -> None:
+    assert demo.deps is not None
+    regions = httpx.get(
+        f"{demo.url}/api/regions", params={"as": "U0BEN", "c": "dm"}, timeout=10
+    ).json()
+    with demo.deps.unit_of_work() as session:
+        found = checkins.next_checkin(session, company.TEAM_ID, "U0BEN", demo.clock())
+    assert found is not None
+    local = found[1].astimezone(ZoneInfo("Africa/Lagos"))  # Ben's zone
+    assert f"Next check-in · {local:%a} {local.day} {local:%b, %H:%M}<" in regions["clock"]
 
 
 def test_the_escaped_mentions_are_those_slack_sends_for_commands(demo: Demo) -> None:
@@ -265,3 +281,35 @@ def test_the_seeded_digests_release_distinct_notes_week_by_week_and_count_the_re
         )
         assert digest.content["replied"] == expected
     assert sum(d.content["replied"] for d in digests) > 0
+
+
+def test_a_long_jump_stops_at_each_check_in_so_no_prompt_goes_out_late(demo: Demo) -> None:
+    """A jump is not an outage: a week ahead, each member's prompt is sent at its own time
+    (dated then, in the DM), and none apologises for coming late."""
+    emulator = demo.emulator
+    assert emulator is not None
+    start = demo.clock()
+    already = len(emulator.calls("chat.postMessage"))
+    target = (start + timedelta(days=8)).astimezone(ZoneInfo("Europe/Lisbon"))
+    answer = act(demo, "jump", c="dm", to="at", at=target.strftime("%Y-%m-%dT%H:%M"), **{
+        "as": "U0ANA"
+    })
+    assert answer.status_code == 200
+    managers = {company.PLATFORM_MANAGER, company.CUSTOMER_MANAGER}
+    members = [p.user_id for p in company.PEOPLE if p.manager in managers]
+
+    def prompted() -> set[str]:
+        sent = emulator.calls("chat.postMessage")[already:]
+        return {c["channel"] for c in sent if "Time for your" in str(c.get("text"))}
+
+    wait_until(lambda: prompted() == set(members), timeout=20, what="every member prompted")
+    sent = emulator.calls("chat.postMessage")[already:]
+    assert not [c for c in sent if "comes late" in json.dumps(c.get("blocks") or c.get("text"))]
+    prompts = [
+        float(m["ts"])
+        for member in members
+        for m in emulator.messages(member)
+        if "Time for your" in str(m.get("text")) and float(m["ts"]) > start.timestamp()
+    ]
+    # Dated at their own times across the week, not all at the instant jumped to.
+    assert min(prompts) < demo.clock().timestamp() - 86_400

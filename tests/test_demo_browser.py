@@ -92,6 +92,9 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         modal.locator("label.choice", has_text="#teamwork").click()
         page.screenshot(path=str(tmp_path / "kudos-modal-laptop.png"))
         modal.get_by_role("button", name="Send").click()
+        # The form becomes its confirmation, where Ben is, not a DM from the bot.
+        expect(modal).to_contain_text("Kudos sent to", timeout=WAIT)
+        modal.get_by_role("button", name="Done").click()
         expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
         page.goto(f"{base}?as=U0BEN&c=C0KUDOS")
         posted = page.locator("#messages .msg", has_text="keeping the quota PR small")
@@ -185,3 +188,31 @@ def test_the_jump_menu_moves_the_clock_and_closes(browser: Any) -> None:
         expect(page.locator(".clock .now")).not_to_have_text(before, timeout=WAIT)
         assert demo.clock() - datetime.now(UTC) > timedelta(hours=23)
         page.close()
+
+
+def test_app_home_opens_at_its_top_and_digest_answers_read_on_a_phone(browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    with Demo(0) as demo:
+        page = browser.new_page(viewport=LAPTOP)
+        page.goto(f"{demo.url}?as=U0ANA&c=C0PLATFORM")
+        page.goto(f"{demo.url}?as=U0ANA&c=home")
+        expect(page.locator(".home")).to_contain_text("Your team", timeout=WAIT)
+        page.wait_for_timeout(2500)  # the page's polls redraw Home as the app republishes it
+        assert page.evaluate("document.getElementById('messages').scrollTop") == 0
+        page.close()
+
+        phone = browser.new_page(viewport=PHONE)
+        phone.goto(f"{demo.url}?as=U0ANA&c=dm")
+        answer = phone.locator(".bk-section", has=phone.locator("button", has_text="View more"))
+        expect(answer.first).to_be_visible(timeout=WAIT)
+        text = answer.first.locator(".bk-main").bounding_box()
+        button = answer.first.locator(".bk-accessory").bounding_box()
+        message = answer.first.bounding_box()
+        assert text is not None and button is not None and message is not None
+        # The answer takes the message's whole width; View more sits under it, not beside it
+        # squeezing the text into a narrow column.
+        assert text["width"] >= message["width"] - 1, (text, message)
+        assert button["y"] >= text["y"] + text["height"] - 1, (text, button)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        phone.close()

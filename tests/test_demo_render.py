@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -293,3 +294,48 @@ def test_rich_text_elements() -> None:
     )
     assert "<b>&lt;hi&gt;</b>" in html and "@ben" in html and "@here" in html and "🎉" in html
     assert "href" not in html and "bad" in html
+
+
+def test_a_conversations_picker_limited_to_people_lists_them_without_bots() -> None:
+    ctx = Context(
+        user_names={"U0BEN": "ben", "U0ANA": "ana", "UPULSEBOT": "pulsebot"},
+        channel_names={"C0KUDOS": "kudos"},
+        bots=frozenset({"UPULSEBOT"}),
+    )
+    people = {"include": ["im"], "exclude_bot_users": True}
+    picker = {"type": "multi_conversations_select", "filter": people}
+    assert render.choices(picker, ctx) == [("U0BEN", "@ben"), ("U0ANA", "@ana")]
+    view = {
+        "id": "V2",
+        "type": "modal",
+        "blocks": [
+            _input("who", {**picker, "initial_conversations": ["U0ANA"]}),
+            _input("one", {"type": "conversations_select", "filter": people}, optional=True),
+        ],
+    }
+    html = forms.modal_html(view, ctx, {}, depth=1)
+    assert 'value="U0ANA" checked' in html and "UPULSEBOT" not in html
+    assert "#kudos" not in html
+    values, errors = forms.state_values(view, {"i0": ["U0BEN"], "i1": ["U0ANA"]})
+    assert errors == {}
+    assert values["who"]["v"]["selected_conversations"] == ["U0BEN"]
+    assert values["one"]["v"]["selected_conversation"] == "U0ANA"
+    # Without a filter it lists channels, as before.
+    assert render.choices({"type": "conversations_select"}, ctx) == [("C0KUDOS", "#kudos")]
+
+
+def test_every_emoji_the_app_writes_is_drawn() -> None:
+    """A shortcode in the app's messages (`:outbox_tray: Your feedback…`) shows as its emoji:
+    the page knows each one the code writes; keys like `feedback:{id}:reply:` are not emoji."""
+    root = Path(__file__).resolve().parents[1]
+    shortcode = re.compile(r"(?<![\w}]):([a-z][a-z0-9_+-]*):(?=[\s\"*_'])")
+    sources = [
+        path
+        for folder in ("bot", "handlers")
+        for path in (root / folder).rglob("*.py")
+        if "demo" not in path.parts
+    ]
+    used = {name for path in sources for name in shortcode.findall(path.read_text())}
+    assert {"outbox_tray", "speech_balloon", "white_check_mark"} <= used
+    assert sorted(used - set(render.EMOJI)) == []
+    assert render.mrkdwn(":outbox_tray: Your feedback is sent", CTX) == "📤 Your feedback is sent"

@@ -19,6 +19,7 @@ from tests.feedback_flows import (
     dm_event,
     give_values,
     opened_view,
+    picked,
     posts_to,
     set_managers,
     submit,
@@ -26,6 +27,7 @@ from tests.feedback_flows import (
 )
 from tests.server import RunningServer
 from tests.slack_requests import SlackRequests
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -39,8 +41,7 @@ def _give(signed: SlackRequests, slack: SlackEmulator, view_id: str = "VGIVE1") 
     assert response.status_code == 200 and response.text == ""
     view = opened_view(slack, "t-give")
     assert view["callback_id"] == "feedback_modal"
-    recipient = view["blocks"][0]["element"]
-    assert recipient["initial_user"] == "UBEN"
+    assert picked(view["blocks"][0]["element"]) == ["UBEN"]
     visibility = next(b for b in view["blocks"] if b["block_id"] == "feedback_visibility")
     offered = [o["value"] for o in visibility["element"]["options"]]
     assert offered == ["recipient", "recipient_and_manager"]  # UBEN has a manager
@@ -58,7 +59,9 @@ def _give(signed: SlackRequests, slack: SlackEmulator, view_id: str = "VGIVE1") 
         view_id=view_id,
         private_metadata=view["private_metadata"],
     )
-    assert answer == {}
+    # The form turns into its confirmation, where the sender is looking.
+    assert answer["response_action"] == "update"
+    assert "on its way to <@UBEN> and their manager <@UCHO>" in json.dumps(answer["view"])
     return view
 
 
@@ -257,10 +260,10 @@ def test_shortcut_prefills_the_author_and_quotes_the_message(
     view = opened_view(slack, "t-short")
     assert view["callback_id"] == "feedback_modal"
     assert "Shipped the *migration*" in view["blocks"][0]["elements"][0]["text"]
-    assert view["blocks"][1]["element"]["initial_user"] == "UBEN"
+    assert picked(view["blocks"][1]["element"]) == ["UBEN"]
     link = json.loads(view["private_metadata"])["quote_url"]
     assert link.startswith("https://example.slack.com/archives/C0GENERAL/p")
-    submit(
+    answer = submit(
         signed,
         "UANA",
         "feedback_modal",
@@ -268,8 +271,12 @@ def test_shortcut_prefills_the_author_and_quotes_the_message(
         view_id="VSHORT",
         private_metadata=view["private_metadata"],
     )
+    # The confirmation is the form itself, in the channel where the shortcut was used.
+    assert answer["response_action"] == "update" and "submit" not in answer["view"]
+    assert "on its way to <@UBEN>." in json.dumps(answer["view"])
     dm = slack.wait_for("chat.postMessage", predicate=lambda c: c["channel"] == "UBEN")[0]
-    assert link in json.dumps(dm["blocks"]) and "Only you can read this" in json.dumps(dm["blocks"])
+    sent = json.dumps(dm["blocks"])
+    assert link in sent and "Only you and <@UANA>, who wrote it, can read this." in sent
     with org.deps.unit_of_work() as session:
         assert session.scalars(select(Feedback)).one().quote_url == link
     assert not [c for c in slack.calls("chat.postMessage") if c["channel"] == "UCHO"]
@@ -280,10 +287,10 @@ def test_feedback_command_help_unknown_text_and_the_form_for_no_one_yet(
 ) -> None:
     assert "/feedback request" in signed.command("/feedback", "help", user_id="UANA").json()["text"]
     unclear = signed.command("/feedback", "bananas", user_id="UANA").json()
-    assert "didn't understand" in unclear["text"]
+    assert unclear["text"] == "I don't know `/feedback bananas`. Try `/feedback help`."
     signed.command("/feedback", "", user_id="UANA", trigger_id="t-empty")
     view = opened_view(slack, "t-empty")
-    assert "initial_user" not in view["blocks"][0]["element"]
+    assert picked(view["blocks"][0]["element"]) == []
     # Choosing UDEV (no manager) redraws the form without "them and their manager".
     view["id"] = "VREDRAW"
     signed.block_action(
@@ -334,5 +341,82 @@ def test_shortcut_on_a_bots_message_prefills_no_one(
     )
     view = opened_view(slack, "t-bot")
     recipient = next(b for b in view["blocks"] if b.get("block_id") == "feedback_recipient")
-    assert "initial_user" not in recipient["element"]
+    assert picked(recipient["element"]) == []
     assert "Deploy finished" in view["blocks"][0]["elements"][0]["text"]
+
+
+def test_text_after_the_mention_opens_the_form_with_it_and_too_much_says_how_much(
+    org: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    signed.command(
+        "/feedback",
+        "<@UBEN|ben> great job on the runbook &amp; the <#C0OPS|ops> handover",
+        user_id="UANA",
+        trigger_id="t-typed",
+    )
+    view = opened_view(slack, "t-typed")
+    assert picked(view["blocks"][0]["element"]) == ["UBEN"]
+    went_well = next(b for b in view["blocks"] if b["block_id"] == "feedback_went_well")
+    typed = "great job on the runbook & the #ops handover"
+    assert went_well["element"]["initial_value"] == typed
+    # Sent as Slack sends the form back: the text as it stands in the field.
+    answer = submit(
+        signed, "UANA", "feedback_modal", give_values("UBEN", typed), view_id="VTYPED"
+    )
+    assert answer["response_action"] == "update"
+    with org.deps.unit_of_work() as session:
+        assert session.scalars(select(Feedback.went_well)).one() == (
+            "great job on the runbook &amp; the #ops handover"
+        )
+
+    opened = len(slack.calls("views.open"))
+    long = signed.command("/feedback", "<@UBEN|ben> " + "x" * 3001, user_id="UANA").json()
+    assert long["response_type"] == "ephemeral"
+    assert "This is 3001 characters; the limit is 3000." in long["text"]
+    assert "did not open" in long["text"]
+    assert len(slack.calls("views.open")) == opened and count(org, Feedback) == 1
+
+
+def test_every_problem_of_the_form_shows_at_once_and_nothing_is_sent(
+    org: RunningServer, signed: SlackRequests
+) -> None:
+    answer = submit(
+        signed,
+        "UANA",
+        "feedback_modal",
+        give_values("UANA", "x" * 3001, "y" * 3002, value="bribery"),
+        view_id="VALLBAD",
+    )
+    assert answer["response_action"] == "errors"
+    assert answer["errors"] == {
+        "feedback_recipient": "Feedback is for someone else. For notes to yourself, try your "
+        "check-in.",
+        "feedback_went_well": "This is 3001 characters; the limit is 3000. Please shorten it.",
+        "feedback_could_be_better": "This is 3002 characters; the limit is 3000. Please shorten "
+        "it.",
+        "feedback_value": "Pick a value from the list.",
+    }
+    assert count(org, Feedback) == 0 and count(org, OutboxMessage) == 0
+
+
+def test_the_to_picker_lists_only_people_who_can_receive_feedback(
+    org: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    wait_until(lambda: org.deps.slack.directory_complete, what="users.list read")
+    signed.command("/feedback", "<@UBEN|ben>", user_id="UANA", trigger_id="t-pick")
+    picker = opened_view(slack, "t-pick")["blocks"][0]["element"]
+    assert picker["type"] == "static_select"
+    assert [o["value"] for o in picker["options"]] == ["UBEN", "UCHO", "UDEV"]
+    assert picked(picker) == ["UBEN"]
+    # Choosing from the list redraws the form with the same list.
+    signed.block_action(
+        user_id="UANA",
+        action_id="feedback_recipient_chosen",
+        view={"id": "VPICK", "blocks": [], "private_metadata": ""},
+        action={"type": "static_select", "selected_option": {"value": "UDEV"}},
+    )
+    updated = slack.wait_for("views.update")[0]
+    redrawn = updated["view"] if isinstance(updated["view"], dict) else json.loads(updated["view"])
+    assert picked(redrawn["blocks"][0]["element"]) == ["UDEV"]
+    visibility = next(b for b in redrawn["blocks"] if b["block_id"] == "feedback_visibility")
+    assert [o["value"] for o in visibility["element"]["options"]] == ["recipient"]

@@ -59,10 +59,13 @@ def test_home_shows_feedback_received_requests_waiting_and_open(
     )
     ben = home_text(signed, slack, "UBEN")
     assert "Feedback received" in ben and "<@UCHO>" in ben and "Sharp review" in ben
-    assert "Waiting for your answer" in ben and f"due {due.isoformat()}" in ben
+    assert "Waiting for your answer" in ben
+    # The day ends in the requester's zone, which is not Ben's: it says which.
+    assert f"due by the end of {due:%a} {due.isoformat()}, America/New_York time" in ben
     assert "answer_team" not in ben  # not a manager
     ana = home_text(signed, slack, "UANA")
     assert "Your open requests" in ana and "0 of 2 answered" in ana
+    assert f"{due.isoformat()}, America/New_York time" in ana
     assert "answer_team" in ana and "Sharp review" not in ana  # not hers to read
 
 

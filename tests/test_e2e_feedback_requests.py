@@ -344,6 +344,63 @@ def test_refusals_name_the_field_and_store_nothing(
     assert count(org, FeedbackRequest) == 0 and count(org, OutboxMessage) == 0
 
 
+def test_every_problem_of_the_request_form_shows_at_once_each_under_its_field(
+    org: RunningServer, signed: SlackRequests
+) -> None:
+    today = datetime.now(TOKYO).date()
+    values = request_values(
+        ["UCHO"],
+        today - timedelta(days=1),
+        topic="t" * 151,
+        questions=("What went well?", "", "q" * 160),  # the third input's, not the second's
+    )
+    answer = submit(signed, "UCHO", "feedback_request_modal", values, view_id="VALLBAD")
+    assert answer["errors"] == {
+        "request_people": "You can't ask yourself: choose colleagues.",
+        "request_topic": "The topic is 151 characters; the limit is 150. Please shorten it.",
+        "request_due": "The due date is in the past: choose today or later.",
+        "request_q_2": "This question is 160 characters; the limit is 150. Please shorten it.",
+    }
+    assert count(org, FeedbackRequest) == 0 and count(org, OutboxMessage) == 0
+
+
+def test_the_form_lists_who_may_be_asked_and_only_direct_reports_as_the_subject(
+    org: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    org.deps.slack.directory_complete = True  # the fixture read users.list whole
+    signed.command("/feedback", "request the launch", user_id="UANA", trigger_id="t-lists")
+    view = opened_view(slack, "t-lists")
+    people = next(b for b in view["blocks"] if b["block_id"] == "request_people")["element"]
+    assert people["type"] == "multi_static_select"
+    assert [o["value"] for o in people["options"]] == ["UBEN", "UCHO", "UDEV", "UEVE"]
+    subject = next(b for b in view["blocks"] if b["block_id"] == "request_subject")["element"]
+    assert subject["type"] == "static_select"
+    assert [o["value"] for o in subject["options"]] == ["UBEN"]
+    due = next(b for b in view["blocks"] if b["block_id"] == "request_due")
+    assert due["hint"]["text"] == "It closes at the end of that day, your time (America/New_York)."
+    # Chosen from the lists, it goes out, due at the end of the day where Ana lives.
+    values = request_values(["UCHO"], datetime.now(NEW_YORK).date() + timedelta(days=2))
+    values["request_people"] = {
+        "value": {"type": "multi_static_select", "selected_options": [{"value": "UCHO"}]}
+    }
+    values["request_subject"] = {
+        "value": {"type": "static_select", "selected_option": {"value": "UBEN"}}
+    }
+    assert submit(signed, "UANA", "feedback_request_modal", values, view_id="VLISTS") == {}
+    ask_dm = slack.wait_for("chat.postMessage", predicate=lambda c: c["channel"] == "UCHO")[0]
+    assert "how <@UBEN> did on" in ask_dm["text"]
+    assert "America/New_York time" in json.dumps(ask_dm["blocks"])
+
+
+def test_a_topic_too_long_to_prefill_says_how_long_and_opens_nothing(
+    org: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    answer = signed.command("/feedback", "request " + "t" * 151, user_id="UANA").json()
+    assert answer["response_type"] == "ephemeral"
+    assert "The topic is 151 characters; the limit is 150." in answer["text"]
+    assert slack.calls("views.open") == []
+
+
 def test_denials_read_the_same_whether_or_not_the_request_exists(
     org: RunningServer, slack: SlackEmulator, signed: SlackRequests
 ) -> None:

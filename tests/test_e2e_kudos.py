@@ -133,11 +133,12 @@ def test_empty_kudos_opens_the_modal_and_submission_gives(
             },
         },
     )
-    assert answer.status_code == 200 and answer.text == ""
+    assert answer.status_code == 200
+    # The form turns into its confirmation: the giver reads it where they are.
+    assert answer.json()["response_action"] == "update"
+    assert "Kudos sent to <@UBEN>" in json.dumps(answer.json()["view"])
     dm = slack.wait_for("chat.postMessage", predicate=lambda c: c["channel"] == "UBEN")[0]
     assert "&lt;!here&gt; great pairing &amp; help" in dm["text"]
-    confirm = slack.wait_for("chat.postMessage", predicate=lambda c: c["channel"] == "UANA")[0]
-    assert "Kudos sent to <@UBEN>" in confirm["text"]
 
     # The same view submitted twice (a double click) is one kudos.
     signed.view_submission(
@@ -177,7 +178,57 @@ def test_modal_errors_land_on_the_field(server: RunningServer, signed: SlackRequ
     }
     assert "kudos_message" in submit(["UBEN"], "   ")["errors"]
     assert "deactivated" in submit(["UGONE"], "hi")["errors"]["kudos_recipients"]
-    assert submit(["UBEN"], "x" * 1000) == {}  # accepted: the modal closes
+    too_long = submit(["UBEN"], "x" * 1001)["errors"]["kudos_message"]
+    assert "1001 characters; the limit is 1000" in too_long
+    assert submit(["UBEN"], "x" * 1000)["response_action"] == "update"  # accepted
+    assert count(server, Kudos) == 1
+
+
+def test_every_problem_of_a_form_shows_at_once_and_nothing_is_given(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    answer = signed.view_submission(
+        user_id="UANA",
+        callback_id="kudos_modal",
+        view_id="VALLBAD",
+        values={
+            "kudos_recipients": {
+                "recipients": {
+                    "type": "multi_static_select",
+                    "selected_options": [{"value": "UANA"}],
+                }
+            },
+            "kudos_message": {"message": {"type": "plain_text_input", "value": ""}},
+            "kudos_values": {
+                "values": {
+                    "type": "multi_static_select",
+                    "selected_options": [{"value": "bribery"}],
+                }
+            },
+        },
+    ).json()
+    assert answer["response_action"] == "errors"
+    assert answer["errors"] == {
+        "kudos_recipients": "You can't give kudos to yourself. Name the colleagues you want "
+        "to thank.",
+        "kudos_message": "Say what they did: kudos need a message, e.g. `/kudos @alex thanks "
+        "for the review`.",
+        "kudos_values": "Pick values from the list.",
+    }
+    assert count(server, Kudos) == 0 and count(server, OutboxMessage) == 0
+
+
+def test_an_unknown_word_is_answered_like_the_other_commands_and_a_kudos_still_gives(
+    server: RunningServer, signed: SlackRequests
+) -> None:
+    unknown = signed.command("/kudos", "frobnicate", user_id="UANA").json()
+    assert unknown["text"] == "I don't know `/kudos frobnicate`. Try `/kudos help`."
+    assert unknown.get("response_type", "ephemeral") == "ephemeral"
+    assert count(server, Kudos) == 0
+    given = signed.command("/kudos", "<@UBEN|ben> thanks", user_id="UANA").json()
+    assert "Kudos sent to <@UBEN>" in given["text"]
+    sentence = signed.command("/kudos", "great work", user_id="UANA").json()
+    assert "Mention who the kudos are for" in sentence["text"]
     assert count(server, Kudos) == 1
 
 
@@ -192,11 +243,88 @@ def test_message_shortcut_prefills_author_and_quotes_permalink(
     opened = slack.wait_for("views.open")[0]
     view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
     recipients = next(b for b in view["blocks"] if b.get("block_id") == "kudos_recipients")
-    assert recipients["element"]["initial_users"] == ["UBEN"]
+    chosen = recipients["element"].get("initial_options") or []
+    assert [o["value"] for o in chosen] == ["UBEN"] or recipients["element"].get(
+        "initial_conversations"
+    ) == ["UBEN"]
     assert "I fixed the flaky deploy" in json.dumps(view["blocks"])
     metadata = json.loads(view["private_metadata"])
     assert metadata["quote_url"].startswith("https://")
     assert slack.calls("chat.getPermalink")[0]["message_ts"] == original["ts"]
+
+    # Sent from the form: its confirmation is the form itself, not a DM from the bot.
+    answer = signed.view_submission(
+        user_id="UANA",
+        callback_id="kudos_modal",
+        view_id="VSHORTCUT",
+        private_metadata=view["private_metadata"],
+        values={
+            "kudos_recipients": {
+                "recipients": {
+                    "type": "multi_static_select",
+                    "selected_options": [{"value": "UBEN"}],
+                }
+            },
+            "kudos_message": {"message": {"type": "plain_text_input", "value": "great fix"}},
+        },
+    ).json()
+    assert answer["response_action"] == "update"
+    shown = json.dumps(answer["view"])
+    assert "Kudos sent to <@UBEN>" in shown and "4 of 5 kudos left" in shown
+    assert "submit" not in answer["view"]
+    slack.wait_for("chat.postMessage", predicate=lambda c: c["channel"] == "UBEN")
+    wait_until(lambda: _all_sent(server))
+    assert [c for c in slack.calls("chat.postMessage") if c["channel"] == "UANA"] == []
+
+
+def test_the_who_picker_offers_only_people_who_can_receive_kudos(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests
+) -> None:
+    wait_until(lambda: server.deps.slack.directory_complete, what="users.list read")
+    signed.command("/kudos", "", user_id="UANA", trigger_id="trig-pick")
+    view = _opened(slack, "trig-pick")
+    picker = next(b for b in view["blocks"] if b["block_id"] == "kudos_recipients")["element"]
+    assert picker["type"] == "multi_static_select"
+    # Not the giver, the bots (Slackbot too), the deactivated or another organisation's.
+    assert [o["value"] for o in picker["options"]] == ["UBEN", "UCHO", "UDEV"]
+
+    # A newcomer is listed as soon as Slack says they joined.
+    newcomer = slack.add_user("UNEWBIE", tz="Europe/Paris")
+    signed.event({"type": "team_join", "user": newcomer, "event_ts": "1.0"}, event_id="EvJOIN")
+    signed.command("/kudos", "", user_id="UANA", trigger_id="trig-join")
+    view = _opened(slack, "trig-join")
+    picker = next(b for b in view["blocks"] if b["block_id"] == "kudos_recipients")["element"]
+    assert "UNEWBIE" in [o["value"] for o in picker["options"]]
+
+    # Before users.list was read whole, a list would leave people out: Slack's own picker,
+    # limited to people who are not bots.
+    server.deps.slack.directory_complete = False
+    signed.command("/kudos", "", user_id="UANA", trigger_id="trig-slack")
+    view = _opened(slack, "trig-slack")
+    picker = next(b for b in view["blocks"] if b["block_id"] == "kudos_recipients")["element"]
+    assert picker["type"] == "multi_conversations_select"
+    assert picker["filter"]["exclude_bot_users"] is True and picker["filter"]["include"] == ["im"]
+    answer = signed.view_submission(
+        user_id="UANA",
+        callback_id="kudos_modal",
+        view_id="VCONV",
+        private_metadata=view["private_metadata"],
+        values={
+            "kudos_recipients": {
+                "recipients": {
+                    "type": "multi_conversations_select",
+                    "selected_conversations": ["UCHO"],
+                }
+            },
+            "kudos_message": {"message": {"type": "plain_text_input", "value": "thanks"}},
+        },
+    ).json()
+    assert "Kudos sent to <@UCHO>" in json.dumps(answer["view"])
+
+
+def _opened(slack: SlackEmulator, trigger_id: str) -> dict:
+    call = slack.wait_for("views.open", predicate=lambda c: c["trigger_id"] == trigger_id)[0]
+    return call["view"] if isinstance(call["view"], dict) else json.loads(call["view"])
 
 
 def test_stats_show_counts_and_leaderboard(server: RunningServer, signed: SlackRequests) -> None:

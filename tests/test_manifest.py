@@ -122,7 +122,7 @@ def sample_event(name: str, slack: SlackEmulator) -> dict[str, Any]:
     kind, _, channel_type = name.partition(".")
     now = f"{time.time():.6f}"
     event: dict[str, Any] = {"type": kind, "user": "UANA", "event_ts": now, "ts": now}
-    if kind == "user_change":
+    if kind in ("user_change", "team_join"):
         event["user"] = slack.add_user("UANA", tz="America/New_York")
     elif kind == "app_home_opened":
         event.update(channel="DUANA", tab="home")

@@ -31,12 +31,23 @@ from storage.engine import unit_of_work
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    checkins = verbs.add_parser("checkins", help="check-in templates as code, and what is due")
+    checkins = verbs.add_parser(
+        "checkins",
+        help="check-in templates as code, and what is due",
+        description="Check-in templates kept as code in a YAML file (apply, list) and, for "
+        "deployments without the scheduler, writing and delivering what is due (run-due).",
+    )
     checkin_verbs = checkins.add_subparsers(
         title="checkins commands", metavar="COMMAND", required=True
     )
     apply_verb = checkin_verbs.add_parser(
-        "apply", help="create or update templates from a YAML file, matched by (owner, name)"
+        "apply",
+        help="create or update templates from a YAML file, matched by (owner, name)",
+        description="Create or update the check-in templates a YAML file describes, each "
+        "matched by its owner and name, so applying the same file again changes nothing. The "
+        "whole file is validated first: any error (each names the template and the field) "
+        "leaves everything as it was. People may be given by user id or e-mail; an e-mail the "
+        "directory lacks is looked up in Slack, which needs SLACK_BOT_TOKEN.",
     )
     apply_verb.add_argument(
         "file", metavar="FILE.yml", help="templates (see the README, Check-ins as code)"
@@ -46,12 +57,24 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     team_argument(apply_verb)
     apply_verb.set_defaults(handler=apply)
-    listing = checkin_verbs.add_parser("list", help="show the check-in templates")
+    listing = checkin_verbs.add_parser(
+        "list",
+        help="show the check-in templates",
+        description="Show every check-in template: its owner, days and local time (in each "
+        "member's zone), members, questions, reminder and closing delays, and where answers "
+        "go. Reads the database only.",
+    )
     team_argument(listing)
     listing.set_defaults(handler=list_templates)
     run_due_verb = checkin_verbs.add_parser(
         "run-due",
         help="write every prompt and reminder due at or before an instant, then deliver them",
+        description="Do once what the scheduler of `pulsebot run` does every 30 seconds: close "
+        "the check-ins past their time, write the prompts, re-prompts and reminders due at or "
+        "before --at (default now; missed ones are caught up), feedback request reminders and "
+        "closings, and the weekly digests due; then take part in delivering them. Each is "
+        "written once, whatever else runs. Exit code 1 if a message failed for good or the "
+        "wait timed out, so a cron job notices.",
     )
     at_argument(run_due_verb)
     run_due_verb.add_argument(

@@ -10,9 +10,19 @@ from storage.migrate import upgrade
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = verbs.add_parser("db", help="database maintenance")
+    db = verbs.add_parser(
+        "db",
+        help="database maintenance",
+        description="Database maintenance, with DATABASE_URL alone: no Slack settings needed.",
+    )
     db_verbs = db.add_subparsers(title="db commands", metavar="COMMAND", required=True)
-    upgrade_verb = db_verbs.add_parser("upgrade", help="apply the migrations up to the latest")
+    upgrade_verb = db_verbs.add_parser(
+        "upgrade",
+        help="apply the migrations up to the latest",
+        description="Apply the database migrations up to the latest revision (Alembic), on "
+        "SQLite or PostgreSQL; already applied ones are skipped, so it is safe to run at each "
+        "deploy. `pulsebot run` refuses to serve a schema older than its code.",
+    )
     upgrade_verb.set_defaults(handler=run_upgrade)
 
 

@@ -21,10 +21,20 @@ from storage.engine import unit_of_work
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    org_parser = verbs.add_parser("org", help="the org chart (who reports to whom)")
+    org_parser = verbs.add_parser(
+        "org",
+        help="the org chart (who reports to whom)",
+        description="The org chart: who reports to whom. Managers get their reports' check-in "
+        "answers, the weekly digest and the feedback copies their reports' givers share.",
+    )
     org_verbs = org_parser.add_subparsers(title="org commands", metavar="COMMAND", required=True)
     org_import = org_verbs.add_parser(
-        "import", help="import person -> manager rows (email,manager_email or user_id,manager_id)"
+        "import",
+        help="import person -> manager rows (email,manager_email or user_id,manager_id)",
+        description="Import who reports to whom from a CSV file with a header row: "
+        "email,manager_email or user_id,manager_id (an empty manager removes one). Rows that "
+        "are wrong (unknown people, a cycle) are reported by line and skipped; the others are "
+        "imported. E-mails the directory lacks are looked up in Slack (SLACK_BOT_TOKEN).",
     )
     org_import.add_argument("file", metavar="FILE.csv")
     team_argument(org_import)

@@ -28,7 +28,15 @@ log = logging.getLogger("pulsebot")
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = verbs.add_parser("run", help="serve Slack (HTTP mode, or Socket Mode with an app token)")
+    run = verbs.add_parser(
+        "run",
+        help="serve Slack (HTTP mode, or Socket Mode with an app token)",
+        description="Serve the Slack app: slash commands, shortcuts, buttons and forms on POST "
+        "/slack/events (or over Socket Mode when SLACK_APP_TOKEN is set), /healthz and /metrics "
+        "beside them, the outbox sender, and the scheduler that sends check-ins, reminders and "
+        "digests when they are due. It checks the settings and the database schema first and "
+        "stops with one line if either is wrong; reaching Slack is retried in the background.",
+    )
     run.add_argument(
         "--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)"
     )

@@ -121,20 +121,23 @@ def _field(element: JSONDict, name: str, ctx: Context) -> str:
     if kind == "checkboxes":
         chosen = {o.get("value") for o in element.get("initial_options") or []}
         return _checks(name, _option_pairs(element), chosen, "checkbox")
-    if kind == "users_select":
-        users = [(uid, "@" + n) for uid, n in ctx.user_names.items()]
-        return _select(name, placeholder, users, {element.get("initial_user")})
-    if kind == "multi_users_select":
-        users = [(uid, "@" + n) for uid, n in ctx.user_names.items()]
-        return _checks(name, users, set(element.get("initial_users") or []), "checkbox", True)
-    if kind in ("conversations_select", "channels_select"):
-        channels = [(cid, "#" + n) for cid, n in ctx.channel_names.items()]
-        initial = element.get("initial_conversation") or element.get("initial_channel")
-        return _select(name, placeholder, channels, {initial})
-    if kind in ("multi_conversations_select", "multi_channels_select"):
-        channels = [(cid, "#" + n) for cid, n in ctx.channel_names.items()]
-        initial = element.get("initial_conversations") or element.get("initial_channels") or []
-        return _checks(name, channels, set(initial), "checkbox", chips=True)
+    if kind in ("users_select", "conversations_select", "channels_select"):
+        pairs = [(value, esc(label)) for value, label in render.choices(element, ctx)]
+        initial = (
+            element.get("initial_user")
+            or element.get("initial_conversation")
+            or element.get("initial_channel")
+        )
+        return _select(name, placeholder, pairs, {initial})
+    if kind in ("multi_users_select", "multi_conversations_select", "multi_channels_select"):
+        pairs = [(value, esc(label)) for value, label in render.choices(element, ctx)]
+        initial = (
+            element.get("initial_users")
+            or element.get("initial_conversations")
+            or element.get("initial_channels")
+            or []
+        )
+        return _checks(name, pairs, set(initial), "checkbox", chips=True)
     if kind == "datepicker":
         value = esc(element.get("initial_date", ""))
         return f'<input id="{name}" name="{name}" type="date" value="{value}">'

@@ -249,7 +249,8 @@ class Regions:
             local = upcoming.astimezone(ZoneInfo(ctx.tz))
             next_button = (
                 f'<button type="button" class="btn btn-small" data-jump="next-checkin" '
-                f'title="Jump to the next check-in">⏭ Next check-in · {local:%a %H:%M}</button>'
+                f'title="Jump to the next check-in">⏭ Next check-in · '
+                f"{local:%a} {local.day} {local:%b, %H:%M}</button>"
             )
         value = now.strftime("%Y-%m-%dT%H:%M")
         return (

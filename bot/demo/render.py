@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 JSONDict = dict[str, Any]
 
-# The shortcodes the app uses, and a few common ones; unknown ones stay as typed.
+# Every shortcode the app writes (tests/test_demo_render.py checks the code for new ones), and
+# a few common ones people type; unknown ones stay as typed.
 EMOJI = {
     "alarm_clock": "⏰",
     "confused": "😕",
@@ -77,6 +78,27 @@ EMOJI = {
     "house": "🏠",
     "smile": "😄",
     "slightly_smiling": "🙂",
+    "outbox_tray": "📤",
+    "inbox_tray": "📥",
+    "raising_hand": "🙋",
+    "loudspeaker": "📢",
+    "mega": "📣",
+    "gift": "🎁",
+    "checkered_flag": "🏁",
+    "bell": "🔔",
+    "pushpin": "📌",
+    "link": "🔗",
+    "fire": "🔥",
+    "muscle": "💪",
+    "100": "💯",
+    "star": "⭐",
+    "partying_face": "🥳",
+    "thinking_face": "🤔",
+    "hugging_face": "🤗",
+    "rotating_light": "🚨",
+    "hammer_and_wrench": "🛠️",
+    "heavy_check_mark": "✔️",
+    "point_right": "👉",
 }
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
@@ -95,6 +117,7 @@ class Context:
 
     user_names: Mapping[str, str] = field(default_factory=dict)
     channel_names: Mapping[str, str] = field(default_factory=dict)
+    bots: frozenset[str] = frozenset()  # user ids a picker's `exclude_bot_users` leaves out
     tz: str = "UTC"
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     file_url: Callable[[str], str] = lambda file_id: f"/demo/files/{file_id}"
@@ -448,11 +471,8 @@ def element(item: JSONDict, ctx: Context, block_id: str) -> str:
             f"{opts}</select>"
         )
     if kind in ("users_select", "conversations_select", "channels_select"):
-        names = ctx.user_names if kind == "users_select" else ctx.channel_names
-        prefix = "@" if kind == "users_select" else "#"
         opts = "".join(
-            f'<option value="{esc(key)}">{prefix}{esc(name)}</option>'
-            for key, name in names.items()
+            f'<option value="{esc(key)}">{esc(name)}</option>' for key, name in choices(item, ctx)
         )
         return (
             f'<select class="bk-select" data-kind="{esc(kind)}" {ids}>'
@@ -472,6 +492,26 @@ def element(item: JSONDict, ctx: Context, block_id: str) -> str:
     if kind == "image":
         return _image_tag(item, ctx, "bk-accessory-img")
     return f'<span class="bk-unsupported">[{esc(kind)}]</span>'
+
+
+def choices(item: JSONDict, ctx: Context) -> list[tuple[str, str]]:
+    """(value, label) a users, conversations or channels picker offers. A conversations
+    picker filtered to direct messages lists people, as Slack's does, without bots when its
+    filter says so; its value is the person's user id."""
+    kind = str(item.get("type", "")).removeprefix("multi_")
+    wanted = (item.get("filter") or {}) if kind == "conversations_select" else {}
+    include = wanted.get("include") or []
+    people = kind == "users_select" or "im" in include
+    found: list[tuple[str, str]] = []
+    if people:
+        found += [
+            (user_id, f"@{name}")
+            for user_id, name in ctx.user_names.items()
+            if not (wanted.get("exclude_bot_users") and user_id in ctx.bots)
+        ]
+    if kind != "users_select" and (not include or {"public", "private"} & set(include)):
+        found += [(channel_id, f"#{name}") for channel_id, name in ctx.channel_names.items()]
+    return found
 
 
 def options_of(item: JSONDict) -> list[JSONDict]:

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import webbrowser
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -35,10 +35,12 @@ from bot.demo.seed import SeedSummary, seed_company
 from bot.demo.slack_payloads import SlackPayloads
 from bot.demo.workspace import Workspace
 from bot.deps import Deps
+from bot.jobs.digests import DigestPolicy
 from bot.jobs.minute import run_due
 from bot.runtime import Runtime
 from bot.server import create_asgi
-from bot.services import checkins, org
+from bot.services import checkins, org, templates
+from bot.services.schedule import parse_time, slots_between
 from bot.settings import Settings
 from storage.engine import make_engine, make_session_factory
 from storage.migrate import upgrade
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"  # never another interface: the demo has no authentication
 POST_RATE = 50.0  # the demo's workspace has no neighbours to share Slack's rate with
+STOPS_WITHIN = timedelta(days=14)  # how far back from a jump's target it stops on the way
 
 
 class PortInUse(Exception):
@@ -115,12 +118,16 @@ class Demo:
             if summary.messages:
                 deps.notify_outbox()
 
+        def stops(start: datetime, end: datetime) -> list[datetime]:
+            return due_instants(deps, start, end)
+
         self.workspace = Workspace(
             emulator,
             payloads,
             self.clock,
             jump=self.clock.jump_to,
             due_jobs=[checkins_due],  # digest and feedback jobs join here
+            stops=stops,
         )
 
         def next_checkin(user_id: str) -> datetime | None:
@@ -191,6 +198,37 @@ class Demo:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def due_instants(deps: Deps, start: datetime, end: datetime) -> list[datetime]:
+    """When something is due in (start, end]: each check-in's time and its reminder's, and each
+    manager's digest time, in their own zones. A jump stops at each, as a running server would
+    have run what was due then; run once at the end instead, every prompt on the way would go
+    out late and say "Sorry this comes late: pulsebot was unavailable at the usual time"."""
+    # Only the last two weeks of a long jump: what fell due before closed long ago (written as
+    # missed on arrival, as after an outage), and a jump of months stays a moment.
+    start = max(start, end - STOPS_WITHIN)
+    zones = {p.user_id: p.tz for p in company.PEOPLE}
+    policy = DigestPolicy.from_settings(deps.settings)
+    found: set[datetime] = set()
+    with deps.unit_of_work() as session:
+        infos = templates.list_templates(session, company.TEAM_ID)
+    for info in infos:
+        plan = info.definition
+        if not plan.active:
+            continue
+        begin = max(start, info.schedule_from) if info.schedule_from else start
+        for member in plan.member_ids:
+            for slot in slots_between(
+                plan.weekdays, parse_time(plan.local_time), zones.get(member), begin, end
+            ):
+                found.add(slot.at)
+                if plan.remind_after is not None:
+                    found.add(slot.at + plan.remind_after)
+    for manager in {p.manager for p in company.PEOPLE if p.manager}:
+        for slot in slots_between([policy.weekday], policy.at, zones.get(manager), start, end):
+            found.add(slot.at)
+    return sorted(t for t in found if start < t <= end)
 
 
 def _settings(database_url: str, api_url: str, token: str, signing_secret: str) -> Settings:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
 DueJob = Callable[[datetime], object]
+Stops = Callable[[datetime, datetime], list[datetime]]  # (after, until) -> due instants
+MAX_STOPS = 2000  # a guard on one jump's stops: a year of a dozen people's weekly check-ins
 
 # Message shortcut names as manifest.yml declares them; a new callback id shows as itself.
 SHORTCUT_NAMES = {"give_kudos": "Give kudos", "give_feedback": "Give feedback"}
@@ -65,12 +67,14 @@ class Workspace:
         *,
         jump: Callable[[datetime], datetime],
         due_jobs: Sequence[DueJob] = (),
+        stops: Stops | None = None,
     ) -> None:
         self.emulator = emulator
         self.payloads = payloads
         self.clock = clock
         self._jump = jump
         self.due_jobs = list(due_jobs)
+        self._stops = stops
         self._lock = threading.Lock()
         self._clients: dict[str, ClientState] = {}
         self._response_urls: dict[str, tuple[str, str]] = {}  # path -> (user, channel)
@@ -107,6 +111,10 @@ class Workspace:
             }
             | {self.emulator.bot_user_id: "pulsebot"},
             channel_names={c["id"]: c["name"] for c in self.channels()},
+            bots=frozenset(
+                u["id"] for u in users if u["is_bot"] or u["id"] == "USLACKBOT"
+            )
+            | {self.emulator.bot_user_id},
             tz=next((u.get("tz") for u in users if u["id"] == user_id), None) or "UTC",
             now=self.clock,
         )
@@ -399,15 +407,21 @@ class Workspace:
     # ----- the clock ---------------------------------------------------------------------------
 
     def jump(self, instant: datetime) -> datetime:
-        """Move the clock ahead and run what is due at the new instant (prompts, reminders,
-        closings, and whatever jobs later features add)."""
-        now = self._jump(instant)
+        """Move the clock ahead and run what is due (prompts, reminders, closings, digests,
+        and whatever jobs later features add), stopping on the way wherever something fell
+        due, so each thing goes out at its own time as on a server that never stopped."""
+        on_the_way = self._stops(self.clock(), instant) if self._stops else []
+        for stop in [*[t for t in on_the_way if t < instant][:MAX_STOPS], instant]:
+            now = self._jump(stop)
+            self._run_due(now)
+        return now
+
+    def _run_due(self, now: datetime) -> None:
         for job in self.due_jobs:
             try:
                 job(now)
             except Exception:
                 log.exception("a due job failed after the jump")
-        return now
 
     # ----- what the person sees that is not in a channel ----------------------------------------
 

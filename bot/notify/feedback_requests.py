@@ -33,6 +33,7 @@ def enqueue_asks(session: Session, created: service.Created, now: datetime) -> N
         request.subject_id,
         request.questions,
         request.due_on,
+        zone=request.zone,
     )
     for asked in created.asked:
         row = outbox.post_message(
@@ -51,7 +52,11 @@ def enqueue_asks(session: Session, created: service.Created, now: datetime) -> N
         key=f"request:{request.id}:created",
         channel=request.requester_id,
         text=blocks.created_message(
-            [a.user_id for a in created.asked], request.topic, request.subject_id, request.due_on
+            [a.user_id for a in created.asked],
+            request.topic,
+            request.subject_id,
+            request.due_on,
+            request.zone,
         ),
         blocks=None,
         now=now,
@@ -125,7 +130,9 @@ def enqueue_closed_notice(
     now: datetime,
 ) -> None:
     """The clicked message, after the close, says the request has closed."""
-    text, closed_blocks = blocks.status_message(blocks.closed_status(request.topic, request.due_on))
+    text, closed_blocks = blocks.status_message(
+        blocks.closed_status(request.topic, request.due_on, request.zone)
+    )
     outbox.update_message(
         session,
         team_id=team_id,
@@ -151,6 +158,7 @@ def enqueue_reminders(
         request.subject_id,
         request.questions,
         request.due_on,
+        zone=request.zone,
         reminder=True,
     )
     outbox.post_messages(

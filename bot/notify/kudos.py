@@ -1,4 +1,4 @@
-"""What a kudos sends: the recognition post, a DM to each recipient, the giver's confirmation.
+"""What a kudos sends: the recognition post and a DM to each recipient.
 
 The posts are built before the unit of work (`posts`) and written inside it (`enqueue_posts`):
 units on the ack path run one after another in the group-commit writer that every ack waits
@@ -7,7 +7,8 @@ for, so nothing slow may run inside them.
 Outbox keys (one Slack call each, ever):
 - `kudos:{id}:feed`       the post in the recognition channel
 - `kudos:{id}:dm:{user}`  the DM to each recipient
-- `kudos:{id}:confirm`    the giver's confirmation by DM (the modal has no channel to answer in)
+
+The giver's confirmation is no message: a command's ack, or the form turned into it.
 """
 
 from __future__ import annotations
@@ -46,19 +47,5 @@ def enqueue_posts(
             (f"kudos:{kudos_id}:{suffix}", channel, text, post_blocks)
             for suffix, channel, text, post_blocks in built
         ],
-        now=now,
-    )
-
-
-def enqueue_confirmation(
-    session: Session, team_id: str, kudos_id: int, giver_id: str, text: str, now: datetime
-) -> None:
-    outbox.post_message(
-        session,
-        team_id=team_id,
-        key=f"kudos:{kudos_id}:confirm",
-        channel=giver_id,
-        text=text,
-        blocks=None,
         now=now,
     )

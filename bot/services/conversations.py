@@ -105,7 +105,9 @@ def reply_problem(text: str) -> str | None:
     if not text:
         return "Write a reply."
     if len(text) > MESSAGE_MAX:
-        return f"Replies are limited to {MESSAGE_MAX} characters."
+        return (
+            f"This reply is {len(text)} characters; the limit is {MESSAGE_MAX}. Please shorten it."
+        )
     return None
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from bot.services.slack_limits import SELECT_OPTIONS_MAX
 from storage import directory as store
 from storage.directory import CachedUser, UserRecord
 
@@ -24,6 +25,7 @@ __all__ = [
     "PeopleCache",
     "Person",
     "UserRecord",
+    "choosable",
     "people",
     "record_from_slack",
     "stale_ids",
@@ -179,6 +181,16 @@ def people(
 ) -> dict[str, Person]:
     rows = _rows(session, team_id, list(dict.fromkeys(user_ids)), cache)
     return {uid: _person(team_id, row) for uid, row in rows.items()}
+
+
+def choosable(
+    session: Session, team_id: str, chooser_id: str, limit: int = SELECT_OPTIONS_MAX
+) -> list[tuple[str, str]] | None:
+    """(user id, name) of everyone a person may pick in a form: the workspace's own people but
+    themselves, bots and deactivated people, whom every rule refuses anyway. None when there are
+    more than one static list may hold; Slack's own picker offers them then."""
+    found = store.active_people(session, team_id, [chooser_id], limit + 1)
+    return found if len(found) <= limit else None
 
 
 def _person(team_id: str, row: Any) -> Person:

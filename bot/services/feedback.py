@@ -7,7 +7,7 @@ message is the same whether or not the feedback exists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,12 +61,20 @@ class Given:
 
 
 class FeedbackRefused(Exception):
-    """A rule said no. `field` names the modal input the message belongs on."""
+    """A rule said no. `errors` holds every problem at once, keyed by the modal input it
+    belongs on (recipient, went_well, could_be_better, value, visibility)."""
 
-    def __init__(self, message: str, field: str = "recipient") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(
+        self,
+        message: str = "",
+        field: str = "recipient",
+        *,
+        errors: Mapping[str, str] | None = None,
+    ) -> None:
+        self.errors = dict(errors) if errors else {field: message}
+        self.message = "\n".join(self.errors.values())
+        self.field = next(iter(self.errors))
+        super().__init__(self.message)
 
 
 class FeedbackDenied(Exception):
@@ -77,42 +85,43 @@ class FeedbackDenied(Exception):
         self.message = DENIED
 
 
-def check_recipient(
+def recipient_problem(
     sender_id: str, recipient_id: str | None, directory: dict[str, Person], team_id: str
-) -> None:
+) -> str | None:
     """Yourself, bots (Slackbot too), deactivated and external people are refused."""
     if not recipient_id:
-        raise FeedbackRefused("Choose who the feedback is for.")
+        return "Choose who the feedback is for."
     if recipient_id == sender_id:
-        raise FeedbackRefused(
-            "Feedback is for someone else. For notes to yourself, try your check-in."
-        )
+        return "Feedback is for someone else. For notes to yourself, try your check-in."
     person = directory.get(recipient_id)
     if person is None:
-        raise FeedbackRefused(f"I can't find <@{recipient_id}> in this workspace.")
+        return f"I can't find <@{recipient_id}> in this workspace."
     if person.is_bot:
-        raise FeedbackRefused(f"<@{recipient_id}> is a bot: feedback is for people.")
+        return f"<@{recipient_id}> is a bot: feedback is for people."
     if person.deleted:
-        raise FeedbackRefused(f"<@{recipient_id}> is deactivated and can't receive feedback.")
+        return f"<@{recipient_id}> is deactivated and can't receive feedback."
     if person.external:
-        raise FeedbackRefused(
+        return (
             f"<@{recipient_id}> belongs to another organisation; feedback stays within "
             f"{team_id}'s workspace."
         )
+    return None
 
 
-def check_texts(went_well: str, could_be_better: str) -> None:
+def text_problems(went_well: str, could_be_better: str) -> dict[str, str]:
+    """Each text over the limit says how long it is; two empty texts are one problem."""
     if not went_well and not could_be_better:
-        raise FeedbackRefused(
-            "Write at least one: what went well, or what could be better.", field="went_well"
-        )
-    for field, text in (("went_well", went_well), ("could_be_better", could_be_better)):
-        length = len(unescape(text))
-        if length > TEXT_MAX:
-            raise FeedbackRefused(
-                f"This is {length} characters; the limit is {TEXT_MAX}. Please shorten it.",
-                field=field,
-            )
+        return {"went_well": "Write at least one: what went well, or what could be better."}
+    return {
+        field: length_problem(len(unescape(text)))
+        for field, text in (("went_well", went_well), ("could_be_better", could_be_better))
+        if len(unescape(text)) > TEXT_MAX
+    }
+
+
+def length_problem(length: int) -> str:
+    """What a text over the limit is told, typed in the form or after `/feedback @name`."""
+    return f"This is {length} characters; the limit is {TEXT_MAX}. Please shorten it."
 
 
 def give(
@@ -136,23 +145,27 @@ def give(
     wanted = [draft.sender_id, *([draft.recipient_id] if draft.recipient_id else [])]
     if directory is None or any(uid not in directory for uid in wanted):
         directory = people(session, team_id, wanted)
-    check_recipient(draft.sender_id, draft.recipient_id, directory, team_id)
-    assert draft.recipient_id is not None
-    check_texts(draft.went_well, draft.could_be_better)
+    problems: dict[str, str] = {}
+    recipient = recipient_problem(draft.sender_id, draft.recipient_id, directory, team_id)
+    if recipient is not None:
+        problems["recipient"] = recipient
+    problems.update(text_problems(draft.went_well, draft.could_be_better))
     if draft.value is not None and draft.value not in values:
-        raise FeedbackRefused("Pick a value from the list.", field="value")
-    if draft.visibility not in VISIBILITIES:
-        raise FeedbackRefused("Choose who may read it.", field="visibility")
+        problems["value"] = "Pick a value from the list."
     manager_id = None
-    if draft.visibility == WITH_MANAGER:
+    if draft.visibility not in VISIBILITIES:
+        problems["visibility"] = "Choose who may read it."
+    elif draft.visibility == WITH_MANAGER and draft.recipient_id and recipient is None:
         manager_id = org_store.manager_of(session, team_id, draft.recipient_id)
         if manager_id is None or manager_id == draft.sender_id:
-            raise FeedbackRefused(
+            problems["visibility"] = (
                 f"<@{draft.recipient_id}> has no manager in pulsebot"
                 + (" other than you" if manager_id == draft.sender_id else "")
-                + ": choose “Only them”.",
-                field="visibility",
+                + ": choose “Only them”."
             )
+    if problems:
+        raise FeedbackRefused(errors=problems)
+    assert draft.recipient_id is not None
     values_row = {
         "team_id": team_id,
         "sender_id": draft.sender_id,

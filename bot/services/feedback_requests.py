@@ -10,7 +10,7 @@ request exists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -63,6 +63,7 @@ class RequestItem:
     due_on: date
     due_at: datetime
     state: RequestState
+    zone: str  # the requester's: a request is due at the end of its day there
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +100,20 @@ class Closing:
 
 
 class RequestRefused(Exception):
-    """A rule said no; `field` names the form input (people, topic, questions, due, subject)."""
+    """A rule said no. `errors` holds every problem at once, keyed by the form input it belongs
+    on: people, topic, questions (or `question{i}`, one of them), due, subject."""
 
-    def __init__(self, message: str, field: str = "people") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(
+        self,
+        message: str = "",
+        field: str = "people",
+        *,
+        errors: Mapping[str, str] | None = None,
+    ) -> None:
+        self.errors = dict(errors) if errors else {field: message}
+        self.message = "\n".join(self.errors.values())
+        self.field = next(iter(self.errors))
+        super().__init__(self.message)
 
 
 class RequestUnavailable(Exception):
@@ -153,7 +162,7 @@ def create(
     """Check every rule, then store the request and the people asked; a replay returns it."""
     existing = store.request_by_key(session, team_id, request_key)
     if existing is not None:
-        return Created(_request(existing), _asked(session, existing.id), replayed=True)
+        return Created(_request(session, existing), _asked(session, existing.id), replayed=True)
     wanted = [draft.requester_id, *draft.people, *([draft.subject_id] if draft.subject_id else [])]
     if directory is None or any(uid not in directory for uid in wanted):
         directory = people(session, team_id, wanted)
@@ -179,67 +188,117 @@ def create(
     if new_id is None:
         found = store.request_by_key(session, team_id, request_key)
         assert found is not None
-        return Created(_request(found), _asked(session, found.id), replayed=True)
+        return Created(_request(session, found), _asked(session, found.id), replayed=True)
     store.add_asked(session, team_id, new_id, draft.people)
     found = store.get_request(session, team_id, new_id)
     assert found is not None
-    return Created(_request(found), _asked(session, new_id), replayed=False)
+    return Created(_request(session, found), _asked(session, new_id), replayed=False)
 
 
-def may_set_subject(session: Session, team_id: str, requester_id: str) -> bool:
-    """Only managers see the subject field (and only their direct reports are accepted)."""
-    return bool(org_store.reports_of(session, team_id, requester_id))
+def reports_to_ask_about(
+    session: Session, team_id: str, requester_id: str
+) -> list[tuple[str, str]]:
+    """(user id, name) of the direct reports a request may be about, by name: only a manager
+    sees the subject field, and it lists no one else (nor a deactivated report)."""
+    found = people(session, team_id, org_store.reports_of(session, team_id, requester_id))
+    active = [p for p in found.values() if not (p.deleted or p.is_bot)]
+    return sorted(((p.user_id, p.name) for p in active), key=lambda c: c[1].lower())
 
 
 def _check(
     session: Session, team_id: str, draft: RequestDraft, directory: dict[str, Person], now: datetime
 ) -> None:
-    if draft.subject_id is not None:
-        if draft.subject_id == draft.requester_id:
-            raise RequestRefused("Ask about one of your direct reports, not yourself.", "subject")
-        if org_store.manager_of(session, team_id, draft.subject_id) != draft.requester_id:
-            raise RequestRefused(
-                f"Only <@{draft.subject_id}>'s manager can ask for feedback about them.",
-                "subject",
-            )
+    """Every rule; a refusal names every field that is wrong, so the form shows all its
+    problems at once."""
+    problems = {
+        field: problem
+        for field, problem in (
+            ("subject", _subject_problem(session, team_id, draft)),
+            ("people", _people_problem(draft, directory, team_id)),
+            ("topic", _topic_problem(draft.topic)),
+            ("due", _due_problem(draft, directory, now)),
+        )
+        if problem
+    }
+    problems.update(_question_problems(draft.questions))
+    if problems:
+        raise RequestRefused(errors=problems)
+
+
+def _subject_problem(session: Session, team_id: str, draft: RequestDraft) -> str | None:
+    if draft.subject_id is None:
+        return None
+    if draft.subject_id == draft.requester_id:
+        return "Ask about one of your direct reports, not yourself."
+    if org_store.manager_of(session, team_id, draft.subject_id) != draft.requester_id:
+        return f"Only <@{draft.subject_id}>'s manager can ask for feedback about them."
+    return None
+
+
+def _people_problem(
+    draft: RequestDraft, directory: dict[str, Person], team_id: str
+) -> str | None:
     chosen = list(dict.fromkeys(draft.people))
     if not chosen:
-        raise RequestRefused("Choose 1 to 10 people to ask.")
+        return "Choose 1 to 10 people to ask."
     if len(chosen) > MAX_PEOPLE:
-        raise RequestRefused(f"Ask at most {MAX_PEOPLE} people; you chose {len(chosen)}.")
+        return f"Ask at most {MAX_PEOPLE} people; you chose {len(chosen)}."
     for user_id in chosen:
         person = directory.get(user_id)
         if user_id == draft.requester_id:
-            raise RequestRefused("You can't ask yourself: choose colleagues.")
+            return "You can't ask yourself: choose colleagues."
         if draft.subject_id is not None and user_id == draft.subject_id:
-            raise RequestRefused(f"<@{user_id}> is who the request is about: ask others.")
+            return f"<@{user_id}> is who the request is about: ask others."
         if person is None:
-            raise RequestRefused(f"I can't find <@{user_id}> in this workspace.")
+            return f"I can't find <@{user_id}> in this workspace."
         if person.is_bot:
-            raise RequestRefused(f"<@{user_id}> is a bot: ask people.")
+            return f"<@{user_id}> is a bot: ask people."
         if person.deleted:
-            raise RequestRefused(f"<@{user_id}> is deactivated.")
+            return f"<@{user_id}> is deactivated."
         if person.external:
-            raise RequestRefused(
+            return (
                 f"<@{user_id}> belongs to another organisation; requests stay within "
                 f"{team_id}'s workspace."
             )
-    if not draft.topic:
-        raise RequestRefused("Name the topic, e.g. “the Q4 launch review”.", "topic")
-    if len(unescape(draft.topic)) > TOPIC_MAX:
-        raise RequestRefused(f"Keep the topic under {TOPIC_MAX} characters.", "topic")
-    if not draft.questions:
-        raise RequestRefused("Ask at least one question.", "questions")
-    if len(draft.questions) > MAX_QUESTIONS:
-        raise RequestRefused(f"Ask at most {MAX_QUESTIONS} questions.", "questions")
-    if any(len(unescape(q)) > QUESTION_MAX for q in draft.questions):
-        raise RequestRefused(f"Keep each question under {QUESTION_MAX} characters.", "questions")
+    return None
+
+
+def _topic_problem(topic: str) -> str | None:
+    if not topic:
+        return "Name the topic, e.g. “the Q4 launch review”."
+    return length_problem("The topic", topic, TOPIC_MAX)
+
+
+def _question_problems(questions: Sequence[str]) -> dict[str, str]:
+    if not questions:
+        return {"questions": "Ask at least one question."}
+    if len(questions) > MAX_QUESTIONS:
+        return {"questions": f"Ask at most {MAX_QUESTIONS} questions."}
+    found: dict[str, str] = {}
+    for index, question in enumerate(questions):
+        problem = length_problem("This question", question, QUESTION_MAX)
+        if problem:
+            found[f"question{index}"] = problem
+    return found
+
+
+def _due_problem(draft: RequestDraft, directory: dict[str, Person], now: datetime) -> str | None:
     requester = directory.get(draft.requester_id)
     today = now.astimezone(zone_or_utc(requester.tz if requester else None)).date()
     if draft.due_on is None:
-        raise RequestRefused("Choose a due date.", "due")
+        return "Choose a due date."
     if draft.due_on < today:
-        raise RequestRefused("The due date is in the past: choose today or later.", "due")
+        return "The due date is in the past: choose today or later."
+    return None
+
+
+def length_problem(what: str, text: str, limit: int) -> str | None:
+    """A text over its limit says how long it is and what the limit is (`text` as Slack
+    escapes it; counted as the person sees it)."""
+    length = len(unescape(text))
+    if length <= limit:
+        return None
+    return f"{what} is {length} characters; the limit is {limit}. Please shorten it."
 
 
 # ----- answering --------------------------------------------------------------------------------
@@ -250,10 +309,11 @@ def open_for(
 ) -> tuple[RequestItem, AskedItem]:
     """The request and this person's place in it, if they may still answer."""
     request, asked = _mine(session, team_id, user_id, request_id)
-    item = _request(request)
+    item = _request(session, request)
     if request.state != RequestState.OPEN or request.due_at <= now:
         raise RequestUnavailable(
-            f"This request closed on {item.due_on.isoformat()}: it no longer takes answers.",
+            f"This request closed at the end of {item.due_on.isoformat()}, {item.zone} time: "
+            "it no longer takes answers.",
             RequestUnavailableReason.CLOSED,
             item,
         )
@@ -278,9 +338,9 @@ def answer(
     item, asked = open_for(session, team_id, user_id, request_id, now)
     answers = [(raw[i] if i < len(raw) else "").strip() for i in range(len(item.questions))]
     errors = {
-        i: f"Answers are limited to {ANSWER_MAX} characters."
+        i: problem
         for i, text in enumerate(answers)
-        if len(unescape(text)) > ANSWER_MAX
+        if (problem := length_problem("This answer", text, ANSWER_MAX))
     }
     if not any(answers):
         errors[0] = "Answer at least one question."
@@ -319,9 +379,10 @@ def answers_for(
         raise RequestUnavailable(DENIED, RequestUnavailableReason.DENIED)
     asked = _asked(session, request.id)
     if reader_id == request.requester_id:
-        return _request(request), asked
+        return _request(session, request), asked
     if reader_id == request.subject_id:
-        return _request(request), [a for a in asked if a.state == AskedState.ANSWERED and a.share]
+        shared = [a for a in asked if a.state == AskedState.ANSWERED and a.share]
+        return _request(session, request), shared
     raise RequestUnavailable(DENIED, RequestUnavailableReason.DENIED)
 
 
@@ -329,7 +390,7 @@ def waiting_for(
     session: Session, team_id: str, user_id: str, limit: int = 5
 ) -> list[tuple[RequestItem, AskedItem]]:
     return [
-        (_request(request), _asked_item(asked))
+        (_request(session, request), _asked_item(asked))
         for request, asked in store.waiting_for(session, team_id, user_id, limit)
     ]
 
@@ -339,7 +400,7 @@ def open_requests(
 ) -> list[tuple[RequestItem, int, int]]:
     """The requester's open requests with (answered, asked) counts."""
     return [
-        (_request(request), answered, total)
+        (_request(session, request), answered, total)
         for request, answered, total in store.open_requests_of(
             session, team_id, requester_id, limit
         )
@@ -355,7 +416,7 @@ def due_reminders(
     """Requests whose reminder is due, each claimed once, with the people still pending."""
     return [
         (
-            _request(request),
+            _request(session, request),
             [a for a in _asked(session, request.id) if a.state == AskedState.PENDING],
         )
         for request in store.claim_reminders(session, team_id, now, limit)
@@ -403,7 +464,8 @@ def _asked(session: Session, request_id: int) -> list[AskedItem]:
     return [_asked_item(row) for row in store.asked_of(session, request_id)]
 
 
-def _request(row: FeedbackRequest) -> RequestItem:
+def _request(session: Session, row: FeedbackRequest) -> RequestItem:
+    requester = people(session, row.team_id, [row.requester_id]).get(row.requester_id)
     return RequestItem(
         id=row.id,
         team_id=row.team_id,
@@ -414,6 +476,7 @@ def _request(row: FeedbackRequest) -> RequestItem:
         due_on=row.due_on,
         due_at=row.due_at,
         state=RequestState(row.state),
+        zone=zone_or_utc(requester.tz if requester else None).key,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -47,12 +47,20 @@ class KudosGiven:
 
 
 class KudosRefused(Exception):
-    """A rule said no. `field` names the modal input the message belongs on."""
+    """A rule said no. `errors` holds every problem at once, keyed by the modal input it
+    belongs on (recipients, message, values); `message` says them all, for a command's answer."""
 
-    def __init__(self, message: str, field: str = "recipients") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(
+        self,
+        message: str = "",
+        field: str = "recipients",
+        *,
+        errors: Mapping[str, str] | None = None,
+    ) -> None:
+        self.errors = dict(errors) if errors else {field: message}
+        self.message = "\n".join(self.errors.values())
+        self.field = next(iter(self.errors))
+        super().__init__(self.message)
 
 
 def parse_command(text: str, giver_id: str, known_values: Sequence[str]) -> KudosDraft:
@@ -62,48 +70,78 @@ def parse_command(text: str, giver_id: str, known_values: Sequence[str]) -> Kudo
     )
 
 
-def check_draft(draft: KudosDraft, directory: dict[str, Person], team_id: str) -> None:
-    """Every rule that needs no budget: recipients, message, people's kinds."""
+def is_unknown_word(text: str) -> bool:
+    """`/kudos frobnicate`: one word naming nobody is a subcommand we don't have, not a kudos
+    without recipients (`/kudos @ana thanks` names someone; `/kudos great work` is a sentence)."""
+    words = text.split()
+    return len(words) == 1 and "<@" not in words[0]
+
+
+def check_draft(
+    draft: KudosDraft,
+    directory: dict[str, Person],
+    team_id: str,
+    known_values: Sequence[str] | None = None,
+) -> None:
+    """Every rule that needs no budget; a refusal names every field that is wrong, so a form
+    shows all its problems at once instead of one per try."""
+    problems = {
+        field: problem
+        for field, problem in (
+            ("recipients", _recipients_problem(draft, directory, team_id)),
+            ("message", _message_problem(draft.message)),
+            ("values", _values_problem(draft.values, known_values)),
+        )
+        if problem
+    }
+    if problems:
+        raise KudosRefused(errors=problems)
+
+
+def _recipients_problem(
+    draft: KudosDraft, directory: dict[str, Person], team_id: str
+) -> str | None:
     recipients = draft.recipient_ids
     if not recipients:
-        raise KudosRefused(
-            "Mention who the kudos are for, e.g. `/kudos @alex thanks for the review #teamwork`."
-        )
+        return "Mention who the kudos are for, e.g. `/kudos @alex thanks for the review #teamwork`."
     if len(recipients) > MAX_RECIPIENTS:
-        raise KudosRefused(
+        return (
             f"Kudos can go to at most {MAX_RECIPIENTS} people at once; you named "
             f"{len(recipients)}. Split them into several kudos."
         )
     if draft.giver_id in recipients:
-        raise KudosRefused(
-            "You can't give kudos to yourself. Name the colleagues you want to thank."
-        )
+        return "You can't give kudos to yourself. Name the colleagues you want to thank."
     for user_id in recipients:
         person = directory.get(user_id)
         if person is None:
-            raise KudosRefused(
-                f"I can't find <@{user_id}> in this workspace. Check the name and try again."
-            )
+            return f"I can't find <@{user_id}> in this workspace. Check the name and try again."
         if person.is_bot:
-            raise KudosRefused(f"<@{user_id}> is a bot: kudos are for people.")
+            return f"<@{user_id}> is a bot: kudos are for people."
         if person.deleted:
-            raise KudosRefused(f"<@{user_id}> is deactivated and can't receive kudos.")
+            return f"<@{user_id}> is deactivated and can't receive kudos."
         if person.external:
-            raise KudosRefused(
+            return (
                 f"<@{user_id}> belongs to another organisation; kudos stay within {team_id}'s "
                 "workspace."
             )
-    if not draft.message:
-        raise KudosRefused(
-            "Say what they did: kudos need a message, e.g. `/kudos @alex thanks for the review`.",
-            field="message",
-        )
-    length = len(unescape(draft.message))
+    return None
+
+
+def _message_problem(message: str) -> str | None:
+    if not message:
+        return "Say what they did: kudos need a message, e.g. `/kudos @alex thanks for the review`."
+    length = len(unescape(message))
     if length > MAX_MESSAGE:
-        raise KudosRefused(
-            f"Your message is {length} characters; the limit is {MAX_MESSAGE}. Please shorten it.",
-            field="message",
+        return (
+            f"Your message is {length} characters; the limit is {MAX_MESSAGE}. Please shorten it."
         )
+    return None
+
+
+def _values_problem(values: Sequence[str], known_values: Sequence[str] | None) -> str | None:
+    if known_values is not None and any(v not in known_values for v in values):
+        return "Pick values from the list."
+    return None
 
 
 def give(
@@ -127,7 +165,7 @@ def give(
     wanted = [draft.giver_id, *draft.recipient_ids]
     if directory is None or any(uid not in directory for uid in wanted):
         directory = people(session, team_id, wanted)
-    check_draft(draft, directory, team_id)
+    check_draft(draft, directory, team_id, policy.values)
     giver = directory.get(draft.giver_id)
     local_date = giver.local_date(now) if giver else now.date()
     amount = len(draft.recipient_ids)

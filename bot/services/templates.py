@@ -23,6 +23,7 @@ from bot.services.schedule import (
     format_duration,
     parse_duration,
     parse_time,
+    slots_between,
     weekday_names,
 )
 from storage import checkins as store
@@ -436,6 +437,35 @@ def get_template(session: Session, team_id: str, template_id: int) -> TemplateIn
         return None
     members = store.members_of(session, [row.id])[row.id]
     return info_from_row(row, [m.user_id for m in members])
+
+
+def unwritten(
+    session: Session,
+    team_id: str,
+    people: Mapping[str, str | None],
+    start: datetime,
+    end: datetime,
+) -> list[str]:
+    """Names of the active check-ins that were due for these people (id -> zone) between
+    `start` and `end` and have no occurrence yet: the minute job (or `checkins run-due`) has
+    not run since. A digest over those days would read as if nobody had been asked."""
+    names: list[str] = []
+    rows = store.list_templates(session, team_id, active_only=True)
+    members = store.members_of(session, [row.id for row in rows])
+    for row in rows:
+        begin = max(start, row.schedule_from)
+        for member in members[row.id]:
+            if member.user_id not in people:
+                continue
+            due = slots_between(
+                row.weekdays, parse_time(row.local_time), people[member.user_id], begin, end
+            )
+            written = store.latest_dates(session, row.id, member.user_id, member.user_id)
+            latest = written.get(member.user_id)
+            if due and (latest is None or latest < due[-1].local_date):
+                names.append(row.name)
+                break
+    return names
 
 
 def templates_owned_by(session: Session, team_id: str, owner_id: str) -> list[TemplateInfo]:

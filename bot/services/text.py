@@ -53,6 +53,25 @@ def neutralise(text: str) -> str:
     return BROADCAST_WORD.sub(lambda m: f"@{ZWSP}{m.group(1)}", ENTITY.sub(entity, text))
 
 
+def as_typed(text: str) -> str:
+    """A command's escaped text back as the person typed it, to pre-fill a form: mentions by
+    their handle (`@chloe`), channels by name, links as written, Slack's escapes undone. The
+    form's text is escaped again on its way back, so nothing here can ping."""
+
+    def entity(match: re.Match[str]) -> str:
+        target, _, label = match.group(1).partition("|")
+        if target[:1] in ("@", "#"):
+            return f"{target[0]}{label.lstrip('@#')}" if label else match.group(0)
+        if target.startswith("!"):
+            name = target[1:].split("^", 1)[0]
+            if name in {"channel", "here", "everyone"}:
+                return f"@{name}"
+            return label or name
+        return label if label and label in target else (f"{label} ({target})" if label else target)
+
+    return unescape(ENTITY.sub(entity, text))
+
+
 def tokenize(text: str, known_tags: set[str]) -> Tokens:
     """Pull user mentions and known `#tags` out of a command's escaped text.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.services.slack_limits import (
@@ -57,6 +57,52 @@ def quote(text: str) -> str:
 
 def option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(text, BUTTON_TEXT_MAX), "value": value}
+
+
+# Slack's one picker that can leave people out: direct messages, without bots or other
+# organisations. Its value is the other person's user id.
+PEOPLE_FILTER = {
+    "include": ["im"],
+    "exclude_bot_users": True,
+    "exclude_external_shared_channels": True,
+}
+
+
+def people_picker(
+    action_id: str,
+    *,
+    people: Sequence[tuple[str, str]] | None,
+    placeholder: str,
+    initial: Sequence[str] = (),
+    multi: bool = False,
+    max_selected: int | None = None,
+) -> dict[str, Any]:
+    """A picker that offers nobody the rules always refuse, as far as Slack allows.
+
+    `people` ((user id, name), a small workspace's everyone but the chooser, bots and
+    deactivated people): a static list of exactly them. None: Slack's conversation picker
+    filtered to people who are not bots; the chooser and deactivated people stay to the rules.
+    """
+    element: dict[str, Any] = {"action_id": action_id, "placeholder": plain(placeholder, 150)}
+    if multi and max_selected is not None:
+        element["max_selected_items"] = max_selected
+    if people:
+        options = {user_id: option(name, user_id) for user_id, name in people}
+        chosen = [options[user_id] for user_id in initial if user_id in options]
+        element["type"] = "multi_static_select" if multi else "static_select"
+        element["options"] = list(options.values())
+        if chosen and multi:
+            element["initial_options"] = chosen
+        elif chosen:
+            element["initial_option"] = chosen[0]
+        return element
+    element["type"] = "multi_conversations_select" if multi else "conversations_select"
+    element["filter"] = dict(PEOPLE_FILTER)
+    if initial and multi:
+        element["initial_conversations"] = list(initial)
+    elif initial:
+        element["initial_conversation"] = initial[0]
+    return element
 
 
 def notice_modal(title: str, message: str) -> dict[str, Any]:

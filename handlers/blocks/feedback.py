@@ -17,7 +17,9 @@ from handlers.blocks.common import (
     Block,
     clip,
     context,
+    notice_modal,
     option,
+    people_picker,
     plain,
     quote,
     section,
@@ -29,7 +31,8 @@ WITH_MANAGER = "recipient_and_manager"
 
 HELP = (
     "*Feedback*\n"
-    "• `/feedback @name` opens a private feedback form (or `/feedback` alone)\n"
+    "• `/feedback @name` opens a private feedback form (or `/feedback` alone); "
+    "`/feedback @name what went well…` opens it with your words in it\n"
     "• `/feedback request` asks up to 10 people for feedback on a topic\n"
     "• *Give feedback* in any message's ⋯ menu quotes that message\n"
     "Only the person you write to reads it (and their manager, if you choose so). They can "
@@ -44,6 +47,17 @@ HINT = (
     "• `/kudos @name thanks for… #value` recognises a colleague\n"
     "Your Home tab shows what's waiting for you."
 )
+
+
+def unknown_words(text: str) -> str:
+    """`/feedback bananas` (as Slack escaped it): answered as `/checkin` answers one."""
+    return f"I don't know `/feedback {text}`. Try `/feedback help`."
+
+
+def not_opened(problem: str) -> str:
+    """Why the form did not open on what was typed after the command; nothing is lost, as
+    Slack keeps the command in the message box's history (the up arrow)."""
+    return f"{problem} The form did not open: run the command again with a shorter text."
 
 
 def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict[str, Any]:
@@ -64,19 +78,22 @@ def _button(action_id: str, text: str, value: str, style: str | None = None) -> 
 def give_modal(
     values: Sequence[str],
     *,
+    people: Sequence[tuple[str, str]] | None = None,
     recipient_id: str | None = None,
     offer_manager: bool | None = None,
+    went_well: str = "",
     quote_text: str | None = None,
     quote_url: str | None = None,
 ) -> dict[str, Any]:
-    """`offer_manager`: True/False once the recipient is known; None offers it with a caveat."""
-    recipient: dict[str, Any] = {
-        "type": "users_select",
-        "action_id": ids.FEEDBACK_RECIPIENT_ACTION,
-        "placeholder": plain("Who is it for?"),
-    }
-    if recipient_id:
-        recipient["initial_user"] = recipient_id
+    """`offer_manager`: True/False once the recipient is known; None offers it with a caveat.
+    `people`: whom the To picker lists (see `people_picker`); `went_well`: text typed after
+    `/feedback @name`, kept in the form (plain text, as typed)."""
+    recipient = people_picker(
+        ids.FEEDBACK_RECIPIENT_ACTION,
+        people=people,
+        placeholder="Who is it for?",
+        initial=[recipient_id] if recipient_id else [],
+    )
     blocks: list[Block] = []
     if quote_text is not None:
         link = f"<{quote_url}|Original message>" if quote_url else "Original message"
@@ -90,10 +107,18 @@ def give_modal(
             "element": recipient,
         }
     )
-    for block_id, label, hint in (
-        (ids.FEEDBACK_WELL_BLOCK, "What went well", "Specific moments help most."),
-        (ids.FEEDBACK_BETTER_BLOCK, "What could be better", "Write at least one of the two."),
+    for block_id, label, hint, typed in (
+        (ids.FEEDBACK_WELL_BLOCK, "What went well", "Specific moments help most.", went_well),
+        (ids.FEEDBACK_BETTER_BLOCK, "What could be better", "Write at least one of the two.", ""),
     ):
+        element: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": ids.FEEDBACK_INPUT,
+            "multiline": True,
+            "max_length": TEXT_MAX,
+        }
+        if typed:
+            element["initial_value"] = typed
         blocks.append(
             {
                 "type": "input",
@@ -101,12 +126,7 @@ def give_modal(
                 "optional": True,
                 "label": plain(label),
                 "hint": plain(hint),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.FEEDBACK_INPUT,
-                    "multiline": True,
-                    "max_length": TEXT_MAX,
-                },
+                "element": element,
             }
         )
     if values:
@@ -155,6 +175,21 @@ def give_modal(
         ),
         "blocks": blocks,
     }
+
+
+def sent_modal(recipient_id: str, manager_id: str | None) -> dict[str, Any]:
+    """The form, once sent, turns into its confirmation, where the sender is looking; the copy
+    in their DM with pulsebot stays the thread where thanks and replies arrive."""
+    readers = f"<@{recipient_id}> and their manager <@{manager_id}>" if manager_id else (
+        f"<@{recipient_id}>"
+    )
+    view = notice_modal(
+        "Give feedback",
+        f":outbox_tray: Your feedback is on its way to {readers}. Your copy is in your DM with "
+        "pulsebot: their thanks and replies arrive in its thread.",
+    )
+    view["close"] = plain("Done", MODAL_TITLE_MAX)
+    return view
 
 
 def field_block(field: str) -> str:
@@ -209,9 +244,9 @@ def recipient_dm(
     """The feedback in the recipient's DM, with Thank (until used) and Reply."""
     headline = f":speech_balloon: <@{sender_id}> sent you feedback"
     who = (
-        f"Only you and your manager <@{manager_id}> can read this."
+        f"Only you, <@{sender_id}> who wrote it, and your manager <@{manager_id}> can read this."
         if manager_id
-        else "Only you can read this."
+        else f"Only you and <@{sender_id}>, who wrote it, can read this."
     )
     buttons = [_button(ids.FEEDBACK_REPLY_ACTION, "Reply", str(feedback_id))]
     if not thanked:
@@ -403,7 +438,7 @@ def home_section(
         blocks.append(
             section(
                 "*Waiting for your answer*\n"
-                + "\n".join(f"• <@{who}> on {about}, due {day}" for who, about, day in waiting)
+                + "\n".join(f"• <@{who}> on {about}, due by {day}" for who, about, day in waiting)
             )
         )
     if open_requests:
@@ -411,7 +446,7 @@ def home_section(
             section(
                 "*Your open requests*\n"
                 + "\n".join(
-                    f"• {about}: {done} of {total} answered, due {day}"
+                    f"• {about}: {done} of {total} answered, due by {day}"
                     for about, done, total, day in open_requests
                 )
             )

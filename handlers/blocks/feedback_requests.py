@@ -14,6 +14,7 @@ from handlers.blocks.common import (
     clip,
     context,
     mentions,
+    people_picker,
     plain,
     quote,
     section,
@@ -28,6 +29,12 @@ def _day(day: date) -> str:
     return f"{day.strftime('%a')} {day.isoformat()}"
 
 
+def due_label(due_on: date, zone: str) -> str:
+    """ "the end of Fri 2037-12-04, Europe/Paris time": a request closes at the end of its
+    day in the requester's zone, which is not the reader's when they live elsewhere."""
+    return f"the end of {_day(due_on)}, {zone} time"
+
+
 def about(topic: str, subject_id: str | None) -> str:
     """ "the Q4 launch review", or "How was <@BEN> on the migration?"."""
     return f"how <@{subject_id}> did on *{topic}*" if subject_id else f"*{topic}*"
@@ -37,29 +44,35 @@ def request_modal(
     *,
     questions: Sequence[str],
     due_on: date,
-    offer_subject: bool,
+    zone: str,
+    people: Sequence[tuple[str, str]] | None,
+    reports: Sequence[tuple[str, str]],
     topic: str = "",
 ) -> dict[str, Any]:
+    """`people`: whom "Who do you ask?" lists (see `people_picker`); `reports`: (id, name) of
+    the requester's direct reports, the only people a request may be about (no field without
+    them); `topic`: what followed `/feedback request`, as typed; `zone`: the requester's."""
     topic_element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": ids.FEEDBACK_INPUT,
-        "max_length": 150,
+        # No max_length: the rule's answer says how long the topic is, Slack's would not.
         "placeholder": plain("the Q4 launch review"),
     }
     if topic:
-        topic_element["initial_value"] = clip(topic, 150)
+        topic_element["initial_value"] = topic
     blocks: list[Block] = [
         {
             "type": "input",
             "block_id": ids.REQUEST_PEOPLE_BLOCK,
             "label": plain("Who do you ask?"),
             "hint": plain("1 to 10 people; not yourself."),
-            "element": {
-                "type": "multi_users_select",
-                "action_id": ids.FEEDBACK_INPUT,
-                "max_selected_items": 10,
-                "placeholder": plain("Colleagues"),
-            },
+            "element": people_picker(
+                ids.FEEDBACK_INPUT,
+                people=people,
+                placeholder="Colleagues",
+                multi=True,
+                max_selected=10,
+            ),
         },
         {
             "type": "input",
@@ -68,24 +81,25 @@ def request_modal(
             "element": topic_element,
         },
     ]
-    if offer_subject:
+    if reports:
         blocks.append(
             {
                 "type": "input",
                 "block_id": ids.REQUEST_SUBJECT_BLOCK,
                 "optional": True,
-                "label": plain("About one of your direct reports (optional)"),
+                "label": plain("About one of your direct reports"),
                 "hint": plain(
                     "Answers come to you; at the close they see the ones shared with them."
                 ),
-                "element": {"type": "users_select", "action_id": ids.FEEDBACK_INPUT},
+                "element": people_picker(
+                    ids.FEEDBACK_INPUT, people=reports, placeholder="Your direct reports"
+                ),
             }
         )
     for index in range(3):
         element: dict[str, Any] = {
             "type": "plain_text_input",
             "action_id": ids.FEEDBACK_INPUT,
-            "max_length": 150,
         }
         if index < len(questions):
             element["initial_value"] = questions[index]
@@ -103,7 +117,7 @@ def request_modal(
             "type": "input",
             "block_id": ids.REQUEST_DUE_BLOCK,
             "label": plain("Due"),
-            "hint": plain("It closes at the end of that day, your time."),
+            "hint": plain(f"It closes at the end of that day, your time ({zone})."),
             "element": {
                 "type": "datepicker",
                 "action_id": ids.FEEDBACK_INPUT,
@@ -161,17 +175,20 @@ def ask_message(
     questions: Sequence[str],
     due_on: date,
     *,
+    zone: str,
     reminder: bool = False,
 ) -> tuple[str, list[Block]]:
+    """`zone`: the requester's, where the due day ends."""
     lead = ":alarm_clock: Reminder: " if reminder else ":raising_hand: "
     headline = f"{lead}<@{requester_id}> asks for your feedback on {about(topic, subject_id)}"
     listed = "\n".join(f"• {q}" for q in questions)
+    due = f"Due by {due_label(due_on, zone)}"
     blocks = [
         section(f"{headline}\n{listed}"),
-        context(f"Due {_day(due_on)}" + (" (tomorrow)" if reminder else "")),
+        context(due + (" (tomorrow)" if reminder else "")),
         _buttons(request_id),
     ]
-    return clip(f"{headline}. Due {due_on.isoformat()}.", TEXT_MAX), blocks
+    return clip(f"{headline}. {due}.", TEXT_MAX), blocks
 
 
 def status_message(text: str) -> tuple[str, list[Block]]:
@@ -190,8 +207,11 @@ def declined_status(requester_id: str, topic: str, subject_id: str | None) -> st
     return f"You declined <@{requester_id}>'s request on {about(topic, subject_id)}."
 
 
-def closed_status(topic: str, due_on: date) -> str:
-    return f"This request on *{topic}* closed on {_day(due_on)}: it no longer takes answers."
+def closed_status(topic: str, due_on: date, zone: str) -> str:
+    return (
+        f"This request on *{topic}* closed at {due_label(due_on, zone)}: it no longer takes "
+        "answers."
+    )
 
 
 def answer_modal(
@@ -281,10 +301,13 @@ def answer_for_requester(
     return headline, blocks
 
 
-def created_message(people: Sequence[str], topic: str, subject_id: str | None, due_on: date) -> str:
+def created_message(
+    people: Sequence[str], topic: str, subject_id: str | None, due_on: date, zone: str
+) -> str:
     return (
         f":outbox_tray: I asked {mentions(people)} for feedback on {about(topic, subject_id)}; "
-        f"due {_day(due_on)}. Answers arrive here as they come, and a summary at the close."
+        f"due by {due_label(due_on, zone)}. Answers arrive here as they come, and a summary at "
+        "the close."
     )
 
 

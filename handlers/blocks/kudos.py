@@ -14,13 +14,13 @@ from handlers.blocks.common import (
     clip,
     context,
     mentions,
+    notice_modal,
     option,
+    people_picker,
     plain,
     quote,
     section,
 )
-
-MESSAGE_MAX = 1000
 
 
 def value_tags(values: Sequence[str]) -> str:
@@ -65,6 +65,19 @@ def confirmation(recipient_ids: Sequence[str], remaining: int, limit: int) -> st
     return f":white_check_mark: Kudos sent to {mentions(recipient_ids)}. You have {left} today."
 
 
+def unknown_word(word: str) -> str:
+    """`/kudos frobnicate` (the word as Slack escaped it): answered as `/checkin` answers one."""
+    return f"I don't know `/kudos {word}`. Try `/kudos help`."
+
+
+def sent_modal(confirmation_text: str) -> dict[str, Any]:
+    """The form, once given, turns into its confirmation: the giver reads it where they acted,
+    in the channel they were in, not in a DM from the bot."""
+    view = notice_modal("Give kudos", confirmation_text)
+    view["close"] = plain("Done", MODAL_TITLE_MAX)
+    return view
+
+
 def help_text(values: Sequence[str], limit: int) -> str:
     return (
         "*Give kudos*\n"
@@ -92,18 +105,20 @@ def modal(
     values: Sequence[str],
     *,
     channel_id: str | None,
+    people: Sequence[tuple[str, str]] | None = None,
     initial_users: Sequence[str] = (),
     quote_text: str | None = None,
     quote_url: str | None = None,
 ) -> dict[str, Any]:
-    recipients_element: dict[str, Any] = {
-        "type": "multi_users_select",
-        "action_id": ids.KUDOS_RECIPIENTS_ACTION,
-        "placeholder": plain("Who are you recognising?"),
-        "max_selected_items": 10,
-    }
-    if initial_users:
-        recipients_element["initial_users"] = list(initial_users)
+    """`people`: whom the Who picker lists (see `people_picker`); None leaves it to Slack."""
+    recipients_element = people_picker(
+        ids.KUDOS_RECIPIENTS_ACTION,
+        people=people,
+        placeholder="Who are you recognising?",
+        initial=initial_users,
+        multi=True,
+        max_selected=10,
+    )
     blocks: list[Block] = []
     if quote_text is not None:
         link = f"<{quote_url}|Original message>" if quote_url else "Original message"
@@ -123,7 +138,8 @@ def modal(
                 "type": "plain_text_input",
                 "action_id": ids.KUDOS_MESSAGE_ACTION,
                 "multiline": True,
-                "max_length": MESSAGE_MAX,
+                # No max_length: Slack's own check would refuse a long message without saying
+                # how long it is; the rule's answer says both its length and the limit.
                 "placeholder": plain("Thanks for…"),
             },
         },

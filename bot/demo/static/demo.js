@@ -49,7 +49,10 @@
         var old = el.querySelector("form.modal");
         if (old) { keep = { view: old.dataset.view, entries: formEntries(old) }; }
       }
-      var stick = key === "messages" && nearBottom(el);
+      // A channel follows its newest message; App Home reads from its top, like Slack's.
+      var home = key === "messages" && state.c === "home";
+      var homeArrives = home && !el.querySelector(".home");
+      var stick = key === "messages" && !home && nearBottom(el);
       el.innerHTML = html;
       last[key] = html;
       if (keep) {
@@ -62,6 +65,7 @@
         if (first) { first.scrollIntoView({ block: "center" }); }
       }
       if (stick) { el.scrollTop = el.scrollHeight; }
+      if (homeArrives) { el.scrollTop = 0; }
       if (key === "thread") {
         var body = el.querySelector(".thread-body");
         if (body) { body.scrollTop = body.scrollHeight; }
@@ -199,7 +203,7 @@
     if (el) { last[key] = el.innerHTML; }
   });
   var messages = document.getElementById("messages");
-  if (messages) { messages.scrollTop = messages.scrollHeight; }
+  if (messages) { messages.scrollTop = state.c === "home" ? 0 : messages.scrollHeight; }
   document.body.classList.toggle("modal-open", !!document.querySelector("form.modal"));
   var notes = document.getElementById("notice");
   if (notes && notes.textContent.trim()) { notice(notes.innerHTML); }
