@@ -20,9 +20,8 @@ from bot.deps import Deps, deps_of
 from bot.notify import digest as notify
 from bot.services import digest as service
 from bot.services.directory import people
-from handlers import ids
+from handlers import ids, kudos
 from handlers.blocks import digest as blocks
-from handlers.blocks import kudos as kudos_blocks
 from handlers.blocks.checkins import reply_modal
 from handlers.payloads import action_value, as_int, team_of
 from handlers.views import open_view
@@ -84,13 +83,16 @@ def on_give_kudos(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
     ack()
-    user_id = str(action_value(body) or "")
-    view = kudos_blocks.modal(
-        deps_of(context).settings.values,
+    recipient_id = str(action_value(body) or "")
+    kudos.open_form(
+        client,
+        body["trigger_id"],
+        deps_of(context),
+        team_id=team_of(body),
+        user_id=body["user"]["id"],
         channel_id=None,
-        initial_users=[user_id] if user_id else [],
+        initial_users=[recipient_id] if recipient_id else [],
     )
-    open_view(client, body["trigger_id"], view)
 
 
 def open_digest(deps: Deps, client: WebClient, team_id: str, user_id: str, trigger_id: str) -> bool:

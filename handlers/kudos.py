@@ -55,7 +55,7 @@ def on_kudos(ack: Ack, command: dict[str, Any], client: WebClient, context: Bolt
     elif not text:
         # The answer is sent when the listener returns, so the form opens first and a
         # failure can still be said in the ack.
-        problem = _open_modal(
+        problem = open_form(
             client,
             command["trigger_id"],
             deps,
@@ -103,7 +103,7 @@ def on_shortcut(
     channel_id = (shortcut.get("channel") or {}).get("id")
     author = message.get("user")
     user_id = shortcut["user"]["id"]
-    _open_modal(
+    open_form(
         client,
         shortcut["trigger_id"],
         deps,
@@ -189,7 +189,7 @@ def _stats(deps: Deps, client: WebClient, team_id: str, user_id: str) -> dict[st
     return {"text": text, "blocks": stat_blocks}
 
 
-def _open_modal(
+def open_form(
     client: WebClient,
     trigger_id: str,
     deps: Deps,
