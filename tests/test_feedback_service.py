@@ -89,7 +89,7 @@ def test_a_manager_may_name_only_their_own_report_as_a_requests_subject(people: 
     """UDEV manages UANA; UBEN reports to UCHO. Being a manager is not enough: UDEV may ask
     about UANA, never about UCHO's UBEN."""
     org.set_manager(people, TEAM, "UANA", "UDEV", NOW)
-    assert feedback_requests.may_set_subject(people, TEAM, "UDEV")
+    assert [r for r, _ in feedback_requests.reports_to_ask_about(people, TEAM, "UDEV")] == ["UANA"]
 
     def draft(subject: str) -> feedback_requests.RequestDraft:
         return feedback_requests.RequestDraft(
