@@ -426,3 +426,12 @@ def _asked_item(row: FeedbackAsked) -> AskedItem:
         share=row.share_with_subject,
         ask_outbox_id=row.ask_outbox_id,
     )
+
+
+def request_item(row: FeedbackRequest) -> RequestItem:
+    """A stored request as plain data, for the rules of other features (a leaver's requests)."""
+    return _request(row)
+
+
+def asked_item(row: FeedbackAsked) -> AskedItem:
+    return _asked_item(row)
