@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -27,17 +28,25 @@ from handlers.users import sync_all
 log = logging.getLogger(__name__)
 
 RUN_DUE_EVERY = 30  # seconds: a prompt leaves at most this long after its local time
-RECHECK_EVERY = 60.0  # seconds between two looks at whether a stopped workspace works again
+RECHECK_EVERY = 60.0  # seconds between two auth.tests while a workspace's sending is stopped
+POLL_EVERY = 5.0  # seconds between two reads of whether it is
+RECHECK_SPACING = 2.0  # seconds at least between two auth.tests that requests asked for
 REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
 
 
 class Runtime:
     def __init__(
-        self, deps: Deps, *, scheduler: bool = True, recheck_every: float = RECHECK_EVERY
+        self,
+        deps: Deps,
+        *,
+        scheduler: bool = True,
+        recheck_every: float = RECHECK_EVERY,
+        poll_every: float = POLL_EVERY,
     ) -> None:
         self.deps = deps
         self._with_scheduler = scheduler
         self._recheck_every = recheck_every
+        self._poll_every = poll_every
         self._stop = threading.Event()
         self.sender = OutboxSender(
             session_factory=deps.session_factory,
@@ -74,16 +83,23 @@ class Runtime:
 
     def _check_slack(self) -> None:
         """auth.test in the background, retried while Slack is unreachable, then warm the cache;
-        and again while a workspace's sending is stopped, until a token works and resumes it."""
+        and again while a workspace's sending is stopped, until a token works and resumes it.
+
+        Whether sending is stopped is read from the database every POLL_EVERY seconds, so every
+        replica knows within that long, whichever of them heard of the stop."""
+        status = self.deps.slack
         delay = 5.0
         warmed = False
-        status = self.deps.slack
+        last_check = next_check = 0.0  # monotonic: the last auth.test, and when the next may run
         while not self._stop.is_set():
-            status.recheck.clear()  # before looking: a request arriving from here on counts
+            if status.recheck.is_set():  # a request from Slack: check soon, not every time
+                status.recheck.clear()
+                next_check = min(next_check, last_check + RECHECK_SPACING)
             stops = self._stops()
             status.stopped = bool(stops)
-            wait = self._recheck_every
-            if stops or status.state != SlackConnection.OK:
+            now = time.monotonic()
+            if (stops or status.state != SlackConnection.OK) and now >= next_check:
+                last_check, next_check = now, now + self._recheck_every
                 if self._auth_test(self._client, stops):
                     delay = 5.0
                     self._resume(stops)
@@ -91,8 +107,11 @@ class Runtime:
                         self._refresh_directory()
                         warmed = True
                 elif status.state == SlackConnection.UNREACHABLE:
-                    wait = delay
+                    next_check = now + delay
                     delay = min(delay * 2, 300.0)
+            wait = self._poll_every
+            if stops or status.state != SlackConnection.OK:
+                wait = min(wait, max(next_check - time.monotonic(), 0.05))
             status.recheck.wait(wait)
 
     def _stops(self) -> list[workspace.Stop]:
