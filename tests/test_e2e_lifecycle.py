@@ -118,7 +118,7 @@ def test_a_leaver_mid_fan_out_gets_nothing_and_run_due_exits_0_then_comes_back(
 ) -> None:
     server = slow_server
     daily_team(server, slack, (*MEMBERS, LEAVER))
-    slack.inject_fault("chat.postMessage", delay=0.15, times=100_000)  # a fan-out under way
+    slack.inject_fault("chat.postMessage", delay=0.2, times=100_000)  # a fan-out under way
     log = tmp_path / "run-due.log"
     run = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "checkins", "run-due", "--at", utc_now().isoformat()],

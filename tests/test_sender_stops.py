@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from slack_sdk import WebClient
@@ -269,3 +270,27 @@ def test_with_the_optional_history_scopes_a_lost_channel_post_is_found(
     post(session_factory, "public", "C0GENERAL")
     assert sender(session_factory, client).drain(timeout=20)
     assert slack.delivered_keys("C0GENERAL") == {"public": 1}
+
+
+# ----- the emulator, as Slack answers a revoked token -------------------------------------------
+
+
+def test_the_emulator_refuses_a_revoked_token_the_way_slack_does(slack: SlackEmulator) -> None:
+    def call(method: str) -> httpx.Response:
+        return httpx.post(
+            f"{slack.url}{method}",
+            headers={"Authorization": f"Bearer {slack.bot_token}"},
+            data={"channel": "UANA", "text": "hi"},
+        )
+
+    assert call("auth.test").json()["ok"] is True
+    for error in ("token_revoked", "invalid_auth", "account_inactive"):
+        slack.revoke_token(error)
+        for method in ("auth.test", "chat.postMessage", "users.list"):
+            answer = call(method)
+            assert answer.status_code == 200  # Slack's errors are HTTP 200, ok false
+            assert answer.json() == {"ok": False, "error": error}
+        assert call("api.test").json()["ok"] is True  # needs no token
+    assert slack.messages("UANA") == []
+    slack.restore_token()
+    assert call("chat.postMessage").json()["ok"] is True
