@@ -31,6 +31,7 @@ from handlers import (
     kudos,
     messages_im,
     users,
+    workspace,
 )
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,10 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
             request_verification_enabled=True,
         )
     app.use(_ProvideDeps(deps))
+    app.use(_NoticeReinstall(deps))
     for feature in (
         users,
+        workspace,
         kudos,
         home,
         checkins,
@@ -113,6 +116,33 @@ class _ProvideDeps(Middleware):
         next: Callable[[], BoltResponse],
     ) -> BoltResponse | None:
         req.context[CONTEXT_KEY] = self._deps
+        return next()
+
+
+class _NoticeReinstall(Middleware):
+    """While sending is stopped (uninstalled, token revoked), any request from Slack but the
+    stop's own events wakes the background check: Slack sends nothing to an app it does not
+    have installed, so this may be a reinstall, and an auth.test tells. One flag read otherwise.
+    """
+
+    STOP_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], BoltResponse],
+    ) -> BoltResponse | None:
+        status = self._deps.slack
+        if status.stopped:
+            event = req.body.get("event") if isinstance(req.body, dict) else None
+            kind = event.get("type") if isinstance(event, dict) else None
+            if kind not in self.STOP_EVENTS:
+                status.recheck.set()
         return next()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock, utc_now
 from bot.services.directory import PeopleCache
 from bot.settings import Settings
+from storage import workspaces
 from storage.engine import GroupCommit, unit_of_work
 
 T = TypeVar("T")
@@ -23,17 +24,35 @@ CONTEXT_KEY = "pulsebot_deps"  # where build_app's middleware puts Deps in each 
 
 
 class SlackConnection(StrEnum):
-    """What the background auth.test found; `/healthz` shows it as is."""
+    """What the background auth.test found, or why sending is stopped; `/healthz` shows it."""
 
     UNKNOWN = "unknown"
     OK = "ok"
     UNREACHABLE = "unreachable"
     INVALID_AUTH = "invalid_auth"
+    UNINSTALLED = "uninstalled"
+    TOKEN_REVOKED = "token_revoked"
+
+
+def connection_when_stopped(reason: str) -> SlackConnection:
+    """How `/healthz` names a workspace's stop (`storage.workspaces`): an uninstall, a revoked
+    token, or a token Slack refuses for another reason."""
+    if reason == workspaces.UNINSTALLED:
+        return SlackConnection.UNINSTALLED
+    if reason in (workspaces.TOKENS_REVOKED, "token_revoked"):
+        return SlackConnection.TOKEN_REVOKED
+    return SlackConnection.INVALID_AUTH
 
 
 @dataclass
 class SlackStatus:
-    """What the background auth.test learnt; `/healthz` shows `state`."""
+    """What the background auth.test learnt; `/healthz` shows `state`.
+
+    `stopped`: this process last saw sending stopped for the workspace (an uninstall, a revoked
+    or refused token). While it is, any request from Slack sets `recheck`, which wakes the
+    background check at once: Slack sends nothing to an app that is not installed, so a request
+    is the first sign of a reinstall, and an auth.test that succeeds resumes sending.
+    """
 
     state: SlackConnection = SlackConnection.UNKNOWN
     team_id: str | None = None
@@ -42,6 +61,8 @@ class SlackStatus:
     # Set once users.list was read through: from then on the directory cache is the whole
     # workspace, and a form may list its people itself instead of Slack's unfiltered picker.
     directory_complete: bool = False
+    stopped: bool = False
+    recheck: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass

@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.deps import Deps
+from bot.deps import Deps, connection_when_stopped
 from bot.metrics import REGISTRY, REQUEST_SECONDS, REQUESTS
 from bot.runtime import Runtime
+from storage import workspaces
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,12 @@ def create_asgi(
 
     async def healthz(_: Request) -> JSONResponse:
         loop = asyncio.get_running_loop()
-        db_ok = await loop.run_in_executor(executor, _database_answers, deps)
+        db_ok, stop = await loop.run_in_executor(executor, _database_answers, deps)
         body = {"db": "ok" if db_ok else "unavailable", "slack": deps.slack.state}
+        if stop is not None:  # read from the database: every replica says the same
+            body["slack"] = connection_when_stopped(stop.reason)
+            body["sending"] = "stopped"
+            body["since"] = stop.since.isoformat(timespec="seconds")
         return JSONResponse(body, status_code=200 if db_ok else 503)
 
     async def metrics(_: Request) -> Response:
@@ -118,14 +123,17 @@ def create_asgi(
     return asgi
 
 
-def _database_answers(deps: Deps) -> bool:
+def _database_answers(deps: Deps) -> tuple[bool, workspaces.Stop | None]:
+    """Whether the database answers, and the workspace's stop if its sending is stopped."""
     try:
         with deps.session_factory() as session:
             session.execute(text("SELECT 1"))
-        return True
+            stops = workspaces.stopped(session)
     except Exception:
         log.warning("healthz: the database does not answer", exc_info=True)
-        return False
+        return False, None
+    ours = [s for s in stops if deps.slack.team_id in (None, s.team_id)]
+    return True, (ours[0] if ours else None)
 
 
 def _kind(request: BoltRequest) -> str:

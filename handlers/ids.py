@@ -20,7 +20,14 @@ KUDOS_VALUES_BLOCK = "kudos_values"
 KUDOS_VALUES_ACTION = "values"
 
 # Events we subscribe to (manifest.yml `settings.event_subscriptions.bot_events`)
-BOT_EVENTS = ("app_home_opened", "user_change", "team_join", "message.im")
+BOT_EVENTS = (
+    "app_home_opened",
+    "user_change",
+    "team_join",
+    "message.im",
+    "app_uninstalled",
+    "tokens_revoked",
+)
 
 
 # ----- Check-ins ----------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """The directory's Slack edge: users.info on a cache miss, users.list to warm it, user_change
-and team_join to keep it whole (forms list its people themselves: a newcomer must be there)."""
+and team_join, keeping it whole (forms list its people themselves: a newcomer must be there).
+Whichever of them says someone was deactivated, what they had open closes and nothing queued
+reaches them (bot.services.lifecycle, bot.notify.lifecycle)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from slack_bolt import App, BoltContext
@@ -14,7 +17,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, deps_of
-from bot.services import directory
+from bot.notify import lifecycle as notify_lifecycle
+from bot.services import directory, lifecycle
 from bot.services.events import first_time
 
 log = logging.getLogger(__name__)
@@ -100,9 +104,7 @@ def _fetch(deps: Deps, client: WebClient, team_id: str, stale: list[str]) -> Non
             continue
         records.append(directory.record_from_slack(response["user"], team_id))
     if records:
-        with deps.unit_of_work() as session:
-            directory.store_users(session, team_id, records, now)
-        deps.people.remember(team_id, records, now)
+        _store(deps, team_id, records, now)
 
 
 def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) -> int:
@@ -113,10 +115,7 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
         response = client.users_list(limit=page_size, cursor=cursor)
         members: list[dict[str, Any]] = response.get("members") or []
         records = [directory.record_from_slack(m, team_id) for m in members]
-        now = deps.now()
-        with deps.unit_of_work() as session:
-            stored += directory.store_users(session, team_id, records, now)
-        deps.people.remember(team_id, records, now)
+        stored += _store(deps, team_id, records, deps.now())
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not cursor:
             return stored
@@ -124,20 +123,69 @@ def sync_all(deps: Deps, client: WebClient, team_id: str, page_size: int = 200) 
 
 def register(app: App) -> None:
     app.event("user_change")(on_user_change)
-    app.event("team_join")(on_user_change)  # the same payload: the person as users.info says
+    app.event("team_join")(on_team_join)
 
 
 def on_user_change(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-    deps = deps_of(context)
-    user = event.get("user") or {}
+    """A profile changed; `deleted: true` is a deactivation, `deleted: false` after it a return."""
+    _on_user_event(deps_of(context), event, body)
+
+
+def on_team_join(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+    """Someone joined the workspace: in the directory at once, before anyone names them."""
+    _on_user_event(deps_of(context), event, body)
+
+
+def _on_user_event(deps: Deps, event: dict[str, Any], body: dict[str, Any]) -> None:
+    user = event.get("user")
+    if not isinstance(user, dict) or not user.get("id"):
+        return
     team_id = str(body.get("team_id") or user.get("team_id") or "")
-    if not user.get("id") or not team_id:
+    if not team_id:
         return
     record = directory.record_from_slack(user, team_id)
-    now = deps.now()
+    _store(deps, team_id, [record], deps.now(), event=body)
+
+
+def _store(
+    deps: Deps,
+    team_id: str,
+    records: list[directory.UserRecord],
+    now: datetime,
+    event: dict[str, Any] | None = None,
+) -> int:
+    """Store these users in one unit of work, closing what a deactivation closes.
+
+    A user event that says `deleted` closes whatever the person still had open, even when the
+    directory never had them or had them deactivated already (each step is idempotent); a
+    users.info or users.list answer does so only for someone the directory had as active, so
+    a warm-up does not walk through every account deactivated over the years. An event Slack
+    delivers again (its `event_id` seen before) changes nothing.
+    """
     with deps.unit_of_work() as session:
-        stored = first_time(session, team_id, body, now)
-        if stored:
-            directory.store_users(session, team_id, [record], now)
-    if stored:
-        deps.people.remember(team_id, [record], now)
+        if event is not None and not first_time(session, team_id, event, now):
+            return 0
+        changes = directory.store_changes(session, team_id, records, now)
+        leavers = list(changes.left)
+        if event is not None:
+            leavers += [r.user_id for r in records if r.deleted and r.user_id not in leavers]
+        departures = []
+        for user_id in leavers:
+            departure = lifecycle.depart(session, team_id, user_id, now)
+            departures.append((departure, notify_lifecycle.withdraw(session, departure, now)))
+    deps.people.remember(team_id, records, now)
+    for departure, cancelled in departures:
+        log.info(
+            "Directory: %s deactivated: %d open check-in(s) closed, %d request(s) of theirs "
+            "withdrawn, %d ask(s) to them expired, %d queued message(s) cancelled",
+            departure.user_id,
+            departure.checkins_closed,
+            len(departure.withdrawn),
+            departure.asks_expired,
+            cancelled,
+        )
+    for user_id in changes.returned:
+        log.info("Directory: %s is active again: check-ins resume from their next one", user_id)
+    if departures:
+        deps.notify_outbox()  # the asking DMs of withdrawn requests lose their buttons
+    return changes.stored

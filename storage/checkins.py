@@ -184,6 +184,28 @@ def add_members(
     return added
 
 
+def restart_memberships(
+    session: Session, team_id: str, user_ids: Iterable[str], now: datetime
+) -> int:
+    """Every template membership of these people begins again at `now`: planning starts after
+    `added_at`, so a person back from a deactivation is prompted from their next check-in on,
+    never for the dates in between."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return 0
+    result = session.execute(
+        update(CheckinMember)
+        .where(
+            CheckinMember.team_id == team_id,
+            CheckinMember.user_id.in_(ids),
+            CheckinMember.added_at < now,
+        )
+        .values(added_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) or 0
+
+
 def remove_members(session: Session, template_id: int, user_ids: Iterable[str]) -> int:
     ids = list(set(user_ids))
     if not ids:
@@ -230,7 +252,8 @@ def latest_dates(session: Session, template_id: int, first: str, last: str) -> d
     Planning only considers later dates: one aggregate over the unique key's index per batch
     instead of every row of the catch-up window, every minute. Dates before the latest are
     never revisited; every planned date gets a row (pending, missed or away), so the only
-    gaps are dates that were never due (before the member joined or the schedule changed).
+    gaps are dates that were never due (before the member joined or came back from a
+    deactivation, while deactivated, or before the schedule changed).
     """
     rows = session.execute(
         select(CheckinOccurrence.user_id, func.max(CheckinOccurrence.local_date))
@@ -379,6 +402,24 @@ def claim_closings(
     """Pending occurrences whose close time has come become `missed`."""
     due = and_(CheckinOccurrence.state == _PENDING, CheckinOccurrence.closes_at <= now)
     return _claim(session, due, {"state": _MISSED, "updated_at": now}, team_id, limit)
+
+
+def close_open_of(
+    session: Session, team_id: str, user_id: str, state: str, now: datetime
+) -> int:
+    """This person's occurrences still open become `state`, whatever their close time: no
+    reminder, re-prompt or closing will touch them again."""
+    result = session.execute(
+        update(CheckinOccurrence)
+        .where(
+            CheckinOccurrence.team_id == team_id,
+            CheckinOccurrence.user_id == user_id,
+            CheckinOccurrence.state == _PENDING,
+        )
+        .values(state=state, snoozed_until=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) or 0
 
 
 def claim_snoozes(

@@ -77,6 +77,21 @@ def lookup(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str,
     return found
 
 
+def deleted_flags(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, bool]:
+    """Whether each of these people is deactivated, as the directory has them (absent: unknown)."""
+    ids = sorted(set(user_ids))
+    found: dict[str, bool] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(DirectoryUser.user_id, DirectoryUser.deleted).where(
+                DirectoryUser.team_id == team_id,
+                DirectoryUser.user_id.in_(ids[start : start + 500]),
+            )
+        )
+        found.update((user_id, bool(deleted)) for user_id, deleted in rows)
+    return found
+
+
 def find_by_email(session: Session, team_id: str, email: str) -> DirectoryUser | None:
     return session.scalars(
         select(DirectoryUser).where(

@@ -223,6 +223,70 @@ def claim_closings(
     return _requests(session, claimed)
 
 
+def close_requests_of(
+    session: Session, team_id: str, requester_id: str, now: datetime
+) -> list[tuple[FeedbackRequest, list[FeedbackAsked]]]:
+    """Close this requester's open requests now, before their due time: no reminder, closing
+    or summary follows. Each comes with the people who were still asked (now expired)."""
+    open_ids = list(
+        session.scalars(
+            select(FeedbackRequest.id).where(
+                FeedbackRequest.team_id == team_id,
+                FeedbackRequest.requester_id == requester_id,
+                FeedbackRequest.state == _OPEN,
+            )
+        )
+    )
+    closed = []
+    for request_id in open_ids:
+        result = session.execute(
+            update(FeedbackRequest)
+            .where(FeedbackRequest.id == request_id, FeedbackRequest.state == _OPEN)
+            .values(state=_CLOSED, closed_at=now)
+        )
+        if rowcount(result):
+            closed.append(request_id)
+    if not closed:
+        return []
+    waiting = list(
+        session.scalars(
+            select(FeedbackAsked)
+            .where(FeedbackAsked.request_id.in_(closed), FeedbackAsked.state == _PENDING)
+            .order_by(FeedbackAsked.id)
+        )
+    )
+    session.execute(
+        update(FeedbackAsked)
+        .where(FeedbackAsked.request_id.in_(closed), FeedbackAsked.state == _PENDING)
+        .values(state=_EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    by_request: dict[int, list[FeedbackAsked]] = {request_id: [] for request_id in closed}
+    for asked in waiting:
+        by_request[asked.request_id].append(asked)
+    return [(request, by_request[request.id]) for request in _requests(session, closed)]
+
+
+def expire_asks_of(session: Session, team_id: str, user_id: str) -> int:
+    """This person will not answer the open requests that asked them: those asks expire, so no
+    reminder goes to them and each requester's summary counts them as not answered."""
+    open_requests = select(FeedbackRequest.id).where(
+        FeedbackRequest.team_id == team_id, FeedbackRequest.state == _OPEN
+    )
+    result = session.execute(
+        update(FeedbackAsked)
+        .where(
+            FeedbackAsked.team_id == team_id,
+            FeedbackAsked.user_id == user_id,
+            FeedbackAsked.state == _PENDING,
+            FeedbackAsked.request_id.in_(open_requests.scalar_subquery()),
+        )
+        .values(state=_EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result) or 0
+
+
 def _requests(session: Session, request_ids: list[int]) -> list[FeedbackRequest]:
     if not request_ids:
         return []

@@ -169,6 +169,20 @@ class SenderLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WorkspaceState(Base):
+    """Whether the outbox may call Slack for a workspace. Every replica's sender reads it, so an
+    uninstall or a refused token seen by one of them stops them all until a token works again."""
+
+    __tablename__ = "workspace_state"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # None: sending. Set: stopped since then, for `stop_reason` (app_uninstalled, tokens_revoked,
+    # or the error Slack answered a call with: token_revoked, invalid_auth, account_inactive).
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ProcessedEvent(Base):
     """Slack retries events; a seen `event_id` changes nothing the second time."""
 

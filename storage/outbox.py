@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from storage import workspaces
 from storage.fast_path import driver
-from storage.models import DmChannel, OutboxMessage, SenderLease
+from storage.models import DirectoryUser, DmChannel, OutboxMessage, SenderLease
 from storage.upserts import insert_ignoring_conflict, rowcount, supports_skip_locked
 
 OUTBOX: Table = OutboxMessage.__table__
@@ -247,6 +248,74 @@ def cancel_pending_to(
     return rowcount(result) or 0
 
 
+def cancel_pending(
+    session: Session,
+    team_id: str,
+    *,
+    ids: Collection[int] = (),
+    keys: Collection[str] = (),
+    reason: str,
+    now: datetime,
+) -> int:
+    """Withdraw these rows (by id or idempotency key) if they are still pending; rows threaded
+    under them follow (`fail_orphans`). Returns how many were withdrawn."""
+    withdrawn = 0
+    chosen: list[Any] = [
+        *(OutboxMessage.id.in_(chunk) for chunk in _chunks(sorted(ids))),
+        *(OutboxMessage.idempotency_key.in_(chunk) for chunk in _chunks(sorted(keys))),
+    ]
+    for where in chosen:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.team_id == team_id, OutboxMessage.status == PENDING, where)
+            .values(status=CANCELLED, last_error=reason, sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        withdrawn += rowcount(result) or 0
+    return withdrawn
+
+
+def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def departed_targets(session: Session, team_id: str, targets: Collection[str]) -> set[str]:
+    """Those of these user ids and DM channel ids that belong to a deactivated person."""
+    wanted = sorted(set(targets))
+    if not wanted:
+        return set()
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            session.scalars(
+                select(DirectoryUser.user_id).where(
+                    DirectoryUser.team_id == team_id,
+                    DirectoryUser.deleted.is_(True),
+                    DirectoryUser.user_id.in_(chunk),
+                )
+            )
+        )
+        found.update(
+            session.scalars(
+                select(DmChannel.channel_id)
+                .join(
+                    DirectoryUser,
+                    and_(
+                        DirectoryUser.team_id == DmChannel.team_id,
+                        DirectoryUser.user_id == DmChannel.user_id,
+                    ),
+                )
+                .where(
+                    DmChannel.team_id == team_id,
+                    DirectoryUser.deleted.is_(True),
+                    DmChannel.channel_id.in_(chunk),
+                )
+            )
+        )
+    return found
+
+
 def mark_sent(
     session: Session, row_id: int, channel: str | None, ts: str | None, now: datetime
 ) -> None:
@@ -330,7 +399,8 @@ def ready_teams(session: Session, now: datetime) -> list[str]:
     (the child of a failed parent fails too).
 
     A sender takes a workspace's lease only for these: holding it for rows it cannot send yet
-    would stand between another process and rows that process can send.
+    would stand between another process and rows that process can send. A workspace whose
+    sending is stopped (`storage.workspaces`) has none: its rows wait.
     """
     parent = aliased(OutboxMessage)
     query = (
@@ -346,7 +416,26 @@ def ready_teams(session: Session, now: datetime) -> list[str]:
         )
         .distinct()
     )
-    return list(session.scalars(query))
+    teams = list(session.scalars(query))
+    if not teams:
+        return teams
+    halted = {stop.team_id for stop in workspaces.stopped(session)}
+    return [team for team in teams if team not in halted]
+
+
+def teams_of(session: Session, ids: Collection[int]) -> set[str]:
+    """The workspaces these rows belong to."""
+    ordered = sorted(ids)
+    found: set[str] = set()
+    for start in range(0, len(ordered), 500):
+        found.update(
+            session.scalars(
+                select(OutboxMessage.team_id)
+                .where(OutboxMessage.id.in_(ordered[start : start + 500]))
+                .distinct()
+            )
+        )
+    return found
 
 
 def last_id(session: Session) -> int:

@@ -54,10 +54,11 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(settings: Settings) -> Iterator[RunningServer]:
+def running_server(settings: Settings, **runtime_options: Any) -> Iterator[RunningServer]:
+    """`runtime_options` go to `Runtime` (e.g. `recheck_every`)."""
     engine = make_engine(settings.database_url, pool_size=10)
     deps = Deps(settings=settings, session_factory=make_session_factory(engine))
-    runtime = Runtime(deps, scheduler=False)
+    runtime = Runtime(deps, scheduler=False, **runtime_options)
     asgi = create_asgi(build_app(settings, deps), deps, runtime)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

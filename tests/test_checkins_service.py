@@ -195,24 +195,38 @@ def test_deleted_users_bots_and_inactive_templates_are_not_prompted(
     make_template(team, now, name="Paused", members=["ULON"], active=False)
     result = checkins.plan_due(team, NEW_YORK_AT)  # UGONE's zone is New York
     assert created_users(result) == ["UNOTZ"]
-    assert [o.user_id for o in result.away] == ["UGONE"]
-    assert {r.user_id for r in rows(team)} == {"UNOTZ", "UGONE"}
+    assert result.away == [] and result.missed == []
+    assert {r.user_id for r in rows(team)} == {"UNOTZ"}  # nothing is written for a leaver
 
 
-def test_a_deactivated_member_is_away_not_missed(team: Session, now: datetime) -> None:
+def test_a_deactivated_member_is_skipped_and_back_from_their_next_check_in(
+    team: Session, now: datetime
+) -> None:
     make_template(team, now, members=["UNOTZ", "ULON"])
     add_people(team, now, person("UNOTZ", tz=None, deleted=True))
     result = checkins.plan_due(team, LONDON_AT)
     assert created_users(result) == ["ULON"]
-    assert [o.user_id for o in result.away] == ["UNOTZ"]
-    add_people(team, now, person("UNOTZ", tz=None))  # reactivated during the week
+    assert (result.away, result.missed) == ([], [])
+    # Reactivated on Monday: Friday 16:00 is their next check-in, and the one they were gone
+    # for is neither written now nor counted as missed.
+    add_people(team, LONDON_AT + timedelta(days=3), person("UNOTZ", tz=None))
     result = checkins.plan_due(team, LONDON_AT + timedelta(days=7))
     assert sorted(created_users(result)) == ["ULON", "UNOTZ"]
     assert result.missed == []
-    assert [r.state for r in rows(team, user_id="UNOTZ")] == [
-        OccurrenceState.AWAY,
-        OccurrenceState.PENDING,
+    assert [(r.local_date, r.state) for r in rows(team, user_id="UNOTZ")] == [
+        ((LONDON_AT + timedelta(days=7)).date(), OccurrenceState.PENDING)
     ]
+
+
+def test_back_after_their_check_in_time_they_wait_for_the_next_one(
+    team: Session, now: datetime
+) -> None:
+    make_template(team, now, members=["UNOTZ"])
+    add_people(team, now, person("UNOTZ", tz=None, deleted=True))
+    add_people(team, LONDON_AT + timedelta(minutes=5), person("UNOTZ", tz=None))
+    assert created_users(checkins.plan_due(team, LONDON_AT + timedelta(minutes=10))) == []
+    result = checkins.plan_due(team, LONDON_AT + timedelta(days=7, minutes=10))
+    assert created_users(result) == ["UNOTZ"] and result.missed == []
 
 
 def test_changing_the_time_applies_forward_only(team: Session, now: datetime) -> None:

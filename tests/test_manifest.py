@@ -7,6 +7,7 @@ no listener matched, and Slack counts a 404 as a failure.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -16,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import build_app
 from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
-from handlers import ids
+from handlers import home, ids, messages_im, users, workspace
 from tests.server import SIGNING_SECRET, server_settings
 from tests.slack_requests import SlackRequests
 
@@ -56,14 +57,26 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...]] = {
     "users.lookupByEmail": "users:read.email",
     "users.profile.get": "users.profile:read",
     "conversations.open": "im:write",
-    # Looking for a lost post in the channel, private channel or DM it went to.
-    "conversations.history": ("channels:history", "groups:history", "im:history"),
-    "conversations.replies": ("channels:history", "groups:history", "im:history"),
+    # Looking for a lost post in the DM it went to; channels need the optional scopes below.
+    "conversations.history": "im:history",
+    "conversations.replies": "im:history",
     "reactions.add": "reactions:write",
     "files.upload": "files:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "files.upload.v2": "files:write",
+}
+# Read a channel's history to look for a lost post there before sending it again: optional
+# (docs/scopes.md). manifest.yml ships without them, in a commented block that adds both.
+OPTIONAL_SCOPES = {"channels:history", "groups:history"}
+# Each event the manifest subscribes to, and the listener that answers it.
+EVENT_HANDLERS = {
+    "app_home_opened": home.on_home_opened,
+    "user_change": users.on_user_change,
+    "team_join": users.on_team_join,
+    "message.im": messages_im.on_dm,
+    "app_uninstalled": workspace.on_app_uninstalled,
+    "tokens_revoked": workspace.on_tokens_revoked,
 }
 EVENT_SCOPES = {
     "user_change": "users:read",
@@ -124,6 +137,10 @@ def sample_event(name: str, slack: SlackEmulator) -> dict[str, Any]:
     event: dict[str, Any] = {"type": kind, "user": "UANA", "event_ts": now, "ts": now}
     if kind in ("user_change", "team_join"):
         event["user"] = slack.add_user("UANA", tz="America/New_York")
+    elif kind == "tokens_revoked":
+        event = {"type": kind, "tokens": {"oauth": ["UANA"], "bot": ["UBOT"]}, "event_ts": now}
+    elif kind == "app_uninstalled":
+        event = {"type": kind, "event_ts": now}
     elif kind == "app_home_opened":
         event.update(channel="DUANA", tab="home")
     elif kind == "message":
@@ -172,6 +189,26 @@ def test_every_manifest_event_is_handled(
     for name in bot_events(manifest):
         response = signed.event(sample_event(name, slack))
         assert response.status_code == 200, (name, response.text)
+
+
+def test_each_manifest_event_reaches_its_own_handler(
+    manifest: dict[str, Any], app: App, slack: SlackEmulator
+) -> None:
+    assert sorted(bot_events(manifest)) == sorted(EVENT_HANDLERS)
+    for name in bot_events(manifest):
+        body = {
+            "type": "event_callback",
+            "team_id": "T0TEAM",
+            "event_id": f"Ev{name}",
+            "event": sample_event(name, slack),
+        }
+        request = BoltRequest(body=json.dumps(body), headers={"content-type": "application/json"})
+        matched = [
+            listener.ack_function
+            for listener in app._listeners  # Bolt's own table: what answers each request
+            if listener.matches(req=request, resp=BoltResponse(status=404))
+        ]
+        assert matched == [EVENT_HANDLERS[name]], name
 
 
 # ----- what the app handles is in the manifest (and nothing else is) ----------------------------
@@ -255,3 +292,27 @@ def test_bot_scopes_are_exactly_the_ones_the_code_needs(manifest: dict[str, Any]
         "not needed": sorted(set(declared) - needed),
         "methods called": sorted(called),
     }
+    assert not OPTIONAL_SCOPES & set(declared)  # the manifest ships without them
+
+
+def test_the_commented_history_block_adds_exactly_the_optional_scopes(
+    manifest: dict[str, Any],
+) -> None:
+    """The documented variant: uncommenting the block gives a valid manifest asking for the
+    same scopes plus the two optional ones, and nothing else changes."""
+    text = (ROOT / "manifest.yml").read_text()
+    uncommented = re.sub(r"(?m)^(\s*)# (- (?:channels|groups):history\b)", r"\1\2", text)
+    assert uncommented != text
+    variant = yaml.safe_load(uncommented)
+    declared = manifest["oauth_config"]["scopes"]["bot"]
+    assert variant["oauth_config"]["scopes"]["bot"] == [*declared, *sorted(OPTIONAL_SCOPES)]
+    variant["oauth_config"]["scopes"]["bot"] = declared
+    assert variant == manifest
+    assert "conversations.history" in methods_called()  # what the two scopes would serve
+
+
+def test_docs_scopes_lists_every_scope_the_manifest_asks_for(manifest: dict[str, Any]) -> None:
+    listed = set(
+        re.findall(r"(?m)^\| `([a-z.:]+)` \|", (ROOT / "docs" / "scopes.md").read_text())
+    )
+    assert listed == set(manifest["oauth_config"]["scopes"]["bot"])

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import make_web_client
 from bot.clock import utc_now
-from bot.delivery.sender import SENDER_TIMEOUT, OutboxSender
+from bot.delivery.sender import SENDER_TIMEOUT, TOKEN_REFUSED, OutboxSender
+from bot.services import workspace
 from bot.services.directory import UserRecord, record_from_slack, store_users
 from bot.settings import (
     WHERE_TO_GET,
@@ -208,19 +209,31 @@ def deliver(
     timeout: float | None = None,
 ) -> int:
     """Take part in sending until the watched rows are settled; the exit code of a verb that
-    wrote the rows after id `before` (1 if one of them failed for good, or on timeout)."""
+    wrote the rows after id `before` (1 if one of them failed for good, on timeout, or when
+    they wait because the workspace's sending is stopped: the app uninstalled, say)."""
     own = {row_id for row_id in watched if row_id > before}
+    client = make_web_client(settings, timeout=SENDER_TIMEOUT)
+    _resume_if_token_works(client, factory)
     sender = OutboxSender(
         session_factory=factory,
-        client=make_web_client(settings, timeout=SENDER_TIMEOUT),
+        client=client,
         clock=utc_now,
         post_rate=settings.post_rate,
     )
     timeout = timeout or max(60.0, len(watched) / settings.post_rate * 2 + 60)
-    settled = _settle(sender, factory, watched, timeout)
+    settled, held = _settle(sender, factory, watched, timeout)
     with unit_of_work(factory) as session:
         statuses = outbox_store.statuses_of(session, own)
     failed = sum(1 for status in statuses.values() if status == outbox_store.FAILED)
+    if held:
+        for stop in held:
+            print(
+                f"Sending to {stop.team_id} is stopped ({stop.reason} since "
+                f"{stop.since.isoformat(timespec='seconds')}): the rest waits, and goes out "
+                "once a token works again (docs/scopes.md).",
+                file=sys.stderr,
+            )
+        return 1
     if not settled:
         print(f"Gave up waiting after {timeout:.0f}s; the rest stays queued.", file=sys.stderr)
         return 1
@@ -231,24 +244,52 @@ def deliver(
     return 0
 
 
+def _resume_if_token_works(client: WebClient, factory: sessionmaker[Session]) -> None:
+    """A workspace stopped (uninstalled, token revoked) and a token that works now: resume it
+    before sending, as a running server would."""
+    with unit_of_work(factory) as session:
+        stops = workspace.stops(session)
+    if not stops:
+        return
+    try:
+        team_id = str(client.auth_test().get("team_id") or "")
+    except SlackApiError as error:
+        if str(error.response.get("error")) not in TOKEN_REFUSED:
+            print(f"auth.test failed ({error.response.get('error')})", file=sys.stderr)
+        return
+    except OSError:
+        return
+    with unit_of_work(factory) as session:
+        resumed = workspace.resume(session, team_id, utc_now())
+    if resumed is not None:
+        print(f"The token works again in {team_id}: sending resumed ({resumed.waiting} queued).")
+
+
 def _settle(
     sender: OutboxSender, factory: sessionmaker[Session], watched: set[int], timeout: float
-) -> bool:
-    """Send alongside any other sender until every watched row is sent or failed for good,
-    showing what is left when a person is watching."""
+) -> tuple[bool, list[workspace.Stop]]:
+    """Send alongside any other sender until every watched row is sent, failed for good or
+    cancelled, showing what is left when a person is watching. Returns whether they settled,
+    and the stops that hold the rest (rows that wait for a reinstall are not waited for)."""
     if not watched:
-        return True
+        return True, []
     left = set(watched)
+    held: list[workspace.Stop] = []
     with progress_bar("delivering") as bar:
         task = bar.add_task("delivering", total=len(watched))
 
         def done() -> bool:
             with unit_of_work(factory) as session:
                 statuses = outbox_store.statuses_of(session, left)
-            left.difference_update(
-                i for i, state in statuses.items() if state != outbox_store.PENDING
-            )
+                left.difference_update(
+                    i for i, state in statuses.items() if state != outbox_store.PENDING
+                )
+                stops = workspace.stops(session) if left else []
+                teams = outbox_store.teams_of(session, left) if stops else set()
             bar.update(task, completed=len(watched) - len(left))
+            if stops and teams <= {stop.team_id for stop in stops}:
+                held[:] = [stop for stop in stops if stop.team_id in teams]
+                return True
             return not left
 
-        return sender.settle(done, timeout)
+        return sender.settle(done, timeout), held

@@ -131,3 +131,22 @@ def update_message(
         now=now,
         depends_on=of_row,
     )
+
+
+def withdraw(
+    session: Session,
+    *,
+    team_id: str,
+    ids: Sequence[int] = (),
+    keys: Sequence[str] = (),
+    reason: str,
+    now: datetime,
+) -> int:
+    """Cancel these rows if not sent yet (settled, never a failure); rows threaded under them
+    follow. Returns how many were cancelled."""
+    return store.cancel_pending(session, team_id, ids=ids, keys=keys, reason=reason, now=now)
+
+
+def withdraw_to(session: Session, *, team_id: str, user_id: str, reason: str, now: datetime) -> int:
+    """Cancel everything not sent yet to this person: their user id, their DM, their App Home."""
+    return store.cancel_pending_to(session, team_id, user_id, reason, now)

@@ -31,6 +31,7 @@ from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RECONCILED, OUTBOX_RETRIED, OUTBOX_SENT
 from storage import outbox as store
+from storage import workspaces
 from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ BATCH = 100
 TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
+# Slack refuses the token itself (the app uninstalled, the token revoked, the workspace gone):
+# every other call would answer the same, so the workspace stops and its rows wait.
+TOKEN_REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
+DEPARTED = "recipient_deactivated"  # why a row to someone deactivated is withdrawn
 
 
 class Kind(StrEnum):
@@ -57,6 +62,7 @@ class Kind(StrEnum):
     SENT = "sent"
     RETRY = "retry"  # paused (429), or failed in a way worth another attempt
     FAILED = "failed"  # for good
+    REFUSED = "refused"  # the token was refused: the workspace stops, the row waits
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,8 @@ class SenderStats:
     failed: int = 0
     retried: int = 0
     rate_limited: int = 0
+    withdrawn: int = 0  # addressed to someone deactivated: cancelled, never sent
+    stopped: list[str] = field(default_factory=list)  # workspaces this sender stopped
     failures: list[str] = field(default_factory=list)
 
 
@@ -95,8 +103,11 @@ class OutboxSender:
         sleep: Callable[[float], None] = time.sleep,
         lease_ttl: timedelta = LEASE_TTL,
         lease_heartbeat: float = HEARTBEAT,
+        on_stop: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_stop(team_id)`: this sender stopped a workspace's sending (its token refused)."""
         self._sessions = session_factory
+        self._on_stop = on_stop
         self._client = client
         # `clock` decides which rows are due (a `run-due --at` in the future runs ahead); the
         # lease lives on the clock every replica shares, the wall clock unless a test says so.
@@ -198,20 +209,26 @@ class OutboxSender:
         goes at its own pace. After at most ROUND_SECONDS the batch is claimed afresh, so rows
         written meanwhile get their turn too.
         """
+        withdrawn = 0
         with unit_of_work(self._sessions) as session:
             orphans = store.fail_orphans(session, team_id, self._clock())
-            batch = store.claim_due(
-                session,
-                team_id,
-                self._clock(),
-                BATCH,
-                skip_methods=self._pacer.paused_methods(time.monotonic()),
-            )
+            batch: list[store.Claimed] = []
+            if not workspaces.is_stopped(session, team_id):  # another replica may have stopped it
+                batch = store.claim_due(
+                    session,
+                    team_id,
+                    self._clock(),
+                    BATCH,
+                    skip_methods=self._pacer.paused_methods(time.monotonic()),
+                )
+                batch, withdrawn = self._without_departed(session, team_id, batch)
         if orphans:
             log.error(
                 "outbox: %d message(s) failed because the message they reply to failed", orphans
             )
-        attempted = orphans > 0
+        if withdrawn:
+            log.info("outbox: %d message(s) to deactivated people withdrawn", withdrawn)
+        attempted = orphans > 0 or withdrawn > 0
         round_ends = time.monotonic() + ROUND_SECONDS
         remaining = list(batch)
         while remaining and not self._stop.is_set():
@@ -232,6 +249,8 @@ class OutboxSender:
                 if found is not None:
                     self._record(team_id, row, found)
                     attempted = True
+                    if found.kind == Kind.REFUSED:
+                        break
                     continue
             wait = self._pacer.reserve(row.method, _target_channel(row), time.monotonic())
             if wait > 0:
@@ -242,7 +261,25 @@ class OutboxSender:
             outcome = self._call(row)
             self._record(team_id, row, outcome)
             attempted = True
+            if outcome.kind == Kind.REFUSED:
+                break  # the rest of the batch waits with the row: no call after a refusal
         return attempted
+
+    def _without_departed(
+        self, session: Session, team_id: str, batch: list[store.Claimed]
+    ) -> tuple[list[store.Claimed], int]:
+        """Withdraw the claimed rows addressed to someone deactivated: whatever queued them
+        (a fan-out racing the deactivation, a closing written later), nothing reaches a person
+        who left. Returns the rest and how many were withdrawn."""
+        recipients = {row.id: _recipients(row) for row in batch}
+        wanted = {target for targets in recipients.values() for target in targets}
+        departed = store.departed_targets(session, team_id, wanted) if wanted else set()
+        if not departed:
+            return batch, 0
+        gone = {row_id for row_id, targets in recipients.items() if targets & departed}
+        store.cancel_pending(session, team_id, ids=gone, reason=DEPARTED, now=self._clock())
+        self.stats.withdrawn += len(gone)
+        return [row for row in batch if row.id not in gone], len(gone)
 
     # ----- the call ----------------------------------------------------------------------
     def _call(self, row: store.Claimed) -> Outcome:
@@ -283,6 +320,8 @@ class OutboxSender:
             return limited
         status = error.response.status_code
         code = str(error.response.get("error") or f"http_{status}")
+        if code in TOKEN_REFUSED:
+            return Outcome(Kind.REFUSED, error=code, counts=False)
         if status >= 500 or code in TRANSIENT_ERRORS:
             return Outcome(Kind.RETRY, error=code)
         return Outcome(Kind.FAILED, error=code)
@@ -302,8 +341,24 @@ class OutboxSender:
 
     def _record(self, team_id: str, row: store.Claimed, outcome: Outcome) -> None:
         now = self._clock()
+        stopped_here = False
+        waiting = 0
         with unit_of_work(self._sessions) as session:
-            if outcome.kind == Kind.SENT:
+            if outcome.kind == Kind.REFUSED:
+                # Not an attempt: Slack did nothing. The row is due again the moment the
+                # workspace sends again, and a lost answer it carried is still looked for.
+                store.mark_retry(
+                    session,
+                    row.id,
+                    outcome.error or "",
+                    now,
+                    counts=False,
+                    outcome_known=outcome.known,
+                )
+                stopped_here = workspaces.stop(session, team_id, outcome.error or "", now)
+                if stopped_here:
+                    waiting = store.status_counts(session, team_id).get(store.PENDING, 0)
+            elif outcome.kind == Kind.SENT:
                 store.mark_sent(session, row.id, outcome.channel, outcome.ts, now)
                 target = _target_channel(row)
                 if target and target[:1] in "UW" and (outcome.channel or "").startswith("D"):
@@ -322,10 +377,23 @@ class OutboxSender:
                 )
             else:
                 store.mark_failed(session, row.id, outcome.error or "unknown", now)
+        if stopped_here:
+            self.stats.stopped.append(team_id)
+            if self._on_stop is not None:
+                self._on_stop(team_id)
+            log.error(
+                "outbox: Slack refused the token for workspace %s (%s): sending stopped there "
+                "until a token works again; %d message(s) wait",
+                team_id,
+                outcome.error,
+                waiting,
+            )
         self._count(row, outcome)
 
     def _count(self, row: store.Claimed, outcome: Outcome) -> None:
-        if outcome.kind == Kind.SENT:
+        if outcome.kind == Kind.REFUSED:
+            OUTBOX_RETRIED.labels(row.method, _label(outcome.error)).inc()
+        elif outcome.kind == Kind.SENT:
             self.stats.sent += 1
             OUTBOX_SENT.labels(row.method).inc()
         elif outcome.kind == Kind.RETRY and (not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS):
@@ -375,6 +443,8 @@ class OutboxSender:
             if limited is not None:
                 return limited
             code = str(error.response.get("error") or f"http_{error.response.status_code}")
+            if code in TOKEN_REFUSED:  # not a missing scope: nothing can be read or posted
+                return Outcome(Kind.REFUSED, error=code, counts=False, known=False)
             OUTBOX_RECONCILED.labels("unverified").inc()
             log.warning(
                 "outbox: cannot look for %s in Slack (%s); posting it again, it may show twice",
@@ -447,6 +517,18 @@ def _resolve_parent(row: store.Claimed) -> dict[str, Any]:
         key: replacements[value] if isinstance(value, str) and value in replacements else value
         for key, value in row.payload.items()
     }
+
+
+def _recipients(row: store.Claimed) -> set[str]:
+    """The people (user ids) and DMs (D ids) a row is addressed to, if any."""
+    found: set[str] = set()
+    channel = _target_channel(row)
+    if channel and channel[:1] in "UWD":
+        found.add(channel)
+    user = row.payload.get("user_id")  # views.publish: a person's App Home
+    if isinstance(user, str) and user:
+        found.add(user)
+    return found
 
 
 def _target_channel(row: store.Claimed) -> str | None:

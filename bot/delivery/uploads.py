@@ -32,10 +32,10 @@ PSEUDO_METHODS = frozenset({UPLOAD, POST_WITH_FILE})
 FILE_PLACEHOLDER = "$chart.file_id"
 FILE_RETRIES = 4
 UPLOAD_TIMEOUT = 10.0
-# Slack errors after which another try cannot help: the post goes on without the chart.
-FINAL_UPLOAD_ERRORS = frozenset(
-    {"missing_scope", "not_allowed_token_type", "invalid_auth", "account_inactive"}
-)
+# Slack errors after which another try cannot help: the post goes on without the chart. A
+# refused token (invalid_auth, account_inactive, token_revoked) is not one of them: the sender
+# stops the workspace and the upload waits, with everything else, for a token that works.
+FINAL_UPLOAD_ERRORS = frozenset({"missing_scope", "not_allowed_token_type"})
 
 
 class RetryLater(Exception):

@@ -9,6 +9,7 @@ Outbox keys (one Slack call each, ever):
 - `request:{id}:closed:{user}:{ts}`     chat.update of a message clicked after the close
 - `request:{id}:summary`                the requester's summary at the close (bulk)
 - `request:{id}:subject`                the shared answers, to the subject at the close (bulk)
+- `request:{id}:withdrawn:{user}`       chat.update of a sent asking DM: the requester left
 """
 
 from __future__ import annotations
@@ -197,3 +198,33 @@ def enqueue_closing(session: Session, closing: service.Closing, now: datetime) -
         )
         messages.append((f"request:{request.id}:subject", request.subject_id, text, subject_blocks))
     outbox.post_messages(session, team_id=request.team_id, messages=messages, now=now, bulk=True)
+
+
+def withdraw(
+    session: Session,
+    request: service.RequestItem,
+    waiting: list[service.AskedItem],
+    reason: str,
+    now: datetime,
+) -> int:
+    """A request closed before its time because its requester left: the asks and reminders not
+    sent yet are cancelled, and each asking DM already sent loses its buttons. Returns how many
+    rows were cancelled."""
+    cancelled = outbox.withdraw(
+        session,
+        team_id=request.team_id,
+        keys=[f"request:{request.id}:remind:{a.user_id}" for a in waiting],
+        reason=reason,
+        now=now,
+    )
+    status = blocks.withdrawn_status(request.requester_id, request.topic, request.subject_id)
+    for asked in waiting:
+        if asked.ask_outbox_id is None:
+            continue
+        unsent = outbox.withdraw(
+            session, team_id=request.team_id, ids=[asked.ask_outbox_id], reason=reason, now=now
+        )
+        cancelled += unsent
+        if not unsent:
+            replace_ask(session, request, asked, "withdrawn", status, None, now)
+    return cancelled

@@ -216,7 +216,9 @@ def plan_due(
     <= now, after the member was added and after the template's schedule began, and within
     the catch-up horizon. Still open: `pending` and returned in `created` (the caller sends
     the prompt in this transaction). Closed already (the app was down): `missed`, no prompt.
-    Member out of office that day, or deactivated: `away`, no prompt. Bots are skipped.
+    Member out of office that day: `away`, no prompt. Bots and deactivated members are
+    skipped, whatever template lists them: nothing is written for a person who left, and
+    their memberships begin again when they come back (`directory.store_changes`).
     A prompt so late that its reminder is already due counts as that reminder.
     """
     result = PlanResult()
@@ -264,8 +266,8 @@ def _plan_template(
     )
     # Sorted, so two racing schedulers take the unique keys in the same order (no deadlock).
     for member in sorted(members, key=lambda m: m.user_id):
-        if member.is_bot:
-            continue  # a bot in a template is a mistake; nothing to record
+        if member.is_bot or member.deleted:
+            continue  # a bot in a template is a mistake, a leaver is gone: nothing to record
         zone = zone_or_utc(member.tz)  # the directory cache's tz; UTC when unknown
         if zone.key not in slots_by_zone:
             slots_by_zone[zone.key] = slots_between(template.weekdays, at, zone, floor, now)
@@ -279,9 +281,7 @@ def _plan_template(
             if away_periods is None:
                 away_periods = org_store.get_ooo(session, template.team_id, user_ids)
             period = away_periods.get(member.user_id)
-            if member.deleted or (
-                period is not None and period.starts_on <= slot.local_date <= period.until
-            ):
+            if period is not None and period.starts_on <= slot.local_date <= period.until:
                 state = OccurrenceState.AWAY
             elif closes_at <= now:
                 state = OccurrenceState.MISSED

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from bot.services.slack_limits import SELECT_OPTIONS_MAX
+from storage import checkins as checkins_store
 from storage import directory as store
 from storage.directory import CachedUser, UserRecord
 
@@ -22,6 +23,7 @@ UTC_ZONE = ZoneInfo("UTC")
 
 __all__ = [
     "CACHE_TTL",
+    "Changes",
     "PeopleCache",
     "Person",
     "UserRecord",
@@ -29,6 +31,7 @@ __all__ = [
     "people",
     "record_from_slack",
     "stale_ids",
+    "store_changes",
     "store_users",
 ]
 
@@ -170,10 +173,42 @@ def _rows(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What storing a batch of Slack users changed, beyond their names and zones."""
+
+    stored: int
+    left: list[str]  # deactivated since the directory last had them (known before, active)
+    returned: list[str]  # active again after a deactivation
+
+
 def store_users(
     session: Session, team_id: str, records: Iterable[UserRecord], now: datetime
 ) -> int:
-    return store.upsert_users(session, team_id, records, now)
+    return store_changes(session, team_id, records, now).stored
+
+
+def store_changes(
+    session: Session, team_id: str, records: Iterable[UserRecord], now: datetime
+) -> Changes:
+    """Store these users and say who left or came back, whichever way Slack told (an event,
+    users.list, users.info).
+
+    Someone back from a deactivation is prompted from their next check-in on: their template
+    memberships begin again now, so planning never writes the dates they were away (which it
+    skipped while they were deactivated) as missed. A person the directory never had is
+    neither: nothing of theirs can be open yet.
+    """
+    latest = list({record.user_id: record for record in records}.values())
+    if not latest:
+        return Changes(0, [], [])
+    before = store.deleted_flags(session, team_id, [r.user_id for r in latest])
+    left = [r.user_id for r in latest if r.deleted and before.get(r.user_id) is False]
+    returned = [r.user_id for r in latest if not r.deleted and before.get(r.user_id) is True]
+    stored = store.upsert_users(session, team_id, latest, now)
+    if returned:
+        checkins_store.restart_memberships(session, team_id, returned, now)
+    return Changes(stored, left, returned)
 
 
 def people(

@@ -489,3 +489,12 @@ def _asked_item(row: FeedbackAsked) -> AskedItem:
         share=row.share_with_subject,
         ask_outbox_id=row.ask_outbox_id,
     )
+
+
+def request_item(session: Session, row: FeedbackRequest) -> RequestItem:
+    """A stored request as plain data, for the rules of other features (a leaver's requests)."""
+    return _request(session, row)
+
+
+def asked_item(row: FeedbackAsked) -> AskedItem:
+    return _asked_item(row)

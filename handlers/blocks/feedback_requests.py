@@ -207,6 +207,13 @@ def declined_status(requester_id: str, topic: str, subject_id: str | None) -> st
     return f"You declined <@{requester_id}>'s request on {about(topic, subject_id)}."
 
 
+def withdrawn_status(requester_id: str, topic: str, subject_id: str | None) -> str:
+    return (
+        f"<@{requester_id}>'s request on {about(topic, subject_id)} was withdrawn: "
+        "it no longer takes answers."
+    )
+
+
 def closed_status(topic: str, due_on: date, zone: str) -> str:
     return (
         f"This request on *{topic}* closed at {due_label(due_on, zone)}: it no longer takes "

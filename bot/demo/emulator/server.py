@@ -140,6 +140,7 @@ class SlackEmulator(UsersApi, ConversationsApi, ChatApi, ViewsApi, FilesApi):
         """`clock` (epoch seconds) dates message `ts`: the demo passes its own clock, which a
         "Jump to" moves ahead; tests keep the wall clock."""
         self.bot_token = bot_token
+        self._token_refusal: str | None = None  # set: Slack refuses bot_token with this error
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         super().__init__(team_id, bot_user_id, clock)
@@ -322,6 +323,19 @@ class SlackEmulator(UsersApi, ConversationsApi, ChatApi, ViewsApi, FilesApi):
         with self._lock:
             self._faults.clear()
 
+    def revoke_token(self, error: str = "token_revoked") -> None:
+        """The app was uninstalled or its token revoked: every call made with the bot token
+        (auth.test included) answers `{"ok": false, "error": error}` with HTTP 200, as Slack
+        does; `token_revoked`, `invalid_auth` and `account_inactive` are the codes Slack uses.
+        Users, channels and messages stay."""
+        with self._lock:
+            self._token_refusal = error
+
+    def restore_token(self) -> None:
+        """Installed again with the same token: calls work as before."""
+        with self._lock:
+            self._token_refusal = None
+
     def set_scopes(self, scopes: str) -> None:
         """The bot token's scopes (comma-separated); methods needing another say missing_scope."""
         with self._lock:
@@ -436,6 +450,8 @@ class SlackEmulator(UsersApi, ConversationsApi, ChatApi, ViewsApi, FilesApi):
             raise SlackError("not_authed")
         if token != self.bot_token:
             raise SlackError("invalid_auth")
+        if self._token_refusal is not None:
+            raise SlackError(self._token_refusal)
 
     def _handle_upload(self, file_id: str, headers: dict[str, str], body: bytes) -> _Reply:
         """The upload URL of files.getUploadURLExternal: raw bytes in, `OK - <n>` out."""
