@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from storage import directory as store
+from storage import privacy as privacy_store
 from storage.directory import CachedUser, UserRecord
 
 CACHE_TTL = timedelta(hours=24)
@@ -171,6 +172,15 @@ def _rows(
 def store_users(
     session: Session, team_id: str, records: Iterable[UserRecord], now: datetime
 ) -> int:
+    """Cache these users; a deactivated one whose data was erased is not cached again (Slack
+    lists deactivated people for ever)."""
+    records = list(records)
+    left = {privacy_store.person_digest(team_id, r.user_id): r for r in records if r.deleted}
+    if left and privacy_store.any_forgotten(session, team_id):
+        erased = {left[d].user_id for d in privacy_store.forgotten_among(session, team_id, left)}
+        for user_id in erased:
+            privacy_store.delete_directory_row(session, team_id, user_id)
+        records = [r for r in records if r.user_id not in erased]
     return store.upsert_users(session, team_id, records, now)
 
 
