@@ -30,6 +30,7 @@ from handlers import (
     home,
     kudos,
     messages_im,
+    privacy,
     users,
 )
 
@@ -81,6 +82,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         feedback,
         feedback_requests,
         answer_team,
+        privacy,
     ):
         feature.register(app)
 
