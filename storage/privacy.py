@@ -723,9 +723,12 @@ def any_forgotten(session: Session, team_id: str) -> bool:
 
 # ----- the whole-database search ---------------------------------------------------------------
 
-# Tables the search never rewrites: the outbox has its own treatment (bot/notify/privacy.py),
-# and the others hold no text about anyone.
-_NOT_SEARCHED = frozenset({"outbox", "privacy_forgotten", "sender_lease", "processed_events"})
+# Tables the search never rewrites: the outbox has its own treatment (bot/notify/privacy.py);
+# the directory is Slack's copy of other people (one may share the name); the others hold no
+# text about anyone.
+_NOT_SEARCHED = frozenset(
+    {"outbox", "directory_users", "privacy_forgotten", "sender_lease", "processed_events"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -860,6 +863,15 @@ def _outbox(session: Session, condition: ColumnElement[bool]) -> list[OutboxRow]
         .order_by(OutboxMessage.id)
     )
     return [OutboxRow(*row) for row in rows]
+
+
+def rewrite_payload(session: Session, row_id: int, payload: dict[str, Any]) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(payload=payload)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def cancel_rows(session: Session, ids: Iterable[int], reason: str, now: datetime) -> int:

@@ -329,6 +329,14 @@ def seed(session: Session) -> World:
     world.ids["pending_home"] = _outbox(
         session, f"home:{ZOE}:Ev1", {"user_id": ZOE, "view": {"type": "home", "blocks": []}}
     )
+    # Someone else's words with her name in them, no mention: reworded, not withdrawn.
+    world.ids["named_in_words"] = _outbox(
+        session,
+        "kudos:777:feed",
+        {"channel": KUDOS_CHANNEL, "text": f"<@{ANA}> thanks {ZOE_REAL_NAME} and <@{BEN}>"},
+        status="sent",
+        result_channel=KUDOS_CHANNEL,
+    )
     world.ids["pending_other"] = _outbox(
         session, "kudos:999:dm:UOTM", {"channel": OTHER_MANAGER, "text": "Unrelated"}
     )

@@ -335,6 +335,9 @@ def test_forget_keeps_what_others_need_naming_a_former_colleague(
             r.id: (r.status, r.method, r.depends_on_id)
             for r in session.scalars(select(OutboxMessage))
         }
+        reworded = session.get(OutboxMessage, world.ids["named_in_words"])
+        assert reworded is not None and reworded.status == "sent"
+        assert reworded.payload["text"] == f"<@{ANA}> thanks a former colleague and <@{BEN}>"
     for field in ("people_answered", "people_prompted", "answered", "pulse", "kudos"):
         assert getattr(digest_after, field) == getattr(digest_before, field), field
     assert digest_after.reports == [ANA, BEN]

@@ -5,13 +5,17 @@ Outbox keys:
 - `privacy:tombstone:{row}`         chat.update of a channel post of ours that quoted a person
                                      whose data was erased (`row`: the post's outbox row)
 
-An erasure, here, in the caller's unit of work and before the rest of the database changes:
-- rows waiting to go to the person, or naming them or carrying their words, are cancelled;
-- posts of ours in shared channels that named or quoted them are replaced by a tombstone, as
-  chat.update rows that take the post's channel and ts from its row once sent;
-- every row that named or quoted them loses its payload (and its key, if the key named them),
-  and their DM's id is forgotten; status, times and results stay for the sender's bookkeeping.
-Direct messages already delivered stay in Slack, under the workspace's own retention.
+An erasure, here, in the caller's unit of work and before the rest of the database changes.
+A row is about the person when it goes to them, mentions them (the app names people by their
+id, never by name) or belongs to one of their own items (its key: it carries their words):
+- such rows still waiting are cancelled;
+- such posts of ours in shared channels are replaced by a tombstone, as chat.update rows that
+  take the post's channel and ts from its row once sent;
+- every such row loses its payload (and its key, if the key names them), and their DM's id is
+  forgotten; status, times and results stay for the sender's bookkeeping.
+A row whose only trace of them is their name or e-mail in someone else's words (a kudos
+message, say) keeps going, with those words rewritten. Direct messages already delivered stay
+in Slack, under the workspace's own retention.
 """
 
 from __future__ import annotations
@@ -71,15 +75,22 @@ def withdraw(session: Session, team_id: str, erasure: Erasure, now: datetime) ->
     ]
     found.update((row.id, row) for row in store.outbox_rows(session, set(keyed) - set(found)))
     keyed_ids = set(keyed)
+    ids_only = terms.by_id()
     # LIKE found candidates (case-insensitive, any substring): keep those that really name them.
     rows = [
         row
         for row in found.values()
         if row.id in keyed_ids
         or row.result_channel in dm
-        or terms.scrub(row.payload) != row.payload
-        or terms.scrub(row.key) != row.key
+        or ids_only.scrub(row.payload) != row.payload
+        or ids_only.scrub(row.key) != row.key
     ]
+    about = {row.id for row in rows}
+    reworded = 0
+    for row in found.values():
+        if row.id not in about and (scrubbed := terms.scrub(row.payload)) != row.payload:
+            store.rewrite_payload(session, row.id, scrubbed)
+            reworded += 1
     cancelled = outbox_store.cancel_pending_to(session, team_id, terms.user_id, FORGOTTEN, now)
     cancelled += store.cancel_rows(session, [r.id for r in rows], FORGOTTEN, now)
     text, tombstone_blocks = blocks.tombstone()
@@ -111,4 +122,5 @@ def withdraw(session: Session, team_id: str, erasure: Erasure, now: datetime) ->
         "queued messages cancelled": cancelled,
         "channel posts replaced by a tombstone": replaced,
         "outbox copies emptied": emptied,
+        "outbox copies reworded": reworded,
     }

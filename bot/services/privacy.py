@@ -593,6 +593,10 @@ class Terms:
     def patterns(self) -> list[str]:
         return store.like_patterns((*self.ids, *self.words))
 
+    def by_id(self) -> Terms:
+        """Their id and DM only: what the app's own messages name them by (a mention)."""
+        return Terms(self.user_id, self.dm_channel)
+
     def scrub(self, value: Any) -> Any:
         """The value with every mention of the person replaced: a mention by the words "a
         former colleague", their id or DM by `FORMER_ID`, their e-mail and names by the words.
