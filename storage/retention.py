@@ -6,11 +6,12 @@ back short. Each selects only rows not yet changed, so running one again changes
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select, tuple_, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from storage.models import (
     CheckinAnswer,
@@ -47,24 +48,48 @@ def _ids(session: Session, query: Any) -> list[Any]:
     return list(session.scalars(query))
 
 
+@dataclass
+class Cursor:
+    """Where a step's last batch ended. A step that keeps the rows it changed (a pulse answer
+    left behind, a blanked kudos) starts its next batch there instead of reading those rows
+    again, which would make a first run over a year of data quadratic."""
+
+    after: int = 0
+
+    def batch(self, query: Any, key: Any, *, inclusive: bool = False) -> Any:
+        """The query, from where the last batch ended, in key order."""
+        start = key >= self.after if inclusive else key > self.after
+        return query.where(start).order_by(key)
+
+    def moved_to(self, ids: Sequence[int]) -> None:
+        if ids:
+            self.after = max(self.after, max(ids))
+
+
 # ----- free text -------------------------------------------------------------------------------
 
 
-def delete_text_answers(session: Session, closed_before: datetime, limit: int) -> int:
+def delete_text_answers(
+    session: Session, closed_before: datetime, limit: int, cursor: Cursor | None = None
+) -> int:
     """Text and choice answers of check-ins closed before the cutoff; numbers stay."""
+    cursor = cursor or Cursor()
+    query = (
+        select(CheckinAnswer.occurrence_id, CheckinAnswer.question_id)
+        .join(CheckinOccurrence, CheckinOccurrence.id == CheckinAnswer.occurrence_id)
+        .where(
+            CheckinOccurrence.closes_at < closed_before,
+            CheckinOccurrence.state != "pending",
+            _is_string(session, CheckinAnswer.value),
+        )
+    )
+    # Inclusive: a batch may end inside an occurrence's answers.
+    query = cursor.batch(query, CheckinAnswer.occurrence_id, inclusive=True)
     pairs = [
         tuple(row)
-        for row in session.execute(
-            select(CheckinAnswer.occurrence_id, CheckinAnswer.question_id)
-            .join(CheckinOccurrence, CheckinOccurrence.id == CheckinAnswer.occurrence_id)
-            .where(
-                CheckinOccurrence.closes_at < closed_before,
-                CheckinOccurrence.state != "pending",
-                _is_string(session, CheckinAnswer.value),
-            )
-            .limit(limit)
-        )
+        for row in session.execute(query.order_by(CheckinAnswer.question_id).limit(limit))
     ]
+    cursor.moved_to([p[0] for p in pairs])
     if pairs:
         session.execute(
             delete(CheckinAnswer).where(
@@ -85,20 +110,25 @@ def delete_notes(session: Session, before_week: str, limit: int) -> int:
     return len(ids)
 
 
-def blank_feedback(session: Session, before: datetime, limit: int) -> int:
-    ids = _ids(
-        session,
-        select(Feedback.id)
-        .where(
-            Feedback.created_at < before,
-            or_(
-                Feedback.went_well.is_not(None),
-                Feedback.could_be_better.is_not(None),
-                Feedback.quote_url.is_not(None),
-            ),
-        )
-        .limit(limit),
+def _take(session: Session, query: Any, key: Any, limit: int, cursor: Cursor | None) -> list[Any]:
+    cursor = cursor or Cursor()
+    ids = _ids(session, cursor.batch(query, key).limit(limit))
+    cursor.moved_to(ids)
+    return ids
+
+
+def blank_feedback(
+    session: Session, before: datetime, limit: int, cursor: Cursor | None = None
+) -> int:
+    query = select(Feedback.id).where(
+        Feedback.created_at < before,
+        or_(
+            Feedback.went_well.is_not(None),
+            Feedback.could_be_better.is_not(None),
+            Feedback.quote_url.is_not(None),
+        ),
     )
+    ids = _take(session, query, Feedback.id, limit, cursor)
     if ids:
         session.execute(
             update(Feedback)
@@ -108,15 +138,13 @@ def blank_feedback(session: Session, before: datetime, limit: int) -> int:
     return len(ids)
 
 
-def blank_kudos(session: Session, before: datetime, limit: int) -> int:
-    ids = _ids(
-        session,
-        select(Kudos.id)
-        .where(
-            Kudos.created_at < before, or_(Kudos.message != REMOVED, Kudos.quote_url.is_not(None))
-        )
-        .limit(limit),
+def blank_kudos(
+    session: Session, before: datetime, limit: int, cursor: Cursor | None = None
+) -> int:
+    query = select(Kudos.id).where(
+        Kudos.created_at < before, or_(Kudos.message != REMOVED, Kudos.quote_url.is_not(None))
     )
+    ids = _take(session, query, Kudos.id, limit, cursor)
     if ids:
         session.execute(
             update(Kudos).where(Kudos.id.in_(ids)).values(message=REMOVED, quote_url=None)
@@ -124,18 +152,16 @@ def blank_kudos(session: Session, before: datetime, limit: int) -> int:
     return len(ids)
 
 
-def blank_requests(session: Session, before: datetime, limit: int) -> int:
+def blank_requests(
+    session: Session, before: datetime, limit: int, cursor: Cursor | None = None
+) -> int:
     """Closed requests' topic and questions, and the answers given to them."""
-    ids = _ids(
-        session,
-        select(FeedbackRequest.id)
-        .where(
-            FeedbackRequest.created_at < before,
-            FeedbackRequest.state == "closed",
-            FeedbackRequest.topic != REMOVED,
-        )
-        .limit(limit),
+    query = select(FeedbackRequest.id).where(
+        FeedbackRequest.created_at < before,
+        FeedbackRequest.state == "closed",
+        FeedbackRequest.topic != REMOVED,
     )
+    ids = _take(session, query, FeedbackRequest.id, limit, cursor)
     if ids:
         session.execute(
             update(FeedbackRequest)
@@ -148,14 +174,14 @@ def blank_requests(session: Session, before: datetime, limit: int) -> int:
     return len(ids)
 
 
-def blank_messages(session: Session, before: datetime, limit: int) -> int:
+def blank_messages(
+    session: Session, before: datetime, limit: int, cursor: Cursor | None = None
+) -> int:
     """What people said in exchanges; the rows stay, since the digest counts replies."""
-    ids = _ids(
-        session,
-        select(ConversationMessage.id)
-        .where(ConversationMessage.created_at < before, ConversationMessage.text != REMOVED)
-        .limit(limit),
+    query = select(ConversationMessage.id).where(
+        ConversationMessage.created_at < before, ConversationMessage.text != REMOVED
     )
+    ids = _take(session, query, ConversationMessage.id, limit, cursor)
     if ids:
         session.execute(
             update(ConversationMessage).where(ConversationMessage.id.in_(ids)).values(text=REMOVED)
@@ -164,34 +190,32 @@ def blank_messages(session: Session, before: datetime, limit: int) -> int:
 
 
 def digests_with_text(
-    session: Session, before: datetime, limit: int
+    session: Session, before: datetime, limit: int, cursor: Cursor | None = None
 ) -> list[tuple[int, dict[str, Any]]]:
-    rows = session.execute(
-        select(Digest.id, Digest.content)
-        .where(Digest.created_at < before, Digest.content[TEXT_REMOVED].as_string().is_(None))
-        .order_by(Digest.id)
-        .limit(limit)
+    cursor = cursor or Cursor()
+    query = select(Digest.id, Digest.content).where(
+        Digest.created_at < before, Digest.content[TEXT_REMOVED].as_string().is_(None)
     )
-    return [(digest_id, dict(content)) for digest_id, content in rows]
+    rows = [(i, dict(c)) for i, c in session.execute(cursor.batch(query, Digest.id).limit(limit))]
+    cursor.moved_to([i for i, _ in rows])
+    return rows
 
 
 def set_digest_content(session: Session, digest_id: int, content: dict[str, Any]) -> None:
     session.execute(update(Digest).where(Digest.id == digest_id).values(content=content))
 
 
-def redact_outbox(session: Session, before: datetime, limit: int, reason: str) -> int:
+def redact_outbox(
+    session: Session, before: datetime, limit: int, reason: str, cursor: Cursor | None = None
+) -> int:
     """Payloads of settled rows: the copy of what was sent. Status, results and times stay
     (a thread's replies still find their root by its channel and ts)."""
-    ids = _ids(
-        session,
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.created_at < before,
-            OutboxMessage.status.in_(SETTLED),
-            OutboxMessage.payload[REDACTED_KEY].as_string().is_(None),
-        )
-        .limit(limit),
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.created_at < before,
+        OutboxMessage.status.in_(SETTLED),
+        OutboxMessage.payload[REDACTED_KEY].as_string().is_(None),
     )
+    ids = _take(session, query, OutboxMessage.id, limit, cursor)
     if ids:
         session.execute(
             update(OutboxMessage)
@@ -296,15 +320,23 @@ def delete_digests(session: Session, before: datetime, limit: int) -> int:
 
 
 def delete_outbox(session: Session, before: datetime, limit: int) -> int:
-    """Settled rows, except a parent whose child still waits (it needs the parent's ts)."""
-    child = aliased(OutboxMessage)
+    """Settled rows, except a parent whose child still waits (it needs the parent's ts).
+
+    The waiting children's parents are read once (few rows wait at any time): a correlated
+    NOT EXISTS is planned as a scan of the outbox per row, since nearly every depends_on_id is
+    NULL and its index looks useless to the planner."""
+    waiting = (
+        select(OutboxMessage.depends_on_id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.depends_on_id.is_not(None))
+        .scalar_subquery()
+    )
     ids = _ids(
         session,
         select(OutboxMessage.id)
         .where(
             OutboxMessage.created_at < before,
             OutboxMessage.status.in_(SETTLED),
-            ~exists().where(child.depends_on_id == OutboxMessage.id, child.status == "pending"),
+            OutboxMessage.id.not_in(waiting),
         )
         .limit(limit),
     )

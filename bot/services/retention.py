@@ -61,15 +61,17 @@ def steps(policy: RetentionPolicy, now: datetime) -> list[tuple[str, Step]]:
     if policy.text_days is not None:
         text_cut = now - timedelta(days=policy.text_days)
         text_week = iso_week(text_cut.date())
+        # One cursor per step that keeps the rows it changed: each run starts afresh.
+        at = [store.Cursor() for _ in range(7)]
         found += [
-            ("answer texts", lambda s: store.delete_text_answers(s, text_cut, limit)),
+            ("answer texts", lambda s: store.delete_text_answers(s, text_cut, limit, at[0])),
             ("notes", lambda s: store.delete_notes(s, text_week, limit)),
-            ("feedback texts", lambda s: store.blank_feedback(s, text_cut, limit)),
-            ("kudos messages", lambda s: store.blank_kudos(s, text_cut, limit)),
-            ("request texts", lambda s: store.blank_requests(s, text_cut, limit)),
-            ("exchange messages", lambda s: store.blank_messages(s, text_cut, limit)),
-            ("digest texts", lambda s: strip_digests(s, text_cut, limit)),
-            ("sent message copies", lambda s: store.redact_outbox(s, text_cut, limit, RUN)),
+            ("feedback texts", lambda s: store.blank_feedback(s, text_cut, limit, at[1])),
+            ("kudos messages", lambda s: store.blank_kudos(s, text_cut, limit, at[2])),
+            ("request texts", lambda s: store.blank_requests(s, text_cut, limit, at[3])),
+            ("exchange messages", lambda s: store.blank_messages(s, text_cut, limit, at[4])),
+            ("digest texts", lambda s: strip_digests(s, text_cut, limit, at[6])),
+            ("sent message copies", lambda s: store.redact_outbox(s, text_cut, limit, RUN, at[5])),
         ]
     if policy.row_days is not None:
         row_cut = now - timedelta(days=policy.row_days)
@@ -90,8 +92,10 @@ def steps(policy: RetentionPolicy, now: datetime) -> list[tuple[str, Step]]:
     return found
 
 
-def strip_digests(session: Session, before: datetime, limit: int) -> int:
-    rows = store.digests_with_text(session, before, limit)
+def strip_digests(
+    session: Session, before: datetime, limit: int, cursor: store.Cursor | None = None
+) -> int:
+    rows = store.digests_with_text(session, before, limit, cursor)
     for digest_id, content in rows:
         store.set_digest_content(session, digest_id, without_text(content))
     return len(rows)
