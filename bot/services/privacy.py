@@ -240,7 +240,11 @@ def _checkins(session: Session, team_id: str, user_id: str, person: dict[str, An
                     "check_in": template.name if template else None,
                     "date": occurrence.local_date.isoformat(),
                     "state": occurrence.state,
-                    "answers": {questions.get(q, q): v for q, v in given.items()},
+                    "answers": {
+                        questions.get(q, q): given[q]
+                        for q in [*(q for q in questions if q in given), *given]
+                        if q in given
+                    },
                 },
             )
         )
