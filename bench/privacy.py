@@ -15,9 +15,9 @@ Figures on 2026-12-03 (2 shared cores; `python bench/privacy.py` and the same wi
 `--database postgresql+psycopg://postgres@127.0.0.1:5432/test`), 10,000 employees, 1,000
 managers, 52 weeks (520k check-ins, 1.8M answers, 104k kudos, 520k outbox rows):
 
-                 forget one person   text retention, 26 weeks   row retention, 26 weeks   a day after
-    SQLite       2.0 s               40.0 s (1.0M rows)         32.6 s (572k rows)        0.46 s
-    PostgreSQL   2.3-2.4 s           57.0 s (1.0M rows)         27.9 s (572k rows)        1.1 s
+                 forget one   text retention, 26 weeks   rows retention, 26 weeks   a day after
+    SQLite       2.0 s        40.0 s (1.0M rows)         32.6 s (572k rows)         0.46 s
+    PostgreSQL   2.3-2.4 s    57.0 s (1.0M rows)         27.9 s (572k rows)         1.1 s
 
 Forgetting is dominated by the search of every word column (1.8M answers, 520k outbox rows);
 the first retention run over half a year of history is the only long one, in 2,000-row
