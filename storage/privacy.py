@@ -669,23 +669,23 @@ def anonymise_asked(session: Session, team_id: str, user_id: str) -> int:
 
 
 def anonymise_audit(session: Session, user_id: str) -> int:
-    """Exports they asked for stay in the log, asked by a former colleague."""
-    changed = rowcount(
-        session.execute(
-            update(PrivacyAudit)
-            .where(PrivacyAudit.subject_id == user_id)
-            .values(subject_id=FORMER_ID)
-        )
-    )
-    for actor_prefix in ("slack:",):
-        changed += rowcount(
-            session.execute(
-                update(PrivacyAudit)
-                .where(PrivacyAudit.actor == f"{actor_prefix}{user_id}")
-                .values(actor=f"{actor_prefix}{FORMER_ID}")
+    """Exports they asked for or that were about them stay in the log, naming a former
+    colleague; how many entries changed."""
+    actor = f"slack:{user_id}"
+    ids = list(
+        session.scalars(
+            select(PrivacyAudit.id).where(
+                or_(PrivacyAudit.subject_id == user_id, PrivacyAudit.actor == actor)
             )
         )
-    return changed
+    )
+    session.execute(
+        update(PrivacyAudit).where(PrivacyAudit.subject_id == user_id).values(subject_id=FORMER_ID)
+    )
+    session.execute(
+        update(PrivacyAudit).where(PrivacyAudit.actor == actor).values(actor=f"slack:{FORMER_ID}")
+    )
+    return len(ids)
 
 
 def person_digest(team_id: str, user_id: str) -> str:
