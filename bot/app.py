@@ -30,6 +30,7 @@ from handlers import (
     home,
     kudos,
     messages_im,
+    privacy,
     users,
     workspace,
 )
@@ -84,6 +85,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         feedback,
         feedback_requests,
         answer_team,
+        privacy,
     ):
         feature.register(app)
 

@@ -51,7 +51,42 @@ class DigestSettings(DatabaseSettings):
     anonymity_min: int = Field(default=3, ge=1, alias="PULSEBOT_ANONYMITY_MIN")
 
 
-class Settings(DigestSettings):
+class DataSettings(DatabaseSettings):
+    """What the data-rights verbs (`pulsebot privacy ...`, `pulsebot export`) read besides the
+    database: who the admins are and how long data is kept. They need no Slack token, so an
+    operator can export or erase with the database alone."""
+
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="PULSEBOT_ADMINS")
+    # None keeps data for as long as the database lives.
+    retain_text_days: int | None = Field(default=None, alias="PULSEBOT_RETAIN_TEXT_DAYS")
+    retain_days: int | None = Field(default=None, alias="PULSEBOT_RETAIN_DAYS")
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admins_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("retain_text_days", "retain_days", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        """Unset or empty keeps everything; anything else must be a whole number of days above
+        0, since 0 would erase what was written a moment ago."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            days = int(str(value).strip())
+        except ValueError:
+            days = None
+        if days is None or days <= 0:
+            raise PydanticCustomError(
+                "retention_days",
+                'must be a whole number of days above 0, or unset to keep data (got "{value}")',
+                {"value": value},
+            )
+        return days
+
+
+class Settings(DigestSettings, DataSettings):
     """Every knob the README documents, typed; secrets never print in reprs or logs."""
 
     slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
@@ -66,9 +101,8 @@ class Settings(DigestSettings):
         default_factory=lambda: list(DEFAULT_VALUES), alias="PULSEBOT_VALUES"
     )
     post_rate: float = Field(default=5.0, gt=0, alias="PULSEBOT_POST_RATE")
-    admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="PULSEBOT_ADMINS")
 
-    @field_validator("values", "admins", mode="before")
+    @field_validator("values", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -104,6 +138,11 @@ def get_settings() -> Settings:
 @lru_cache(maxsize=1)
 def get_database_settings() -> DatabaseSettings:
     return DatabaseSettings()
+
+
+@lru_cache(maxsize=1)
+def get_data_settings() -> DataSettings:
+    return DataSettings()
 
 
 def missing_variable(error: ValidationError) -> str | None:

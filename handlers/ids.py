@@ -130,5 +130,10 @@ DIGEST_BUTTON_ACTIONS = (
     DIGEST_PREVIEW_ACTION,
 )
 
+
+# ----- Data rights --------------------------------------------------------------------------
+# App Home: "Download my data" sends the person's export to their DM.
+PRIVACY_EXPORT_ACTION = "privacy_export"
+
 COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND, FEEDBACK_COMMAND)
 MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT, GIVE_FEEDBACK_SHORTCUT)

@@ -482,3 +482,51 @@ class Digest(Base):
     # Its span of weeks had enough answerers to release whatever anonymous note waited, whether
     # or not one did: the next digest's span starts after it (migration 0007).
     anonymity_met: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+# ----- Data rights ---------------------------------------------------------------------------
+
+
+class PrivacyAudit(Base):
+    """One export, erasure or retention run: what was done, who or what asked, when, and how
+    many rows of each kind it touched. Never content; and an erasure's row names nobody, since
+    it must not keep the id it erased."""
+
+    __tablename__ = "privacy_audit"
+    __table_args__ = (
+        # A daily retention run is claimed by inserting its key: one replica runs it.
+        UniqueConstraint("run_key"),
+        Index("ix_privacy_audit_started", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))  # None: every workspace (retention)
+    # export | workspace_export | forget | retention
+    action: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(80))  # "cli:alice", "slack:U123", "minute job"
+    subject_id: Mapped[str | None] = mapped_column(String(32))  # whose data an export holds
+    run_key: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    counts: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+class ForgottenPerson(Base):
+    """A digest of each erased person's id, so that the directory sync does not cache a
+    deactivated leaver's name and email again (users.list lists deactivated people too). A
+    digest, not the id: no row may hold that."""
+
+    __tablename__ = "privacy_forgotten"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+# Retention deletes outbox rows and check-ins in batches; the database then clears each
+# reference to a deleted row (ON DELETE SET NULL), which without an index is a scan per row.
+Index("ix_checkin_occurrences_prompt_outbox", CheckinOccurrence.prompt_outbox_id)
+Index("ix_feedback_asked_ask_outbox", FeedbackAsked.ask_outbox_id)
+Index("ix_conversation_threads_root_outbox", ConversationThread.root_outbox_id)
+Index("ix_conversation_threads_peer_root_outbox", ConversationThread.peer_root_outbox_id)
+Index("ix_digests_outbox", Digest.outbox_id)
+Index("ix_upward_feedback_occurrence", UpwardFeedback.occurrence_id)

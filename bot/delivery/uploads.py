@@ -11,6 +11,11 @@ The sender hands rows whose method is one of `PSEUDO_METHODS` to `call` (a dispa
   `$parent.channel`, which the sender fills in. Slack may answer `invalid_blocks` while the file
   is still processing: that post is retried after a short wait (the sender's backoff), and
   after `FILE_RETRIES` tries it goes without the chart rather than not at all.
+- `pulsebot.share_file`: a file for one person, shared into their DM with the bot (its
+  `channel` is their user id, as for a DM post, so rows withdrawn for a person include it).
+  files.completeUploadExternal shares into a conversation id only, so conversations.open finds
+  the DM first. Not looked for after a lost answer: at worst the person gets a second copy of
+  their own file.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ log = logging.getLogger(__name__)
 
 UPLOAD = "pulsebot.files_upload"
 POST_WITH_FILE = "pulsebot.post_with_file"
-PSEUDO_METHODS = frozenset({UPLOAD, POST_WITH_FILE})
+SHARE_FILE = "pulsebot.share_file"
+PSEUDO_METHODS = frozenset({UPLOAD, POST_WITH_FILE, SHARE_FILE})
 FILE_PLACEHOLDER = "$chart.file_id"
 FILE_RETRIES = 4
 UPLOAD_TIMEOUT = 10.0
@@ -55,6 +61,18 @@ def upload_payload(png: bytes, filename: str, title: str, alt_text: str) -> dict
     }
 
 
+def share_payload(
+    user_id: str, content: bytes, filename: str, title: str, comment: str
+) -> dict[str, Any]:
+    return {
+        "channel": user_id,
+        "filename": filename,
+        "title": title,
+        "initial_comment": comment,
+        "content_b64": base64.b64encode(content).decode("ascii"),
+    }
+
+
 def call(
     client: WebClient, method: str, payload: dict[str, Any], key: str, attempts: int
 ) -> dict[str, Any]:
@@ -65,6 +83,8 @@ def call(
         return {"channel": _upload(client, payload), "ts": None}
     if method == POST_WITH_FILE:
         return _post(client, payload, key, attempts)
+    if method == SHARE_FILE:
+        return {"channel": _share(client, payload), "ts": None}
     raise ValueError(f"not a pseudo-method: {method}")
 
 
@@ -79,11 +99,15 @@ def _upload(client: WebClient, payload: dict[str, Any]) -> str:
             log.error("chart upload refused (%s): digests go without charts", error.response)
             return ""
         raise
+    _send_bytes(str(ticket["upload_url"]), content)
+    file_id = str(ticket["file_id"])
+    client.files_completeUploadExternal(files=[{"id": file_id, "title": payload["title"]}])
+    return file_id
+
+
+def _send_bytes(url: str, content: bytes) -> None:
     request = urllib.request.Request(
-        str(ticket["upload_url"]),
-        data=content,
-        method="POST",
-        headers={"Content-Type": "application/octet-stream"},
+        url, data=content, method="POST", headers={"Content-Type": "application/octet-stream"}
     )
     try:
         with urllib.request.urlopen(request, timeout=UPLOAD_TIMEOUT) as answer:
@@ -91,9 +115,24 @@ def _upload(client: WebClient, payload: dict[str, Any]) -> str:
                 raise RetryLater(f"upload_http_{answer.status}")
     except urllib.error.HTTPError as error:
         raise RetryLater(f"upload_http_{error.code}") from None
-    file_id = str(ticket["file_id"])
-    client.files_completeUploadExternal(files=[{"id": file_id, "title": payload["title"]}])
-    return file_id
+
+
+def _share(client: WebClient, payload: dict[str, Any]) -> str:
+    """Upload and share into the person's DM; the DM's id, which the sender records."""
+    opened = client.conversations_open(users=payload["channel"])
+    channel = opened.get("channel") or {}
+    dm = str(channel.get("id") or "") if isinstance(channel, dict) else ""
+    if not dm:
+        raise RetryLater("no_dm_channel")
+    content = base64.b64decode(payload["content_b64"])
+    ticket = client.files_getUploadURLExternal(filename=payload["filename"], length=len(content))
+    _send_bytes(str(ticket["upload_url"]), content)
+    client.files_completeUploadExternal(
+        files=[{"id": str(ticket["file_id"]), "title": payload["title"]}],
+        channel_id=dm,
+        initial_comment=payload.get("initial_comment") or None,
+    )
+    return dm
 
 
 def _post(client: WebClient, payload: dict[str, Any], key: str, attempts: int) -> dict[str, Any]:

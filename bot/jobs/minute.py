@@ -23,7 +23,8 @@ from bot.jobs import digests as digest_jobs
 from bot.jobs.digests import DigestPolicy
 from bot.notify import checkins as notify
 from bot.notify import feedback_requests as notify_requests
-from bot.services import checkins, feedback_requests
+from bot.services import checkins, feedback_requests, retention
+from bot.services.retention import RetentionPolicy
 from storage.engine import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class RunSummary:
     requests_reminded: int = 0  # people reminded of a feedback request due within a day
     requests_closed: int = 0  # feedback requests closed (each with its summary)
     digests: int = 0  # weekly digests written (bot/jobs/digests.py)
+    retained: int = 0  # rows today's retention run deleted or emptied (once a day)
 
     @property
     def messages(self) -> int:
@@ -80,6 +82,7 @@ class RunSummary:
                 if self.requests_reminded or self.requests_closed
                 else ""
             )
+            + (f", {self.retained} row(s) past retention" if self.retained else "")
         )
 
 
@@ -91,17 +94,21 @@ def run_due(
     batch_size: int = BATCH,
     digests: DigestPolicy | None = None,
     digest_limit: int | None = None,
+    keep: RetentionPolicy | None = None,
 ) -> RunSummary:
     """Everything due at or before `now`, one short transaction per batch.
 
     Order matters: closings first (a check-in past its close gets no reminder), then new
     occurrences, re-prompts after snoozes (which count as the reminder if one was due), and
-    reminders. Last, the weekly digests due (`digests`, or the settings of `Deps`; a bare
-    session factory without a policy writes none).
+    reminders. Then the weekly digests due (`digests`, or the settings of `Deps`; a bare
+    session factory without a policy writes none). Last, once a day, retention (`keep`, or the
+    settings of `Deps`).
     """
     factory = source.session_factory if isinstance(source, Deps) else source
     if digests is None and isinstance(source, Deps):
         digests = DigestPolicy.from_settings(source.settings)
+    if keep is None and isinstance(source, Deps):
+        keep = RetentionPolicy.from_settings(source.settings)
     summary = RunSummary()
 
     def close(session: Session) -> int:
@@ -137,7 +144,38 @@ def run_due(
         summary.digests = digest_jobs.write_due(
             factory, now, digests, team_id=team_id, limit=digest_limit
         ).written
+    if keep is not None and keep.active:
+        counts = apply_retention(factory, now, keep)
+        summary.retained = sum(counts.values()) if counts else 0
     return summary
+
+
+def apply_retention(
+    factory: sessionmaker[Session],
+    now: datetime,
+    policy: RetentionPolicy,
+    *,
+    actor: str = "minute job",
+    daily: bool = True,
+) -> dict[str, int] | None:
+    """Delete or empty what is older than the policy keeps, step by step in batches; what each
+    step did, or None when today's run (UTC) was already claimed by this or another process.
+    `daily=False` (a run asked for by hand) always runs. Every run is in the audit log."""
+    with unit_of_work(factory) as session:
+        if daily:
+            run_id = retention.claim_day(session, now, actor)
+        else:
+            run_id = retention.start(session, now, actor)
+    if run_id is None:
+        return None
+    counts = {
+        name: drain(factory, step, policy.batch) for name, step in retention.steps(policy, now)
+    }
+    with unit_of_work(factory) as session:
+        retention.finish(session, run_id, counts, now)
+    if any(counts.values()):
+        log.info("retention: %s", ", ".join(f"{n} {name}" for name, n in counts.items() if n))
+    return counts
 
 
 def drain(factory: sessionmaker[Session], step: Callable[[Session], int], batch_size: int) -> int:

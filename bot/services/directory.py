@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.services.slack_limits import SELECT_OPTIONS_MAX
 from storage import checkins as checkins_store
 from storage import directory as store
+from storage import privacy as privacy_store
 from storage.directory import CachedUser, UserRecord
 
 CACHE_TTL = timedelta(hours=24)
@@ -200,6 +201,7 @@ def store_changes(
     neither: nothing of theirs can be open yet.
     """
     latest = list({record.user_id: record for record in records}.values())
+    latest = _without_erased(session, team_id, latest)
     if not latest:
         return Changes(0, [], [])
     before = store.deleted_flags(session, team_id, [r.user_id for r in latest])
@@ -209,6 +211,20 @@ def store_changes(
     if returned:
         checkins_store.restart_memberships(session, team_id, returned, now)
     return Changes(stored, left, returned)
+
+
+def _without_erased(
+    session: Session, team_id: str, records: list[UserRecord]
+) -> list[UserRecord]:
+    """A deactivated person whose data was erased is not cached again (Slack lists deactivated
+    people for ever)."""
+    left = {privacy_store.person_digest(team_id, r.user_id): r for r in records if r.deleted}
+    if not left or not privacy_store.any_forgotten(session, team_id):
+        return records
+    erased = {left[d].user_id for d in privacy_store.forgotten_among(session, team_id, left)}
+    for user_id in erased:
+        privacy_store.delete_directory_row(session, team_id, user_id)
+    return [r for r in records if r.user_id not in erased]
 
 
 def people(

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot.services.privacy import FORMER_COLLEAGUE, FORMER_ID
 from bot.services.slack_limits import (
     BUTTON_TEXT_MAX,
     HEADER_MAX,
@@ -43,9 +44,14 @@ def header(text: str) -> Block:
     return {"type": "header", "text": plain(text, HEADER_MAX)}
 
 
+def person(user_id: str) -> str:
+    """A mention; someone whose data was erased is "a former colleague" (no Slack id left)."""
+    return FORMER_COLLEAGUE if user_id == FORMER_ID else f"<@{user_id}>"
+
+
 def mentions(user_ids: Iterable[str]) -> str:
     """`<@A>`, `<@A> and <@B>`, `<@A>, <@B> and <@C>`."""
-    names = [f"<@{uid}>" for uid in user_ids]
+    names = [person(uid) for uid in user_ids]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers.blocks.common import context, header, section
+from handlers.blocks.common import context, header, person, section
+from handlers.blocks.privacy import download_section
 
 
 def home_view(
@@ -22,8 +23,9 @@ def home_view(
 ) -> dict[str, Any]:
     """`checkin`: a ready line about the person's waiting or next check-in, if any.
     `extra`: sections of other features (the digest's team view and your history);
-    `feedback`: the Feedback section's blocks (handlers.blocks.feedback.home_section)."""
-    board = "\n".join(f"{i}. <@{uid}> — {n}" for i, (uid, n) in enumerate(top, 1))
+    `feedback`: the Feedback section's blocks (handlers.blocks.feedback.home_section).
+    "Download my data" comes last, for everyone."""
+    board = "\n".join(f"{i}. {person(uid)} — {n}" for i, (uid, n) in enumerate(top, 1))
     return {
         "type": "home",
         "blocks": [
@@ -39,5 +41,6 @@ def home_view(
                 "Give kudos with `/kudos @name thanks for… #value`, or from a message's ⋯ menu."
             ),
             *feedback,
+            *download_section(),
         ],
     }

@@ -10,7 +10,7 @@ from bot.services.digest import DigestData
 from bot.services.home import MyHome, sparkline
 from bot.services.text import escape
 from handlers import ids
-from handlers.blocks.common import Block, clip, context, header, plain, section
+from handlers.blocks.common import Block, clip, context, header, person, plain, section
 from handlers.blocks.digest import trend_words
 
 MAX_BLOCKS = 40
@@ -27,7 +27,7 @@ def my_sections(home: MyHome) -> list[Block]:
                 f"{escape(clip(answer.summary, 400))}"
             )
             for author, reply in answer.replies[-2:]:
-                text += f"\n:speech_balloon: <@{author}>: {escape(clip(reply, 300))}"
+                text += f"\n:speech_balloon: {person(author)}: {escape(clip(reply, 300))}"
             blocks.append(section(text))
     else:
         blocks.append(section("_No answers yet._"))
@@ -35,11 +35,11 @@ def my_sections(home: MyHome) -> list[Block]:
         blocks.append(context(f"Your pulse, last 8 weeks: `{home.sparkline}`"))
     blocks.append(header("Your kudos"))
     received = "\n".join(
-        f"• from <@{k.other_ids[0]}>: {escape(clip(k.message, 120))}"
+        f"• from {person(k.other_ids[0])}: {escape(clip(k.message, 120))}"
         for k in home.received[:KUDOS_SHOWN]
     )
     given = "\n".join(
-        f"• to {', '.join(f'<@{u}>' for u in k.other_ids)}: {escape(clip(k.message, 120))}"
+        f"• to {', '.join(person(u) for u in k.other_ids)}: {escape(clip(k.message, 120))}"
         for k in home.given[:KUDOS_SHOWN]
     )
     blocks.append(section(f"*Received*\n{received or '_None yet._'}"))
