@@ -312,7 +312,10 @@ def seed_checkin_messages(
                 upward_text=named if submitted.manager_id == template.owner_id else None,
             )
             emulator.add_message(template.owner_id, bot, text, ts=at.timestamp() + 1, blocks=blocks)
-        if template.channel_id:
+        shared = checkin_blocks.channel_answers(
+            occurrence.user_id, template.name, submitted.answers
+        )
+        if template.channel_id and shared is not None:
             owner = company.person(template.owner_id)
             zone = ZoneInfo(owner.tz if owner else "UTC")
             day = occurrence.scheduled_at.astimezone(zone).date()
@@ -323,9 +326,7 @@ def seed_checkin_messages(
                     template.channel_id, bot, text, ts=at.timestamp(), blocks=blocks
                 )
                 headers[key] = header["ts"]
-            text, blocks = checkin_blocks.channel_answers(
-                occurrence.user_id, template.name, submitted.answers
-            )
+            text, blocks = shared
             emulator.add_message(
                 template.channel_id,
                 bot,

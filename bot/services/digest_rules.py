@@ -23,6 +23,7 @@ PULSE_DROP = 2.0  # points below the person's own 4-week average
 LOW_PULSE = 2  # pulse at or below this two weeks running, or before a silent week
 TREND_WEEKS = 4  # the weeks of pulse a "whom to talk to" line shows
 NO_KUDOS_DAYS = 30
+NO_DETAILS = "blocked (no details given)"
 NOT_A_BLOCKER = {"", "none", "no", "n/a", "na", "nope", "nothing", "-", "no blockers", "nil"}
 
 Note = TypeVar("Note")  # an anonymous note, whatever its shape: the rule only passes them on
@@ -108,10 +109,16 @@ def pulse_value(value: Any) -> int | None:
     return number if 1 <= number <= 5 else None
 
 
-def blocker_text(kind: str, value: Any) -> str | None:
-    """The blocker an answer reports, or None: a yes/no "yes", or text other than none/no/n/a."""
+def blocker_text(kind: str, value: Any, detail: Any = None) -> str | None:
+    """The blocker an answer reports, in the words a manager reads, or None.
+
+    A yes/no "yes" is what its detail ("What is blocking you?") says, or NO_DETAILS: a bare
+    "yes" tells nobody what to unblock. A text answer is a blocker unless it says none/no/n/a."""
     if kind == "yes_no":
-        return "yes" if value is True or str(value).lower() in {"yes", "true", "y"} else None
+        if not (value is True or str(value).lower() in {"yes", "true", "y"}):
+            return None
+        said = detail.strip() if isinstance(detail, str) else ""
+        return said or NO_DETAILS
     if not isinstance(value, str):
         return None
     text = value.strip()
