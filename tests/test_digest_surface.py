@@ -332,13 +332,13 @@ def test_the_chart_has_a_legend_marks_empty_and_open_weeks_and_never_draws_them_
     pulses, bars = digest_chart.plotted(fig)
     assert pulses == [None, 3.5, None, None]
     assert bars == pytest.approx([0, 80, 0, 0])
-    # Readable at a phone's width: the PNG is at most 600 px wide with large text.
+    # Readable at a phone's width: 540 px wide with text that stays legible at 60 %.
     png = digest_chart.png(weeks)
     assert png.startswith(b"\x89PNG")
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (600, 460)
+    assert (width, height) == (540, 460)
     labels = fig.axes[0].get_xticklabels()
-    assert all(label.get_fontsize() >= 12 for label in labels)
+    assert all(label.get_fontsize() >= 14 for label in labels)
     # The painter that reuses a figure marks the same weeks.
     painter = digest_chart.Painter()
     painter.png([ChartWeek(w.label, 4.0, 1.0) for w in weeks])
