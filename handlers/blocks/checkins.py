@@ -141,7 +141,8 @@ def who_reads(owner_id: str, questions: Sequence[Question], channel_id: str | No
     text = f"Your answers go to <@{owner_id}>; <#{channel_id}> also sees your answers to {listed}."
     if kept:
         joined = kept[0] if len(kept) == 1 else f"{', '.join(kept[:-1])} and {kept[-1]}"
-        text += f" {joined[0].upper()}{joined[1:]} never go there."
+        go = "goes" if len(kept) == 1 and kept[0] != "your other answers" else "go"
+        text += f" {joined[0].upper()}{joined[1:]} never {go} there."
     return text
 
 
