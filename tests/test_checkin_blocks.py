@@ -373,7 +373,7 @@ def test_the_prompt_says_who_reads_which_answer() -> None:
     intro = message[0]["text"]["text"]
     assert (
         "Your answers go to <@UANA>; <#C0PLATFORM> also sees your answers to "
-        "_What did you get done?_ and _Anything blocking you?_. Your pulse, your note for your "
+        "_What did you get done?_ and _Anything blocking you?_ Your pulse, your note for your "
         "manager and your other answers never go there." in intro
     )
     _, alone = blocks.prompt_message(1, "Weekly", "UANA", PLATFORM, CLOSES)

@@ -313,7 +313,8 @@ def test_the_preview_says_it_is_one_and_when_it_goes_and_a_sent_one_says_when_it
     data.sent = True
     sent = blocks.preview_modal(DigestPreview(data, sent_at=goes))
     assert sent["title"]["text"] == "Weekly digest"
-    assert sent["blocks"][0]["elements"][0]["text"].startswith(":outbox_tray: *As sent* <!date^")
+    said = sent["blocks"][0]["elements"][0]["text"]
+    assert said.startswith(":mailbox_with_mail: *As sent* <!date^")
 
 
 # ----- the chart --------------------------------------------------------------------------------

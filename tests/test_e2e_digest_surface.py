@@ -257,7 +257,7 @@ def test_a_pulse_question_in_a_channel_template_stays_out_of_the_channel(
     prompt = keyed(slack, f"checkin:{ben.id}:prompt")
     assert (
         "<#C0PLAT> also sees your answers to _What did you get done?_ and _Anything blocking "
-        "you?_. Your pulse and your other answers never go there." in blocks_text(prompt)
+        "you?_ Your pulse and your other answers never go there." in blocks_text(prompt)
     )
     # So does the form, under each question.
     signed.block_action(
@@ -410,6 +410,7 @@ def test_a_directors_digest_leads_with_the_teams_below_her_with_no_chart_and_no_
     # After: what was sent, and said so.
     after = preview(slack, signed, "t-after")
     assert after["title"]["text"] == "Weekly digest"
-    assert after["blocks"][0]["elements"][0]["text"].startswith(":outbox_tray: *As sent* <!date^")
+    said = after["blocks"][0]["elements"][0]["text"]
+    assert said.startswith(":mailbox_with_mail: *As sent* <!date^")
     shown = [b for b in after["blocks"][1:] if b["type"] in ("header", "section")]
     assert [b["text"]["text"] for b in shown][:3] == texts[:3]

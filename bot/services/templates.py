@@ -115,8 +115,8 @@ class Question:
 
 DETAIL_TEXT = "What is blocking you?"
 DETAIL_HINT = (
-    "Only if you answered Yes. Slack forms can't show this only after a Yes, so it is always "
-    "here; a few words tell your manager what to unblock."
+    "Only if you answered Yes: a few words tell your manager what to unblock. Leave it empty "
+    "otherwise."
 )
 
 

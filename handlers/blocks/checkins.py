@@ -138,7 +138,9 @@ def who_reads(owner_id: str, questions: Sequence[Question], channel_id: str | No
         )
         if present
     ]
-    text = f"Your answers go to <@{owner_id}>; <#{channel_id}> also sees your answers to {listed}."
+    stop = "" if shared[-1].text.rstrip()[-1:] in "?!." else "."
+    text = f"Your answers go to <@{owner_id}>; <#{channel_id}> also sees your answers to {listed}"
+    text += stop
     if kept:
         joined = kept[0] if len(kept) == 1 else f"{', '.join(kept[:-1])} and {kept[-1]}"
         go = "goes" if len(kept) == 1 and kept[0] != "your other answers" else "go"
@@ -237,7 +239,10 @@ def answer_modal(
     for question in form_questions(questions):
         if len(blocks) + 3 > MODAL_BLOCKS_MAX:
             break
-        blocks.append(_question_input(question, (initial or {}).get(question.id)))
+        field = _question_input(question, (initial or {}).get(question.id))
+        if per_question and question.upward:
+            field.pop("hint", None)  # the line under it names the reader
+        blocks.append(field)
         if question.asks_detail:
             continue  # its readers are said once, under its detail
         if per_question and readers is not None:

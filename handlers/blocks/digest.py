@@ -135,7 +135,7 @@ def preview_modal(preview: DigestPreview | DigestData) -> dict[str, Any]:
     blocks = [b for _, message in messages(data, chart=False) for b in message]
     if data.sent or preview.sent_at is not None:
         when = f" {slack_date(preview.sent_at)}" if preview.sent_at is not None else ""
-        note = f":outbox_tray: *As sent*{when}."
+        note = f":mailbox_with_mail: *As sent*{when}."
         title = "Weekly digest"
     else:
         when = f" {slack_date(preview.goes_at)}" if preview.goes_at is not None else " later"
