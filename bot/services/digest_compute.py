@@ -145,10 +145,7 @@ def compute(
 
 def summary(questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> str:
     """The answers on one line each, cut short; View more shows them whole."""
-    parts = [
-        f"{question['text']} {shown}"
-        for question, shown in answer_words(questions, values)
-    ]
+    parts = [f"{question['text']} {shown}" for question, shown in answer_words(questions, values)]
     text = "\n".join(parts)
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
@@ -249,36 +246,27 @@ def _answers(
     blockers: dict[str, str] = {}
     for blocker in data.blockers:
         blockers.setdefault(blocker.user_id, blocker.text)
-    week = datetime.fromisoformat(data.week_start).date()
     data.answers = []
     for user_id, mine in by_person.items():
         latest = mine[-1]
-        names = list(dict.fromkeys(inputs.templates[r.template_id].name for r in mine))
-        gist = next(
-            (
-                said
-                for r in reversed(mine)
-                if (
-                    said := rules.answer_gist(
-                        inputs.templates[r.template_id].questions, inputs.answers.get(r.id, {})
-                    )
-                )
-            ),
-            "",
-        )
+        shapes = [inputs.templates[r.template_id] for r in mine]
+        said = [
+            rules.answer_gist(t.questions, inputs.answers.get(r.id, {}))
+            for r, t in reversed(list(zip(mine, shapes, strict=True)))
+        ]
         data.answers.append(
             AnswerLine(
                 user_id=user_id,
                 occurrence_id=latest.id,
-                template=", ".join(names),
+                template=", ".join(dict.fromkeys(t.name for t in shapes)),
                 summary=summary(
                     inputs.templates[latest.template_id].questions,
                     inputs.answers.get(latest.id, {}),
                 ),
                 replied=any(r.id in replied for r in mine),
                 occurrence_ids=[r.id for r in mine],
-                pulse=pulses.get((user_id, week)),
-                gist=gist,
+                pulse=pulses.get((user_id, inputs.week)),
+                gist=next((words for words in said if words), ""),  # the latest that said any
                 blocker=blockers.get(user_id),
             )
         )
