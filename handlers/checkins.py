@@ -254,6 +254,7 @@ def _open_answer_modal(
             due.template.name,
             occurrence.local_date,
             due.template.questions,
+            readers=blocks.Readers(due.template.owner_id, manager_id, due.template.channel_id),
             anonymity_min=None if offered else minimum,
             release_after=minimum,
         )

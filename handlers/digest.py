@@ -51,20 +51,13 @@ def on_preview(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
 def on_view_more(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     deps = deps_of(context)
-    occurrence_id = as_int(action_value(body))
+    team_id, reader_id = team_of(body), body["user"]["id"]
+    occurrence_ids = blocks.view_more_ids(action_value(body))
     with deps.unit_of_work() as session:
-        view = service.answer_view(session, team_of(body), body["user"]["id"], occurrence_id)
-    if view is None:
-        modal = blocks.notice_modal(NOT_YOURS)
-    else:
-        modal = blocks.answer_modal(
-            view.occurrence_id,
-            view.member_id,
-            view.template,
-            view.local_date.isoformat(),
-            view.answers,
-            view.replies,
-        )
+        reader = people(session, team_id, [reader_id]).get(reader_id)
+        zone = service.zone_of(reader.tz if reader else None)
+        views = service.answer_view(session, team_id, reader_id, occurrence_ids, zone)
+    modal = blocks.answer_modal(views) if views else blocks.notice_modal(NOT_YOURS)
     open_view(client, body["trigger_id"], modal)
 
 
@@ -116,6 +109,8 @@ def open_digest(deps: Deps, client: WebClient, team_id: str, user_id: str, trigg
                 now,
                 zone=service.zone_of(person.tz if person else None),
                 anonymity_min=deps.settings.anonymity_min,
+                weekday=deps.settings.digest_weekday,
+                at=deps.settings.digest_time,
             )
             view = blocks.preview_modal(data)
         except service.NotAManager:

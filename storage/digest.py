@@ -528,6 +528,23 @@ def notes(session: Session, team_id: str, manager_id: str, iso_week: str) -> lis
     return [NoteRow(*row) for row in rows]
 
 
+def named_notes(
+    session: Session, team_id: str, manager_id: str, occurrence_ids: Sequence[int]
+) -> dict[int, str]:
+    """{occurrence id: the named note its member left `manager_id` with that answer}."""
+    if not occurrence_ids:
+        return {}
+    rows = session.execute(
+        select(UpwardFeedback.occurrence_id, UpwardFeedback.text).where(
+            UpwardFeedback.team_id == team_id,
+            UpwardFeedback.manager_id == manager_id,
+            UpwardFeedback.anonymous.is_(False),
+            UpwardFeedback.occurrence_id.in_(list(occurrence_ids)),
+        )
+    )
+    return {cast(int, occurrence_id): text for occurrence_id, text in rows}
+
+
 def release_marks(
     session: Session, team_id: str, manager_id: str, before: str
 ) -> tuple[str | None, str | None]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.services.templates import DEFAULT_QUESTIONS, Question
+from bot.services.templates import DEFAULT_QUESTIONS, Question, form_questions
 from handlers import ids
 from handlers.blocks import checkins as blocks
 
@@ -58,7 +58,7 @@ def all_text(message_blocks: list[dict[str, Any]]) -> str:
 
 
 def test_prompt_has_start_snooze_skip_carrying_the_occurrence() -> None:
-    text, message = blocks.prompt_message(42, "Platform weekly", "UANA", 5, CLOSES)
+    text, message = blocks.prompt_message(42, "Platform weekly", "UANA", QUESTIONS, CLOSES)
     within_limits(message)
     assert "Platform weekly" in text
     assert buttons(message) == [
@@ -75,15 +75,15 @@ def test_prompt_has_start_snooze_skip_carrying_the_occurrence() -> None:
 
 
 def test_prompt_variants() -> None:
-    _, late = blocks.prompt_message(1, "T", "UANA", 1, CLOSES, late=True)
+    _, late = blocks.prompt_message(1, "T", "UANA", QUESTIONS[:1], CLOSES, late=True)
     assert "Sorry this comes late" in all_text(late) and "1 question ·" in all_text(late)
-    _, again = blocks.prompt_message(1, "T", "UANA", 1, CLOSES, snoozed=True)
+    _, again = blocks.prompt_message(1, "T", "UANA", QUESTIONS[:1], CLOSES, snoozed=True)
     assert "Snooze is over" in all_text(again)
     assert buttons(again)[0] == (ids.CHECKIN_START_ACTION, "1")
 
 
 def test_template_names_are_escaped_in_mrkdwn() -> None:
-    _, message = blocks.prompt_message(1, "<!channel> & co", "UANA", 1, CLOSES)
+    _, message = blocks.prompt_message(1, "<!channel> & co", "UANA", QUESTIONS[:1], CLOSES)
     assert "<!channel>" not in all_text(message)
     assert "&lt;!channel&gt; &amp; co" in all_text(message)
 
@@ -301,3 +301,124 @@ def test_the_anonymous_option_is_hidden_and_explained_for_a_small_team() -> None
     assert "fewer than 3 direct reports" in json.dumps(hidden["blocks"])
     confirmation = blocks.anonymous_confirmation("Weekly", 3)
     assert "at least 3 of their direct reports" in json.dumps(confirmation)
+
+
+# ----- blockers that say what blocks, and who reads what ----------------------------------------
+
+PLATFORM = (
+    Question("done", "What did you get done?", "text", required=True),
+    Question("pulse", "How do you feel?", "pulse", required=True),
+    Question("blocked", "Anything blocking you?", "yes_no", blocker=True),
+    Question("workload", "How is your workload?", "text", in_channel=False),
+    Question("upward", "For your manager?", "text", anonymous_allowed=True),
+)
+READERS = blocks.Readers("UANA", "UANA", "C0PLATFORM")
+
+
+def test_a_yes_no_blocker_asks_what_blocks_in_the_same_form_with_a_hint() -> None:
+    view = blocks.answer_modal(1, "Platform weekly", DAY, PLATFORM, readers=READERS)
+    within_limits(view["blocks"], max_blocks=100)
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert [b["block_id"] for b in inputs][:4] == [
+        "checkin_q_done",
+        "checkin_q_pulse",
+        "checkin_q_blocked",
+        "checkin_q_blocked.detail",  # right under its question
+    ]
+    detail = inputs[3]
+    assert detail["label"]["text"] == "What is blocking you?" and detail["optional"] is True
+    assert detail["element"]["type"] == "plain_text_input"
+    assert "Only if you answered Yes" in detail["hint"]["text"]
+    state = {
+        "checkin_q_blocked": {
+            "answer": {"type": "radio_buttons", "selected_option": {"value": "yes"}}
+        },
+        "checkin_q_blocked.detail": {"answer": {"type": "plain_text_input", "value": "Legal"}},
+    }
+    answers, _ = blocks.read_answers(state, PLATFORM)
+    assert answers["blocked"] == "yes" and answers["blocked.detail"] == "Legal"
+
+
+def test_the_form_says_under_each_question_who_reads_it() -> None:
+    view = blocks.answer_modal(1, "Platform weekly", DAY, PLATFORM, readers=READERS)
+    readers = {}
+    last_input = None
+    for block in view["blocks"]:
+        if block["type"] == "input":
+            last_input = block["block_id"]
+        elif block["type"] == "context" and last_input:
+            readers[last_input] = block["elements"][0]["text"]
+    ana, channel = "<@UANA> (your manager)", "<#C0PLATFORM>"
+    assert readers == {
+        "checkin_q_done": f":busts_in_silhouette: Read by {ana} and {channel}",
+        "checkin_q_pulse": f":bust_in_silhouette: Read by {ana} only",  # never the channel
+        "checkin_q_blocked.detail": f":busts_in_silhouette: Read by {ana} and {channel}",
+        "checkin_q_workload": f":bust_in_silhouette: Read by {ana} only",
+        "checkin_q_upward": f":lock: Read by {ana} only",
+    }
+    # No channel: one person reads every answer, said once above them.
+    alone = blocks.answer_modal(1, "Weekly", DAY, PLATFORM, readers=blocks.Readers("UANA", "UANA"))
+    contexts = [b for b in alone["blocks"] if b["type"] == "context"]
+    assert "Your answers are read by <@UANA> (your manager) only" in json.dumps(contexts[0])
+    assert all("Read by" not in json.dumps(c) for c in contexts[1:])
+    # An owner who is not the member's manager: both are named.
+    other = blocks.Readers("UOWNER", "UANA")
+    assert other.everything().endswith("read by <@UOWNER> and <@UANA> (your manager) only")
+
+
+def test_the_prompt_says_who_reads_which_answer() -> None:
+    _, message = blocks.prompt_message(
+        1, "Platform weekly", "UANA", PLATFORM, CLOSES, channel_id="C0PLATFORM"
+    )
+    intro = message[0]["text"]["text"]
+    assert (
+        "Your answers go to <@UANA>; <#C0PLATFORM> also sees your answers to "
+        "_What did you get done?_ and _Anything blocking you?_ Your pulse, your note for your "
+        "manager and your other answers never go there." in intro
+    )
+    _, alone = blocks.prompt_message(1, "Weekly", "UANA", PLATFORM, CLOSES)
+    assert "Your answers go to <@UANA> only." in alone[0]["text"]["text"]
+
+
+def test_a_blocker_reads_as_what_blocks_in_the_managers_dm_and_the_channel() -> None:
+    detail = templates_detail(PLATFORM[2])
+    with_detail = [
+        (PLATFORM[0], "Shipped"),
+        (PLATFORM[1], 4),
+        (PLATFORM[2], True),
+        (detail, "Waiting on <!here> legal"),
+    ]
+    _, dm = blocks.manager_answers(1, "UBEN", "Weekly", DAY, with_detail)
+    body = all_text(dm)
+    assert "*Anything blocking you?*\\nYes:\\n>Waiting on &lt;!here&gt; legal" in body
+    assert "What is blocking you?" not in body  # read as its question's answer, not apart
+    channel = blocks.channel_answers("UBEN", "Weekly", with_detail)
+    assert channel is not None
+    assert "Waiting on &lt;!here&gt; legal" in all_text(channel[1])
+    bare = [(PLATFORM[0], "Shipped"), (PLATFORM[2], True)]
+    _, dm = blocks.manager_answers(1, "UBEN", "Weekly", DAY, bare)
+    assert "*Anything blocking you?*\\nYes: _blocked (no details given)_" in all_text(dm)
+    _, mine = blocks.submitted_message("Weekly", DAY, bare)
+    assert "blocked (no details given)" in all_text(mine)
+
+
+def test_the_channel_gets_only_the_questions_the_template_shares_there() -> None:
+    answers = [
+        (PLATFORM[0], "Shipped"),
+        (PLATFORM[1], 2),
+        (PLATFORM[3], "Too much"),
+        (PLATFORM[4], "secret"),
+    ]
+    shared = blocks.channel_answers("UBEN", "Weekly", answers)
+    assert shared is not None
+    text, message = shared
+    body = all_text(message) + text
+    assert "Shipped" in body
+    for private in ("How do you feel", "meh", "Too much", "workload", "secret"):
+        assert private not in body, private
+    assert blocks.channel_answers("UBEN", "Weekly", answers[1:]) is None  # nothing to post
+
+
+def templates_detail(question: Question) -> Question:
+    (_, detail) = form_questions([question])
+    return detail

@@ -610,6 +610,51 @@ def test_validate_answers_refuses(raw: dict[str, Any], errors: dict[str, str]) -
     assert caught.value.errors == errors
 
 
+BLOCKER_QS = [
+    templates.Question("blocked", "Anything blocking you?", "yes_no", blocker=True),
+    templates.Question("why", "Why?", "text"),
+]
+PICK_YES = "You wrote what is blocking you below: pick Yes, or clear that text."
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # The detail is kept beside the yes, under its own key, as typed (trimmed).
+        (
+            {"blocked": "yes", "blocked.detail": " The vendor's API keys "},
+            {"blocked": True, "blocked.detail": "The vendor's API keys"},
+        ),
+        ({"blocked": "yes", "blocked.detail": ""}, {"blocked": True}),  # a yes without details
+        ({"blocked": "no", "blocked.detail": None}, {"blocked": False}),
+        ({}, {}),
+    ],
+)
+def test_a_yes_no_blocker_keeps_what_blocks(raw: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert checkins.validate_answers(BLOCKER_QS, raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"blocked": "no", "blocked.detail": "Legal"},  # No, and yet something blocks
+        {"blocked.detail": "Legal"},  # nothing picked: the member says which
+    ],
+)
+def test_a_blocker_detail_without_a_yes_is_refused_on_the_question(raw: dict[str, Any]) -> None:
+    with pytest.raises(AnswersInvalid) as caught:
+        checkins.validate_answers(BLOCKER_QS, raw)
+    assert caught.value.errors == {"blocked": PICK_YES}
+
+
+def test_a_detail_is_not_asked_beside_a_question_that_is_not_a_yes_no_blocker() -> None:
+    with pytest.raises(AnswersInvalid) as caught:
+        checkins.validate_answers(QS, {"done": "x", "pulse": 3, "blocked.detail": "Legal"})
+    assert caught.value.errors == {
+        "blocked.detail": "This question is not part of the check-in any more; reopen it."
+    }
+
+
 @pytest.mark.parametrize(
     ("text", "verb", "extra"),
     [

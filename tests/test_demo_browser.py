@@ -163,6 +163,7 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         phone.screenshot(path=str(tmp_path / "manager-phone.png"))
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+        _read_the_digests_on_a_phone(phone, base, tmp_path)
         phone.locator("form.composer textarea").fill("/kudos")
         phone.locator("form.composer textarea").press("Enter")
         expect(phone.locator("form.modal")).to_contain_text("What did they do?", timeout=WAIT)
@@ -173,6 +174,61 @@ def test_a_week_at_the_company_in_the_browser(browser: Any, tmp_path: Path) -> N
         page.close()
         assert not errors, errors
         assert re.search(r"\.png$", str(next(tmp_path.iterdir())))
+
+
+DAY_IN_WORDS = r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2}"  # "Fri 27 Nov"
+# Every block of a digest, with what sticks out past the screen's right edge or scrolls inside.
+OVERFLOWING = """
+(message) => [...message.querySelectorAll(
+    '.bk-header, .bk-section, .bk-context, .bk-image, .bk-image img, .bk-actions, .bk-accessory'
+)].map((el) => {
+    const box = el.getBoundingClientRect();
+    return {
+        text: (el.innerText || el.getAttribute('alt') || '').slice(0, 60),
+        right: box.right,
+        scrolls: el.scrollWidth - el.clientWidth,
+    };
+}).filter((b) => b.right > window.innerWidth + 0.5 || b.scrolls > 1)
+"""
+
+
+def _read_the_digests_on_a_phone(phone: Any, base: str, tmp_path: Path) -> None:
+    """Ana's digest and Maya's, as each reads them on a phone: every section within the
+    screen, the chart included; what blocks said in words; Maya's led by her teams."""
+    from playwright.sync_api import expect
+
+    phone.goto(f"{base}?as=U0ANA&c=dm")
+    # The digest sent at start-up (a jump past a Monday may have brought a later one).
+    digest = phone.locator(".msg", has_text="Your team, week of").first
+    expect(digest).to_be_visible(timeout=WAIT)
+    expect(digest.locator(".bk-image img")).to_be_visible(timeout=WAIT)
+    digest.locator(".bk-image img").evaluate("(img) => img.decode()")
+    digest.scroll_into_view_if_needed()
+    phone.screenshot(path=str(tmp_path / "digest-phone.png"), full_page=True)
+    assert digest.evaluate(OVERFLOWING) == []
+    blockers = digest.locator(".bk-section", has_text="Blockers")
+    if blockers.count():  # what blocks, and for how long: never a bare "yes"
+        expect(blockers).to_contain_text(re.compile(r"new this week|\d+(st|nd|rd|th) week"))
+        expect(blockers).not_to_contain_text(re.compile(r": yes\b"))
+    # View more: the whole answer, dated as a manager says dates, within the screen.
+    digest.get_by_role("button", name="View more").first.click()
+    modal = phone.locator("form.modal")
+    expect(modal).to_contain_text("What did you get done", timeout=WAIT)
+    expect(modal).to_contain_text(re.compile(DAY_IN_WORDS))
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"View more scrolls sideways on a phone ({width}px)"
+    phone.locator("form.modal [data-close]").first.click()
+    expect(modal).to_have_count(0, timeout=WAIT)
+
+    phone.goto(f"{base}?as=U0MAYA&c=dm")
+    teams = phone.locator(".msg", has_text="Your teams, week of").first
+    expect(teams).to_be_visible(timeout=WAIT)
+    expect(teams.locator(".bk-section").nth(1)).to_contain_text("Your teams")
+    expect(teams).not_to_contain_text("0 of 0")
+    assert teams.locator(".bk-image").count() == 0
+    assert teams.evaluate(OVERFLOWING) == []
+    teams.scroll_into_view_if_needed()
+    phone.screenshot(path=str(tmp_path / "director-digest-phone.png"), full_page=True)
 
 
 def test_the_jump_menu_moves_the_clock_and_closes(browser: Any) -> None:

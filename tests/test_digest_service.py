@@ -309,20 +309,26 @@ def test_an_anonymous_note_is_stored_in_the_managers_week_with_a_random_id(
 
 
 @pytest.mark.parametrize(
-    ("kind", "value", "expected"),
+    ("kind", "value", "detail", "expected"),
     [
-        ("yes_no", True, "yes"),
-        ("yes_no", False, None),
-        ("text", "None", None),
-        ("text", " n/a ", None),
-        ("text", "No.", None),
-        ("text", "", None),
-        ("text", "Waiting on legal", "Waiting on legal"),
-        ("text", None, None),
+        # A yes/no "yes" reads as what blocks, or says it did not say: never a bare "yes".
+        ("yes_no", True, None, "blocked (no details given)"),
+        ("yes_no", True, "  ", "blocked (no details given)"),
+        ("yes_no", "yes", "Waiting on legal ", "Waiting on legal"),
+        ("yes_no", False, None, None),
+        ("yes_no", None, None, None),
+        ("text", "None", None, None),
+        ("text", " n/a ", None, None),
+        ("text", "No.", None, None),
+        ("text", "", None, None),
+        ("text", "Waiting on legal", None, "Waiting on legal"),
+        ("text", None, None, None),
     ],
 )
-def test_what_counts_as_a_blocker(kind: str, value: object, expected: str | None) -> None:
-    assert rules.blocker_text(kind, value) == expected
+def test_what_counts_as_a_blocker(
+    kind: str, value: object, detail: object, expected: str | None
+) -> None:
+    assert rules.blocker_text(kind, value, detail) == expected
 
 
 def test_the_covered_week_and_when_its_digest_is_due() -> None:
@@ -358,7 +364,7 @@ def sixty_person_team() -> DigestData:
         answers=[AnswerLine(u, i, "Weekly", "y" * 280, False) for i, u in enumerate(people)],
         named_notes=[(u, "z" * 600) for u in people],
         no_kudos=people,
-        chart=[],
+        chart=[digest.ChartWeek(f"{d} Mar", 3.5, 0.9) for d in range(1, 9)],
     )
 
 

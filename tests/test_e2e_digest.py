@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.demo.emulator import SlackEmulator
-from bot.jobs.digests import DigestPolicy
+from bot.jobs.digests import DigestPolicy, write_due
 from bot.jobs.minute import run_due
 from bot.services import digest_rules as rules
 from bot.services import templates
@@ -75,23 +75,34 @@ def test_the_digest_goes_once_with_its_chart_uploaded_once_and_privately(
     server: RunningServer, slack: SlackEmulator, people: None
 ) -> None:
     seed(server)
+    policy = DigestPolicy.from_settings(server.deps.settings)
+    # UANN manages UX01, who has no check-in: her digest is one message, with no chart to
+    # upload (an empty frame tells her nothing). Sent first, so the fault below meets a chart.
+    written = write_due(server.deps.session_factory, SEND_AT, policy, manager_id="UANN")
+    assert written.written == 1
+    server.deps.notify_outbox()
+    (plain,) = slack.wait_for(
+        "chat.postMessage",
+        predicate=lambda c: c["metadata"]["event_payload"]["key"].startswith("digest:UANN:"),
+    )
+    assert not any(b["type"] == "image" for b in plain["blocks"])
+    assert "0 of 0" not in json.dumps(plain["blocks"])
     # A file still processing: Slack refuses the image block once; the post is retried later.
     slack.inject_fault("chat.postMessage", error="invalid_blocks", times=1)
-    policy = DigestPolicy.from_settings(server.deps.settings)
     with ThreadPoolExecutor(max_workers=2) as pool:  # two replicas' minute jobs at once
         runs = list(
             pool.map(
                 lambda _: run_due(server.deps.session_factory, SEND_AT, digests=policy), range(2)
             )
         )
-    assert sum(r.digests for r in runs) == 4  # UMGR, UANN, UBOB, UOTHER: once each
+    assert sum(r.digests for r in runs) == 3  # UMGR, UBOB, UOTHER: once each
     server.deps.notify_outbox()
     posts = slack.wait_for(
         "chat.postMessage",
         count=5,  # four digests, and the one refused while its file was processing
         timeout=20,
         predicate=lambda c: c["metadata"]["event_payload"]["key"].startswith("digest:"),
-    )
+    )[1:]
     with server.deps.unit_of_work() as session:
         weeks = session.scalars(select(Digest.iso_week).where(Digest.manager_id == MANAGER))
         assert weeks.all() == [ISO_WEEK]
@@ -102,11 +113,11 @@ def test_the_digest_goes_once_with_its_chart_uploaded_once_and_privately(
                 )
             ).all()
         )
-    # Four digests, four private uploads: one each, never again for the retried post.
-    assert len(files) == 4 and all(f and f.startswith("F") for f in files.values())
-    assert len(slack.calls("files.getUploadURLExternal")) == 4
+    # Three charts, three private uploads: one each, never again for the retried post.
+    assert len(files) == 3 and all(f and f.startswith("F") for f in files.values())
+    assert len(slack.calls("files.getUploadURLExternal")) == 3
     completes = slack.calls("files.completeUploadExternal")
-    assert len(completes) == 4 and not any(c.get("channel_id") for c in completes)
+    assert len(completes) == 3 and not any(c.get("channel_id") for c in completes)
     refused_key = posts[0]["metadata"]["event_payload"]["key"]
     again = [p for p in posts if p["metadata"]["event_payload"]["key"] == refused_key]
     assert len(again) == 2 and again[0]["blocks"] == again[1]["blocks"]

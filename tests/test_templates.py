@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import org, templates
+from bot.services import org, template_text, templates
 from bot.services.schedule import format_duration
 from bot.services.templates import Question, TemplateFileError, TemplateInvalid
 from storage.models import CheckinTemplate
@@ -406,3 +406,57 @@ def test_default_template(session: Session, now: datetime) -> None:
 def test_question_dict_round_trip() -> None:
     q = Question("focus", "Focus?", "choice", required=True, options=("A", "B"))
     assert Question.from_dict(q.to_dict()) == q
+    kept = Question("why", "Why?", "text", in_channel=False)
+    assert kept.to_dict()["in_channel"] is False and Question.from_dict(kept.to_dict()) == kept
+    assert "in_channel" not in q.to_dict()  # stored templates read the same as before
+
+
+def test_which_answers_a_team_channel_may_see() -> None:
+    """A pulse and an upward note never go to a channel, whatever the template says; any
+    other question does unless it says `in_channel: false`."""
+    definition = templates.parse_template(
+        minimal(
+            post_to={"manager": True, "channel": "C0TEAM"},
+            questions=[
+                {"id": "done", "text": "Done?", "kind": "text"},
+                {"id": "pulse", "text": "Mood?", "kind": "pulse"},
+                {"id": "pay", "text": "Pay ok?", "kind": "yes_no", "in_channel": False},
+                {"id": "up", "text": "For you?", "kind": "text", "anonymous_allowed": True},
+            ],
+        ),
+        resolve,
+    )
+    assert [q.id for q in definition.questions if q.shared] == ["done"]
+    for question in (
+        {"id": "q", "text": "Mood?", "kind": "pulse", "in_channel": True},
+        {"id": "q", "text": "Up?", "kind": "text", "anonymous_allowed": True, "in_channel": True},
+    ):
+        errors = errors_of(minimal(questions=[question]))
+        assert "never posted to a channel" in errors["questions[q].in_channel"]
+
+
+def test_a_yes_no_blocker_asks_what_blocks_in_the_same_form() -> None:
+    blocked = Question("blocked", "Blocked?", "yes_no", blocker=True, in_channel=False)
+    plain_yes_no = Question("ok", "OK?", "yes_no")
+    text_blocker = Question("what", "What's in your way?", "text", blocker=True)
+    asked = templates.form_questions([blocked, plain_yes_no, text_blocker])
+    assert [q.id for q in asked] == ["blocked", "blocked.detail", "ok", "what"]
+    detail = asked[1]
+    assert (detail.text, detail.kind, detail.required) == ("What is blocking you?", "text", False)
+    assert detail.detail_of == "blocked" and detail.in_channel is False  # read as its question
+
+
+def test_the_setup_modals_lines_keep_blockers_and_manager_only_questions() -> None:
+    text = (
+        "What did you get done? *\n"
+        "[pulse] How do you feel?\n"
+        "[yes/no] [blocker] Anything blocking you?\n"
+        "[manager only] How is your workload?\n"
+        "[upward] Anything for your manager?"
+    )
+    parsed = template_text.parse(text)
+    assert [q.get("in_channel", True) for q in parsed] == [True, True, True, False, True]
+    assert parsed[2]["blocker"] is True and parsed[2]["kind"] == "yes_no"
+    questions = [Question.from_dict(q) for q in parsed]
+    assert template_text.render(questions) == text
+    assert template_text.parse(template_text.render(questions), questions) == parsed

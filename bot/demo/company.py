@@ -99,6 +99,7 @@ PLATFORM_TEMPLATE = {
         {"id": "pulse", "text": "How do you feel this week?", "kind": "pulse", "required": True},
         {"id": "focus", "text": "Main focus next week?", "kind": "choice",
          "options": ["Ship", "Learn", "Support", "Plan"]},
+        # A yes/no blocker question: the form asks "What is blocking you?" beside it.
         {"id": "blocked", "text": "Anything blocking you?", "kind": "yes_no", "blocker": True},
         {"id": "upward", "text": "Anything for your manager?", "kind": "text",
          "anonymous_allowed": True},
@@ -116,7 +117,8 @@ CUSTOMER_TEMPLATE = {
     "questions": [
         {"id": "pulse", "text": "How are you doing?", "kind": "pulse", "required": True},
         {"id": "win", "text": "A customer win since last time?", "kind": "text"},
-        {"id": "blocked", "text": "Is anything blocking you?", "kind": "yes_no",
+        # A text blocker question, the other form teams use: what blocks, in their words.
+        {"id": "blocked", "text": "What's in your way, if anything?", "kind": "text",
          "blocker": True},
         {"id": "upward", "text": "Anything for your manager?", "kind": "text",
          "anonymous_allowed": True},

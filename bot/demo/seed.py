@@ -22,6 +22,7 @@ from bot.jobs.digests import DigestPolicy, write_due
 from bot.services import checkins, conversations, directory, feedback, kudos, org, templates
 from bot.services import digest_rules as rules
 from bot.services.schedule import parse_time, slots_between
+from bot.services.templates import detail_id
 from bot.services.text import escape
 from handlers.blocks import checkins as checkin_blocks
 from handlers.blocks.common import quote, section
@@ -128,6 +129,40 @@ _WINS = (
     "Closed the oldest open ticket in the queue.",
     "",
 )
+# What blocks people, in their words. Kenji's stays the same week after week, so the digest
+# shows how long it has been open.
+_BLOCKERS = (
+    "Waiting on access to the billing database.",
+    "The staging cluster is down again.",
+    "Need a decision on the quota limits before I can go on.",
+    "Two customers waiting on the same export fix.",
+    "Blocked on a review from the security team.",
+    "The vendor hasn't sent the new API keys yet.",
+)
+_STUCK = {"U0KENJI": "Waiting on the security review of the quota service; asked twice."}
+# Of the blocked answers to a yes/no blocker question, the share that leaves its detail empty:
+# real people do, and the digest says so.
+_NO_DETAIL = 0.2
+
+
+class _Words:
+    """What people write beside their answers, chosen apart from the story's generator so the
+    week-by-week story stays the same. A blocker keeps its words while it stays open (people
+    report the same one again) and gets new ones after an answer that reported none."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self._open: dict[str, str] = {}
+
+    def blocker(self, user_id: str, blocked: bool) -> str:
+        if not blocked:
+            self._open.pop(user_id, None)
+            return ""
+        if user_id not in self._open:
+            self._open[user_id] = _STUCK.get(user_id) or self.rng.choice(_BLOCKERS)
+        return self._open[user_id]
+
+
 # Notes for the manager, each written once: the same words under a name and anonymously would
 # tell who wrote the anonymous one. When they run out, nobody writes another.
 _UPWARD = (
@@ -193,11 +228,12 @@ def seed_checkins(
     answered: list[checkins.Submitted] = []
     notes = list(_UPWARD)
     random.Random(11).shuffle(notes)
+    words = _Words(13)
     for instant in [*instants, now]:
         with deps.unit_of_work() as session:
             planned = checkins.plan_due(session, instant, company.TEAM_ID)
             for due in planned.created:
-                submitted = _answer_in_history(session, due, now, rng, summary, notes)
+                submitted = _answer_in_history(session, due, now, rng, summary, notes, words)
                 if submitted is not None:
                     answered.append(submitted)
         summary.missed += len(planned.missed)
@@ -213,9 +249,11 @@ def _answer_in_history(
     rng: random.Random,
     summary: SeedSummary,
     notes: list[str],
+    words: _Words,
 ) -> checkins.Submitted | None:
     """One check-in answered (or skipped, or left to be missed) at its time in history;
-    `notes` are the notes for managers not yet written, each taken once."""
+    `notes` are the notes for managers not yet written, each taken once; `words` chooses what
+    blocks someone, as they would write it."""
     occurrence = due.occurrence
     answered_at = occurrence.scheduled_at + timedelta(minutes=rng.randint(5, 300))
     if answered_at >= now or occurrence.closes_at <= answered_at:
@@ -237,6 +275,15 @@ def _answer_in_history(
     for question in due.template.questions:
         if question.kind == "pulse":
             raw[question.id] = str(pulse)
+        elif question.blocker:
+            blocked = pulse <= 2 or rng.random() < 0.1
+            said = words.blocker(occurrence.user_id, blocked)
+            if question.kind == "yes_no":
+                raw[question.id] = "yes" if blocked else "no"
+                if blocked and words.rng.random() >= _NO_DETAIL:
+                    raw[detail_id(question.id)] = said
+            else:
+                raw[question.id] = said or words.rng.choice(("", "None", "nothing"))
         elif question.kind == "yes_no":
             raw[question.id] = "yes" if pulse <= 2 or rng.random() < 0.1 else "no"
         elif question.kind == "choice":
@@ -312,7 +359,10 @@ def seed_checkin_messages(
                 upward_text=named if submitted.manager_id == template.owner_id else None,
             )
             emulator.add_message(template.owner_id, bot, text, ts=at.timestamp() + 1, blocks=blocks)
-        if template.channel_id:
+        shared = checkin_blocks.channel_answers(
+            occurrence.user_id, template.name, submitted.answers
+        )
+        if template.channel_id and shared is not None:
             owner = company.person(template.owner_id)
             zone = ZoneInfo(owner.tz if owner else "UTC")
             day = occurrence.scheduled_at.astimezone(zone).date()
@@ -323,9 +373,7 @@ def seed_checkin_messages(
                     template.channel_id, bot, text, ts=at.timestamp(), blocks=blocks
                 )
                 headers[key] = header["ts"]
-            text, blocks = checkin_blocks.channel_answers(
-                occurrence.user_id, template.name, submitted.answers
-            )
+            text, blocks = shared
             emulator.add_message(
                 template.channel_id,
                 bot,

@@ -167,7 +167,7 @@ def write_one(
         built = _build(session, item, now, policy, release=True)
     data = built.data
     if deliver:
-        png = (painter or digest_chart.Painter()).png(data.chart)
+        png = (painter or digest_chart.Painter()).png(data.chart) if data.has_chart() else None
         messages = blocks.messages(data)
     with unit_of_work(factory) as session:
         digest_id = store.insert_digest(

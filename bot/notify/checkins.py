@@ -50,8 +50,9 @@ def enqueue_prompt(session: Session, due: Due, now: datetime, *, snoozed: bool =
         occurrence.id,
         due.template.name,
         due.template.owner_id,
-        len(due.template.questions),
+        due.template.questions,
         occurrence.closes_at,
+        channel_id=due.template.channel_id,
         late=due.late and not snoozed,
         snoozed=snoozed,
     )
@@ -93,8 +94,8 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
     stored the answer), so an acked answer is delivered even if the process dies right after.
 
     The owner's DM (if the template says so), named upward feedback to the member's manager,
-    the channel thread under the day's header (if a channel is set), and the prompt DM
-    updated to "Submitted ✓".
+    the channel thread under the day's header (if a channel is set; only the questions it
+    shares there), and the prompt DM updated to "Submitted ✓".
     """
     occurrence = submitted.occurrence
     template = submitted.template
@@ -184,9 +185,13 @@ def _link_thread(session: Session, submitted: Submitted, reader_id: str, reader_
 def _enqueue_channel_thread(
     session: Session, submitted: Submitted, channel_id: str, now: datetime
 ) -> list[int]:
-    """The day's header (dated in the owner's zone, one per template and day) and the reply."""
+    """The day's header (dated in the owner's zone, one per template and day) and the reply;
+    nothing when none of the answers is one the template shares there."""
     occurrence = submitted.occurrence
     template = submitted.template
+    shared = blocks.channel_answers(occurrence.user_id, template.name, submitted.answers)
+    if shared is None:
+        return []
     owner = people(session, occurrence.team_id, [template.owner_id]).get(template.owner_id)
     day = owner.local_date(occurrence.scheduled_at) if owner else occurrence.scheduled_at.date()
     text, header_blocks = blocks.channel_header(template.name, day)
@@ -199,9 +204,7 @@ def _enqueue_channel_thread(
         blocks=header_blocks,
         now=now,
     )
-    text, answer_blocks = blocks.channel_answers(
-        occurrence.user_id, template.name, submitted.answers
-    )
+    text, answer_blocks = shared
     answer_id = outbox.post_message(
         session,
         team_id=occurrence.team_id,

@@ -4,8 +4,10 @@ Every weekly row is bulk: a Monday's thousand digests queue behind people's own 
 preview is someone's own action, so it is not.
 
 Outbox keys:
-- `digest:{manager}:{week}:chart`      the PNG upload (pulsebot.files_upload)
-- `digest:{manager}:{week}:message`    the digest DM with the chart (pulsebot.post_with_file)
+- `digest:{manager}:{week}:chart`      the PNG upload (pulsebot.files_upload), when there is
+                                       a chart to draw
+- `digest:{manager}:{week}:message`    the digest DM, with the chart (pulsebot.post_with_file)
+                                       or without one (chat.postMessage)
 - `digest:{manager}:{week}:reply:{n}`  thread replies, when the digest exceeds one message
 - `digest:{manager}:{week}:notes`      the released anonymous notes, a reply of their own
 - `digest:preview:{view}`              `/checkin digest`'s modal, filled by views.update
@@ -29,12 +31,29 @@ def enqueue_digest(
     session: Session,
     team_id: str,
     data: DigestData,
-    png: bytes,
+    png: bytes | None,
     messages: list[Message],
     now: datetime,
 ) -> int:
-    """The digest's rows, in the unit of work that records it; the id of its main message."""
+    """The digest's rows, in the unit of work that records it; the id of its main message.
+
+    `png` None: a digest with no chart (a manager with no check-ins of their own), one plain
+    message rather than an empty frame."""
     key = f"digest:{data.manager_id}:{data.iso_week}"
+    text, first_blocks = messages[0]
+    if png is None:
+        main_id = outbox.post_message(
+            session,
+            team_id=team_id,
+            key=f"{key}:message",
+            channel=data.manager_id,
+            text=text,
+            blocks=first_blocks,
+            now=now,
+            bulk=True,
+        )
+        _thread(session, team_id, data, messages, main_id, now)
+        return main_id
     upload_id = outbox.enqueue(
         session,
         team_id=team_id,
@@ -44,12 +63,11 @@ def enqueue_digest(
             png,
             filename=f"pulse-{data.iso_week}.png",
             title=f"Team pulse, 8 weeks to {data.week_label}",
-            alt_text="Team pulse (line) and participation (bars) over the last 8 weeks",
+            alt_text=blocks.CHART_ALT,
         ),
         now=now,
         bulk=True,
     )
-    text, first_blocks = messages[0]
     main_id = outbox.enqueue(
         session,
         team_id=team_id,
@@ -66,6 +84,20 @@ def enqueue_digest(
         depends_on=upload_id,
         bulk=True,
     )
+    _thread(session, team_id, data, messages, main_id, now)
+    return main_id
+
+
+def _thread(
+    session: Session,
+    team_id: str,
+    data: DigestData,
+    messages: list[Message],
+    main_id: int,
+    now: datetime,
+) -> None:
+    """The replies under the digest's first message: its overflow, then the released notes."""
+    key = f"digest:{data.manager_id}:{data.iso_week}"
     replies = [
         (f"{key}:reply:{number}", reply) for number, reply in enumerate(messages[1:], 1)
     ]
@@ -85,7 +117,6 @@ def enqueue_digest(
             thread_under_parent=True,
             bulk=True,
         )
-    return main_id
 
 
 def fill_preview(

@@ -23,7 +23,7 @@ from bot.services.directory import Person, people, zone_or_utc
 from bot.services.schedule import Slot, next_slot, parse_duration, parse_time, slots_between
 from bot.services.slack_limits import TEXT_MAX
 from bot.services.states import CheckinUnavailableReason, OccurrenceState
-from bot.services.templates import Question, TemplateDef, definition_from_row
+from bot.services.templates import Question, TemplateDef, definition_from_row, form_questions
 from storage import checkins as store
 from storage import org as org_store
 from storage.checkins import PlanMember
@@ -147,7 +147,9 @@ class Submitted:
 
     occurrence: Occurrence
     template: TemplateDef
-    answers: list[tuple[Question, Any]]  # non-upward, in question order, unanswered left out
+    # Non-upward, in the form's order (a blocker's detail right after its question), unanswered
+    # ones left out.
+    answers: list[tuple[Question, Any]]
     upward_text: str | None
     upward_anonymous: bool
     manager_id: str | None  # who gets the upward feedback (org chart, else the owner)
@@ -469,7 +471,7 @@ def submit(
     return Submitted(
         occurrence=Occurrence.from_row(row),
         template=definition,
-        answers=[(q, values[q.id]) for q in definition.questions if q.id in values],
+        answers=[(q, values[q.id]) for q in form_questions(definition.questions) if q.id in values],
         upward_text=upward_text,
         upward_anonymous=is_anonymous,
         manager_id=manager_id,
@@ -630,12 +632,14 @@ def template_name(session: Session, team_id: str, template_id: int) -> str:
 def validate_answers(questions: Sequence[Question], raw: Mapping[str, Any]) -> dict[str, Any]:
     """Raw modal values -> clean values, or AnswersInvalid with a message per question id.
 
-    Clean values: text -> str, pulse -> int 1..5, choice -> one of the options, yes_no -> bool.
-    Unanswered optional questions are left out.
+    Clean values: text -> str, pulse -> int 1..5, choice -> one of the options, yes_no -> bool;
+    a yes/no blocker's detail ("What is blocking you?") -> str, under `detail_id`. Unanswered
+    optional questions are left out.
     """
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for question in questions:
+    asked = form_questions(questions)
+    for question in asked:
         value = raw.get(question.id)
         if isinstance(value, str):
             value = value.strip()
@@ -647,7 +651,15 @@ def validate_answers(questions: Sequence[Question], raw: Mapping[str, Any]) -> d
             values[question.id] = _clean(question, value)
         except ValueError as problem:
             errors[question.id] = str(problem)
-    unknown = sorted(set(raw) - {q.id for q in questions})
+    for question in asked:
+        parent = question.detail_of
+        if parent is not None and question.id in values and values.get(parent) is not True:
+            # The detail says something blocks; an answer of No (or none) says nothing does.
+            # Storing both would let the digest read either; the member decides which.
+            errors.setdefault(
+                parent, "You wrote what is blocking you below: pick Yes, or clear that text."
+            )
+    unknown = sorted(set(raw) - {q.id for q in asked})
     if unknown and not errors:
         errors[unknown[0]] = "This question is not part of the check-in any more; reopen it."
     if errors:

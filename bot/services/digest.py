@@ -15,7 +15,7 @@ get neither the notes nor their count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from bot.services import digest_rules as rules
 from bot.services.digest_compute import (
     DigestInputs,
     DigestTemplate,
+    answer_words,
     compute,
     kudos_window,
     summary,
@@ -58,6 +59,7 @@ __all__ = [
     "Built",
     "ChartWeek",
     "DigestData",
+    "DigestPreview",
     "NotAManager",
     "SkipLine",
     "TalkTo",
@@ -132,13 +134,17 @@ def load(
         {q for t in templates.values() if (q := rules.first_pulse_question(t.questions))}
     )
     # Text is shown for the covered week (and compared with last week's blockers); older
-    # weeks only feed the pulse history, so only their pulse answers are read.
+    # weeks only feed the pulse history and how long a blocker has been open, so only their
+    # pulse and blocker answers are read.
+    blocker_questions = sorted(
+        {q["id"] for t in owned for q in t.questions if q.get("blocker")}
+    )
     shown_from = week - timedelta(days=7)
     answered = [r for r in rows if r.state == OccurrenceState.ANSWERED]
     answers = store.answers(
         session,
         [r.id for r in answered if r.local_date < shown_from],
-        pulse_questions,
+        sorted({*pulse_questions, *blocker_questions}),
         whole=[r.id for r in answered if r.local_date >= shown_from],
     )
     answered_owned = [r.id for r in answered if r.local_date >= week and r.template_id in owned_ids]
@@ -255,44 +261,68 @@ class AnswerView:
     occurrence_id: int
     member_id: str
     template: str
-    local_date: date
-    answers: list[tuple[str, str]]  # (question, answer), the upward note left out
-    replies: list[tuple[str, str]]  # (author, text)
+    local_date: date  # the check-in's own date
+    answers: list[tuple[str, str]]  # (question, answer in words), the upward note left out
+    # (author, text, day): the manager's replies and the member's answers back, oldest first,
+    # each dated in the reader's zone.
+    exchange: list[tuple[str, str, date]]
+    answered_on: date | None = None  # in the reader's zone
+    note: str | None = None  # the named note the member left the reader with this answer
 
 
 def answer_view(
-    session: Session, team_id: str, reader_id: str, occurrence_id: int | None
-) -> AnswerView | None:
-    """The whole answer for View more, or None: only the template's owner or the member's
-    manager may read it, and a denial looks the same whether or not it exists."""
-    if occurrence_id is None:
-        return None
-    row = store.occurrence(session, team_id, occurrence_id)
-    if row is None or row.state != OccurrenceState.ANSWERED:
-        return None
-    template = store.templates(session, [row.template_id]).get(row.template_id)
-    if template is None:
-        return None
-    if reader_id not in {template.owner_id, _manager_of(session, team_id, row.user_id)}:
-        return None
-    values = store.answers(session, [row.id]).get(row.id, {})
-    shown = []
-    for question in template.questions:
-        if question.get("anonymous_allowed") or question["id"] not in values:
-            continue
-        value = values[question["id"]]
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        shown.append((str(question["text"]), str(value)))
-    replies = store.replies(session, team_id, [row.id]).get(row.id, [])
-    return AnswerView(
-        row.id,
-        row.user_id,
-        template.name,
-        row.local_date,
-        shown,
-        [(author, text) for author, text, _ in replies],
-    )
+    session: Session,
+    team_id: str,
+    reader_id: str,
+    occurrence_ids: Sequence[int],
+    zone: ZoneInfo,
+) -> list[AnswerView]:
+    """Whole answers for View more (one person's week may hold two), with the exchange and the
+    named note; empty when there is nothing to show. Only the template's owner or the member's
+    manager may read an answer, and a denial looks the same whether or not it exists. The
+    named note is only for the manager it was written to."""
+    rows = [
+        row
+        for occurrence_id in dict.fromkeys(occurrence_ids)
+        if (row := store.occurrence(session, team_id, occurrence_id)) is not None
+        and row.state == OccurrenceState.ANSWERED
+    ]
+    found_templates = store.templates(session, {row.template_id for row in rows})
+    readable = [
+        row
+        for row in rows
+        if (template := found_templates.get(row.template_id)) is not None
+        and reader_id in {template.owner_id, _manager_of(session, team_id, row.user_id)}
+    ]
+    if not readable:
+        return []
+    ids = [row.id for row in readable]
+    values = store.answers(session, ids)
+    replies = store.replies(session, team_id, ids)
+    notes = store.named_notes(session, team_id, reader_id, ids)
+    views = []
+    for row in sorted(readable, key=lambda r: (r.local_date, r.id)):
+        template = found_templates[row.template_id]
+        shown = [
+            (str(question["text"]), words)
+            for question, words in answer_words(template.questions, values.get(row.id, {}))
+        ]
+        views.append(
+            AnswerView(
+                row.id,
+                row.user_id,
+                template.name,
+                row.local_date,
+                shown,
+                [
+                    (author, text, when.astimezone(zone).date())
+                    for author, text, when in replies.get(row.id, [])
+                ],
+                answered_on=row.answered_at.astimezone(zone).date() if row.answered_at else None,
+                note=notes.get(row.id),
+            )
+        )
+    return views
 
 
 def _manager_of(session: Session, team_id: str, user_id: str) -> str | None:
@@ -307,6 +337,17 @@ def stored(session: Session, team_id: str, manager_id: str, iso_week: str) -> Di
     return DigestData.from_json(row.content) if row is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class DigestPreview:
+    """What "Preview digest" shows: the covered week's digest as sent (`sent_at`), or as it
+    will be sent (`goes_at`: its send time, or the close of the week's last check-in if
+    later), never with anonymous notes."""
+
+    data: DigestData
+    sent_at: datetime | None = None
+    goes_at: datetime | None = None
+
+
 def preview(
     session: Session,
     team_id: str,
@@ -315,17 +356,22 @@ def preview(
     *,
     zone: ZoneInfo,
     anonymity_min: int,
-) -> DigestData:
-    """The covered week's digest as sent, or as it will be sent, without anonymous notes.
+    weekday: str = "mon",
+    at: time = time(9, 0),
+) -> DigestPreview:
+    """The covered week's digest as sent, or the coming one, without anonymous notes.
 
     Raises NotAManager for someone with no direct reports and no check-in they own."""
     week = rules.covered_week(now, zone)
-    sent = stored(session, team_id, manager_id, rules.iso_week(week))
-    if sent is not None:
-        return sent.without_anonymous()
+    row = store.find_digest(session, team_id, manager_id, rules.iso_week(week))
+    if row is not None:
+        sent = DigestData.from_json(row.content).without_anonymous()
+        return DigestPreview(sent, sent_at=row.created_at)
     built = build(
         session, team_id, manager_id, now, zone=zone, anonymity_min=anonymity_min, week_start=week
     )
     if built.data.empty_reason == EmptyReason.NO_REPORTS:
         raise NotAManager()
-    return built.data.without_anonymous()
+    closes = last_closes(session, team_id, {(manager_id, week)}, now).get((manager_id, week))
+    goes = rules.ready_at(rules.due_at(week, zone, weekday, at), [closes] if closes else [])
+    return DigestPreview(built.data.without_anonymous(), goes_at=max(goes, now))

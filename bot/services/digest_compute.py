@@ -27,6 +27,7 @@ from bot.services.digest_data import (
     TemplateLine,
 )
 from bot.services.states import CheckinOutcome, EmptyReason, OccurrenceState
+from bot.services.templates import detail_id
 from storage.digest import KudosRow, NoteRow, OccurrenceRow, SubtreeRow
 
 SUMMARY_CHARS = 280
@@ -131,10 +132,10 @@ def compute(
     answered = _people(data, person_weeks, week)
     _pulse(data, pulses, team, week, week_rows, inputs.answers, pulse_ids, answered)
     data.chart = _chart(weeks, rows, outcome, pulses, team)
-    data.blockers, blocked_last_week = _blockers(rows, inputs.answers, templates, owned_ids, week)
+    data.blockers, blocked_last_week = _blockers(rows, inputs.answers, templates, owned_ids, weeks)
     data.talk_to = _talk_to(team, weeks, person_weeks, pulses, data.blockers, blocked_last_week)
     data.participation = _participation(inputs.owned, rows, outcome, week)
-    _answers(data, inputs, week_rows, owned_ids)
+    _answers(data, inputs, week_rows, owned_ids, pulses)
     _kudos(data, inputs.kudos, week, inputs.zone, now)
     released, met = _notes(data, inputs, sending=release)
     data.skip_level = _skip_level(inputs, pulse_ids, anonymity_min)
@@ -144,16 +145,28 @@ def compute(
 
 def summary(questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> str:
     """The answers on one line each, cut short; View more shows them whole."""
-    parts = []
+    parts = [f"{question['text']} {shown}" for question, shown in answer_words(questions, values)]
+    text = "\n".join(parts)
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def answer_words(
+    questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]
+) -> list[tuple[Mapping[str, Any], str]]:
+    """(question, its answer in words) for each answered question but the upward note: a yes/no
+    blocker reads as what blocks (its detail, or "blocked (no details given)"), never "yes"."""
+    found = []
     for question in questions:
         if question.get("anonymous_allowed") or question["id"] not in values:
             continue
         value = values[question["id"]]
-        if isinstance(value, bool):
+        if question.get("kind") == "yes_no" and question.get("blocker"):
+            said = rules.blocker_text("yes_no", value, values.get(detail_id(question["id"])))
+            value = said if said is not None else "no"
+        elif isinstance(value, bool):
             value = "yes" if value else "no"
-        parts.append(f"{question['text']} {value}")
-    text = "\n".join(parts)
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+        found.append((question, str(value)))
+    return found
 
 
 # ----- pieces -----------------------------------------------------------------------------------
@@ -211,9 +224,15 @@ def _pulse(
 
 
 def _answers(
-    data: DigestData, inputs: DigestInputs, week_rows: list[OccurrenceRow], owned_ids: set[int]
+    data: DigestData,
+    inputs: DigestInputs,
+    week_rows: list[OccurrenceRow],
+    owned_ids: set[int],
+    pulses: dict[tuple[str, date], float],
 ) -> None:
-    """The week's answers to the manager's own templates, and which of them got a reply."""
+    """The week's answers to the manager's own templates, one line per person (their pulse, the
+    first words of their answer, their blocker), and which answers got a reply. The manager
+    already read each answer by DM: the line only reminds, View more shows it whole."""
     answered = [
         r for r in week_rows if r.state == OccurrenceState.ANSWERED and r.template_id in owned_ids
     ]
@@ -221,18 +240,36 @@ def _answers(
     replied = {
         r.id for r in answered if any(a != r.user_id for a, _, _ in inputs.replies.get(r.id, []))
     }
-    data.answers = [
-        AnswerLine(
-            user_id=r.user_id,
-            occurrence_id=r.id,
-            template=inputs.templates[r.template_id].name,
-            summary=summary(
-                inputs.templates[r.template_id].questions, inputs.answers.get(r.id, {})
-            ),
-            replied=r.id in replied,
+    by_person: dict[str, list[OccurrenceRow]] = defaultdict(list)
+    for row in sorted(answered, key=lambda r: (r.user_id, r.local_date, r.id)):
+        by_person[row.user_id].append(row)
+    blockers: dict[str, str] = {}
+    for blocker in data.blockers:
+        blockers.setdefault(blocker.user_id, blocker.text)
+    data.answers = []
+    for user_id, mine in by_person.items():
+        latest = mine[-1]
+        shapes = [inputs.templates[r.template_id] for r in mine]
+        said = [
+            rules.answer_gist(t.questions, inputs.answers.get(r.id, {}))
+            for r, t in reversed(list(zip(mine, shapes, strict=True)))
+        ]
+        data.answers.append(
+            AnswerLine(
+                user_id=user_id,
+                occurrence_id=latest.id,
+                template=", ".join(dict.fromkeys(t.name for t in shapes)),
+                summary=summary(
+                    inputs.templates[latest.template_id].questions,
+                    inputs.answers.get(latest.id, {}),
+                ),
+                replied=any(r.id in replied for r in mine),
+                occurrence_ids=[r.id for r in mine],
+                pulse=pulses.get((user_id, inputs.week)),
+                gist=next((words for words in said if words), ""),  # the latest that said any
+                blocker=blockers.get(user_id),
+            )
         )
-        for r in sorted(answered, key=lambda r: (r.user_id, r.local_date, r.id))
-    ]
     data.replied = len(replied)
 
 
@@ -370,33 +407,39 @@ def _blockers(
     answers: dict[int, dict[str, Any]],
     templates: dict[int, DigestTemplate],
     owned: set[int],
-    week: date,
+    weeks: list[date],
 ) -> tuple[list[Blocker], set[str]]:
-    """This week's blockers in the manager's own templates, each still open if the same person
-    reported one the week before too; and who reported one the week before."""
+    """This week's blockers in the manager's own templates, each with what blocks, who raised
+    it and for how many weeks running it has been reported; and who reported one the week
+    before."""
+    week = weeks[-1]
     last_week = week - timedelta(days=7)
     reported: dict[tuple[str, date], list[tuple[str, str, str]]] = defaultdict(list)
     for row in rows:
         if row.state != OccurrenceState.ANSWERED or row.template_id not in owned:
             continue
         monday = rules.monday_of(row.local_date)
-        if monday < last_week:
-            continue
         template = templates[row.template_id]
+        values = answers.get(row.id, {})
         for question in template.questions:
             if not question.get("blocker"):
                 continue
             text = rules.blocker_text(
-                str(question.get("kind")), answers.get(row.id, {}).get(question["id"])
+                str(question.get("kind")),
+                values.get(question["id"]),
+                values.get(detail_id(question["id"])),
             )
             if text is not None:
                 reported[(row.user_id, monday)].append((template.name, question["text"], text))
-    blockers = [
-        Blocker(user_id, template, question, text, (user_id, last_week) in reported)
-        for (user_id, monday), items in sorted(reported.items())
-        if monday == week
-        for template, question, text in items
-    ]
+    blockers = []
+    for (user_id, monday), items in sorted(reported.items()):
+        if monday != week:
+            continue
+        age = rules.blocker_age([(user_id, w) in reported for w in weeks])
+        blockers += [
+            Blocker(user_id, template, question, text, age >= 2, weeks=age)
+            for template, question, text in items
+        ]
     return blockers, {user_id for user_id, monday in reported if monday == last_week}
 
 

@@ -13,11 +13,12 @@ from bot.services.states import EmptyReason
 
 @dataclass
 class Blocker:
-    user_id: str
+    user_id: str  # who raised it
     template: str
     question: str
-    text: str
-    still_open: bool
+    text: str  # what blocks, or digest_rules.NO_DETAILS for a "yes" that did not say
+    still_open: bool  # reported the week before too
+    weeks: int = 1  # how many weeks running it has been reported, this one included
 
 
 @dataclass
@@ -50,11 +51,18 @@ class TemplateLine:
 
 @dataclass
 class AnswerLine:
+    """One person's week of answers to the manager's own check-ins, on one line: View more
+    opens them whole."""
+
     user_id: str
-    occurrence_id: int
+    occurrence_id: int  # their latest answer of the week
     template: str
-    summary: str
+    summary: str  # every answer, cut short (App Home's copy; the digest shows `gist`)
     replied: bool
+    occurrence_ids: list[int] = field(default_factory=list)  # every answer of the week
+    pulse: float | None = None  # their pulse that week
+    gist: str = ""  # the first words of their answer
+    blocker: str | None = None  # what blocks them, as the Blockers section says it
 
 
 @dataclass
@@ -115,12 +123,27 @@ class DigestData:
     value_tags: int = 0
     kudos_by_value: list[tuple[str, int]] = field(default_factory=list)
     no_kudos: list[str] = field(default_factory=list)
-    replied: int = 0
+    replied: int = 0  # answers (check-ins, not people) the manager replied to
     skip_level: list[SkipLine] = field(default_factory=list)
     chart: list[ChartWeek] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def has_chart(self) -> bool:
+        """Whether the 8-week chart has anything to draw: a manager with no check-ins of their
+        own gets none rather than an empty frame."""
+        return any(w.pulse is not None or w.participation is not None for w in self.chart)
+
+    def leads_with_teams(self) -> bool:
+        """A manager of managers with no check-in of their own this week: their digest is their
+        teams' (the skip-level lines), not "0 of 0 answered"."""
+        return bool(self.skip_level) and self.empty_reason == EmptyReason.NO_CHECKINS
+
+    def answer_count(self) -> int:
+        """The answers the Answers section holds, in check-ins (a person may answer twice a
+        week), which follow-through counts replies against."""
+        return sum(len(a.occurrence_ids) or 1 for a in self.answers)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DigestData:

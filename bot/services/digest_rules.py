@@ -23,6 +23,8 @@ PULSE_DROP = 2.0  # points below the person's own 4-week average
 LOW_PULSE = 2  # pulse at or below this two weeks running, or before a silent week
 TREND_WEEKS = 4  # the weeks of pulse a "whom to talk to" line shows
 NO_KUDOS_DAYS = 30
+NO_DETAILS = "blocked (no details given)"
+GIST_CHARS = 70  # the first words of an answer on a digest's one line per person
 NOT_A_BLOCKER = {"", "none", "no", "n/a", "na", "nope", "nothing", "-", "no blockers", "nil"}
 
 Note = TypeVar("Note")  # an anonymous note, whatever its shape: the rule only passes them on
@@ -108,15 +110,74 @@ def pulse_value(value: Any) -> int | None:
     return number if 1 <= number <= 5 else None
 
 
-def blocker_text(kind: str, value: Any) -> str | None:
-    """The blocker an answer reports, or None: a yes/no "yes", or text other than none/no/n/a."""
+def blocker_text(kind: str, value: Any, detail: Any = None) -> str | None:
+    """The blocker an answer reports, in the words a manager reads, or None.
+
+    A yes/no "yes" is what its detail ("What is blocking you?") says, or NO_DETAILS: a bare
+    "yes" tells nobody what to unblock. A text answer is a blocker unless it says none/no/n/a."""
     if kind == "yes_no":
-        return "yes" if value is True or str(value).lower() in {"yes", "true", "y"} else None
+        if not (value is True or str(value).lower() in {"yes", "true", "y"}):
+            return None
+        said = detail.strip() if isinstance(detail, str) else ""
+        return said or NO_DETAILS
     if not isinstance(value, str):
         return None
     text = value.strip()
     word = re.sub(r"[\s.!]+$", "", text.lower())
     return None if word in NOT_A_BLOCKER else text
+
+
+def blocker_age(reported: Sequence[bool]) -> int:
+    """How many weeks a blocker has been open at the last of `reported` (one flag per week,
+    oldest first): the weeks it was reported in a row up to then. A week that did not report
+    one (no blocker, or no answer) ends the run: nothing said it was still there."""
+    weeks = 0
+    for flag in reversed(reported):
+        if not flag:
+            break
+        weeks += 1
+    return weeks
+
+
+def ordinal(number: int) -> str:
+    """ "1st", "2nd", "3rd", "4th", "11th", "22nd"."""
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def blocker_age_words(weeks: int) -> str:
+    """ "new this week", "2nd week": how long a blocker has been open, as a manager says it."""
+    return "new this week" if weeks <= 1 else f"{ordinal(weeks)} week"
+
+
+def first_words(text: str, limit: int = GIST_CHARS) -> str:
+    """The start of an answer on one line, cut at a word with "…" when longer than `limit`."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def answer_gist(questions: Sequence[dict[str, Any]], values: dict[str, Any]) -> str:
+    """The first words of what someone said: their first free-text answer that is neither a
+    blocker (the digest shows that apart) nor the upward note, else their first choice."""
+    for kinds in (("text",), ("choice",)):
+        for question in questions:
+            if question.get("kind") not in kinds or question.get("anonymous_allowed"):
+                continue
+            if question.get("blocker"):
+                continue
+            value = values.get(question["id"])
+            if isinstance(value, str) and value.strip():
+                return first_words(value)
+    return ""
 
 
 def average(values: Iterable[float]) -> float | None:
@@ -252,6 +313,32 @@ def spread(values: Iterable[int]) -> list[int]:
     for value in values:
         counts[value - 1] += 1
     return counts
+
+
+_NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def spread_words(counts: Sequence[int]) -> str:
+    """How the pulse answers spread, as a person would say it: "mostly 4s; one 2", "all 3s",
+    "two 3s, two 4s, one 5". The low ones are named, whatever their share: they are the ones a
+    manager looks for."""
+    total = sum(counts)
+    if not total:
+        return ""
+    found = [(score, n) for score, n in enumerate(counts, 1) if n]
+
+    def said(score: int, n: int) -> str:
+        number = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+        return f"{number} {score}" + ("s" if n > 1 else "")
+
+    if len(found) == 1:
+        score, n = found[0]
+        return said(score, n) if n == 1 else f"all {score}s"
+    top_score, top = max(found, key=lambda item: (item[1], item[0]))
+    if top * 2 > total:
+        rest = ", ".join(said(score, n) for score, n in found if score != top_score)
+        return f"mostly {top_score}s; {rest}"
+    return ", ".join(said(score, n) for score, n in found)
 
 
 # ----- anonymity --------------------------------------------------------------------------------

@@ -92,7 +92,9 @@ def team(
     ):
         return None  # most people: two cheap reads instead of building a digest
     try:
-        return digest.preview(session, team_id, user_id, now, zone=zone, anonymity_min=minimum)
+        return digest.preview(
+            session, team_id, user_id, now, zone=zone, anonymity_min=minimum
+        ).data
     except digest.NotAManager:
         return None
 

@@ -8,7 +8,9 @@
 
 `*` at the end makes a question required; `[upward]` is free text that may be anonymous and
 goes to the manager only. `[blocker]`, alone or after a text or yes/no kind
-(`[yes/no] [blocker] Anything blocking you?`), marks a blocker question for the digest.
+(`[yes/no] [blocker] Anything blocking you?`), marks a blocker question for the digest; a
+yes/no one also asks "What is blocking you?" beside it. `[manager only]` keeps a question's
+answers out of the team channel (a pulse and an upward note never go there anyway).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.services.templates import Question
 
 MAX_QUESTIONS = 25
 BLOCKER_TAG = re.compile(r"\[\s*blocker\s*\]", re.IGNORECASE)
+MANAGER_ONLY_TAG = re.compile(r"\[\s*manager[\s_-]*only\s*\]", re.IGNORECASE)
 LINE = re.compile(r"^\s*(?:\[(?P<tag>[^\]]*)\])?\s*(?P<text>.*?)\s*(?P<required>\*)?\s*$")
 KINDS = {
     "": "text",
@@ -63,6 +66,8 @@ def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
     for number, line in enumerate(lines, 1):
         blocker = BLOCKER_TAG.search(line) is not None
         line = BLOCKER_TAG.sub("", line, count=1)
+        manager_only = MANAGER_ONLY_TAG.search(line) is not None
+        line = MANAGER_ONLY_TAG.sub("", line, count=1)
         match = LINE.match(line)
         assert match is not None
         tag, _, options_text = (match.group("tag") or "").partition(":")
@@ -98,6 +103,8 @@ def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
             item["options"] = options
         if tag == "upward":
             item["anonymous_allowed"] = True
+        if manager_only and kind != "pulse" and tag != "upward":
+            item["in_channel"] = False
         if blocker:
             if kind not in ("text", "yes_no") or tag == "upward":
                 raise QuestionsInvalid(
@@ -121,6 +128,8 @@ def _line(question: Question) -> str:
         tag = ""
     if question.blocker:
         tag += "[blocker] "
+    if not question.in_channel and question.kind != "pulse" and not question.upward:
+        tag += "[manager only] "
     return f"{tag}{question.text}{' *' if question.required else ''}"
 
 

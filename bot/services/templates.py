@@ -35,7 +35,9 @@ QuestionKind = Literal["text", "pulse", "choice", "yes_no"]
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-MAX_QUESTIONS = 25  # two blocks each at most (upward: input + anonymous box): the modal holds 100
+# Three blocks each at most in the form (the input, who reads it, and a blocker's detail or the
+# anonymous box), and one above them: 76 of a modal's 100.
+MAX_QUESTIONS = 25
 MAX_QUESTION_TEXT = 300
 MAX_OPTIONS = 100  # static_select's limit
 MAX_OPTION_TEXT = 75
@@ -58,11 +60,28 @@ class Question:
     anonymous_allowed: bool = False
     # A blocker question: a "yes", or text other than none / no / n/a, is a blocker in the digest.
     blocker: bool = False
+    # False: its answers stay out of the template's team channel (the owner still reads them).
+    in_channel: bool = True
+    # Set only on the text a yes/no blocker question asks beside it (`form_questions`): the id of
+    # that question. Never stored with the template: the form derives it.
+    detail_of: str | None = None
 
     @property
     def upward(self) -> bool:
         """A question that may be anonymous is upward feedback: manager only, never a channel."""
         return self.anonymous_allowed
+
+    @property
+    def shared(self) -> bool:
+        """Whether its answers go to the team channel, when the template has one: a pulse and an
+        upward note never do, whatever the template says."""
+        return self.in_channel and self.kind != "pulse" and not self.upward
+
+    @property
+    def asks_detail(self) -> bool:
+        """A yes/no blocker question asks what blocks in the same form: a bare "yes" tells a
+        manager nothing they can act on."""
+        return self.kind == "yes_no" and self.blocker
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -77,6 +96,8 @@ class Question:
             data["anonymous_allowed"] = True
         if self.blocker:
             data["blocker"] = True
+        if not self.in_channel:
+            data["in_channel"] = False
         return data
 
     @classmethod
@@ -89,7 +110,40 @@ class Question:
             options=tuple(str(o) for o in data.get("options") or ()),
             anonymous_allowed=bool(data.get("anonymous_allowed", False)),
             blocker=bool(data.get("blocker", False)),
+            in_channel=bool(data.get("in_channel", True)),
         )
+
+
+DETAIL_TEXT = "What is blocking you?"
+DETAIL_HINT = (
+    "Only if you answered Yes: a few words tell your manager what to unblock. Leave it empty "
+    "otherwise."
+)
+
+
+def detail_id(question_id: str) -> str:
+    """The answer key of a blocker question's detail: a dot no question id may contain, so it
+    never collides with another question's answers."""
+    return f"{question_id}.detail"
+
+
+def form_questions(questions: Sequence[Question]) -> tuple[Question, ...]:
+    """What the check-in form asks, in order: each question, and after a yes/no blocker question
+    its optional "What is blocking you?" text, read by the same people."""
+    asked: list[Question] = []
+    for question in questions:
+        asked.append(question)
+        if question.asks_detail:
+            asked.append(
+                Question(
+                    id=detail_id(question.id),
+                    text=DETAIL_TEXT,
+                    kind="text",
+                    in_channel=question.in_channel,
+                    detail_of=question.id,
+                )
+            )
+    return tuple(asked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +224,7 @@ class QuestionSpec(_Strict):
     options: list[str] = Field(default_factory=list)
     anonymous_allowed: bool = False
     blocker: bool = False
+    in_channel: bool | None = None  # None: shared when the kind may be
 
     @field_validator("id")
     @classmethod
@@ -285,6 +340,7 @@ def parse_template(data: Any, resolve_email: ResolveEmail) -> TemplateDef:
                 options=tuple(q.options),
                 anonymous_allowed=q.anonymous_allowed,
                 blocker=q.blocker,
+                in_channel=q.in_channel is not False,
             )
             for q in spec.questions
         ),
@@ -569,6 +625,14 @@ def _cross_checks(spec: TemplateSpec) -> list[FieldError]:
         if q.blocker and q.anonymous_allowed:
             errors.append(
                 FieldError(f"{where}.blocker", "upward feedback cannot be a blocker question")
+            )
+        if q.in_channel and (q.kind == "pulse" or q.anonymous_allowed):
+            what = "a pulse" if q.kind == "pulse" else "upward feedback"
+            errors.append(
+                FieldError(
+                    f"{where}.in_channel",
+                    f"{what} is never posted to a channel: it goes to the manager only",
+                )
             )
         if q.anonymous_allowed and q.kind != "text":
             errors.append(

@@ -25,7 +25,9 @@ DM_OPTION = "dm_owner"
 QUESTION_HELP = (
     "One question per line. `*` at the end: required. Start a line with `[pulse]` (1-5), "
     "`[yes/no]`, `[choice: A, B, C]` or `[upward]` (to the manager only, may be anonymous). "
-    "Add `[blocker]` to a text or yes/no question to flag its answers in the weekly digest."
+    "Add `[blocker]` to a text or yes/no question to flag its answers in the weekly digest (a "
+    "yes/no one also asks what is blocking). With a team channel, `[manager only]` keeps a "
+    "question out of it; a pulse and an upward note never go there."
 )
 
 

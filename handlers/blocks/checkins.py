@@ -9,10 +9,12 @@ it is reposted to a manager or a team channel. Sizes stay within Slack's limits
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from bot.services.checkins import slack_date
+from bot.services.digest_rules import NO_DETAILS, blocker_text
 from bot.services.slack_limits import (
     BUTTON_TEXT_MAX,
     MESSAGE_BLOCKS_MAX,
@@ -20,7 +22,7 @@ from bot.services.slack_limits import (
     TEXT_MAX,
     VIEW_BLOCKS_MAX,
 )
-from bot.services.templates import Question
+from bot.services.templates import DETAIL_HINT, Question, form_questions
 from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks.common import (
@@ -56,6 +58,37 @@ FALLBACK_TEXT_MAX = TEXT_MAX
 Answers = Sequence[tuple[Question, Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class Readers:
+    """Who reads a check-in's answers: the owner every answer; the member's manager (the org
+    chart's, else the owner) an upward note; the team channel, if any, the shared questions."""
+
+    owner_id: str
+    manager_id: str | None = None
+    channel_id: str | None = None
+
+    def of(self, question: Question) -> str:
+        """ "Read by <@U…> (your manager) and <#C…>": mrkdwn, so Slack shows the names."""
+        if question.upward:
+            return f":lock: Read by {self._person(self.manager_id or self.owner_id)} only"
+        if self.channel_id and question.shared:
+            return f":busts_in_silhouette: Read by {self._answerers()} and <#{self.channel_id}>"
+        return f":bust_in_silhouette: Read by {self._answerers()} only"
+
+    def everything(self) -> str:
+        """The same, once for the whole form, when no question goes to a channel."""
+        return f":bust_in_silhouette: Your answers are read by {self._answerers()} only"
+
+    def _answerers(self) -> str:
+        """The owner, and the member's manager if someone else (they may open any answer)."""
+        if self.manager_id is None or self.manager_id == self.owner_id:
+            return self._person(self.owner_id)
+        return f"<@{self.owner_id}> and {self._person(self.manager_id)}"
+
+    def _person(self, user_id: str) -> str:
+        return f"<@{user_id}>" + (" (your manager)" if user_id == self.manager_id else "")
+
+
 # ----- the DMs a member gets --------------------------------------------------------------------
 
 
@@ -63,30 +96,56 @@ def prompt_message(
     occurrence_id: int,
     template_name: str,
     owner_id: str,
-    question_count: int,
+    questions: Sequence[Question],
     closes_at: datetime,
     *,
+    channel_id: str | None = None,
     late: bool = False,
     snoozed: bool = False,
 ) -> tuple[str, list[Block]]:
-    """The check-in DM: intro and Start / Snooze 1h / Skip."""
+    """The check-in DM: intro, who reads which answer, and Start / Snooze 1h / Skip."""
     if snoozed:
         intro = f":alarm_clock: Snooze is over: your *{escape(template_name)}* check-in is waiting."
     else:
-        intro = (
-            f":wave: Time for your *{escape(template_name)}* check-in. "
-            f"Your answers go to <@{owner_id}>."
-        )
+        intro = f":wave: Time for your *{escape(template_name)}* check-in."
+    intro += "\n" + who_reads(owner_id, questions, channel_id)
     if late:
         intro += "\n_Sorry this comes late: pulsebot was unavailable at the usual time._"
-    count = "1 question" if question_count == 1 else f"{question_count} questions"
+    count = "1 question" if len(questions) == 1 else f"{len(questions)} questions"
     text = f"Time for your {template_name} check-in"
     blocks = [
-        section(intro),
+        section(clip(intro, SECTION_TEXT_MAX)),
         context(f"{count} · closes {slack_date(closes_at)}"),
         _buttons(occurrence_id),
     ]
     return text, blocks
+
+
+def who_reads(owner_id: str, questions: Sequence[Question], channel_id: str | None) -> str:
+    """Who will read which answer, said before the member starts: the owner reads them all; a
+    team channel only the questions the template shares there, never a pulse or a note."""
+    shared = [q for q in questions if q.shared] if channel_id else []
+    if not shared:
+        return f"Your answers go to <@{owner_id}> only."
+    names = [f"_{escape(q.text)}_" for q in shared]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    kept = [
+        word
+        for word, present in (
+            ("your pulse", any(q.kind == "pulse" for q in questions)),
+            ("your note for your manager", any(q.upward for q in questions)),
+            ("your other answers", any(not q.shared and not _never_shared(q) for q in questions)),
+        )
+        if present
+    ]
+    stop = "" if shared[-1].text.rstrip()[-1:] in "?!." else "."
+    text = f"Your answers go to <@{owner_id}>; <#{channel_id}> also sees your answers to {listed}"
+    text += stop
+    if kept:
+        joined = kept[0] if len(kept) == 1 else f"{', '.join(kept[:-1])} and {kept[-1]}"
+        go = "goes" if len(kept) == 1 and kept[0] != "your other answers" else "go"
+        text += f" {joined[0].upper()}{joined[1:]} never {go} there."
+    return text
 
 
 def reminder_message(
@@ -134,10 +193,7 @@ def submitted_message(
     upward_anonymous: bool = False,
 ) -> tuple[str, list[Block]]:
     """The prompt DM after submission (chat.update): "Submitted ✓" and a short summary."""
-    lines = [
-        f"*{escape(question.text)}*\n{_shown(question, value, SUMMARY_ANSWER_MAX)}"
-        for question, value in answers
-    ]
+    lines = _answer_lines(answers, SUMMARY_ANSWER_MAX)
     blocks: list[Block] = [
         section(f":white_check_mark: *Submitted ✓* — {escape(template_name)}, {_day(local_date)}")
     ]
@@ -158,23 +214,39 @@ def answer_modal(
     local_date: date,
     questions: Sequence[Question],
     *,
+    readers: Readers | None = None,
     initial: Mapping[str, Any] | None = None,
     anonymity_min: int | None = None,
     release_after: int | None = None,
 ) -> dict[str, Any]:
-    """One input per question: text, pulse (1-5 with emoji), choice, yes/no.
+    """One input per question: text, pulse (1-5 with emoji), choice, yes/no (a blocker one with
+    its optional "What is blocking you?" text under it).
 
-    The upward-feedback question gets an "anonymous" checkbox under it, saying when a note can
-    be released; `anonymity_min` set means the manager has fewer direct reports than that, so
-    the box is replaced by a line saying why there is none. `release_after`: how many direct
-    reports must answer in a week before a note is released (said under the box). Never more
-    than 100 blocks: templates allow 25 questions, two blocks each at most.
+    `readers`: who reads which answer, said under each question when a team channel sees some
+    of them (else once, above them all, since one person reads everything). The upward-feedback
+    question gets an "anonymous" checkbox under it; `anonymity_min` set means the manager has
+    fewer direct reports than that, so the box is replaced by a line saying why there is none.
+    `release_after`: the anonymity minimum, said under the box. At most three blocks per
+    question and one above them: 76 for the 25 a template allows, within a modal's 100.
     """
-    blocks: list[Block] = [context(f"{escape(template_name)} · {_day(local_date)}")]
-    for question in questions:
-        if len(blocks) + 2 > MODAL_BLOCKS_MAX:
+    top = f"{escape(template_name)} · {_day(local_date)}"
+    per_question = readers is not None and bool(readers.channel_id) and any(
+        q.shared for q in questions
+    )
+    if readers is not None and not per_question:
+        top += f"\n{readers.everything()}"
+    blocks: list[Block] = [context(top)]
+    for question in form_questions(questions):
+        if len(blocks) + 3 > MODAL_BLOCKS_MAX:
             break
-        blocks.append(_question_input(question, (initial or {}).get(question.id)))
+        field = _question_input(question, (initial or {}).get(question.id))
+        if per_question and question.upward:
+            field.pop("hint", None)  # the line under it names the reader
+        blocks.append(field)
+        if question.asks_detail:
+            continue  # its readers are said once, under its detail
+        if per_question and readers is not None:
+            blocks.append(context(readers.of(question)))
         if question.anonymous_allowed:
             blocks.append(
                 _anonymous_box(release_after)
@@ -204,10 +276,11 @@ def anonymous_confirmation(template_name: str, anonymity_min: int) -> dict[str, 
         "blocks": [
             section(":white_check_mark: *Submitted ✓*"),
             context(
-                "Your anonymous note waits for your manager's next weekly digest. It is shown "
-                f"there only once at least {anonymity_min} of their direct reports have answered "
-                "that week; otherwise it waits for the following digest. It carries no name "
-                "and no date finer than the week."
+                "Your anonymous note waits for one of your manager's weekly digests. It goes out "
+                "with the other notes waiting then, once at least "
+                f"{anonymity_min} of their direct reports have answered over the weeks those "
+                "notes come from; until then nothing mentions it. It carries no name, and no "
+                'date but that span ("written in the last 3 weeks").'
             ),
         ],
     }
@@ -221,7 +294,7 @@ def read_answers(
     Raw values go to `bot.services.checkins.submit`, which validates them.
     """
     answers: dict[str, Any] = {}
-    for question in questions:
+    for question in form_questions(questions):
         element = (state_values.get(question_block(question.id)) or {}).get(
             ids.CHECKIN_ANSWER_ACTION
         ) or {}
@@ -266,10 +339,7 @@ def manager_answers(
 ) -> tuple[str, list[Block]]:
     """The owner's DM: every answer, the named upward note if it is for them, and Reply."""
     title = f":memo: <@{member_id}> answered *{escape(template_name)}* for {_day(local_date)}"
-    lines = [
-        f"*{escape(question.text)}*\n{_shown(question, value, TEXT_ANSWER_MAX)}"
-        for question, value in answers
-    ]
+    lines = _answer_lines(answers, TEXT_ANSWER_MAX)
     tail: list[Block] = []
     if upward_text:
         tail.append(section(f"*For you only:*\n{quote(_safe(upward_text))}"))
@@ -298,13 +368,12 @@ def channel_header(template_name: str, local_date: date) -> tuple[str, list[Bloc
 
 def channel_answers(
     member_id: str, template_name: str, answers: Answers
-) -> tuple[str, list[Block]]:
-    """An answer in the channel thread; upward feedback never reaches a channel."""
-    lines = [
-        f"*{escape(question.text)}*\n{_shown(question, value, TEXT_ANSWER_MAX)}"
-        for question, value in answers
-        if not question.upward
-    ]
+) -> tuple[str, list[Block]] | None:
+    """An answer in the channel thread: only the questions the template shares there, never a
+    pulse nor upward feedback. None when none of them was answered: nothing goes."""
+    lines = _answer_lines(answers, TEXT_ANSWER_MAX, shared_only=True)
+    if not lines:
+        return None
     blocks = [section(f"<@{member_id}>'s check-in"), *_sections(lines, MESSAGE_BLOCKS_MAX - 1)]
     return _fallback(f"<@{member_id}> answered {template_name}", lines), blocks
 
@@ -431,6 +500,8 @@ def _question_input(question: Question, initial: Any) -> Block:
     }
     if question.anonymous_allowed:
         block["hint"] = plain("Only your manager reads this; never a team channel.")
+    if question.detail_of is not None:
+        block["hint"] = plain(DETAIL_HINT)
     return block
 
 
@@ -446,8 +517,9 @@ def _anonymous_box(release_after: int | None = None) -> Block:
         "optional": True,
         "label": plain("Anonymity"),
         "hint": plain(
-            "Anonymous notes reach your manager without your name, only in their weekly digest, "
-            f"and only once {enough} answered that week (else in a later one)."
+            "Anonymous notes reach your manager without your name, only in a weekly digest: "
+            f"they go out together once {enough} answered over the weeks they come from, "
+            "dated only by that span. Until then nothing says a note is waiting."
         ),
         "element": {
             "type": "checkboxes",
@@ -457,9 +529,30 @@ def _anonymous_box(release_after: int | None = None) -> Block:
     }
 
 
-def _shown(question: Question, value: Any, limit: int) -> str:
+def _never_shared(question: Question) -> bool:
+    return question.kind == "pulse" or question.upward
+
+
+def _answer_lines(answers: Answers, limit: int, *, shared_only: bool = False) -> list[str]:
+    """One "*question*\nanswer" per answer; a blocker's detail is read as its question's answer,
+    as the digest reads it, not as an answer of its own."""
+    details = {q.detail_of: value for q, value in answers if q.detail_of is not None}
+    return [
+        f"*{escape(question.text)}*\n{_shown(question, value, limit, details.get(question.id))}"
+        for question, value in answers
+        if question.detail_of is None and (question.shared or not shared_only)
+    ]
+
+
+def _shown(question: Question, value: Any, limit: int, detail: Any = None) -> str:
     if question.kind == "pulse" and isinstance(value, int):
         return PULSE_LABELS.get(value, str(value))
+    if question.kind == "yes_no" and question.blocker:
+        words = blocker_text(question.kind, value, detail)
+        if words == NO_DETAILS:
+            return f"Yes: _{NO_DETAILS}_"
+        if words is not None:
+            return f"Yes:\n{quote(clip(_safe(words), limit))}"
     if question.kind == "yes_no":
         return "Yes" if value is True else "No" if value is False else _safe(str(value))
     return quote(clip(_safe(str(value)), limit))

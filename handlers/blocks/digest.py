@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from bot.delivery.uploads import FILE_PLACEHOLDER
 from bot.services import digest_rules as rules
-from bot.services.digest import Absent, DigestData
+from bot.services.checkins import slack_date
+from bot.services.digest import (
+    Absent,
+    AnswerLine,
+    AnswerView,
+    Blocker,
+    DigestData,
+    DigestPreview,
+)
 from bot.services.states import CheckinOutcome, EmptyReason
 from bot.services.text import escape
 from handlers import ids
@@ -31,6 +40,7 @@ from handlers.blocks.common import (
 
 MAX_BLOCKS = 50
 MODAL_BLOCKS = 100
+MAX_VIEW_MORE = 14  # one person's answers in a week: a daily check-in, twice
 NO_KUDOS_SHOWN = 20
 EMPTY = {
     "no_reports": "You have no direct reports in pulsebot's org chart and no check-in of your "
@@ -39,6 +49,16 @@ EMPTY = {
     "all_away": "Everyone on your team was away this week: no check-ins to sum up.",
     "no_answers": "Nobody on your team answered a check-in this week.",
 }
+NOBODY = "nobody on your team was asked this week"
+NOBODY_ASKED = {
+    EmptyReason.NO_REPORTS: "no team in pulsebot yet",
+    EmptyReason.NO_CHECKINS: "no check-ins for your team this week",
+    EmptyReason.ALL_AWAY: "everyone on your team was away",
+}
+CHART_ALT = (
+    "Team pulse (line, 1 to 5) and the share who answered (bars) over the last 8 weeks; weeks "
+    "without data or still open are marked, not drawn"
+)
 
 Message = tuple[str, list[Block]]
 
@@ -46,8 +66,15 @@ Message = tuple[str, list[Block]]
 def headline(data: DigestData) -> str:
     """ "Week of 2–8 Mar: 4 of 5 people answered (<@U1> skipped), pulse 4.0 from 4 of 5 (+0.1),
     1 blocker, 3 kudos, 4 value tags": people in the headline, everyone who did not answer by
-    name, and an average that says whom it leaves out. Mrkdwn (mentions, escaped text), as a
-    section or a message's fallback text."""
+    name, and an average that says whom it leaves out. Never "0 of 0": a week in which nobody
+    of the manager's own was asked says why, or, for a manager of managers, sums up their
+    teams. Mrkdwn (mentions, escaped text), as a section or a message's fallback text."""
+    week = f"Week of {escape(data.week_label)}: "
+    if data.leads_with_teams():
+        return week + ", ".join([_teams_count(data), _kudos_count(data)])
+    if data.people_prompted == 0 and not data.still_open:
+        nobody = NOBODY_ASKED.get(data.empty_reason, NOBODY) if data.empty_reason else NOBODY
+        return week + ", ".join([nobody, _kudos_count(data)])
     people = f"{data.people_answered} of {data.people_prompted} people answered"
     if data.still_open:
         people += " so far"
@@ -59,15 +86,16 @@ def headline(data: DigestData) -> str:
     count = len(data.blockers)
     parts.append(f"{count} blocker{'s' if count != 1 else ''}")
     parts.append(_kudos_count(data))
-    return f"Week of {escape(data.week_label)}: " + ", ".join(parts)
+    return week + ", ".join(parts)
 
 
 def messages(data: DigestData, *, chart: bool = True) -> list[Message]:
     """The first message, then thread replies; each (fallback text, at most 50 blocks).
 
-    `chart`: the first message carries an image block whose file id the upload fills in.
+    `chart`: the first message carries an image block whose file id the upload fills in, if
+    the chart has anything to draw (`DigestData.has_chart`).
     """
-    first = _top(data, chart=chart)
+    first = _top(data, chart=chart and data.has_chart())
     rest = _rest(data)
     if len(first) + len(rest) <= MAX_BLOCKS:
         return [(headline(data), first + rest)]
@@ -97,17 +125,30 @@ def anonymous_message(data: DigestData) -> Message | None:
     return "Anonymous notes from your team", blocks[:MAX_BLOCKS]
 
 
-def preview_modal(data: DigestData) -> dict[str, Any]:
-    """`/checkin digest`: the whole digest in one modal (100 blocks), without the chart."""
+def preview_modal(preview: DigestPreview | DigestData) -> dict[str, Any]:
+    """"Preview digest" (App Home, `/checkin digest`): the whole digest in one modal (100
+    blocks), without the chart. Before it is sent it is labelled a preview and says when it
+    goes; after, it is the copy that was sent, and says when."""
+    if isinstance(preview, DigestData):
+        preview = DigestPreview(preview)
+    data = preview.data
     blocks = [b for _, message in messages(data, chart=False) for b in message]
-    note = context(
-        ("As sent." if data.sent else "As it will be sent (answers may still arrive until then).")
-        + " Anonymous notes only ever appear in the sent digest."
-    )
+    if data.sent or preview.sent_at is not None:
+        when = f" {slack_date(preview.sent_at)}" if preview.sent_at is not None else ""
+        note = f":mailbox_with_mail: *As sent*{when}."
+        title = "Weekly digest"
+    else:
+        when = f" {slack_date(preview.goes_at)}" if preview.goes_at is not None else " later"
+        note = (
+            f":eyes: *Preview, not sent yet.* It goes to you{when}; answers may still arrive "
+            "until then."
+        )
+        title = "Digest preview"
+    note += " Anonymous notes only ever appear in the sent digest."
     if len(blocks) > MODAL_BLOCKS - 2:
         blocks = blocks[: MODAL_BLOCKS - 2]
         blocks.append(context("…and more in the digest DM and its thread."))
-    return _modal("Weekly digest", [note, *blocks])
+    return _modal(title, [context(note), *blocks])
 
 
 def placeholder_modal() -> dict[str, Any]:
@@ -118,61 +159,94 @@ def notice_modal(text: str) -> dict[str, Any]:
     return _modal("Weekly digest", [section(escape(text))])
 
 
-def answer_modal(
-    occurrence_id: int,
-    member_id: str,
-    template: str,
-    day: str,
-    answers: Sequence[tuple[str, str]],
-    replies: Sequence[tuple[str, str]],
-) -> dict[str, Any]:
-    """View more: the whole answer, the manager's replies, and Reply."""
-    blocks: list[Block] = [section(f"*<@{member_id}>* · {escape(template)} · {day}")]
-    for question, value in answers:
-        blocks.extend(_long_section(f"*{escape(question)}*\n{escape(value)}"))
-    for author, text in replies:
-        blocks.extend(
-            _long_section(f":speech_balloon: <@{author}> replied:\n{quote(escape(text))}")
+def answer_modal(views: Sequence[AnswerView]) -> dict[str, Any]:
+    """View more: each answer of the person's week whole, the exchange under it and the named
+    note they left the manager, dated as the manager says dates ("Fri 27 Nov"), with Reply."""
+    blocks: list[Block] = []
+    for view in views:
+        day = day_words(view.answered_on or view.local_date)
+        blocks.append(section(f"*<@{view.member_id}>* · {escape(view.template)} · {day}"))
+        for question, value in view.answers:
+            blocks.extend(_long_section(f"*{escape(question)}*\n{escape(value)}"))
+        if view.note:
+            blocks.extend(
+                _long_section(f":envelope: *Their note for you*\n{quote(escape(view.note))}")
+            )
+        for author, text, when in view.exchange:
+            did = "answered back" if author == view.member_id else "replied"
+            blocks.extend(
+                _long_section(
+                    f":speech_balloon: <@{author}> {did}, {day_words(when)}:\n"
+                    f"{quote(escape(text))}"
+                )
+            )
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": plain("Reply", 75),
+                        "action_id": ids.DIGEST_REPLY_ACTION,
+                        "value": str(view.occurrence_id),
+                    }
+                ],
+            }
         )
-    blocks.append(
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": plain("Reply", 75),
-                    "action_id": ids.DIGEST_REPLY_ACTION,
-                    "value": str(occurrence_id),
-                }
-            ],
-        }
+        blocks.append({"type": "divider"})
+    if blocks:
+        blocks.pop()  # the last divider
+    view_modal = _modal("Check-in answer", blocks[:MODAL_BLOCKS])
+    first = views[0].occurrence_id if views else None
+    view_modal["private_metadata"] = clip(
+        json.dumps({"occurrence_id": first}), PRIVATE_METADATA_MAX
     )
-    view = _modal("Check-in answer", blocks[:MODAL_BLOCKS])
-    view["private_metadata"] = clip(
-        json.dumps({"occurrence_id": occurrence_id}), PRIVATE_METADATA_MAX
-    )
-    return view
+    return view_modal
+
+
+def day_words(day: date) -> str:
+    """ "Fri 27 Nov": a date as a manager says it."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def view_more_ids(value: str | None) -> list[int]:
+    """A View more button's value ("12,15": one person's answers that week) back to ids;
+    anything else reads as none."""
+    found = []
+    for part in (value or "").split(","):
+        if part.strip().isdigit():
+            found.append(int(part.strip()))
+    return found[:MAX_VIEW_MORE]
 
 
 # ----- the sections -----------------------------------------------------------------------------
 
 
 def _top(data: DigestData, *, chart: bool) -> list[Block]:
-    blocks: list[Block] = [header(f"Your team, week of {data.week_label}")]
+    teams = data.leads_with_teams()
+    title = "Your teams" if teams else "Your team"
+    blocks: list[Block] = [header(f"{title}, week of {data.week_label}")]
     blocks.append(section(f"*{headline(data)}*"))
+    if teams:
+        blocks.append(
+            context(
+                "You have no check-in of your own this week: these are the teams of the "
+                "managers who report to you, as counts (names stay with their managers)."
+            )
+        )
+        blocks.extend(_skip_level(data, title=":busts_in_silhouette: *Your teams*"))
+        if data.talk_to:
+            blocks.extend(_talk_to(data))
+        return blocks
     if data.empty_reason is not None:
         blocks.append(section(EMPTY[data.empty_reason]))
     if data.still_open:
         blocks.append(context(f"{data.still_open} check-in(s) still open: not counted as missed."))
-    if data.empty_reason != EmptyReason.NO_REPORTS:
+    if data.people_prompted or data.still_open or data.talk_to:
+        # With nobody asked, nobody could stand out: "nobody stands out" would only mislead.
         blocks.extend(_talk_to(data))
     if data.blockers:
-        lines = [
-            f"• <@{b.user_id}> ({escape(b.template)}): {escape(clip(b.text, 300))}"
-            + (" — *still open* from last week" if b.still_open else "")
-            for b in data.blockers
-        ]
-        blocks.extend(_list(":construction: *Blockers*", lines))
+        blocks.extend(_list(":construction: *Blockers*", [_blocker_line(b) for b in data.blockers]))
     if data.participation or data.other_prompted:
         lines = []
         for line in data.participation:
@@ -196,13 +270,14 @@ def _top(data: DigestData, *, chart: bool) -> list[Block]:
     if data.pulse is not None or chart:
         text = ":heart: *Pulse*"
         if data.pulse is not None:
-            spread = " · ".join(f"{i}: {n}" for i, n in enumerate(data.spread, 1))
             text += f"\nAverage {data.pulse:.1f}{_from(data, names=True)}"
             if data.pulse_change is not None:
                 text += f" · {data.pulse_change:+.1f} on last week"
                 if data.pulse_change_people < data.pulse_people:
                     text += f" for the {data.pulse_change_people} who gave one both weeks"
-            text += f" · answers {spread}"
+            words = rules.spread_words(data.spread)
+            if words:
+                text += f"\nAnswers: {words}"
         else:
             text += "\nNo pulse answers this week."
         blocks.append(section(text))
@@ -211,10 +286,21 @@ def _top(data: DigestData, *, chart: bool) -> list[Block]:
             {
                 "type": "image",
                 "slack_file": {"id": FILE_PLACEHOLDER},
-                "alt_text": "Team pulse (line) and participation (bars) over the last 8 weeks",
+                "alt_text": CHART_ALT,
             }
         )
     return blocks
+
+
+def _blocker_line(blocker: Blocker) -> str:
+    """ "• <@U1>: Waiting on the security review — 2nd week (Platform weekly)": what blocks,
+    for how long, who raised it; a "yes" that did not say reads as such, never "yes"."""
+    weeks = max(blocker.weeks, 2 if blocker.still_open else 1)
+    said = _blocker_words(blocker.text, 300)
+    age = rules.blocker_age_words(weeks)
+    if weeks >= 2:
+        age = f"*{age}*"
+    return f"• <@{blocker.user_id}>: {said} — {age} ({escape(blocker.template)})"
 
 
 def _talk_to(data: DigestData) -> list[Block]:
@@ -246,24 +332,22 @@ def _rest(data: DigestData) -> list[Block]:
     blocks: list[Block] = []
     if data.answers:
         blocks.append(section(":memo: *Answers*"))
+        several = len({a.template for a in data.answers}) > 1 or len(data.participation) > 1
         for answer in data.answers:
             blocks.append(
                 {
                     "type": "section",
                     "text": {
                         "type": "mrkdwn",
-                        "text": clip(
-                            f"*<@{answer.user_id}>* · {escape(answer.template)}"
-                            + (" · _replied_" if answer.replied else "")
-                            + f"\n{escape(answer.summary)}",
-                            SECTION_TEXT_MAX,
-                        ),
+                        "text": clip(_answer_line(answer, templates=several), SECTION_TEXT_MAX),
                     },
                     "accessory": {
                         "type": "button",
                         "text": plain("View more", 75),
                         "action_id": ids.DIGEST_VIEW_MORE_ACTION,
-                        "value": str(answer.occurrence_id),
+                        "value": ",".join(
+                            str(i) for i in (answer.occurrence_ids or [answer.occurrence_id])
+                        ),
                     },
                 }
             )
@@ -297,7 +381,7 @@ def _rest(data: DigestData) -> list[Block]:
             )
         if len(data.no_kudos) > NO_KUDOS_SHOWN:
             blocks.append(context(f"…and {len(data.no_kudos) - NO_KUDOS_SHOWN} more."))
-    answers = len(data.answers)
+    answers = data.answer_count()
     if answers:
         blocks.append(
             section(
@@ -305,21 +389,51 @@ def _rest(data: DigestData) -> list[Block]:
                 f"{answers} answer{'s' if answers != 1 else ''}."
             )
         )
-    if data.skip_level:
-        lines = []
-        for line in data.skip_level:
-            if line.too_small:
-                lines.append(f"• <@{line.manager_id}>'s group: too small to show")
-                continue
-            text = (
-                f"• <@{line.manager_id}>'s group: {line.answered} of {line.prompted} "
-                "check-ins answered"
-            )
-            if line.pulse is not None:
-                text += f", pulse {line.pulse:.1f}{_signed(line.change)}"
-            lines.append(text)
-        blocks.extend(_list(":busts_in_silhouette: *Skip-level*", lines))
+    if data.skip_level and not data.leads_with_teams():
+        blocks.extend(_skip_level(data, title=":busts_in_silhouette: *Skip-level*"))
     return blocks
+
+
+def _blocker_words(text: str, limit: int) -> str:
+    if text.strip().lower() in {"yes", "true"}:
+        text = rules.NO_DETAILS  # a digest stored before yes/no blockers asked what blocks
+    return f"_{rules.NO_DETAILS}_" if text == rules.NO_DETAILS else escape(clip(text, limit))
+
+
+def _answer_line(answer: AnswerLine, *, templates: bool) -> str:
+    """ "*<@U1>* · pulse 4 · Shipped the retry logic for the… · :construction: Waiting on X":
+    one line that reminds; the manager read the whole answer by DM, and View more shows it."""
+    parts = [f"*<@{answer.user_id}>*"]
+    if templates:
+        parts.append(escape(answer.template))
+    if answer.pulse is not None:
+        parts.append(f"pulse {rules.pulse_words(answer.pulse)}")
+    gist = answer.gist or (answer.summary.splitlines()[0] if answer.summary else "")
+    if gist:
+        parts.append(escape(rules.first_words(gist)))
+    if answer.blocker:
+        parts.append(f":construction: {_blocker_words(answer.blocker, 120)}")
+    if answer.replied:
+        parts.append("_replied_")
+    return " · ".join(parts)
+
+
+def _skip_level(data: DigestData, *, title: str) -> list[Block]:
+    """One line per direct report's team: counts only, no names below them; small groups
+    hidden."""
+    lines = []
+    for line in data.skip_level:
+        if line.too_small:
+            lines.append(f"• <@{line.manager_id}>'s team: too small to show")
+            continue
+        text = (
+            f"• <@{line.manager_id}>'s team ({line.size} people): {line.answered} of "
+            f"{line.prompted} check-ins answered"
+        )
+        if line.pulse is not None:
+            text += f", pulse {line.pulse:.1f}{_signed(line.change)}"
+        lines.append(text)
+    return _list(title, lines)
 
 
 # ----- helpers ----------------------------------------------------------------------------------
@@ -386,6 +500,20 @@ def _from(data: DigestData, *, names: bool = False) -> str:
         left_out.append(f"{_people(data.no_pulse)} gave no pulse")
     left_out = [part for part in left_out if part]
     return text + (f" ({'; '.join(left_out)})" if left_out else "")
+
+
+def _teams_count(data: DigestData) -> str:
+    """ "your 2 teams answered 14 of 15 check-ins": the groups large enough to show."""
+    shown = [line for line in data.skip_level if not line.too_small]
+    teams = f"your {len(data.skip_level)} team{'s' if len(data.skip_level) != 1 else ''}"
+    if not shown:
+        return f"{teams}, each too small to show"
+    answered = sum(line.answered for line in shown)
+    prompted = sum(line.prompted for line in shown)
+    text = f"{teams} answered {answered} of {prompted} check-ins"
+    if len(shown) < len(data.skip_level):
+        text += f" ({len(data.skip_level) - len(shown)} too small to show)"
+    return text
 
 
 def _kudos_count(data: DigestData) -> str:

@@ -11,7 +11,7 @@ from bot.services.home import MyHome, sparkline
 from bot.services.text import escape
 from handlers import ids
 from handlers.blocks.common import Block, clip, context, header, person, plain, section
-from handlers.blocks.digest import trend_words
+from handlers.blocks.digest import headline, trend_words
 
 MAX_BLOCKS = 40
 TALK_TO_SHOWN = 5
@@ -55,15 +55,20 @@ def team_sections(data: DigestData) -> list[Block]:
         "·" if w.participation is None else sparkline([1 + 4 * w.participation]) for w in data.chart
     )
     pulses = sparkline([w.pulse for w in data.chart])
-    blocks: list[Block] = [
-        header("Your team"),
-        section(
+    if data.leads_with_teams() or not data.has_chart():
+        # A manager of managers, or a team without check-ins: the digest's own headline, never
+        # "0 of 0" beside empty sparklines.
+        summary = headline(data)
+        title = "Your teams" if data.leads_with_teams() else "Your team"
+    else:
+        title = "Your team"
+        summary = (
             f"*Week of {escape(data.week_label)}*: {data.people_answered} of "
             f"{data.people_prompted} people answered"
             + (f", pulse {data.pulse:.1f}" if data.pulse is not None else "")
             + f"\nParticipation, 8 weeks: `{participation}`\nPulse, 8 weeks: `{pulses}`"
-        ),
-    ]
+        )
+    blocks: list[Block] = [header(title), section(summary)]
     if data.talk_to:
         lines = [
             f"• <@{t.user_id}>: {escape('; '.join(t.reasons))} — 4 weeks: {trend_words(t.trend)}"
