@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
+from bot.services.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,6 @@ class Stored(Protocol):
 
 
 S = TypeVar("S", bound=Stored)
-
-
-class Refusal(Protocol):
-    """What a service raises when a rule refuses a submission: each problem's message under
-    the field of the form it belongs to, all of them at once."""
-
-    @property
-    def errors(self) -> dict[str, str]: ...
 
 
 def open_view(client: WebClient, trigger_id: str, view: dict[str, Any]) -> bool:
@@ -72,20 +65,19 @@ def ack_submission(
     ack: Ack,
     deps: Deps,
     store: Callable[[], S],
-    refused: type[Exception],
+    refused: type[Refused],
     block_of: Callable[[str], str],
     done: Callable[[S], dict[str, Any]] | None = None,
 ) -> None:
-    """Answer a submitted form once `store` ran: a refusal (a `refused`, which must carry a
-    `Refusal`'s errors) keeps the form open with every rule's words under the input they
-    concern; otherwise the form closes, or becomes `done`'s view of what was stored (its
-    confirmation, where the person is looking). A replay (Slack resending the view, a double
-    click) stored nothing new, so only a first submission wakes the sender."""
+    """Answer a submitted form once `store` ran: a refusal (a `refused`) keeps the form open
+    with every rule's words under the input they concern; otherwise the form closes, or becomes
+    `done`'s view of what was stored (its confirmation, where the person is looking). A replay
+    (Slack resending the view, a double click) stored nothing new, so only a first submission
+    wakes the sender."""
     try:
         stored = store()
     except refused as caught:
-        refusal = cast(Refusal, caught)
-        errors = {block_of(field): message for field, message in refusal.errors.items()}
+        errors = {block_of(field): message for field, message in caught.errors.items()}
         ack(response_action="errors", errors=errors)
         return
     if done is None:

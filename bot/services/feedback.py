@@ -7,13 +7,14 @@ message is the same whether or not the feedback exists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot.services.directory import Person, people
+from bot.services.refusals import Refused
 from bot.services.slack_limits import TEXT_MAX as SLACK_TEXT_MAX
 from bot.services.text import neutralise, unescape
 from storage import feedback as store
@@ -60,21 +61,11 @@ class Given:
     replayed: bool
 
 
-class FeedbackRefused(Exception):
+class FeedbackRefused(Refused):
     """A rule said no. `errors` holds every problem at once, keyed by the modal input it
     belongs on (recipient, went_well, could_be_better, value, visibility)."""
 
-    def __init__(
-        self,
-        message: str = "",
-        field: str = "recipient",
-        *,
-        errors: Mapping[str, str] | None = None,
-    ) -> None:
-        self.errors = dict(errors) if errors else {field: message}
-        self.message = "\n".join(self.errors.values())
-        self.field = next(iter(self.errors))
-        super().__init__(self.message)
+    default_field = "recipient"
 
 
 class FeedbackDenied(Exception):

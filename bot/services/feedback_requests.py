@@ -10,13 +10,14 @@ request exists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot.services.directory import Person, people, zone_or_utc
+from bot.services.refusals import Refused
 from bot.services.slack_limits import TEXT_MAX
 from bot.services.states import AskedState, RequestState, RequestUnavailableReason
 from bot.services.text import neutralise, unescape
@@ -99,21 +100,11 @@ class Closing:
     shared: list[AskedItem]  # what the subject may read: answers whose giver ticked "share"
 
 
-class RequestRefused(Exception):
+class RequestRefused(Refused):
     """A rule said no. `errors` holds every problem at once, keyed by the form input it belongs
     on: people, topic, questions (or `question{i}`, one of them), due, subject."""
 
-    def __init__(
-        self,
-        message: str = "",
-        field: str = "people",
-        *,
-        errors: Mapping[str, str] | None = None,
-    ) -> None:
-        self.errors = dict(errors) if errors else {field: message}
-        self.message = "\n".join(self.errors.values())
-        self.field = next(iter(self.errors))
-        super().__init__(self.message)
+    default_field = "people"
 
 
 class RequestUnavailable(Exception):

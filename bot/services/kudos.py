@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
 from bot.services.directory import Person, people
+from bot.services.refusals import Refused
 from bot.services.text import neutralise, tokenize, unescape
 from storage import kudos as store
 from storage.models import Kudos
@@ -46,21 +47,11 @@ class KudosGiven:
     quote_url: str | None = None
 
 
-class KudosRefused(Exception):
+class KudosRefused(Refused):
     """A rule said no. `errors` holds every problem at once, keyed by the modal input it
     belongs on (recipients, message, values); `message` says them all, for a command's answer."""
 
-    def __init__(
-        self,
-        message: str = "",
-        field: str = "recipients",
-        *,
-        errors: Mapping[str, str] | None = None,
-    ) -> None:
-        self.errors = dict(errors) if errors else {field: message}
-        self.message = "\n".join(self.errors.values())
-        self.field = next(iter(self.errors))
-        super().__init__(self.message)
+    default_field = "recipients"
 
 
 def parse_command(text: str, giver_id: str, known_values: Sequence[str]) -> KudosDraft:
