@@ -195,7 +195,7 @@ def submitted_message(
     """The prompt DM after submission (chat.update): "Submitted ✓" and a short summary."""
     lines = _answer_lines(answers, SUMMARY_ANSWER_MAX)
     blocks: list[Block] = [
-        section(f":white_check_mark: *Submitted ✓* — {escape(template_name)}, {_day(local_date)}")
+        section(f"*Submitted ✓* — {escape(template_name)}, {_day(local_date)}")
     ]
     blocks += _sections(lines, MESSAGE_BLOCKS_MAX - 2)
     # An anonymous note is never mentioned here: this message is stored (an outbox row tied
@@ -274,7 +274,7 @@ def anonymous_confirmation(template_name: str, anonymity_min: int) -> dict[str, 
         "title": plain(template_name or "Check-in", MODAL_TITLE_MAX),
         "close": plain("Done", MODAL_TITLE_MAX),
         "blocks": [
-            section(":white_check_mark: *Submitted ✓*"),
+            section("*Submitted ✓*"),
             context(
                 "Your anonymous note waits for one of your manager's weekly digests. It goes out "
                 "with the other notes waiting then, once at least "

@@ -241,7 +241,8 @@ def _top(data: DigestData, *, chart: bool) -> list[Block]:
     if data.empty_reason is not None:
         blocks.append(section(EMPTY[data.empty_reason]))
     if data.still_open:
-        blocks.append(context(f"{data.still_open} check-in(s) still open: not counted as missed."))
+        open_ones = "1 check-in" if data.still_open == 1 else f"{data.still_open} check-ins"
+        blocks.append(context(f"{open_ones} still open: not counted as missed."))
     if data.people_prompted or data.still_open or data.talk_to:
         # With nobody asked, nobody could stand out: "nobody stands out" would only mislead.
         blocks.extend(_talk_to(data))
