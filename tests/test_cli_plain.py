@@ -15,8 +15,8 @@ def test_mrkdwn_reads_as_a_person_reads_it() -> None:
         "snake_case stays, 2*3*4 too": "snake_case stays, 2*3*4 too",
         "<#C0OPS|ops> <!here> <!subteam^S1|@sre>": "#ops @here @sre",
         "<https://x.io/a|the runbook> <https://y.io>": "the runbook (https://x.io/a) https://y.io",
-        "closes <!date^1796374800^{date_short_pretty}|2026-12-04 09:00 UTC>": (
-            "closes 2026-12-04 09:00 UTC"
+        "closes <!date^1796374800^{date_short_pretty}|2037-12-04 09:00 UTC>": (
+            "closes 2037-12-04 09:00 UTC"
         ),
         "Said:\n>a &lt;b&gt; &amp; c": "Said:\n  a <b> & c",
     }
