@@ -94,7 +94,7 @@ def test_dry_run_needs_no_token_and_reads_as_the_manager_will(
     out = capsys.readouterr().out
     assert out.startswith("--- umgr · week of 3–9 Mar (2031-W10)\nYour team, week of 3–9 Mar\n")
     # Names from the directory, not mentions; no Slack markup or shortcodes.
-    assert "• @uann (Weekly): Waiting on the security review" in out
+    assert "• @uann: Waiting on the security review — 2nd week (Weekly)" in out
     assert "<@" not in out and "*" not in out and ":construction:" not in out
     # Every section's header, and what a context block says.
     for header in (

@@ -56,11 +56,21 @@ LOG_LIMIT = 50
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    group = verbs.add_parser("privacy", help="a person's data: export, erase; the audit log")
+    group = verbs.add_parser(
+        "privacy",
+        help="a person's data: export, erase; the audit log",
+        description="A person's data rights: export everything pulsebot holds about them, erase "
+        "them (a former colleague in what others keep), apply retention now, and read the audit "
+        "log of every export, erasure and retention run.",
+    )
     commands = group.add_subparsers(title="privacy commands", metavar="COMMAND", required=True)
 
     export_verb = commands.add_parser(
-        "export", help="everything pulsebot holds about a person: one JSON file, a CSV per kind"
+        "export",
+        help="everything pulsebot holds about a person: one JSON file, a CSV per kind",
+        description="Write everything pulsebot holds about one person to DIR: one JSON file and a "
+        "CSV per kind, each item with its kind, time and the people it names. Never who wrote "
+        "an anonymous note, nor what others did not share with them.",
     )
     export_verb.add_argument("user_id", metavar="USER_ID", help="their Slack user id (U…)")
     export_verb.add_argument(
@@ -70,25 +80,44 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export_verb.set_defaults(handler=export_person)
 
     forget_verb = commands.add_parser(
-        "forget", help="erase a person: shows what would go; --yes erases it"
+        "forget",
+        help="erase a person: shows what would go; --yes erases it",
+        description="Erase one person: without --yes, print what would be erased (counts per "
+        "kind); with --yes, erase it in one transaction, cancel what was queued to them and "
+        "replace the bot's channel posts that quote them.",
     )
     forget_verb.add_argument("user_id", metavar="USER_ID", help="their Slack user id (U…)")
     forget_verb.add_argument("--yes", action="store_true", help="erase (without it: show only)")
     team_argument(forget_verb)
     forget_verb.set_defaults(handler=forget)
 
-    log_verb = commands.add_parser("log", help="every export, erasure and retention run")
+    log_verb = commands.add_parser(
+        "log",
+        help="every export, erasure and retention run",
+        description="Print the privacy audit: each export, erasure and retention run, who or what "
+        "asked, when, and how many rows; never any content.",
+    )
     log_verb.add_argument("--limit", type=int, default=LOG_LIMIT, help="latest N (default 50)")
     log_verb.add_argument("--team", metavar="TEAM_ID", help="only this workspace's")
     log_verb.set_defaults(handler=show_log)
 
     retain_verb = commands.add_parser(
-        "retain", help="apply PULSEBOT_RETAIN_TEXT_DAYS / PULSEBOT_RETAIN_DAYS now"
+        "retain",
+        help="apply PULSEBOT_RETAIN_TEXT_DAYS / PULSEBOT_RETAIN_DAYS now",
+        description="Apply the retention settings now (the minute job applies them once a day): "
+        "free text older than PULSEBOT_RETAIN_TEXT_DAYS, whole rows older than "
+        "PULSEBOT_RETAIN_DAYS, in small batches.",
     )
     at_argument(retain_verb)
     retain_verb.set_defaults(handler=retain)
 
-    workspace = verbs.add_parser("export", help="the whole workspace as CSV, one file per kind")
+    workspace = verbs.add_parser(
+        "export",
+        help="the whole workspace as CSV, one file per kind",
+        description="Write the workspace's data to DIR as CSV, one file per kind, for admins. "
+        "Anonymous notes are left out unless --include-anonymous (then only released ones, "
+        "never with an author or a week).",
+    )
     workspace.add_argument("out", metavar="DIR", help="a directory (created if missing)")
     workspace.add_argument(
         "--include-anonymous",

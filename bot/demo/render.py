@@ -79,6 +79,7 @@ EMOJI = {
     "smile": "😄",
     "slightly_smiling": "🙂",
     "outbox_tray": "📤",
+    "wastebasket": "🗑️",
     "inbox_tray": "📥",
     "raising_hand": "🙋",
     "loudspeaker": "📢",
