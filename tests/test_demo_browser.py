@@ -201,8 +201,10 @@ def _read_the_digests_on_a_phone(phone: Any, base: str, tmp_path: Path) -> None:
     # The digest sent at start-up (a jump past a Monday may have brought a later one).
     digest = phone.locator(".msg", has_text="Your team, week of").first
     expect(digest).to_be_visible(timeout=WAIT)
-    expect(digest.locator(".bk-image img")).to_be_visible(timeout=WAIT)
-    digest.locator(".bk-image img").evaluate("(img) => img.decode()")
+    chart = digest.locator(".bk-image img")
+    chart.scroll_into_view_if_needed()  # loaded lazily: measured once it is
+    expect(chart).to_have_js_property("complete", True, timeout=WAIT)
+    assert chart.evaluate("(img) => img.naturalWidth") > 0
     digest.scroll_into_view_if_needed()
     phone.screenshot(path=str(tmp_path / "digest-phone.png"), full_page=True)
     assert digest.evaluate(OVERFLOWING) == []
