@@ -26,6 +26,7 @@ Outbox keys (one Slack call each, ever; stored, so never renamed):
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -117,32 +118,20 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             submitted.answers,
             upward_text=reader.note if reader and reader.in_answers else None,
         )
-        answers_row = outbox.post_message(
-            session,
-            team_id=team_id,
-            key=f"checkin:{occurrence.id}:answers:manager",
-            channel=template.owner_id,
-            text=text,
-            blocks=manager_blocks,
-            now=now,
+        rows.append(
+            _post_to_reader(
+                session, submitted, "answers", template.owner_id, (text, manager_blocks), now
+            )
         )
-        rows.append(answers_row)
-        _link_thread(session, submitted, template.owner_id, answers_row)
     if reader is not None and not reader.in_answers:
         text, upward_blocks = blocks.upward_message(
             occurrence.user_id, template.name, reader.note, occurrence.id
         )
-        upward_row = outbox.post_message(
-            session,
-            team_id=team_id,
-            key=f"checkin:{occurrence.id}:upward:manager",
-            channel=reader.reader_id,
-            text=text,
-            blocks=upward_blocks,
-            now=now,
+        rows.append(
+            _post_to_reader(
+                session, submitted, "upward", reader.reader_id, (text, upward_blocks), now
+            )
         )
-        rows.append(upward_row)
-        _link_thread(session, submitted, reader.reader_id, upward_row)
     if template.channel_id:
         rows += _enqueue_channel_thread(session, submitted, template.channel_id, now)
     if occurrence.prompt_outbox_id is not None:
@@ -164,6 +153,30 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             )
         )
     return rows
+
+
+def _post_to_reader(
+    session: Session,
+    submitted: Submitted,
+    what: str,
+    reader_id: str,
+    message: tuple[str, list[dict[str, Any]]],
+    now: datetime,
+) -> int:
+    """One DM to a reader of the answer (`checkin:{occurrence}:{what}:manager`), linked as that
+    reader's side of the answer's thread."""
+    occurrence = submitted.occurrence
+    row = outbox.post_message(
+        session,
+        team_id=occurrence.team_id,
+        key=f"checkin:{occurrence.id}:{what}:manager",
+        channel=reader_id,
+        text=message[0],
+        blocks=message[1],
+        now=now,
+    )
+    _link_thread(session, submitted, reader_id, row)
+    return row
 
 
 def _link_thread(session: Session, submitted: Submitted, reader_id: str, reader_row: int) -> None:
