@@ -41,7 +41,17 @@ class DatabaseSettings(BaseSettings):
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
 
 
-class DigestSettings(DatabaseSettings):
+class GoalSettings(DatabaseSettings):
+    """How goals are judged: the CLI's `goals` verbs need these and the database, no token."""
+
+    goal_cycle: Literal["quarter", "half", "year"] = Field(
+        default="quarter", alias="PULSEBOT_GOAL_CYCLE"
+    )
+    # A key result with no update for this long is flagged stale in the digest and in /goals.
+    goal_stale_days: int = Field(default=14, ge=1, le=365, alias="PULSEBOT_GOAL_STALE_DAYS")
+
+
+class DigestSettings(GoalSettings):
     """Enough to build the weekly digests without sending them (`digest send --dry-run`)."""
 
     digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(

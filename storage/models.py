@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -482,6 +483,118 @@ class Digest(Base):
     # Its span of weeks had enough answerers to release whatever anonymous note waited, whether
     # or not one did: the next digest's span starts after it (migration 0007).
     anonymity_met: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+# ----- Goals and key results ----------------------------------------------------------------
+
+
+class Objective(Base):
+    """An objective in a cycle (`2030-Q1`, `2030-H1`, `2030`), identified by (cycle, owner,
+    title): applying a goals file again updates it rather than adding a second one.
+
+    Progress and status are never stored: they follow from the key results, their updates and
+    the date (bot.services.goal_progress).
+    """
+
+    __tablename__ = "goal_objectives"
+    __table_args__ = (
+        UniqueConstraint("team_id", "cycle", "owner_id", "title"),
+        Index("ix_goal_objectives_cycle", "team_id", "cycle", "kind"),
+        Index("ix_goal_objectives_owner", "team_id", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    cycle: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # company | team | personal | development
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("goal_objectives.id", ondelete="SET NULL"), index=True
+    )
+    visibility: Mapped[str] = mapped_column(String(16), default="public")  # public | private
+    state: Mapped[str] = mapped_column(String(16), default="active")  # draft | active | closed
+    outcome: Mapped[str | None] = mapped_column(String(16))  # achieved | missed | dropped
+    score: Mapped[float | None] = mapped_column(Float)  # the owner's final 0.0-1.0, at close
+    # The objective of the previous cycle this one carries over (its history stays there).
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("goal_objectives.id", ondelete="SET NULL")
+    )
+    created_by: Mapped[str] = mapped_column(String(80))  # "slack:U123" | "cli"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class KeyResult(Base):
+    """A measurable result of an objective; its owner may differ from the objective's.
+
+    A target below the start means "decrease". `current` is the latest update's value, kept
+    here so that lists need no scan of the updates.
+    """
+
+    __tablename__ = "goal_key_results"
+    __table_args__ = (
+        UniqueConstraint("objective_id", "title"),
+        Index("ix_goal_key_results_owner", "team_id", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    objective_id: Mapped[int] = mapped_column(
+        ForeignKey("goal_objectives.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[str] = mapped_column(String(32))
+    measure: Mapped[str] = mapped_column(String(16))  # number | percent | currency | milestone
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    start: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    current: Mapped[float] = mapped_column(Float)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KeyResultUpdate(Base):
+    """One progress update. The unique (key result, occurrence) makes a check-in's update exactly
+    once, and (team, request key) a modal's, however often Slack replays the submission."""
+
+    __tablename__ = "goal_updates"
+    __table_args__ = (
+        UniqueConstraint("key_result_id", "occurrence_id"),
+        UniqueConstraint("team_id", "request_key"),
+        Index("ix_goal_updates_kr_created", "key_result_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    key_result_id: Mapped[int] = mapped_column(
+        ForeignKey("goal_key_results.id", ondelete="CASCADE")
+    )
+    value: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[str] = mapped_column(String(16))  # on_track | at_risk | off_track
+    note: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[str] = mapped_column(String(32))
+    occurrence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkin_occurrences.id", ondelete="SET NULL"), index=True
+    )
+    request_key: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KudosGoal(Base):
+    """The recipient's objective a kudos names: recognition of impact, grouped in the digest."""
+
+    __tablename__ = "kudos_goals"
+
+    kudos_id: Mapped[int] = mapped_column(
+        ForeignKey("kudos.id", ondelete="CASCADE"), primary_key=True
+    )
+    objective_id: Mapped[int] = mapped_column(
+        ForeignKey("goal_objectives.id", ondelete="CASCADE"), index=True
+    )
 
 
 # ----- Data rights ---------------------------------------------------------------------------
