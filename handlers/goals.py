@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
@@ -36,6 +37,7 @@ from handlers.views import ack_form, ack_submission, open_view
 log = logging.getLogger(__name__)
 
 RESULT_INPUT = re.compile(r"^goal_kr(\d+)_([a-z]+)$")
+SLACK_HOOKS = "https://hooks.slack.com/"
 UPDATE_FIELDS = {"value", "done", "confidence", "note"}
 
 
@@ -75,7 +77,7 @@ def on_see_all(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
     team_id, user_id = team_of(body), body["user"]["id"]
     which = str(action_value(body) or "mine")
     title, answer = _list(deps, client, team_id, user_id, which, modal=True)
-    _show(client, body, blocks.list_modal(title, answer))
+    _show(client, body, blocks.list_modal(title, answer, which))
 
 
 def on_new_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -153,7 +155,7 @@ def on_update_clicked(
     deps = deps_of(context)
     team_id, user_id = team_of(body), body["user"]["id"]
     result_id = as_int(action_value(body))
-    origin = {"from": _origin(body)}
+    origin = _click_origin(deps, body)
 
     def work(session: Session, people: dict[str, Person]) -> dict[str, Any]:
         goal_scope = _scope(deps, team_id, user_id, people)
@@ -191,8 +193,8 @@ def on_update(
             )
         except GoalRefused as refused:
             return refused
-        if meta.get("from") == "home" and not updated.replayed:
-            _refresh_home(deps, session, goal_scope, people, view["id"])
+        if not updated.replayed:
+            _refresh_origin(deps, session, goal_scope, people, view["id"], meta)
         return updated, goal_scope.expected
 
     outcome = with_directory(deps, client, team_id, [user_id], work)
@@ -246,42 +248,45 @@ def _list(
     returns (a short text: the message's fallback or the modal's title, the blocks)."""
 
     def work(session: Session, people: dict[str, Person]) -> tuple[str, list[Block]]:
-        goal_scope = _scope(deps, team_id, user_id, people)
-        goals = service.board(session, goal_scope)
-        cycle, expected = goal_scope.cycle, goal_scope.expected
-        place = blocks.IN_MODAL if modal else blocks.in_message(which)
-        if which == "team":
-            team = service.team_goals(session, goals)
-            if team is None:
-                return "Team goals", [section(blocks.NOT_A_MANAGER)]
-            answer = blocks.team_blocks(team, cycle=cycle, expected=expected, place=place)
-            return "Team goals", answer
-        if which == "company":
-            tree = service.company_tree(goals)
-            answer = blocks.company_blocks(tree, cycle=cycle, expected=expected, place=place)
-            return "Company objectives", answer
-        owner = which.removeprefix("user:") if which.startswith("user:") else user_id
-        mine = owner == user_id
-        title = (
-            f"*Your goals · {cycle.name}*" if mine else f"*{person(owner)}'s goals · {cycle.name}*"
-        )
-        empty = (
-            f"You have no goals in {cycle.name} yet: `/goals new` creates one."
-            if mine
-            else f"{person(owner)} has no goals shared with you in {cycle.name}."
-        )
-        answer = blocks.goals_blocks(
-            title,
-            goals.goals_of(owner),
-            cycle=cycle,
-            expected=expected,
-            place=blocks.IN_MODAL if modal else blocks.in_message(f"user:{owner}"),
-            empty=empty,
-            new_button=mine and not modal,
-        )
-        return ("Your goals" if mine else "Goals"), answer
+        return _list_blocks(session, _scope(deps, team_id, user_id, people), which, modal=modal)
 
     return with_directory(deps, client, team_id, [user_id], work)
+
+
+def _list_blocks(
+    session: Session, goal_scope: service.GoalScope, which: str, *, modal: bool
+) -> tuple[str, list[Block]]:
+    goals = service.board(session, goal_scope)
+    cycle, expected = goal_scope.cycle, goal_scope.expected
+    place = blocks.in_modal(which) if modal else blocks.in_message(which)
+    if which == "team":
+        team = service.team_goals(session, goals)
+        if team is None:
+            return "Team goals", [section(blocks.NOT_A_MANAGER)]
+        return "Team goals", blocks.team_blocks(team, cycle=cycle, expected=expected, place=place)
+    if which == "company":
+        tree = service.company_tree(goals)
+        answer = blocks.company_blocks(tree, cycle=cycle, expected=expected, place=place)
+        return "Company objectives", answer
+    asker = goal_scope.asker.user_id
+    owner = which.removeprefix("user:") if which.startswith("user:") else asker
+    mine = owner == asker
+    title = f"*Your goals · {cycle.name}*" if mine else f"*{person(owner)}'s goals · {cycle.name}*"
+    empty = (
+        f"You have no goals in {cycle.name} yet: `/goals new` creates one."
+        if mine
+        else f"{person(owner)} has no goals shared with you in {cycle.name}."
+    )
+    answer = blocks.goals_blocks(
+        title,
+        goals.goals_of(owner),
+        cycle=cycle,
+        expected=expected,
+        place=place,
+        empty=empty,
+        new_button=mine and not modal,
+    )
+    return ("Your goals" if mine else "Goals"), answer
 
 
 def goal_draft(view: dict[str, Any]) -> service.GoalDraft:
@@ -356,6 +361,57 @@ def _origin(body: dict[str, Any]) -> str:
     if isinstance(view, dict):
         return "home" if view.get("type") == "home" else "modal"
     return "message"
+
+
+def _click_origin(deps: Deps, body: dict[str, Any]) -> dict[str, Any]:
+    """What the Update form keeps of where its button was, to show that place again once the
+    update is stored: the list's name, and the message's response_url or the modal's id."""
+    origin: dict[str, Any] = {"from": _origin(body)}
+    block_id = str((body.get("actions") or [{}])[0].get("block_id") or "")
+    which = blocks.list_of(block_id)
+    if origin["from"] == "message" and which:
+        url = str(body.get("response_url") or "")
+        if _from_slack(url, deps.settings.slack_api_url):
+            origin.update(which=which, response_url=url)
+    elif origin["from"] == "modal":
+        view = body.get("view") or {}
+        listed = read_metadata(view.get("private_metadata")).get("which")
+        if isinstance(listed, str) and view.get("callback_id") == ids.GOALS_LIST_MODAL:
+            origin.update(which=listed, list_view=str(view.get("id")))
+    return origin
+
+
+def _from_slack(url: str, api_url: str) -> bool:
+    """A response_url is posted to only where Slack's are (or where the configured Web API
+    lives, for an emulator)."""
+    if url.startswith(SLACK_HOOKS):
+        return True
+    given, api = urlsplit(url), urlsplit(api_url)
+    return bool(given.netloc) and (given.scheme, given.netloc) == (api.scheme, api.netloc)
+
+
+def _refresh_origin(
+    deps: Deps,
+    session: Session,
+    goal_scope: service.GoalScope,
+    people: dict[str, Person],
+    form_view_id: str,
+    origin: dict[str, Any],
+) -> None:
+    """Show again, through the outbox, where the form's button was."""
+    team_id, now = goal_scope.team_id, goal_scope.now
+    which = origin.get("which")
+    if origin.get("from") == "home":
+        _refresh_home(deps, session, goal_scope, people, form_view_id)
+    elif origin.get("response_url") and isinstance(which, str):
+        text, answer = _list_blocks(session, goal_scope, which, modal=False)
+        url = str(origin["response_url"])
+        notify.refresh_message(session, team_id, form_view_id, url, text, answer, now)
+    elif origin.get("list_view") and isinstance(which, str):
+        title, answer = _list_blocks(session, goal_scope, which, modal=True)
+        modal = blocks.list_modal(title, answer, which)
+        list_view = str(origin["list_view"])
+        notify.refresh_list(session, team_id, form_view_id, list_view, modal, now)
 
 
 def _show(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -84,7 +84,7 @@ def build_home(
 def _goals(
     deps: Deps, session: Session, team_id: str, user_id: str, today: date, now: datetime
 ) -> list[dict[str, Any]]:
-    """"Your goals" and, for managers, "Team goals"."""
+    """The "Your goals" section and, for managers, "Team goals"."""
     settings = deps.settings
     goal_scope = goal_commands.scope(
         team_id,

@@ -144,6 +144,8 @@ GOALS_INPUT = "value"  # every input of the goal forms has this action id
 # need ids of their own there, so each carries its place as a suffix: `goals_update_0`, ...
 GOALS_UPDATE_ACTION = "goals_update"
 GOALS_UPDATE_ACTIONS = re.compile(r"^goals_update(?:_\d+)?$")
+# Their actions block: prefix + the list it sits in + ":" + the objective (`goals_kr:mine:12`).
+GOALS_RESULTS_BLOCK_PREFIX = "goals_kr:"
 # "New goal" (App Home, an empty `/goals`) opens the creation form.
 GOALS_NEW_ACTION = "goals_new"
 # "See all": `value` is which list (`mine`, `team`, `company`, `user:U123`); opens it whole.

@@ -51,8 +51,9 @@ def server(database_url: str, slack: SlackEmulator) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def signed(server: RunningServer) -> Iterator[SlackRequests]:
-    requests = SlackRequests(server.url, SIGNING_SECRET)
+def signed(server: RunningServer, slack: SlackEmulator) -> Iterator[SlackRequests]:
+    """Clicks carry response_urls that the emulator answers, as Slack's hooks would."""
+    requests = SlackRequests(server.url, SIGNING_SECRET, response_url_base=slack.hooks_url)
     yield requests
     requests.close()
 
@@ -164,12 +165,33 @@ def words(answer: dict[str, Any]) -> str:
 
 
 def buttons(answer: dict[str, Any], action_prefix: str) -> list[dict[str, Any]]:
+    """The buttons of an answer or view whose action id starts so, each with its block's id."""
     found = []
     for block in answer.get("blocks") or []:
         for element in [*(block.get("elements") or []), block.get("accessory") or {}]:
             if str(element.get("action_id", "")).startswith(action_prefix):
-                found.append(element)
+                found.append({**element, "block_id": block.get("block_id", "b")})
     return found
+
+
+def click_update(
+    signed: SlackRequests,
+    user_id: str,
+    answer: dict[str, Any],
+    result: int,
+    trigger_id: str,
+    view: dict[str, Any] | None = None,
+) -> None:
+    """Click the Update button of that key result, in that answer (or in that view)."""
+    button = next(b for b in buttons(answer, "goals_update") if b["value"] == str(result))
+    signed.block_action(
+        user_id=user_id,
+        action_id=button["action_id"],
+        value=button["value"],
+        block_id=button["block_id"],
+        trigger_id=trigger_id,
+        view=view,
+    )
 
 
 def submit(
@@ -344,10 +366,7 @@ def test_update_stores_one_row_and_a_resent_form_writes_nothing(
 ) -> None:
     mrr = result_id(server, "Self-serve MRR")
     ben = goals(signed, "UBEN")
-    button = next(b for b in buttons(ben, "goals_update") if b["value"] == str(mrr))
-    signed.block_action(
-        user_id="UBEN", action_id=button["action_id"], value=button["value"], trigger_id="t-up"
-    )
+    click_update(signed, "UBEN", ben, mrr, "t-up")
     form = opened_view(slack, "t-up")
     assert form["callback_id"] == "goals_update_modal"
     value = next(b for b in form["blocks"] if b.get("block_id") == "goal_value")
@@ -378,6 +397,12 @@ def test_update_stores_one_row_and_a_resent_form_writes_nothing(
         shown = json.dumps(saved["view"], ensure_ascii=False)
         assert "Saved" in shown and "100,000 → *112,000* (target 130,000 USD) · 40%" in shown
         assert "&lt;!here&gt;" in shown and "<!here>" not in shown
+    # The /goals answer the button sat in is replaced, once, through its response_url.
+    replaced = slack.wait_for("response_url")
+    assert replaced[0]["replace_original"] is True
+    assert "100,000 → *112,000* (target 130,000 USD)" in words(dict(replaced[0]))
+    all_sent(server)
+    assert len(slack.calls("response_url")) == 1
     with server.deps.unit_of_work() as session:
         rows = session.scalars(select(KeyResultUpdate)).all()
         assert [(r.value, r.confidence, r.note, r.author_id) for r in rows] == [
@@ -392,6 +417,31 @@ def test_update_stores_one_row_and_a_resent_form_writes_nothing(
     assert '"initial_value": "112,000"' in json.dumps(again)
     confidence = next(b for b in again["blocks"] if b.get("block_id") == "goal_confidence")
     assert confidence["element"]["initial_option"]["value"] == "at_risk"
+
+
+def test_an_update_from_the_see_all_list_refreshes_that_list(
+    server: RunningServer, slack: SlackEmulator, signed: SlackRequests, company: dict[str, int]
+) -> None:
+    signed.block_action(user_id="UBEN", action_id="goals_see_all", value="mine", trigger_id="t-l")
+    list_id = slack.view_for_trigger("t-l")
+    assert list_id is not None
+    listed = slack.view(list_id)
+    assert listed is not None
+    bugs = result_id(server, "Billing bugs fixed")
+    click_update(signed, "UBEN", listed, bugs, "t-lu", view=listed)
+    pushed = slack.wait_for("views.push", predicate=lambda c: c["trigger_id"] == "t-lu")[0]
+    form = pushed["view"] if isinstance(pushed["view"], dict) else json.loads(pushed["view"])
+    assert json.loads(form["private_metadata"])["list_view"] == list_id
+    submit(
+        signed,
+        "UBEN",
+        "goals_update_modal",
+        update_values("7", "on_track"),
+        view_id="VLIST",
+        private_metadata=form["private_metadata"],
+    )
+    update = slack.wait_for("views.update", predicate=lambda c: c["view_id"] == list_id)[0]
+    assert "0 → *7* (target 10) · 70%" in json.dumps(update["view"], ensure_ascii=False)
 
 
 def test_a_milestone_is_done_with_a_checkbox(
@@ -630,9 +680,7 @@ def test_app_home_shows_your_goals_and_team_goals_and_an_update_refreshes_it(
     stored = slack.home_view("UBEN")
     assert stored is not None
     bugs = result_id(server, "Billing bugs fixed")
-    signed.block_action(
-        user_id="UBEN", action_id="goals_update_0", value=str(bugs), view=stored, trigger_id="t-h"
-    )
+    click_update(signed, "UBEN", stored, bugs, "t-h", view=stored)
     form = opened_view(slack, "t-h")
     assert json.loads(form["private_metadata"])["from"] == "home"
     publishes = len(slack.calls("views.publish"))

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from bot.delivery import responses
+from bot.demo.emulator import SlackEmulator
 from bot.demo.emulator.blockkit import block_errors, view_errors
 from bot.services.directory import Person
 from bot.services.goal_access import Asker, GoalKind, GoalRefused, Visibility
@@ -407,7 +409,8 @@ def test_a_company_tree_of_200_objectives_fits(sizes: tuple[int, int]) -> None:
     assert everyone or ("See all" in told and "more" in told)
     modal = blocks.list_modal(
         "Company objectives",
-        blocks.company_blocks(tree, cycle=CYCLE, expected=0.44, place=blocks.IN_MODAL),
+        blocks.company_blocks(tree, cycle=CYCLE, expected=0.44, place=blocks.in_modal("company")),
+        "company",
     )
     assert view_errors(modal, home=False) == []
     assert_within_slack(modal["blocks"], VIEW_BLOCKS_MAX)
@@ -423,7 +426,9 @@ def test_a_team_with_60_key_results_fits(reports: int, objectives: int, results:
     message = blocks.team_blocks(team, cycle=CYCLE, expected=0.44, place=blocks.in_message("team"))
     assert_within_slack(message, MESSAGE_BLOCKS_MAX)
     modal = blocks.list_modal(
-        "Team goals", blocks.team_blocks(team, cycle=CYCLE, expected=0.44, place=blocks.IN_MODAL)
+        "Team goals",
+        blocks.team_blocks(team, cycle=CYCLE, expected=0.44, place=blocks.in_modal("team")),
+        "team",
     )
     assert view_errors(modal, home=False) == []
     shown = str(modal["blocks"])
@@ -447,8 +452,14 @@ def test_your_goals_fit_a_message_a_modal_and_app_home(count: int) -> None:
     modal = blocks.list_modal(
         "Your goals",
         blocks.goals_blocks(
-            "*Your goals*", lines, cycle=CYCLE, expected=0.5, place=blocks.IN_MODAL, empty="-"
+            "*Your goals*",
+            lines,
+            cycle=CYCLE,
+            expected=0.5,
+            place=blocks.in_modal("mine"),
+            empty="-",
         ),
+        "mine",
     )
     assert view_errors(modal, home=False) == []
     team = team_of(20, 1, 3)
@@ -522,3 +533,10 @@ def test_update_form_for_a_number_and_a_milestone() -> None:
 )
 def test_numbers_read_as_written(value: float, text: str) -> None:
     assert blocks.number_text(value) == text
+
+
+def test_a_response_url_takes_five_posts_then_the_refresh_is_done(slack: SlackEmulator) -> None:
+    """Slack's limit, as the emulator keeps it: a used-up response_url ends the row quietly."""
+    payload = {"response_url": f"{slack.hooks_url}actions/T0TEAM/1/x", "text": "again"}
+    assert [responses.call(payload) for _ in range(6)] == [True] * 5 + [False]
+    assert slack.calls("response_url")[0]["text"] == "again"

@@ -316,14 +316,16 @@ def new_goal_button() -> dict[str, Any]:
     }
 
 
-def update_buttons(line: GoalLine) -> list[Block]:
-    """One Update button per key result the reader may update (none: no block)."""
+def update_buttons(line: GoalLine, which: str) -> list[Block]:
+    """One Update button per key result the reader may update (none: no block). The block
+    names the list it sits in, so the list can be shown again once the update is stored."""
     results = [r for r in line.view.results if r.id in line.updatable][:BUTTONS_MAX]
     if not results:
         return []
     return [
         {
             "type": "actions",
+            "block_id": f"{ids.GOALS_RESULTS_BLOCK_PREFIX}{which}:{line.view.id}",
             "elements": [
                 {
                     "type": "button",
@@ -337,11 +339,19 @@ def update_buttons(line: GoalLine) -> list[Block]:
     ]
 
 
-def goal_entry(line: GoalLine, expected: float, *, buttons: bool) -> Entry:
+def goal_entry(line: GoalLine, expected: float, *, buttons: str | None = None) -> Entry:
+    """`buttons`: the list's name, to show Update buttons in it."""
     full = [section(objective_text(line, expected))]
-    if buttons:
-        full += update_buttons(line)
+    if buttons is not None:
+        full += update_buttons(line, buttons)
     return Entry(full, objective_line(line))
+
+
+def list_of(block_id: str) -> str | None:
+    """The list an Update button's block sits in (`mine`, `user:U…`, `home`), if it names one."""
+    if not block_id.startswith(ids.GOALS_RESULTS_BLOCK_PREFIX):
+        return None
+    return block_id.removeprefix(ids.GOALS_RESULTS_BLOCK_PREFIX).rpartition(":")[0] or None
 
 
 # ----- the lists ----------------------------------------------------------------------------
@@ -350,21 +360,24 @@ def goal_entry(line: GoalLine, expected: float, *, buttons: bool) -> Entry:
 @dataclass(frozen=True, slots=True)
 class ListPlace:
     """Where a list is shown: a message (50 blocks, "see all" opens the rest) or the "see all"
-    modal (100 blocks, ends with a count)."""
+    modal (100 blocks, ends with a count); `which` names the list (`mine`, `user:U…`, `team`,
+    `company`)."""
 
     budget: int
-    which: str | None  # the "see all" value; None inside the modal
+    which: str
+    see_all: bool
 
 
 def in_message(which: str) -> ListPlace:
-    return ListPlace(MESSAGE_BLOCKS_MAX, which)
+    return ListPlace(MESSAGE_BLOCKS_MAX, which, see_all=True)
 
 
-IN_MODAL = ListPlace(VIEW_BLOCKS_MAX, None)
+def in_modal(which: str) -> ListPlace:
+    return ListPlace(VIEW_BLOCKS_MAX, which, see_all=False)
 
 
 def _tail(place: ListPlace, noun: str) -> Tail:
-    return see_all_tail(place.which, noun) if place.which else modal_tail(noun)
+    return see_all_tail(place.which, noun) if place.see_all else modal_tail(noun)
 
 
 def goals_blocks(
@@ -383,7 +396,7 @@ def goals_blocks(
     footer = [{"type": "actions", "elements": [new_goal_button()]}] if new_button else []
     if not lines:
         return [*head, section(empty), *footer]
-    entries = [goal_entry(line, expected, buttons=True) for line in lines]
+    entries = [goal_entry(line, expected, buttons=place.which) for line in lines]
     budget = place.budget - len(head) - len(footer)
     return head + fit(entries, budget, _tail(place, "goals")) + footer
 
@@ -391,7 +404,7 @@ def goals_blocks(
 def team_blocks(team: TeamGoals, *, cycle: Cycle, expected: float, place: ListPlace) -> list[Block]:
     """`/goals team`: the manager's team goals, then each direct report's goals."""
     head = [header(f"Team goals · {cycle.name}"), context(cycle_words(cycle, expected))]
-    entries = [goal_entry(line, expected, buttons=False) for line in team.team]
+    entries = [goal_entry(line, expected) for line in team.team]
     entries += [person_entry(user_id, lines, expected) for user_id, lines in team.people]
     return head + fit(entries, place.budget - len(head), _tail(place, "goals or people"))
 
@@ -453,7 +466,7 @@ def company_blocks(
                 "or `pulsebot goals apply`."
             ),
         ]
-    if place.which is None:  # the "see all" modal: every aligned goal
+    if not place.see_all:  # the "see all" modal: every aligned goal
         entries = [branch_entry(b, expected, all_children=True) for b in tree.branches]
         return head + fit(entries, place.budget - len(head), modal_tail("company objectives"))
     entries = [branch_entry(b, expected, all_children=False) for b in tree.branches]
@@ -521,13 +534,14 @@ def _clipped_lines(head: str, lines: Sequence[str]) -> tuple[str, int]:
     return text, 0
 
 
-def list_modal(title: str, blocks: list[Block]) -> dict[str, Any]:
+def list_modal(title: str, blocks: list[Block], which: str) -> dict[str, Any]:
     """The "see all" modal: the list, nothing to submit."""
     return {
         "type": "modal",
         "callback_id": ids.GOALS_LIST_MODAL,
         "title": plain(title, MODAL_TITLE_MAX),
         "close": plain("Close", MODAL_TITLE_MAX),
+        "private_metadata": write_metadata({"which": which}),
         "blocks": blocks[:VIEW_BLOCKS_MAX],
     }
 
@@ -542,14 +556,14 @@ def home_blocks(
     cycle: Cycle,
     expected: float,
 ) -> list[Block]:
-    """ "Your goals" (with Update buttons and "New goal") and, for managers, "Team goals" in
-    brief: at most HOME_BLOCKS blocks together."""
+    """The "Your goals" section (Update buttons, "New goal") and, for managers, "Team goals"
+    in brief: at most HOME_BLOCKS blocks together."""
     team_part = home_team(team) if team is not None else []
     budget = HOME_BLOCKS - len(team_part)
     head = [header(f"Your goals · {cycle.name}")]
     footer = [{"type": "actions", "elements": [new_goal_button()]}]
     if mine:
-        entries = [goal_entry(line, expected, buttons=True) for line in mine]
+        entries = [goal_entry(line, expected, buttons="home") for line in mine]
         body = fit(entries, budget - len(head) - len(footer), see_all_tail("mine", "goals"))
     else:
         body = [section(f"_No goals in {cycle.name} yet._")]
