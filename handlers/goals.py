@@ -1,10 +1,12 @@
 """`/goals`, the creation form, the Update form of a key result, and "See all".
 
-Each path: parse -> one unit of work (the rules in bot.services.goal_commands; App Home again
-through bot.notify.goals when a form opened there changed it) -> ack. A command is answered in
-its ack, ephemerally; a form turns into its confirmation where the person is looking. The Web
-API calls made here are the ones that cannot wait: views.open (or views.push over the "see all"
-list) while the trigger lasts, and views.update of the creation form being filled in.
+Each path: parse -> one unit of work (the rules in bot.services.goal_commands; what a stored
+update or goal refreshes, through bot.notify.goals) -> ack. A command is answered in its ack,
+ephemerally; a form turns into its confirmation where the person is looking, and the place its
+button sat in (the `/goals` answer, the "see all" list, App Home) is shown again from the
+outbox. The Web API calls made here are the ones that cannot wait: views.open (or views.push
+over the "see all" list) while the trigger lasts, and views.update of the creation form being
+filled in.
 """
 
 from __future__ import annotations
@@ -401,11 +403,11 @@ def _refresh_origin(
     """Show again, through the outbox, where the form's button was."""
     team_id, now = goal_scope.team_id, goal_scope.now
     which = origin.get("which")
+    url = str(origin.get("response_url") or "")
     if origin.get("from") == "home":
         _refresh_home(deps, session, goal_scope, people, form_view_id)
-    elif origin.get("response_url") and isinstance(which, str):
+    elif isinstance(which, str) and _from_slack(url, deps.settings.slack_api_url):
         text, answer = _list_blocks(session, goal_scope, which, modal=False)
-        url = str(origin["response_url"])
         notify.refresh_message(session, team_id, form_view_id, url, text, answer, now)
     elif origin.get("list_view") and isinstance(which, str):
         title, answer = _list_blocks(session, goal_scope, which, modal=True)
