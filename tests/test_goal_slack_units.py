@@ -3,10 +3,12 @@ Slack's Block Kit limits for long lists, checked with the emulator's own validat
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
 
 from bot.delivery import responses
 from bot.demo.emulator import SlackEmulator
@@ -24,9 +26,11 @@ from bot.services.goal_commands import (
     ResultDraft,
     TeamGoals,
     UpdateDraft,
+    board,
     company_tree,
     parse_command,
     parse_number,
+    scope,
     validate_goal,
     validate_update,
 )
@@ -36,6 +40,7 @@ from bot.services.goals import ObjectiveView, ResultView
 from bot.services.slack_limits import MESSAGE_BLOCKS_MAX, TEXT_MAX, VIEW_BLOCKS_MAX
 from handlers.blocks import goals as blocks
 from handlers.blocks.home import home_view
+from storage import goal_writes
 
 CYCLE = parse("2037-Q1")
 TEAM = "T0TEAM"
@@ -540,3 +545,43 @@ def test_a_response_url_takes_five_posts_then_the_refresh_is_done(slack: SlackEm
     payload = {"response_url": f"{slack.hooks_url}actions/T0TEAM/1/x", "text": "again"}
     assert [responses.call(payload) for _ in range(6)] == [True] * 5 + [False]
     assert slack.calls("response_url")[0]["text"] == "again"
+
+
+@pytest.mark.parametrize("count", [3, 60])
+def test_a_board_costs_the_same_queries_for_any_number_of_goals(
+    session: Session, shared_engine: Engine, count: int
+) -> None:
+    now = datetime(2037, 2, 10, 12, tzinfo=UTC)
+    parent = None
+    for n in range(count):
+        parent = goal_writes.create_objective(
+            session,
+            team_id=TEAM,
+            cycle=CYCLE.name,
+            title=f"Goal {n}",
+            owner_id=f"U{n % 7}",
+            kind="team",
+            visibility="private" if n % 5 == 0 else "public",
+            parent_id=parent,
+            created_by="cli",
+            results=[goal_writes.NewResult("KR", f"U{n % 3}", "number", "", 0, 10)],
+            now=now,
+        )
+    session.flush()
+    statements: list[str] = []
+
+    def counted(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    goal_scope = scope(
+        TEAM, "U1", admins=(), now=now, today=now.date(), cycle_kind="quarter", stale_days=14
+    )
+    event.listen(shared_engine, "before_cursor_execute", counted)
+    try:
+        goals = board(session, goal_scope)
+        tree = company_tree(goals)
+        mine = goals.goals_of("U1")
+    finally:
+        event.remove(shared_engine, "before_cursor_execute", counted)
+    assert len(statements) == 6, statements
+    assert tree.total == len(goals.views) and mine

@@ -30,6 +30,7 @@ from bot.services.goal_access import (
     GoalState,
     Visibility,
     can_create,
+    can_read,
     can_update_result,
     require_update,
 )
@@ -174,8 +175,8 @@ class Board:
 
 
 def board(session: Session, goal_scope: GoalScope) -> Board:
-    """Five queries whatever the number of goals: objectives, key results, last updates, the
-    org chart (read twice: who may read, who may update) and kudos."""
+    """Six queries whatever the number of goals: objectives, key results, last updates, the
+    org chart (twice: who may read, who may update) and kudos."""
     team_id = goal_scope.team_id
     rows = store.objectives(session, team_id, goal_scope.cycle.name)
     views = load_views(
@@ -512,23 +513,19 @@ def _owner_problem(owner_id: str, people: Mapping[str, Person], team_id: str) ->
     return None
 
 
-def parent_facts(session: Session, goals: Board, raw: str | None) -> ParentFacts | None:
+def parent_facts(session: Session, goal_scope: GoalScope, raw: str | None) -> ParentFacts | None:
     """The chosen parent as the rules see it (any cycle: a forged one is refused by name)."""
     if not raw or not raw.isdigit():
         return None
-    found = store.objective(session, goals.scope.team_id, int(raw))
+    found = store.objective(session, goal_scope.team_id, int(raw))
     if found is None:
         return None
-    view = load_views(
-        session,
-        goals.scope.team_id,
-        [found],
-        now=goals.scope.now,
-        today=goals.scope.today,
-        stale_days=goals.scope.stale_days,
+    owner = found.owner_id
+    chain = store.manager_chains(session, goal_scope.team_id, [owner]).get(owner, [])
+    ownership = GoalOwnership(GoalKind(found.kind), Visibility(found.visibility), owner, chain)
+    return ParentFacts(
+        found.cycle, can_read(goal_scope.asker, ownership), found.state == GoalState.CLOSED
     )
-    seen = readable(session, goals.scope.team_id, goals.scope.asker, view)
-    return ParentFacts(found.cycle, bool(seen), found.state == GoalState.CLOSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,12 +545,11 @@ def create(
 ) -> Created:
     """Validate and store a goal owned by its author; GoalRefused with every problem, or with
     DUPLICATE_TITLE when the author already has that title this cycle (a resent form too)."""
-    goals = board(session, goal_scope)
     valid = validate_goal(
         draft,
         asker=goal_scope.asker,
         cycle=goal_scope.cycle.name,
-        parent=parent_facts(session, goals, draft.parent),
+        parent=parent_facts(session, goal_scope, draft.parent),
         people=people,
         team_id=goal_scope.team_id,
     )
