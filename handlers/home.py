@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.deps import deps_of
+from bot.deps import Deps, deps_of
 from bot.notify import home as notify
-from bot.services import checkins
+from bot.services import checkins, goal_commands
 from bot.services import home as home_data
 from bot.services import kudos as kudos_service
 from bot.services.checkins import slack_date
 from bot.services.directory import Person, zone_or_utc
 from bot.services.events import first_time
 from bot.services.text import escape
+from handlers.blocks import goals as goal_blocks
 from handlers.blocks import home_sections
 from handlers.blocks.home import home_view
 from handlers.feedback_home import feedback_home
@@ -36,35 +37,71 @@ def on_home_opened(
     deps = deps_of(context)
     team_id, user_id = str(body.get("team_id")), str(event["user"])
     now = deps.now()
-    limit = deps.settings.kudos_daily_limit
 
     def publish(session: Session, known: dict[str, Person]) -> None:
         if not first_time(session, team_id, body, now):
             return
-        user = known.get(user_id)
-        stats = kudos_service.stats(session, team_id, user, user_id, now)
-        remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
-        checkin = _checkin_line(session, team_id, user_id, now)
-        zone = user.zone if user else zone_or_utc(None)
-        extra = home_sections.sections(
-            home_data.mine(session, team_id, user_id, now, zone),
-            home_data.team(session, team_id, user_id, now, zone, deps.settings.anonymity_min),
-        )
-        view = home_view(
-            checkin=checkin,
-            given=stats.given,
-            received=stats.received,
-            remaining=remaining,
-            limit=limit,
-            month=stats.month_label,
-            top=stats.top,
-            extra=extra,
-            feedback=feedback_home(session, team_id, user_id),
-        )
+        view = build_home(deps, session, team_id, user_id, known.get(user_id), now)
         notify.publish_home(session, team_id, user_id, body.get("event_id"), view, now)
 
     with_directory(deps, client, team_id, [user_id], publish)
     deps.notify_outbox()
+
+
+def build_home(
+    deps: Deps,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    user: Person | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The person's App Home as it stands: built when the tab opens, and again when a goal
+    form submitted from it changed what it shows."""
+    limit = deps.settings.kudos_daily_limit
+    stats = kudos_service.stats(session, team_id, user, user_id, now)
+    remaining = kudos_service.remaining_today(session, team_id, user, user_id, limit, now)
+    checkin = _checkin_line(session, team_id, user_id, now)
+    zone = user.zone if user else zone_or_utc(None)
+    extra = home_sections.sections(
+        home_data.mine(session, team_id, user_id, now, zone),
+        home_data.team(session, team_id, user_id, now, zone, deps.settings.anonymity_min),
+    )
+    return home_view(
+        checkin=checkin,
+        given=stats.given,
+        received=stats.received,
+        remaining=remaining,
+        limit=limit,
+        month=stats.month_label,
+        top=stats.top,
+        extra=extra,
+        goals=_goals(deps, session, team_id, user_id, now.astimezone(zone).date(), now),
+        feedback=feedback_home(session, team_id, user_id),
+    )
+
+
+def _goals(
+    deps: Deps, session: Session, team_id: str, user_id: str, today: date, now: datetime
+) -> list[dict[str, Any]]:
+    """The "Your goals" section and, for managers, "Team goals"."""
+    settings = deps.settings
+    goal_scope = goal_commands.scope(
+        team_id,
+        user_id,
+        admins=settings.admins,
+        now=now,
+        today=today,
+        cycle_kind=settings.goal_cycle,
+        stale_days=settings.goal_stale_days,
+    )
+    goals = goal_commands.board(session, goal_scope)
+    return goal_blocks.home_blocks(
+        goals.goals_of(user_id),
+        goal_commands.team_goals(session, goals),
+        cycle=goal_scope.cycle,
+        expected=goal_scope.expected,
+    )
 
 
 def _checkin_line(session: Session, team_id: str, user_id: str, now: datetime) -> str | None:

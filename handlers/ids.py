@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Slash commands (manifest.yml `features.slash_commands`)
 KUDOS_COMMAND = "/kudos"
 
@@ -135,5 +137,35 @@ DIGEST_BUTTON_ACTIONS = (
 # App Home: "Download my data" sends the person's export to their DM.
 PRIVACY_EXPORT_ACTION = "privacy_export"
 
-COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND, FEEDBACK_COMMAND)
+# ----- Goals ------------------------------------------------------------------------------
+GOALS_COMMAND = "/goals"
+GOALS_INPUT = "value"  # every input of the goal forms has this action id
+# "Update" on a key result: `value` is the key result's id. Buttons sharing one actions block
+# need ids of their own there, so each carries its place as a suffix: `goals_update_0`, ...
+GOALS_UPDATE_ACTION = "goals_update"
+GOALS_UPDATE_ACTIONS = re.compile(r"^goals_update(?:_\d+)?$")
+# Their actions block: prefix + the list it sits in + ":" + the objective (`goals_kr:mine:12`).
+GOALS_RESULTS_BLOCK_PREFIX = "goals_kr:"
+# "New goal" (App Home, an empty `/goals`) opens the creation form.
+GOALS_NEW_ACTION = "goals_new"
+# "See all": `value` is which list (`mine`, `team`, `company`, `user:U123`); opens it whole.
+GOALS_SEE_ALL_ACTION = "goals_see_all"
+GOALS_LIST_MODAL = "goals_list_modal"
+# The creation form: one block per field, key results numbered from 1 (`goal_kr2_target`).
+GOALS_NEW_MODAL = "goals_new_modal"
+GOALS_TITLE_BLOCK = "goal_title"
+GOALS_KIND_BLOCK = "goal_kind"
+GOALS_VISIBILITY_BLOCK = "goal_visibility"
+GOALS_PARENT_BLOCK = "goal_parent"
+GOALS_RESULT_BLOCK = "goal_kr{index}_{field}"  # field: title, measure, start, target, unit, owner
+GOALS_ADD_RESULT_BLOCK = "goal_add_kr"
+GOALS_ADD_RESULT_ACTION = "goals_add_result"
+# The Update form of one key result.
+GOALS_UPDATE_MODAL = "goals_update_modal"
+GOALS_VALUE_BLOCK = "goal_value"
+GOALS_DONE_BLOCK = "goal_done"
+GOALS_CONFIDENCE_BLOCK = "goal_confidence"
+GOALS_NOTE_BLOCK = "goal_note"
+
+COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND, FEEDBACK_COMMAND, GOALS_COMMAND)
 MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT, GIVE_FEEDBACK_SHORTCUT)

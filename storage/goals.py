@@ -171,11 +171,11 @@ def add_update(
 def manager_chains(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, list[str]]:
     """Each person's managers, nearest first, from one read of the org chart (a loop in the
     chart ends the chain where it would repeat)."""
-    edges = dict(
-        session.execute(
-            select(OrgEdge.user_id, OrgEdge.manager_id).where(OrgEdge.team_id == team_id)
-        ).tuples()
+    # Rows, not dict(result): a Result has keys() (its column names), which dict() would read.
+    rows = session.execute(
+        select(OrgEdge.user_id, OrgEdge.manager_id).where(OrgEdge.team_id == team_id)
     )
+    edges = {user_id: manager_id for user_id, manager_id in rows}
     chains: dict[str, list[str]] = {}
     for user_id in set(user_ids):
         chain: list[str] = []

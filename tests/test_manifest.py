@@ -43,7 +43,7 @@ CANDIDATE_EVENTS = (
     "tokens_revoked",
     "user_change",
 )
-CANDIDATE_COMMANDS = ("/kudos", "/checkin", "/feedback")
+CANDIDATE_COMMANDS = ("/kudos", "/checkin", "/feedback", "/goals")
 
 # The bot scope each Web API method needs (Slack's method reference). Methods absent here
 # (auth.test, views.*, chat.getPermalink) need none; add a row when the code calls a new one.

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock, utc_now
-from bot.delivery import uploads
+from bot.delivery import responses, uploads
 from bot.delivery.lease import HEARTBEAT, LEASE_TTL, Lease
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
@@ -293,6 +293,9 @@ class OutboxSender:
             if row.method in uploads.PSEUDO_METHODS:  # a file upload, a post showing a file
                 done = uploads.call(self._client, row.method, payload, row.key, row.attempts)
                 return Outcome(Kind.SENT, channel=done.get("channel"), ts=done.get("ts"))
+            if row.method == responses.RESPOND:  # an ephemeral message replaced in place
+                responses.call(payload)
+                return Outcome(Kind.SENT)
             response = self._client.api_call(row.method, json=payload)
         except uploads.RetryLater as error:
             return Outcome(Kind.RETRY, error=error.code)

@@ -19,11 +19,13 @@ def home_view(
     top: Sequence[tuple[str, int]],
     checkin: str | None = None,
     extra: Sequence[dict[str, Any]] = (),
+    goals: Sequence[dict[str, Any]] = (),
     feedback: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """`checkin`: a ready line about the person's waiting or next check-in, if any.
     `extra`: sections of other features (the digest's team view and your history);
-    `feedback`: the Feedback section's blocks (handlers.blocks.feedback.home_section).
+    `goals`: "Your goals" and "Team goals" (handlers.blocks.goals.home_blocks), after the
+    check-ins; `feedback`: the Feedback section's blocks (handlers.blocks.feedback.home_section).
     "Download my data" comes last, for everyone."""
     board = "\n".join(f"{i}. {person(uid)} — {n}" for i, (uid, n) in enumerate(top, 1))
     return {
@@ -31,6 +33,7 @@ def home_view(
         "blocks": [
             header("pulsebot"),
             section(f"*Check-ins*\n{checkin or '_You are not in any check-in yet._'}"),
+            *goals,
             section(
                 f"*Kudos in {month}*\nReceived: *{received}* · Given: *{given}* · "
                 f"Left today: *{remaining}* of {limit}"
