@@ -1,17 +1,31 @@
 """Ack latency of `/kudos`: pulsebot (kudos stored durably before the ack) against a bare Bolt
 app that only acks (bench/bare_app.py, which imports nothing of ours), same load, same machine.
 
-    .venv/bin/python bench/kudos_ack.py [--requests 1000] [--rounds 3] [--concurrency 32]
-                                        [--database URL]
+    python bench/kudos_ack.py [--requests 1000] [--rounds 3] [--concurrency 32]
+                              [--databases sqlite,postgres | --database URL] [--pin]
+                              [--figures bench/figures/kudos_ack.json]
 
 - The load generator runs in a process of its own (this file with `load`): `--concurrency`
   closed-loop senders on keep-alive connections, each request signed as Slack signs it.
 - Rounds alternate the two apps (bare, pulsebot; then pulsebot, bare; ...), so a neighbour's
-  load on the machine lands on both; every round prints p50/p90/p99 of both and the ratios.
-- At the end a crash burst: the load generator `kill -9`s pulsebot the instant it has read a
-  chosen ack, then every acked kudos (of every round) must be in the database.
+  load on the machine lands on both; every round prints p50/p90/p99 of both and the ratios,
+  and the CPU each process spent per request beside the wall time.
+- `--databases`: `sqlite` (a file in a temporary directory: the database runs inside the app's
+  process, so its CPU is the app's) and/or `postgres` (a private cluster made for the run with
+  initdb/pg_ctl in a temporary directory on a free port: bench/private_postgres.py; the
+  machine's own server is left alone). `--database URL` names one database instead (a
+  PostgreSQL one is emptied first; its CPU is then every local postgres process's).
+- `--pin`: every round is run twice, unpinned and pinned. Pinned, the app under test (bare,
+  then pulsebot) has one core to itself, and everything else (the load generator, this process
+  with the Slack emulator, the private PostgreSQL) the other core(s): `taskset` on every thread
+  of each process. As in a deployment, where the database runs elsewhere, the database's CPU
+  no longer competes with the app's.
+- At the end of each database a crash burst: the load generator `kill -9`s pulsebot the instant
+  it has read a chosen ack, then every acked kudos (of every round) must be in the database.
+- Printed first: the CPU (/proc/cpuinfo) and the load average. The figures go to `--figures`
+  (JSON: bench, date, cpu, loadavg, command, results).
 
-Run by hand, not in CI. Traffic stays on 127.0.0.1. A PostgreSQL `--database` is emptied first.
+Run by hand, not in CI. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -123,8 +137,16 @@ async def _load_async(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             writer.close()
 
+    cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(args.concurrency)))
-    return {"latencies": latencies, "acked": acked, "errors": errors, "killed": killed}
+    return {
+        "latencies": latencies,
+        "acked": acked,
+        "errors": errors,
+        "killed": killed,
+        "cpu": time.process_time() - cpu,  # the generator's own CPU while it sent
+        "elapsed": time.perf_counter() - wall,
+    }
 
 
 def load_main(argv: list[str]) -> None:
@@ -140,8 +162,14 @@ def load_main(argv: list[str]) -> None:
     json.dump(asyncio.run(_load_async(args)), sys.stdout)
 
 
-def _load(port: int, first: int, count: int, concurrency: int, **extra: Any) -> dict[str, Any]:
+def _load(
+    port: int, first: int, count: int, concurrency: int, cpus: list[int], **extra: Any
+) -> dict[str, Any]:
+    """Run the load generator on `cpus` (taskset) and return what it measured."""
     command = [
+        "taskset",
+        "-c",
+        _cpu_list(cpus),
         sys.executable,
         __file__,
         "load",
@@ -162,7 +190,10 @@ def _load(port: int, first: int, count: int, concurrency: int, **extra: Any) -> 
     return json.loads(done.stdout)
 
 
-# ----- the orchestra: emulator, both servers, rounds, the crash check ---------------------------
+# ----- the orchestra: emulator, both servers, layouts, rounds, the crash check ------------------
+
+APPS = ("bare", "pulsebot")
+GOAL = 1.5  # pulsebot's p99 against the bare app's, pinned
 
 
 def main() -> None:
@@ -175,9 +206,25 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300, help="unmeasured requests per app")
     parser.add_argument("--crash-after", type=int, default=300, help="acks before the kill -9")
     parser.add_argument(
+        "--databases",
+        default="sqlite",
+        help="comma-separated: sqlite (a temporary file), postgres (a private cluster started "
+        "for the run); default sqlite",
+    )
+    parser.add_argument(
         "--database",
-        help="DATABASE_URL for pulsebot (default: a SQLite file); a PostgreSQL database is "
-        "emptied first, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/pulsebot_bench",
+        help="one DATABASE_URL instead of --databases; a PostgreSQL database is emptied first, "
+        "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/pulsebot_bench",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="run every round unpinned and pinned (the app on one core, the rest on the other)",
+    )
+    parser.add_argument(
+        "--figures",
+        default=str(ROOT / "bench" / "figures" / "kudos_ack.json"),
+        help="where the figures go as JSON ('' for nowhere); default %(default)s",
     )
     parser.add_argument(
         "--profile",
@@ -185,19 +232,100 @@ def main() -> None:
         help="record where pulsebot holds the GIL (py-spy --gil) into FILE, collapsed stacks",
     )
     args = parser.parse_args()
-
     sys.path.insert(0, str(ROOT))
-    from bot.demo.emulator import SlackEmulator
 
-    crash_count = args.crash_after * 2
-    users = args.warmup + args.requests * args.rounds + crash_count + 10
-    run = str(time.time_ns())
-    with SlackEmulator() as slack, tempfile.TemporaryDirectory() as tmp:
-        for i in range(users + 1):
-            slack.add_user(f"UG{i:05d}", tz="Europe/Paris")
-        database = args.database or f"sqlite:///{tmp}/bench.db"
-        if database.startswith("postgresql"):
-            _reset_postgres(database)
+    machine = _machine()
+    print(
+        f"CPU: {machine['cpu']}, {machine['cores']} cores; load average at the start: "
+        + " ".join(f"{value:.2f}" for value in machine["loadavg"]),
+        flush=True,
+    )
+    if args.database:
+        targets = [("postgresql" if args.database.startswith("postgresql") else "sqlite", "url")]
+    else:
+        targets = [(_database_kind(name), "private") for name in args.databases.split(",")]
+    cpus = sorted(os.sched_getaffinity(0))
+    placement = {"unpinned": (cpus, cpus)}
+    if args.pin:
+        if len(cpus) < 2:
+            raise SystemExit("--pin needs two cores at least")
+        if args.database and args.database.startswith("postgresql"):
+            raise SystemExit(
+                "--pin cannot pin a PostgreSQL server it did not start: use --databases postgres"
+            )
+        placement["pinned"] = (cpus[:1], cpus[1:])
+    results: dict[str, Any] = {}
+    failed = False
+    for kind, source in targets:
+        run = _DatabaseRun(args, kind, args.database if source == "url" else None, placement)
+        results[kind] = run.measure()
+        failed = failed or bool(results[kind]["crash"]["acked_not_stored"])
+    _summary(results, args)
+    if args.figures:
+        _write_figures(args.figures, machine, results, args)
+    if failed:
+        raise SystemExit(1)
+
+
+def _database_kind(name: str) -> str:
+    if name in ("sqlite", "postgres", "postgresql"):
+        return "sqlite" if name == "sqlite" else "postgresql"
+    raise SystemExit(f"--databases: unknown {name!r} (sqlite, postgres)")
+
+
+class _DatabaseRun:
+    """One database: both apps started once, every layout measured in every round, then the
+    crash burst."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        kind: str,
+        url: str | None,
+        placement: dict[str, tuple[list[int], list[int]]],
+    ) -> None:
+        self.args = args
+        self.kind = kind
+        self.url = url
+        self.placement = placement
+        self.layouts = list(placement)
+        self.postgres: Any = None  # a PrivatePostgres when the run started its own
+        self.load_cpus: list[int] = sorted(os.sched_getaffinity(0))
+
+    def measure(self) -> dict[str, Any]:
+        from contextlib import ExitStack
+
+        from bot.demo.emulator import SlackEmulator
+
+        args = self.args
+        crash_count = args.crash_after * 2
+        users = args.warmup + args.requests * args.rounds * len(self.layouts) + crash_count + 10
+        run = str(time.time_ns())
+        with ExitStack() as stack:
+            slack = stack.enter_context(SlackEmulator())
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            for i in range(users + 1):
+                slack.add_user(f"UG{i:05d}", tz="Europe/Paris")
+            if self.url is not None:
+                database = self.url
+                if self.kind == "postgresql":
+                    _reset_postgres(database)
+            elif self.kind == "postgresql":
+                sys.path.insert(0, str(ROOT / "bench"))
+                from private_postgres import PrivatePostgres
+
+                self.postgres = stack.enter_context(PrivatePostgres())
+                database = self.postgres.url
+                print(f"PostgreSQL: a private cluster on port {self.postgres.port}", flush=True)
+            else:
+                database = f"sqlite:///{tmp}/bench.db"
+                print("SQLite: the database runs inside pulsebot's process", flush=True)
+            return self._measure(slack, database, users, run, crash_count)
+
+    def _measure(
+        self, slack: Any, database: str, users: int, run: str, crash_count: int
+    ) -> dict[str, Any]:
+        args = self.args
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": slack.bot_token,
@@ -246,84 +374,58 @@ def main() -> None:
             env=bare_env,
             cwd=ROOT / "bench",
         )
+        self.pids = {"bare": bare.pid, "pulsebot": pulse.pid}
         profiler: subprocess.Popen[bytes] | None = None
         acked: list[str] = []
+        samples: dict[str, list[dict[str, dict[str, Any]]]] = {name: [] for name in self.layouts}
+        crash: dict[str, Any] = {"acked": []}
         try:
             _wait_listening(pulse_port, pulse)
             _wait_listening(bare_port, bare)
             _wait_warm(slack, users)
             if database.startswith("postgresql"):
                 _analyze(database)  # what autovacuum does within a minute of the warm-up
-            giver = 0
             ports = {"bare": bare_port, "pulsebot": pulse_port}
-            pids = {"bare": bare.pid, "pulsebot": pulse.pid}
-            cpu: dict[str, tuple[float, float]] = {}
-            sender_tid = _sender_tid(pulse.pid)
-            for name in ("bare", "pulsebot"):  # imports, pools, caches: not measured
-                out = _load(ports[name], giver, args.warmup, args.concurrency, run=run)
+            self._place("unpinned")
+            giver = 0
+            for name in APPS:  # imports, pools, caches: not measured
+                out = _load(
+                    ports[name], giver, args.warmup, args.concurrency, self.load_cpus, run=run
+                )
                 if name == "pulsebot":
                     acked += out["acked"]
             giver += args.warmup
             if args.profile:
-                profiler = subprocess.Popen(
-                    [
-                        "py-spy",
-                        "record",
-                        "-o",
-                        args.profile,
-                        "-f",
-                        "raw",
-                        "--gil",
-                        "--rate",
-                        "500",
-                        "--nonblocking",
-                        "-p",
-                        str(pulse.pid),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                )
-                time.sleep(1)
-            rounds: list[dict[str, list[float]]] = []
-            print(_load_line("before"))
+                profiler = _start_profiler(args.profile, pulse.pid)
+            print(_load_line("before the rounds"), flush=True)
             for number in range(args.rounds):
-                order = ("bare", "pulsebot") if number % 2 == 0 else ("pulsebot", "bare")
-                measured: dict[str, list[float]] = {}
-                for name in order:
-                    cpu_before, wall_before = _cpu_seconds(pids[name]), time.perf_counter()
-                    sender_before = _cpu_seconds(pulse.pid, sender_tid) if sender_tid else 0.0
-                    postgres_before = _postgres_cpu_seconds()
-                    out = _load(ports[name], giver, args.requests, args.concurrency, run=run)
-                    wall = time.perf_counter() - wall_before
-                    cpu[name] = (_cpu_seconds(pids[name]) - cpu_before, wall)
-                    if name == "pulsebot" and sender_tid:
-                        cpu["of which sender"] = (
-                            _cpu_seconds(pulse.pid, sender_tid) - sender_before,
-                            wall,
-                        )
-                    if name == "pulsebot" and database.startswith("postgresql"):
-                        cpu["postgres server"] = (_postgres_cpu_seconds() - postgres_before, wall)
-                    if out["errors"]:
-                        raise SystemExit(f"{name}: {len(out['errors'])} failed: {out['errors'][0]}")
-                    measured[name] = out["latencies"]
-                    if name == "pulsebot":
-                        acked += out["acked"]
-                        if len(out["acked"]) != args.requests:
-                            raise SystemExit(f"pulsebot acked {len(out['acked'])} kudos")
+                layouts = self.layouts if number % 2 == 0 else self.layouts[::-1]
+                for index, layout in enumerate(layouts):
+                    self._place(layout)
+                    order = APPS if (number + index) % 2 == 0 else APPS[::-1]
+                    measured: dict[str, dict[str, Any]] = {}
+                    for name in order:
+                        sample = self._sample(name, ports[name], giver, run)
+                        if name == "pulsebot":
+                            acked += sample.pop("acked")
+                            if sample["count"] != args.requests:
+                                raise SystemExit(f"pulsebot acked {sample['count']} kudos")
+                        measured[name] = sample
                     # The bare app takes the same givers: it stores nothing.
-                giver += args.requests
-                rounds.append(measured)
-                _report_round(number + 1, measured, cpu, args.requests)
+                    giver += args.requests
+                    samples[layout].append(measured)
+                    _report_round(number + 1, layout, measured)
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(timeout=60)
                 profiler = None
-            print(_load_line("after"))
-            _report_all(rounds, args, database)
+            print(_load_line("after the rounds"), flush=True)
             crash = _load(
                 pulse_port,
                 giver,
                 crash_count,
                 args.concurrency,
+                self.load_cpus,
                 run=run,
                 kill_pid=pulse.pid,
                 kill_after=args.crash_after,
@@ -339,16 +441,135 @@ def main() -> None:
                 if process.poll() is None:
                     process.terminate()
                     process.wait(timeout=20)
+            self._place_self(self.placement["unpinned"][0])
         stored = _stored_keys(database)
         missing = [t for t in acked if f"cmd:{t}" not in stored]
         print(
             f"  kill -9 after ack #{args.crash_after} of a burst of {crash_count}: "
             f"{len(crash['acked'])} acked in the burst; kudos acked {len(acked)} in all, "
             f"stored {len(stored)}, acked but not stored {len(missing)}"
-            + ("  -> every ack durable" if not missing else f"  e.g. {missing[:3]}")
+            + ("  -> every ack durable" if not missing else f"  e.g. {missing[:3]}"),
+            flush=True,
         )
-        if missing:
-            raise SystemExit(1)
+        return {
+            "database": self.kind,
+            "where": _where(self.kind, self.url),
+            "layouts": {
+                layout: _layout_figures(rounds, self.placement[layout])
+                for layout, rounds in samples.items()
+            },
+            "crash": {
+                "kill_after_ack": args.crash_after,
+                "acked": len(acked),
+                "stored": len(stored),
+                "acked_not_stored": len(missing),
+            },
+        }
+
+    def _place(self, layout: str) -> None:
+        """The apps on the layout's app cores; the load generator, this process (the Slack
+        emulator) and a private PostgreSQL on the others."""
+        app_cpus, other_cpus = self.placement[layout]
+        for pid in self.pids.values():
+            _set_affinity(pid, app_cpus)
+        if self.postgres is not None:
+            for pid in self.postgres.pids():
+                _set_affinity(pid, other_cpus)
+        self._place_self(other_cpus)
+        self.load_cpus = other_cpus
+
+    @staticmethod
+    def _place_self(cpus: list[int]) -> None:
+        _set_affinity(os.getpid(), cpus)
+
+    def _sample(self, name: str, port: int, giver: int, run: str) -> dict[str, Any]:
+        """One app's share of a round: latencies and every process's CPU."""
+        pid = self.pids[name]
+        app_before = _cpu_seconds(pid)
+        own_before = _cpu_seconds(os.getpid())
+        db_before = self._database_cpu()
+        out = _load(port, giver, self.args.requests, self.args.concurrency, self.load_cpus, run=run)
+        if out["errors"]:
+            raise SystemExit(f"{name}: {len(out['errors'])} failed: {out['errors'][0]}")
+        db_after = self._database_cpu()
+        return {
+            "latencies": out["latencies"],
+            "acked": out["acked"],
+            "count": len(out["acked"]),
+            "elapsed": out["elapsed"],
+            "app_cpu": _cpu_seconds(pid) - app_before,
+            "db_cpu": None if db_before is None or db_after is None else db_after - db_before,
+            "load_cpu": out["cpu"],
+            "emulator_cpu": _cpu_seconds(os.getpid()) - own_before,
+        }
+
+    def _database_cpu(self) -> float | None:
+        """PostgreSQL's CPU so far: the private cluster's processes, or every local postgres
+        process for a server named by URL; None on SQLite (its CPU is the app's)."""
+        if self.postgres is not None:
+            return float(self.postgres.cpu_seconds())
+        if self.kind == "postgresql":
+            return _postgres_cpu_seconds()
+        return None
+
+
+def _where(kind: str, url: str | None) -> str:
+    if kind == "sqlite":
+        return "SQLite, inside the app's process: its CPU is the app's, on the app's core"
+    if url is None:
+        return "a private PostgreSQL cluster, on the load generator's core(s) when pinned"
+    return "the PostgreSQL server named by --database (not pinned; its CPU: every local postgres)"
+
+
+def _machine() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": len(os.sched_getaffinity(0)),
+        "loadavg": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def _cpu_list(cpus: list[int]) -> str:
+    return ",".join(str(cpu) for cpu in cpus)
+
+
+def _set_affinity(pid: int, cpus: list[int]) -> None:
+    """`taskset -a`: every thread of the process (threads started later inherit it)."""
+    subprocess.run(
+        ["taskset", "-a", "-p", "-c", _cpu_list(cpus), str(pid)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _start_profiler(path: str, pid: int) -> subprocess.Popen[bytes]:
+    profiler = subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "-o",
+            path,
+            "-f",
+            "raw",
+            "--gil",
+            "--rate",
+            "500",
+            "--nonblocking",
+            "-p",
+            str(pid),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    return profiler
 
 
 def _free_port() -> int:
@@ -456,67 +677,155 @@ def _postgres_cpu_seconds() -> float:
     return total
 
 
-def _sender_tid(pid: int) -> int | None:
-    """The native id of pulsebot's outbox-sender thread (py-spy names threads), or None."""
-    try:
-        dump = subprocess.run(
-            ["py-spy", "dump", "--nonblocking", "--pid", str(pid)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in dump.splitlines():
-        if line.startswith("Thread") and '"outbox-sender"' in line:
-            token = line.split()[1]
-            return int(token, 16) if token.startswith("0x") else int(token)
-    return None
+def _per_ms(seconds: float | None, count: int) -> float | None:
+    return None if seconds is None else round(seconds / count * 1000, 3)
 
 
-def _report_round(
-    number: int,
-    measured: dict[str, list[float]],
-    cpu: dict[str, tuple[float, float]],
-    requests: int,
-) -> None:
-    bare, pulse = _percentiles(measured["bare"]), _percentiles(measured["pulsebot"])
+def _report_round(number: int, layout: str, measured: dict[str, dict[str, Any]]) -> None:
+    bare = _percentiles(measured["bare"]["latencies"])
+    pulse = _percentiles(measured["pulsebot"]["latencies"])
     print(
-        f"  round {number}: bare p50/p90/p99 {bare[0]:6.1f} {bare[1]:6.1f} {bare[2]:6.1f} ms | "
-        f"pulsebot {pulse[0]:6.1f} {pulse[1]:6.1f} {pulse[2]:6.1f} ms | "
-        f"ratio p50 {pulse[0] / bare[0]:.2f} p99 {pulse[2] / bare[2]:.2f}",
+        f"  round {number} {layout:8s}: bare p50/p90/p99 {bare[0]:6.1f} {bare[1]:6.1f} "
+        f"{bare[2]:6.1f} ms | pulsebot {pulse[0]:6.1f} {pulse[1]:6.1f} {pulse[2]:6.1f} ms | "
+        f"ratio p50 {pulse[0] / bare[0]:.2f} p90 {pulse[1] / bare[1]:.2f} "
+        f"p99 {pulse[2] / bare[2]:.2f}",
         flush=True,
     )
-    print(
-        "           server CPU per request / busy share of one core: "
-        + "  ".join(
-            f"{name} {seconds / requests * 1000:.2f} ms / {seconds / wall:.0%} ({wall:.2f} s)"
-            if seconds >= 0
-            else f"{name} n/a (a process ended meanwhile)"
-            for name, (seconds, wall) in cpu.items()
-        ),
-        flush=True,
-    )
-
-
-def _report_all(rounds: list[dict[str, list[float]]], args: argparse.Namespace, db: str) -> None:
-    print(
-        f"/kudos ack latency, {args.rounds} rounds x {args.requests} requests per app, "
-        f"{args.concurrency} concurrent senders, database {db.split(':')[0].split('+')[0]}"
-    )
-    both = {name: [v for r in rounds for v in r[name]] for name in ("bare", "pulsebot")}
-    for name, values in both.items():
-        p50, p90, p99 = _percentiles(values)
-        print(
-            f"  {name:9s} p50 {p50:7.1f} ms   p90 {p90:7.1f} ms   p99 {p99:7.1f} ms   "
-            f"n={len(values)}"
+    parts = []
+    for name in APPS:
+        sample = measured[name]
+        count = len(sample["latencies"])
+        line = (
+            f"{name} {sample['app_cpu'] / count * 1000:.2f} ms "
+            f"({sample['app_cpu'] / sample['elapsed']:.0%} of a core)"
         )
-    ratios = [_percentiles(r["pulsebot"])[2] / _percentiles(r["bare"])[2] for r in rounds]
-    bare, pulse = _percentiles(both["bare"]), _percentiles(both["pulsebot"])
-    print(
-        f"  ratio     p50 {pulse[0] / bare[0]:7.2f}      p99 {pulse[2] / bare[2]:7.2f}   "
-        f"(per round p99 {min(ratios):.2f}-{max(ratios):.2f}; goal p99 <= 1.5)"
+        if sample["db_cpu"] is not None:
+            line += f" + postgres {sample['db_cpu'] / count * 1000:.2f} ms"
+        parts.append(line)
+    load = measured["pulsebot"]
+    count = len(load["latencies"])
+    parts.append(
+        f"load generator {load['load_cpu'] / count * 1000:.2f} ms, "
+        f"emulator {load['emulator_cpu'] / count * 1000:.2f} ms"
     )
+    print("      CPU per request: " + " | ".join(parts), flush=True)
+
+
+def _layout_figures(
+    rounds: list[dict[str, dict[str, Any]]], cpus: tuple[list[int], list[int]]
+) -> dict[str, Any]:
+    """A layout's figures over its rounds: percentiles of every latency, CPU per request."""
+    figures: dict[str, Any] = {"app_cpus": cpus[0], "other_cpus": cpus[1]}
+    for name in APPS:
+        latencies = [value for r in rounds for value in r[name]["latencies"]]
+        count = len(latencies)
+        elapsed = sum(r[name]["elapsed"] for r in rounds)
+        app_cpu = sum(r[name]["app_cpu"] for r in rounds)
+        db = [r[name]["db_cpu"] for r in rounds]
+        db_cpu = None if any(value is None for value in db) else sum(db)
+        load_cpu = sum(r[name]["load_cpu"] for r in rounds)
+        emulator_cpu = sum(r[name]["emulator_cpu"] for r in rounds)
+        p50, p90, p99 = _percentiles(latencies)
+        figures[name] = {
+            "p50_ms": round(p50, 2),
+            "p90_ms": round(p90, 2),
+            "p99_ms": round(p99, 2),
+            "n": count,
+            "wall_s": round(elapsed, 3),
+            "cpu_ms_per_ack": _per_ms(app_cpu, count),
+            "busy_share_of_a_core": round(app_cpu / elapsed, 3),
+            "postgres_cpu_ms_per_ack": _per_ms(db_cpu, count),
+            "load_generator_cpu_ms_per_request": _per_ms(load_cpu, count),
+            "emulator_cpu_ms_per_request": _per_ms(emulator_cpu, count),
+            # What the load generator, the emulator and PostgreSQL kept busy of their cores.
+            "others_busy_share": round(
+                (load_cpu + emulator_cpu + (db_cpu or 0.0)) / elapsed / len(cpus[1]), 3
+            ),
+        }
+    bare, pulse = figures["bare"], figures["pulsebot"]
+    figures["ratio"] = {
+        f"p{cut}": round(pulse[f"p{cut}_ms"] / bare[f"p{cut}_ms"], 3) for cut in (50, 90, 99)
+    }
+    figures["ratio_p99_per_round"] = [
+        round(
+            _percentiles(r["pulsebot"]["latencies"])[2] / _percentiles(r["bare"]["latencies"])[2],
+            3,
+        )
+        for r in rounds
+    ]
+    figures["cpu_ratio"] = round(pulse["cpu_ms_per_ack"] / bare["cpu_ms_per_ack"], 3)
+    return figures
+
+
+def _summary(results: dict[str, Any], args: argparse.Namespace) -> None:
+    print(
+        f"/kudos ack latency: {args.rounds} rounds x {args.requests} requests per app and "
+        f"layout, {args.concurrency} concurrent senders"
+    )
+    for kind, result in results.items():
+        print(f"{kind}: {result['where']}")
+        print(
+            f"  {'layout':9s} {'app':9s} {'p50':>7s} {'p90':>7s} {'p99':>7s} ms   "
+            f"{'CPU/ack':>8s} {'busy':>5s}  postgres CPU/ack"
+        )
+        for layout, figures in result["layouts"].items():
+            for name in APPS:
+                app = figures[name]
+                postgres = app["postgres_cpu_ms_per_ack"]
+                print(
+                    f"  {layout:9s} {name:9s} {app['p50_ms']:7.1f} {app['p90_ms']:7.1f} "
+                    f"{app['p99_ms']:7.1f}      {app['cpu_ms_per_ack']:6.2f} ms "
+                    f"{app['busy_share_of_a_core']:5.0%}  "
+                    + ("-" if postgres is None else f"{postgres:.2f} ms")
+                )
+            ratio = figures["ratio"]
+            per_round = figures["ratio_p99_per_round"]
+            print(
+                f"  {layout:9s} {'ratio':9s} {ratio['p50']:7.2f} {ratio['p90']:7.2f} "
+                f"{ratio['p99']:7.2f}      {figures['cpu_ratio']:6.2f} x   "
+                f"(p99 per round {min(per_round):.2f}-{max(per_round):.2f})"
+            )
+        if "pinned" in result["layouts"]:
+            ratio = result["layouts"]["pinned"]["ratio"]["p99"]
+            verdict = "met" if ratio <= GOAL else "NOT met"
+            print(f"  goal: pinned p99 ratio <= {GOAL}: {ratio:.2f}, {verdict}")
+        for layout, figures in result["layouts"].items():
+            busy = min(figures[name]["busy_share_of_a_core"] for name in APPS)
+            others = max(figures[name]["others_busy_share"] for name in APPS)
+            if layout == "pinned" and others > 0.8:
+                print(f"  note: pinned, the other core(s) were {others:.0%} busy: near their limit")
+            if layout == "pinned" and busy < 0.9:
+                print(
+                    f"  note: pinned, an app kept its core only {busy:.0%} busy under a closed "
+                    "loop: the machine was not quiet, or the other core (load generator, "
+                    "emulator, PostgreSQL) was the limit; the latencies then measure more than "
+                    "the apps"
+                )
+
+
+def _write_figures(
+    path: str, machine: dict[str, Any], results: dict[str, Any], args: argparse.Namespace
+) -> None:
+    import shlex
+    from datetime import UTC, datetime
+
+    figures = {
+        "bench": "kudos_ack",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu": machine["cpu"],
+        "cores": machine["cores"],
+        "loadavg": machine["loadavg"],
+        "command": shlex.join(["python", "bench/kudos_ack.py", *sys.argv[1:]]),
+        "requests": args.requests,
+        "rounds": args.rounds,
+        "concurrency": args.concurrency,
+        "goal": {"pinned_p99_ratio_at_most": GOAL},
+        "results": results,
+    }
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"figures written to {target}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from bot.clock import Clock, utc_now
 from bot.services.directory import PeopleCache
 from bot.settings import Settings
 from storage import workspaces
-from storage.engine import GroupCommit, unit_of_work
+from storage.engine import GroupCommit, one_writer, unit_of_work
 
 T = TypeVar("T")
 
@@ -90,12 +90,28 @@ class Deps:
         the session it is given.
         """
         group = self._group
-        if group is None:
+        if group is None or group.factory is not self.session_factory:
+            # Made on first use, and again if the database was swapped under a running app.
             with self._group_guard:
-                if self._group is None:
+                if self._group is None or self._group.factory is not self.session_factory:
                     self._group = GroupCommit(self.session_factory)
                 group = self._group
         return group.run(work)
+
+    def background_unit(self, work: Callable[[Session], T]) -> T:
+        """A unit of work of a thread beside the requests (the outbox sender, its lease, the
+        Slack check).
+
+        On SQLite through the group-commit writer: every write of the process then queues in
+        one place, and an ack never waits behind a background transaction holding the file's
+        single write lock (a thread that holds it may lose the interpreter for milliseconds).
+        On PostgreSQL, where writers do not exclude each other, a transaction of its own, kept
+        out of the listeners' batches.
+        """
+        if one_writer(self.session_factory):
+            return self.group_unit(work)
+        with unit_of_work(self.session_factory) as session:
+            return work(session)
 
     def now(self) -> datetime:
         return self.clock()

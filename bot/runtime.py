@@ -55,6 +55,7 @@ class Runtime:
             post_rate=deps.settings.post_rate,
             wakeup=deps.outbox_wakeup,
             on_stop=self._sending_stopped,
+            unit=deps.background_unit,
         )
         self._threads: list[threading.Thread] = []
         self._client = make_web_client(deps.settings, timeout=SENDER_TIMEOUT)
@@ -116,8 +117,7 @@ class Runtime:
 
     def _stops(self) -> list[workspace.Stop]:
         try:
-            with self.deps.unit_of_work() as session:
-                return workspace.stops(session)
+            return self.deps.background_unit(workspace.stops)
         except Exception as error:  # the database is away: the sender and /healthz say so
             log.debug("Slack check: cannot read the workspaces' state (%s)", error)
             return []
@@ -127,8 +127,8 @@ class Runtime:
         team_id = self.deps.slack.team_id
         if not team_id or all(stop.team_id != team_id for stop in stops):
             return
-        with self.deps.unit_of_work() as session:
-            resumed = workspace.resume(session, team_id, self.deps.now())
+        now = self.deps.now()
+        resumed = self.deps.background_unit(lambda session: workspace.resume(session, team_id, now))
         self.deps.slack.stopped = any(stop.team_id != team_id for stop in stops)
         if resumed is None:
             return  # another replica resumed it first, and said so

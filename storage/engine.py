@@ -12,7 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -116,6 +116,32 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 T = TypeVar("T")
 
 
+class UnitRunner(Protocol):
+    """Runs `work` as one unit of work and returns its result once that unit has committed:
+    in a transaction of its own (`own_transaction`) or in a shared one (`GroupCommit.run`).
+
+    `work` must only touch the session it is given, and may run more than once."""
+
+    def __call__(self, work: Callable[[Session], T], /) -> T: ...
+
+
+def own_transaction(factory: sessionmaker[Session]) -> UnitRunner:
+    """Each unit in a transaction of its own, in the calling thread."""
+
+    def run(work: Callable[[Session], T], /) -> T:
+        with unit_of_work(factory) as session:
+            return work(session)
+
+    return run
+
+
+def one_writer(factory: sessionmaker[Session]) -> bool:
+    """Whether the database allows one writer at a time (SQLite), so that every write of the
+    process had better queue in one place than take the file's lock from several threads."""
+    engine = factory.kw.get("bind")
+    return isinstance(engine, Engine) and engine.dialect.name == "sqlite"
+
+
 class _Unit(Generic[T]):
     __slots__ = ("done", "error", "result", "work")
 
@@ -137,8 +163,7 @@ POSTGRES_WRITERS = 2
 
 
 def _writers_for(factory: sessionmaker[Session]) -> int:
-    engine = factory.kw.get("bind")
-    return 1 if isinstance(engine, Engine) and engine.dialect.name == "sqlite" else POSTGRES_WRITERS
+    return 1 if one_writer(factory) else POSTGRES_WRITERS
 
 
 class GroupCommit:
@@ -172,7 +197,7 @@ class GroupCommit:
         max_batch: int = 64,
         idle_exit: float = 2.0,
     ) -> None:
-        self._factory = factory
+        self.factory = factory
         self._writers = writers or _writers_for(factory)
         self._max_batch = max_batch
         self._idle_exit = idle_exit
@@ -218,7 +243,7 @@ class GroupCommit:
         while pending:
             failed: _Unit[Any] | None = None
             try:
-                with unit_of_work(self._factory) as session:
+                with unit_of_work(self.factory) as session:
                     for unit in pending:
                         try:
                             unit.result = unit.work(session)
@@ -254,7 +279,7 @@ class GroupCommit:
             self._commit([unit])
 
     def _is_database_error(self, error: BaseException | None) -> bool:
-        engine = self._factory.kw.get("bind")
+        engine = self.factory.kw.get("bind")
         dbapi = getattr(getattr(engine, "dialect", None), "loaded_dbapi", None)
         return isinstance(error, DBAPIError) or (
             dbapi is not None and isinstance(error, dbapi.Error)

@@ -30,8 +30,9 @@ from bot.delivery import sender as sender_module
 from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
 from bot.delivery.sender import LEASE_TTL, MAX_ATTEMPTS, MAX_BACKOFF, OutboxSender
 from bot.demo.emulator import Call, SlackEmulator
-from storage.engine import unit_of_work
+from storage.engine import GroupCommit, UnitRunner, unit_of_work
 from storage.models import OutboxMessage, SenderLease
+from tests.factories import add_people, person
 from tests.server import KUDOS_CHANNEL, free_port, server_settings
 
 TEAM = "T0TEAM"
@@ -66,6 +67,7 @@ def make_sender(
     post_rate: float = 100.0,
     clock: Any = utc_now,
     holder: str | None = None,
+    unit: UnitRunner | None = None,
 ) -> OutboxSender:
     return OutboxSender(
         session_factory=session_factory,
@@ -74,6 +76,7 @@ def make_sender(
         lease_clock=clock,
         post_rate=post_rate,
         holder=holder,
+        unit=unit,
     )
 
 
@@ -173,6 +176,69 @@ def test_each_pending_row_is_sent_once_and_its_channel_and_ts_recorded(
     assert sender.drain(timeout=2)
     assert make_sender(session_factory, client).drain(timeout=2)
     assert len(slack.calls()) == calls_before
+
+
+# ----- the sender's transactions in a group-commit writer ------------------------------------
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+@pytest.mark.parametrize("writer", ["group commit", "each unit run twice"])
+def test_through_a_shared_writer_each_row_is_settled_once(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient, writer: str
+) -> None:
+    """A serving process on SQLite runs the sender's transactions in its group-commit writer,
+    where a unit runs again when another unit of its batch fails: every outcome (sent, retried
+    then sent, failed, withdrawn) is still recorded once, and every message goes once."""
+    runs: Counter[str] = Counter()
+
+    def twice(work: Any) -> Any:
+        """What a batch broken by someone else's unit does: roll back, then run it again."""
+        runs[getattr(work, "__qualname__", "partial")] += 1
+        try:
+            with unit_of_work(session_factory) as session:
+                work(session)
+                raise _RolledBack
+        except _RolledBack:
+            pass
+        with unit_of_work(session_factory) as session:
+            return work(session)
+
+    group = GroupCommit(session_factory, writers=1)
+    unit: UnitRunner = group.run if writer == "group commit" else twice
+    slack.inject_fault("chat.postMessage", status=500, error="internal_error")
+    post(session_factory, "retried", "UANA")
+    post(session_factory, "dm-ben", "UBEN")
+    post(session_factory, "nowhere", "C0NOSUCH")
+    post(session_factory, "feed", KUDOS_CHANNEL)
+    with unit_of_work(session_factory) as session:
+        add_people(session, utc_now(), person("UGONE", deleted=True))
+    post(session_factory, "to-leaver", "UGONE")
+    sender = make_sender(session_factory, client, unit=unit)
+
+    assert sender.drain(timeout=15)
+
+    found = rows(session_factory)
+    assert {k: (r.status, r.attempts, r.attempt_started_at) for k, r in found.items()} == {
+        "retried": ("sent", 2, None),
+        "dm-ben": ("sent", 1, None),
+        "nowhere": ("failed", 1, found["nowhere"].attempt_started_at),
+        "feed": ("sent", 1, None),
+        "to-leaver": ("cancelled", 0, None),
+    }
+    assert answered_ok(slack) == {"retried": 1, "dm-ben": 1, "feed": 1}
+    assert len(slack.calls("chat.postMessage")) == 5  # the 500, then one call per row
+    stats = sender.stats
+    assert (stats.sent, stats.retried, stats.failed, stats.withdrawn) == (3, 1, 1, 1)
+    if writer == "group commit":
+        assert group.batches > 0
+    else:
+        assert runs  # every transaction of the sender and its lease went through `twice`
+    with unit_of_work(session_factory) as session:  # let go after the drain
+        assert session.scalar(select(SenderLease.expires_at)) < utc_now()
 
 
 # ----- 429: a pause for that method, never a failure -----------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from storage import outbox as store
-from storage.engine import unit_of_work
+from storage.engine import UnitRunner, own_transaction
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,10 @@ class Lease:
         *,
         ttl: timedelta = LEASE_TTL,
         heartbeat: float = HEARTBEAT,
+        unit: UnitRunner | None = None,
     ) -> None:
-        self._sessions = session_factory
+        """`unit` runs each renewal and release (default: a transaction of its own)."""
+        self._unit = unit or own_transaction(session_factory)
         self.holder = holder
         self._clock = clock
         self._ttl = ttl
@@ -78,8 +80,8 @@ class Lease:
             if self._valid_until.pop(team_id, None) is None:
                 return
             try:
-                with unit_of_work(self._sessions) as session:
-                    store.release_lease(session, team_id, self.holder, self._clock())
+                now = self._clock()
+                self._unit(lambda session: store.release_lease(session, team_id, self.holder, now))
             except Exception:
                 log.warning("outbox: could not release the lease for %s", team_id, exc_info=True)
 
@@ -122,8 +124,10 @@ class Lease:
 
     def _renew(self, team_id: str) -> bool:
         started = time.monotonic()
-        with unit_of_work(self._sessions) as session:
-            held = store.hold_lease(session, team_id, self.holder, self._clock(), self._ttl)
+        now = self._clock()
+        held = self._unit(
+            lambda session: store.hold_lease(session, team_id, self.holder, now, self._ttl)
+        )
         if held:
             self._valid_until[team_id] = started + self._ttl.total_seconds()
         else:

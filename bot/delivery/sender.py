@@ -16,8 +16,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -32,7 +33,7 @@ from bot.delivery.pacing import Pacer
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RECONCILED, OUTBOX_RETRIED, OUTBOX_SENT
 from storage import outbox as store
 from storage import workspaces
-from storage.engine import unit_of_work
+from storage.engine import UnitRunner, own_transaction
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,16 @@ class OutboxSender:
         lease_ttl: timedelta = LEASE_TTL,
         lease_heartbeat: float = HEARTBEAT,
         on_stop: Callable[[str], None] | None = None,
+        unit: UnitRunner | None = None,
     ) -> None:
-        """`on_stop(team_id)`: this sender stopped a workspace's sending (its token refused)."""
-        self._sessions = session_factory
+        """`on_stop(team_id)`: this sender stopped a workspace's sending (its token refused).
+
+        `unit` runs each of the sender's and its lease's transactions (default: one of its own,
+        in the calling thread). A serving process on SQLite passes its group-commit writer, so
+        the bookkeeping after each call is one more unit in the listeners' next batch instead
+        of a transaction that holds the file's single write lock against their acks.
+        """
+        self._unit = unit or own_transaction(session_factory)
         self._on_stop = on_stop
         self._client = client
         # `clock` decides which rows are due (a `run-due --at` in the future runs ahead); the
@@ -121,6 +129,7 @@ class OutboxSender:
             lease_clock or utc_now,
             ttl=lease_ttl,
             heartbeat=lease_heartbeat,
+            unit=self._unit,
         )
         self._wakeup = wakeup or threading.Event()
         self._stop = threading.Event()
@@ -176,8 +185,7 @@ class OutboxSender:
             self.lease.release_all()
 
     def _pending(self) -> int:
-        with unit_of_work(self._sessions) as session:
-            return store.status_counts(session).get(store.PENDING, 0)
+        return self._unit(lambda session: store.status_counts(session).get(store.PENDING, 0))
 
     # ----- one round ---------------------------------------------------------------------
     def step(self) -> bool:
@@ -186,8 +194,8 @@ class OutboxSender:
         The lease is taken only for those workspaces and let go as soon as one has nothing
         this sender can send, so a process with nothing to do never blocks one that has.
         """
-        with unit_of_work(self._sessions) as session:
-            teams = store.ready_teams(session, self._clock())
+        now = self._clock()
+        teams = self._unit(lambda session: store.ready_teams(session, now))
         for team_id in set(self.lease.held()) - set(teams):
             self.lease.release(team_id)
         worked = False
@@ -209,19 +217,18 @@ class OutboxSender:
         goes at its own pace. After at most ROUND_SECONDS the batch is claimed afresh, so rows
         written meanwhile get their turn too.
         """
-        withdrawn = 0
-        with unit_of_work(self._sessions) as session:
-            orphans = store.fail_orphans(session, team_id, self._clock())
-            batch: list[store.Claimed] = []
-            if not workspaces.is_stopped(session, team_id):  # another replica may have stopped it
-                batch = store.claim_due(
-                    session,
-                    team_id,
-                    self._clock(),
-                    BATCH,
-                    skip_methods=self._pacer.paused_methods(time.monotonic()),
-                )
-                batch, withdrawn = self._without_departed(session, team_id, batch)
+        at = self._clock()
+        paused = self._pacer.paused_methods(time.monotonic())
+
+        def claim(session: Session) -> tuple[int, list[store.Claimed], int]:
+            orphans = store.fail_orphans(session, team_id, at)
+            if workspaces.is_stopped(session, team_id):  # another replica may have stopped it
+                return orphans, [], 0
+            batch = store.claim_due(session, team_id, at, BATCH, skip_methods=paused)
+            return orphans, *self._without_departed(session, team_id, batch, at)
+
+        orphans, batch, withdrawn = self._unit(claim)
+        self.stats.withdrawn += withdrawn
         if orphans:
             log.error(
                 "outbox: %d message(s) failed because the message they reply to failed", orphans
@@ -256,8 +263,9 @@ class OutboxSender:
             if wait > 0:
                 self._sleep(wait)
             if row.method in RECONCILED_METHODS:
-                with unit_of_work(self._sessions) as session:
-                    store.mark_attempt(session, row.id, self._clock())
+                # Committed before the call: a crash from here on leaves the attempt marked,
+                # and the next sender looks in Slack before posting again.
+                self._unit(partial(store.mark_attempt, row_id=row.id, now=self._clock()))
             outcome = self._call(row)
             self._record(team_id, row, outcome)
             attempted = True
@@ -266,19 +274,19 @@ class OutboxSender:
         return attempted
 
     def _without_departed(
-        self, session: Session, team_id: str, batch: list[store.Claimed]
+        self, session: Session, team_id: str, batch: list[store.Claimed], now: datetime
     ) -> tuple[list[store.Claimed], int]:
         """Withdraw the claimed rows addressed to someone deactivated: whatever queued them
         (a fan-out racing the deactivation, a closing written later), nothing reaches a person
-        who left. Returns the rest and how many were withdrawn."""
+        who left. Returns the rest and how many were withdrawn (it may run more than once: it
+        only touches the session)."""
         recipients = {row.id: _recipients(row) for row in batch}
         wanted = {target for targets in recipients.values() for target in targets}
         departed = store.departed_targets(session, team_id, wanted) if wanted else set()
         if not departed:
             return batch, 0
         gone = {row_id for row_id, targets in recipients.items() if targets & departed}
-        store.cancel_pending(session, team_id, ids=gone, reason=DEPARTED, now=self._clock())
-        self.stats.withdrawn += len(gone)
+        store.cancel_pending(session, team_id, ids=gone, reason=DEPARTED, now=now)
         return [row for row in batch if row.id not in gone], len(gone)
 
     # ----- the call ----------------------------------------------------------------------
@@ -344,9 +352,12 @@ class OutboxSender:
 
     def _record(self, team_id: str, row: store.Claimed, outcome: Outcome) -> None:
         now = self._clock()
-        stopped_here = False
-        waiting = 0
-        with unit_of_work(self._sessions) as session:
+        delay = outcome.retry_after or _backoff(row.attempts)
+
+        def bookkeeping(session: Session) -> tuple[bool, int]:
+            """The row's outcome; whether this call stopped the workspace, and what waits."""
+            stopped_here = False
+            waiting = 0
             if outcome.kind == Kind.REFUSED:
                 # Not an attempt: Slack did nothing. The row is due again the moment the
                 # workspace sends again, and a lost answer it carried is still looked for.
@@ -369,7 +380,6 @@ class OutboxSender:
             elif outcome.kind == Kind.RETRY and (
                 not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS
             ):
-                delay = outcome.retry_after or _backoff(row.attempts)
                 store.mark_retry(
                     session,
                     row.id,
@@ -380,6 +390,9 @@ class OutboxSender:
                 )
             else:
                 store.mark_failed(session, row.id, outcome.error or "unknown", now)
+            return stopped_here, waiting
+
+        stopped_here, waiting = self._unit(bookkeeping)
         if stopped_here:
             self.stats.stopped.append(team_id)
             if self._on_stop is not None:
@@ -461,16 +474,14 @@ class OutboxSender:
         return None
 
     def _dm_of(self, team_id: str, user_id: str) -> str:
-        with unit_of_work(self._sessions) as session:
-            known = store.dm_channel(session, team_id, user_id)
+        known = self._unit(lambda session: store.dm_channel(session, team_id, user_id))
         if known:
             return known
         self._pace("conversations.open")
         response = _dict(self._client.conversations_open(users=user_id).data)
         channel = str(_dict(response.get("channel")).get("id") or "")
         if channel:
-            with unit_of_work(self._sessions) as session:
-                store.remember_dm(session, team_id, user_id, channel)
+            self._unit(lambda session: store.remember_dm(session, team_id, user_id, channel))
         return channel
 
     def _history(self, channel: str, oldest: str, thread_ts: Any) -> list[dict[str, Any]]:
