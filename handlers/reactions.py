@@ -144,14 +144,19 @@ def confirm(
     except (OSError, KeyError) as error:
         log.info("chat.getPermalink for a kudos reaction failed (%s); no link", error)
     now = deps.now()
-    with deps.unit_of_work() as session:
+
+    def settle(session: Session) -> None:
         if unreadable:
             withdrawn = reactions.withdraw(session, team_id, kudos_id)
             if withdrawn is not None:
                 notify.withdraw_posts(session, team_id, withdrawn, now)
-        else:
-            quoted = reactions.quote(session, team_id, kudos_id, link)
-            if quoted is not None:
-                built = notify.posts(deps.settings.kudos_channel, quoted, quoted.message)
-                notify.release_posts(session, team_id, kudos_id, built)
+            return
+        quoted = reactions.quote(session, team_id, kudos_id, link)
+        if quoted is not None:
+            built = notify.posts(deps.settings.kudos_channel, quoted, quoted.message)
+            notify.release_posts(session, team_id, kudos_id, built)
+
+    # Committed with the acks' units: on SQLite a transaction of its own would wait for the
+    # writer lock, and make the next ack wait for it.
+    deps.group_unit(settle)
     deps.notify_outbox()
