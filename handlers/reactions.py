@@ -98,8 +98,8 @@ def on_reaction_added(
     if isinstance(outcome, reactions.Rule):
         deps.notify_outbox()
     elif outcome is not None and not outcome.replayed:
-        kudos_id = outcome.kudos_id
-        deps.after_ack(lambda: confirm(deps, client, team_id, kudos_id, reaction))
+        given = outcome
+        deps.after_ack(lambda: confirm(deps, client, team_id, given, reaction))
 
 
 def on_reaction_removed(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
@@ -126,10 +126,15 @@ def on_reaction_removed(event: dict[str, Any], body: dict[str, Any], context: Bo
 
 
 def confirm(
-    deps: Deps, client: WebClient, team_id: str, kudos_id: int, reaction: reactions.Reaction
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    given: kudos.KudosGiven,
+    reaction: reactions.Reaction,
 ) -> None:
     """After the ack: the message's link, then the kudos' posts go (or, where the bot cannot
-    read the message, the kudos is taken back before they do)."""
+    read the message, the kudos is taken back before they do). A kudos taken back meanwhile
+    (its reaction removed at once) has no held post left to release."""
     link: str | None = None
     unreadable = False
     try:
@@ -144,17 +149,24 @@ def confirm(
     except (OSError, KeyError) as error:
         log.info("chat.getPermalink for a kudos reaction failed (%s); no link", error)
     now = deps.now()
+    quoted = kudos.KudosDraft(
+        giver_id=given.giver_id,
+        recipient_ids=given.recipient_ids,
+        message=given.message,
+        values=given.values,
+        quote_url=link,
+    )
+    built = notify.posts(deps.settings.kudos_channel, quoted, given.message)
 
     def settle(session: Session) -> None:
         if unreadable:
-            withdrawn = reactions.withdraw(session, team_id, kudos_id)
+            withdrawn = reactions.withdraw(session, team_id, given.kudos_id)
             if withdrawn is not None:
                 notify.withdraw_posts(session, team_id, withdrawn, now)
             return
-        quoted = reactions.quote(session, team_id, kudos_id, link)
-        if quoted is not None:
-            built = notify.posts(deps.settings.kudos_channel, quoted, quoted.message)
-            notify.release_posts(session, team_id, kudos_id, built)
+        if link:
+            reactions.quote(session, team_id, given.kudos_id, link)
+        notify.release_posts(session, team_id, given.kudos_id, built)
 
     # Committed with the acks' units: on SQLite a transaction of its own would wait for the
     # writer lock, and make the next ack wait for it.

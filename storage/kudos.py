@@ -51,8 +51,15 @@ def withdraw(session: Session, kudos: Kudos) -> None:
     session.expire(kudos)
 
 
-def set_quote_url(session: Session, kudos_id: int, quote_url: str) -> None:
-    session.execute(update(KUDOS).where(KUDOS.c.id == kudos_id).values(quote_url=quote_url))
+def set_quote_url(
+    session: Session, team_id: str, kudos_id: int, quote_url: str, *, source: str
+) -> None:
+    """Only a kudos of that source still (one taken back has become WITHDRAWN)."""
+    session.execute(
+        update(KUDOS)
+        .where(KUDOS.c.team_id == team_id, KUDOS.c.id == kudos_id, KUDOS.c.source == source)
+        .values(quote_url=quote_url)
+    )
 
 
 def spend_and_insert(

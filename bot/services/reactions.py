@@ -193,20 +193,6 @@ def _withdraw(session: Session, team_id: str, found: Kudos) -> Withdrawn:
     return withdrawn
 
 
-def quote(
-    session: Session, team_id: str, kudos_id: int, quote_url: str | None
-) -> kudos.KudosDraft | None:
-    """The kudos as given (its message as stored, neutralised), now quoting its message's link
-    when Slack gave one; None when it was taken back meanwhile."""
-    found = store.get(session, team_id, kudos_id)
-    if found is None or found.source != SOURCE:
-        return None
-    if quote_url:
-        store.set_quote_url(session, kudos_id, quote_url)
-    return kudos.KudosDraft(
-        giver_id=found.giver_id,
-        recipient_ids=[r.recipient_id for r in found.recipients],
-        message=found.message,
-        values=[v.value for v in found.values],
-        quote_url=quote_url or found.quote_url,
-    )
+def quote(session: Session, team_id: str, kudos_id: int, quote_url: str) -> None:
+    """The kudos quotes its message's link from now on (unless it was taken back meanwhile)."""
+    store.set_quote_url(session, team_id, kudos_id, quote_url, source=SOURCE)
