@@ -8,15 +8,24 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from bot.clock import utc_now
 from bot.demo.emulator import SlackEmulator
 from storage.models import Kudos, KudosBudget, OutboxMessage
-from tests.server import KUDOS_CHANNEL, RunningServer, running_server, server_settings
+from tests.server import (
+    KUDOS_CHANNEL,
+    SIGNING_SECRET,
+    RunningServer,
+    ServerProcess,
+    running_server,
+    server_settings,
+    start_process,
+)
 from tests.slack_requests import SlackRequests
 from tests.waiting import wait_until
 
@@ -397,3 +406,40 @@ def test_twenty_people_react_at_once_twenty_kudos_none_twice(
     )
     assert all("archives/C0GENERAL" in json.dumps(r.payload) for r in released())
     assert set(slack.posted_keys().values()) == {1}  # what went out so far, went once
+
+
+def test_an_acked_reaction_kudos_survives_a_kill_9_with_its_posts_held(
+    tmp_path: Path,
+    database_url: str,
+    db: Engine,
+    slack: SlackEmulator,
+    processes: list[ServerProcess],
+) -> None:
+    """Killed the instant after the ack, before the work after it: the kudos and its posts
+    are stored, the posts held for HOLD, to go (without the link) when it ends."""
+    env = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+        "DATABASE_URL": database_url,
+        "PULSEBOT_KUDOS_CHANNEL": KUDOS_CHANNEL,
+    }
+    process = start_process(env, tmp_path / "run.log", "--no-scheduler")
+    processes.append(process)
+    message = slack.add_message("C0GENERAL", "UBEN", "Rebuilt the cache")
+    slack.inject_fault("chat.getPermalink", delay=30)  # the work after the ack never ends
+    with SlackRequests(process.url, SIGNING_SECRET) as signed:
+        assert signed.reaction("UANA", "kudos", message).status_code == 200
+    process.kill_hard()
+
+    with db.connect() as connection:
+        kudos = connection.execute(select(Kudos.giver_id, Kudos.source)).all()
+        rows = connection.execute(
+            select(
+                OutboxMessage.idempotency_key, OutboxMessage.status, OutboxMessage.next_attempt_at
+            )
+        ).all()
+    assert kudos == [("UANA", "reaction")]
+    assert sorted(key.split(":", 2)[2] for key, _, _ in rows) == ["dm:UBEN", "feed"]
+    assert all(status == "pending" and held is not None for _, status, held in rows)
+    assert slack.calls("chat.postMessage") == []
