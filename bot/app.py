@@ -32,6 +32,7 @@ from handlers import (
     kudos,
     messages_im,
     privacy,
+    reactions,
     users,
     workspace,
 )
@@ -78,6 +79,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         users,
         workspace,
         kudos,
+        reactions,
         home,
         checkins,
         checkin_setup,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +21,9 @@ from storage import workspaces
 from storage.engine import GroupCommit, one_writer, unit_of_work
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+AFTER_ACK_THREADS = 4
 
 CONTEXT_KEY = "pulsebot_deps"  # where build_app's middleware puts Deps in each Bolt context
 
@@ -75,6 +80,7 @@ class Deps:
     people: PeopleCache = field(default_factory=PeopleCache)
     _group: GroupCommit | None = field(default=None, init=False, repr=False)
     _group_guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _later: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -113,6 +119,24 @@ class Deps:
         with unit_of_work(self.session_factory) as session:
             return work(session)
 
+    def after_ack(self, work: Callable[[], object]) -> None:
+        """Run `work` in a background thread, so that what must ask Slack first never delays
+        an ack (the listener returns, and its answer goes, while `work` runs).
+
+        Not durable: a process killed meanwhile never runs it. What must happen regardless is
+        committed before the ack in a form that completes without it (e.g. held outbox rows
+        that go when their hold runs out). A failure is logged, never raised.
+        """
+        executor = self._later
+        if executor is None:
+            with self._group_guard:
+                if self._later is None:
+                    self._later = ThreadPoolExecutor(
+                        max_workers=AFTER_ACK_THREADS, thread_name_prefix="after-ack"
+                    )
+                executor = self._later
+        executor.submit(_logged, work)
+
     def now(self) -> datetime:
         return self.clock()
 
@@ -125,3 +149,10 @@ def deps_of(context: Mapping[str, Any]) -> Deps:
     """The Deps that build_app's middleware put in this request's Bolt context: listeners are
     plain top-level functions and reach their dependencies only through here."""
     return cast(Deps, context[CONTEXT_KEY])
+
+
+def _logged(work: Callable[[], object]) -> None:
+    try:
+        work()
+    except Exception:
+        log.exception("work after an ack failed")

@@ -6,15 +6,19 @@ environment once, and tests clear the cache to change it.
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_VALUES = ("teamwork", "ownership", "customers", "craft")
+DEFAULT_KUDOS_REACTIONS = "kudos"
+# A Slack emoji name as a reaction event names it, without colons or a skin tone.
+_EMOJI_NAME = re.compile(r"^[a-z0-9_+'-]+$")
 
 # Where an operator finds each required secret; printed when one is missing.
 WHERE_TO_GET = {
@@ -29,6 +33,31 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def parse_kudos_reactions(text: str) -> dict[str, str | None]:
+    """`kudos,tada=teamwork,:rocket:=#ownership` -> {"kudos": None, "tada": "teamwork",
+    "rocket": "ownership"}: the reactions that give kudos, each with the company value it tags.
+
+    Names are written as Slack's emoji picker shows them, colons optional; an empty text turns
+    kudos by reaction off. Raises ValueError saying what is wrong (a name twice, a name that no
+    emoji has, `name=` without a value).
+    """
+    reactions: dict[str, str | None] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, has_value, tagged = (p.strip() for p in item.partition("="))
+        name = name.strip(":").lower()
+        if not _EMOJI_NAME.match(name):
+            raise ValueError(f'"{item}" is not an emoji name (e.g. tada, or tada=teamwork)')
+        value = tagged.lstrip("#").lower() if has_value else None
+        if has_value and not value:
+            raise ValueError(f'"{item}" names no value after "="')
+        if name in reactions:
+            raise ValueError(f"{name} is listed twice")
+        reactions[name] = value
+    return reactions
 
 
 class DatabaseSettings(BaseSettings):
@@ -111,6 +140,12 @@ class Settings(DigestSettings, DataSettings):
         default_factory=lambda: list(DEFAULT_VALUES), alias="PULSEBOT_VALUES"
     )
     post_rate: float = Field(default=5.0, gt=0, alias="PULSEBOT_POST_RATE")
+    # Reaction name -> the value it tags (None: none). After `values`, which it is checked
+    # against.
+    kudos_reactions: Annotated[dict[str, str | None], NoDecode] = Field(
+        default_factory=lambda: parse_kudos_reactions(DEFAULT_KUDOS_REACTIONS),
+        alias="PULSEBOT_KUDOS_REACTIONS",
+    )
 
     @field_validator("values", mode="before")
     @classmethod
@@ -121,6 +156,27 @@ class Settings(DigestSettings, DataSettings):
     @classmethod
     def _normalise_values(cls, value: list[str]) -> list[str]:
         return [v.lstrip("#").lower() for v in value]
+
+    @field_validator("kudos_reactions", mode="before")
+    @classmethod
+    def _reactions(cls, value: object, info: ValidationInfo) -> object:
+        """`kudos,tada=teamwork`; a value must be one of PULSEBOT_VALUES, so a typo stops
+        start-up instead of making every such reaction refused."""
+        if not isinstance(value, str):
+            return value
+        try:
+            reactions = parse_kudos_reactions(value)
+        except ValueError as problem:
+            raise PydanticCustomError("kudos_reactions", str(problem)) from None
+        known = info.data.get("values")
+        for name, tagged in reactions.items():
+            if tagged is not None and known is not None and tagged not in known:
+                raise PydanticCustomError(
+                    "kudos_reactions",
+                    "{name}={tagged} names a value that is not in PULSEBOT_VALUES ({known})",
+                    {"name": name, "tagged": tagged, "known": ",".join(known)},
+                )
+        return reactions
 
     @field_validator("slack_api_url")
     @classmethod

@@ -29,6 +29,8 @@ BOT_EVENTS = (
     "message.im",
     "app_uninstalled",
     "tokens_revoked",
+    "reaction_added",
+    "reaction_removed",
 )
 
 

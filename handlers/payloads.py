@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.services.reactions import Reaction
 from handlers import ids
 
 Click = tuple[str, str, int | None, tuple[str, str] | None]
@@ -68,3 +69,27 @@ def people_in(state: dict[str, Any]) -> list[str]:
     options = [*(state.get("selected_options") or []), state.get("selected_option")]
     found += [option.get("value") for option in options if isinstance(option, dict)]
     return list(dict.fromkeys(v for v in found if isinstance(v, str) and USER_ID.match(v)))
+
+
+def reaction(event: dict[str, Any]) -> Reaction | None:
+    """A `reaction_added` / `reaction_removed` event on a message (None for a file, or a
+    payload missing who, where or which). `item_user` is absent where no user wrote it."""
+    item = event.get("item")
+    if not isinstance(item, dict) or item.get("type") != "message":
+        return None
+    giver, channel, ts, name = (
+        event.get("user"),
+        item.get("channel"),
+        item.get("ts"),
+        event.get("reaction"),
+    )
+    if not all(isinstance(v, str) and v for v in (giver, channel, ts, name)):
+        return None
+    author = event.get("item_user")
+    return Reaction(
+        giver_id=str(giver),
+        author_id=str(author) if isinstance(author, str) and author else None,
+        channel_id=str(channel),
+        message_ts=str(ts),
+        name=str(name),
+    )

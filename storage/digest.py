@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
+from storage.kudos import WITHDRAWN
 from storage.models import (
     CheckinAnswer,
     CheckinMember,
@@ -683,7 +684,9 @@ def kudos_given_by(session: Session, team_id: str, user_id: str, limit: int) -> 
     kudos = list(
         session.scalars(
             select(Kudos)
-            .where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
+            .where(
+                Kudos.team_id == team_id, Kudos.giver_id == user_id, Kudos.source != WITHDRAWN
+            )
             .order_by(Kudos.created_at.desc(), Kudos.id.desc())
             .limit(limit)
         )

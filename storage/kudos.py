@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import Table, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.fast_path import driver
@@ -17,11 +17,49 @@ RECIPIENTS: Table = KudosRecipient.__table__
 VALUES: Table = KudosValue.__table__
 BUDGET: Table = KudosBudget.__table__
 
+# The `source` of a kudos taken back (a reaction removed at once): its row stays, so its id is
+# never given to another kudos (SQLite reuses the highest rowid, and outbox keys carry the
+# id), but it has no recipients, values, text or request key left, and no list shows it.
+WITHDRAWN = "withdrawn"
+
 
 def find_by_request_key(session: Session, team_id: str, request_key: str) -> Kudos | None:
     return session.scalars(
         select(Kudos).where(Kudos.team_id == team_id, Kudos.request_key == request_key)
     ).first()
+
+
+def get(session: Session, team_id: str, kudos_id: int) -> Kudos | None:
+    return session.scalars(
+        select(Kudos).where(Kudos.team_id == team_id, Kudos.id == kudos_id)
+    ).first()
+
+
+def withdraw(session: Session, kudos: Kudos) -> None:
+    """Take a kudos back: what it said and to whom goes; the row keeps its id and giver (an
+    erasure of the giver still finds the posts it sent) and frees its request key, so the
+    same request may give again."""
+    session.execute(delete(RECIPIENTS).where(RECIPIENTS.c.kudos_id == kudos.id))
+    session.execute(delete(VALUES).where(VALUES.c.kudos_id == kudos.id))
+    session.execute(
+        update(KUDOS)
+        .where(KUDOS.c.id == kudos.id)
+        .values(
+            source=WITHDRAWN, request_key=f"withdrawn:{kudos.id}", message="", quote_url=None
+        )
+    )
+    session.expire(kudos)
+
+
+def set_quote_url(
+    session: Session, team_id: str, kudos_id: int, quote_url: str, *, source: str
+) -> None:
+    """Only a kudos of that source still (one taken back has become WITHDRAWN)."""
+    session.execute(
+        update(KUDOS)
+        .where(KUDOS.c.team_id == team_id, KUDOS.c.id == kudos_id, KUDOS.c.source == source)
+        .values(quote_url=quote_url)
+    )
 
 
 def spend_and_insert(

@@ -84,9 +84,10 @@ def enqueue_many(
     rows: list[tuple[str, str, dict[str, Any]]],
     now: datetime,
     priority: int = INTERACTIVE,
+    not_before: datetime | None = None,
 ) -> None:
     """Several independent calls (key, method, payload) in one statement, one round trip;
-    known keys are kept.
+    known keys are kept. `not_before` holds them back until then (`release` lets them go).
 
     Driver level (storage.fast_path): this is on the `/kudos` ack path. The payload is stored as
     SQLAlchemy's JSON type stores it, `json.dumps` text.
@@ -99,12 +100,13 @@ def enqueue_many(
         "status": PENDING,
         "priority": priority,
         "created_at": db.utc(now),
+        "not_before": db.utc(not_before),
     }
     rows_sql = []
     for i, (key, method, payload) in enumerate(rows):
         params[f"k{i}"], params[f"m{i}"], params[f"p{i}"] = key, method, json.dumps(payload)
         rows_sql.append(
-            f"(%(team_id)s, %(k{i})s, %(m{i})s, %(p{i})s, NULL, %(status)s, 0, NULL,"
+            f"(%(team_id)s, %(k{i})s, %(m{i})s, %(p{i})s, NULL, %(status)s, 0, %(not_before)s,"
             " %(priority)s, %(created_at)s)"
         )
     db.write(
@@ -273,6 +275,40 @@ def cancel_pending(
         )
         withdrawn += rowcount(result) or 0
     return withdrawn
+
+
+def ids_of(session: Session, team_id: str, keys: Collection[str]) -> dict[str, int]:
+    """The rows these idempotency keys name (whatever their status), by key."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(OutboxMessage.idempotency_key, OutboxMessage.id).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.idempotency_key.in_(sorted(keys))
+        )
+    )
+    return {key: row_id for key, row_id in rows}
+
+
+def release(session: Session, team_id: str, payloads: dict[str, dict[str, Any]]) -> int:
+    """Rows held back on purpose (`not_before`) go now, each with its final payload; rows
+    already tried (sent when the hold ran out, being sent, or withdrawn) stay as they are.
+    Returns how many were released."""
+    released = 0
+    for key, payload in payloads.items():
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.idempotency_key == key,
+                OutboxMessage.status == PENDING,
+                OutboxMessage.attempts == 0,
+                OutboxMessage.attempt_started_at.is_(None),
+            )
+            .values(payload=payload, next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        released += rowcount(result) or 0
+    return released
 
 
 def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage.kudos import WITHDRAWN
 from storage.models import (
     Base,
     CheckinAnswer,
@@ -207,14 +208,15 @@ def notes_received(session: Session, team_id: str, manager_id: str) -> list[Upwa
     )
 
 
-def kudos_given(session: Session, team_id: str, user_id: str) -> list[Kudos]:
-    return list(
-        session.scalars(
-            select(Kudos)
-            .where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
-            .order_by(Kudos.created_at, Kudos.id)
-        )
-    )
+def kudos_given(
+    session: Session, team_id: str, user_id: str, *, withdrawn: bool = False
+) -> list[Kudos]:
+    """The person's kudos; `withdrawn` adds those taken back (nothing left in them but the
+    giver, and the posts they sent)."""
+    query = select(Kudos).where(Kudos.team_id == team_id, Kudos.giver_id == user_id)
+    if not withdrawn:
+        query = query.where(Kudos.source != WITHDRAWN)
+    return list(session.scalars(query.order_by(Kudos.created_at, Kudos.id)))
 
 
 def kudos_received(session: Session, team_id: str, user_id: str) -> list[Kudos]:
@@ -342,6 +344,11 @@ def stream_rows(
     result = session.execute(query.execution_options(yield_per=batch))
     for row in result:
         yield dict(row._mapping)
+
+
+def kudos_kept() -> ColumnElement[bool]:
+    """Kudos that still stand: not taken back (storage.kudos.WITHDRAWN)."""
+    return Kudos.source != WITHDRAWN
 
 
 def exported_notes(include_anonymous: bool) -> ColumnElement[bool]:

@@ -219,6 +219,28 @@ class SlackRequests:
             event, event_id=event_id, retry_num=retry_num, retry_reason=retry_reason
         )
 
+    def reaction(
+        self,
+        user_id: str,
+        name: str,
+        message: JSONDict,
+        *,
+        channel_id: str = "C0GENERAL",
+        added: bool = True,
+        event_id: str | None = None,
+    ) -> httpx.Response:
+        """A reaction added (or removed) by `user_id` on `message` (as the emulator stored it:
+        its `user` is the event's `item_user`)."""
+        return self.payloads.reaction(
+            added=added,
+            user_id=user_id,
+            name=name,
+            channel_id=channel_id,
+            message_ts=str(message["ts"]),
+            item_user=message.get("user"),
+            event_id=event_id,
+        )
+
     def url_verification(self, challenge: str) -> httpx.Response:
         return self.payloads.url_verification(challenge)
 

@@ -94,6 +94,29 @@ def test_a_slash_command_typed_in_the_page_reaches_the_app_signed(demo: Demo) ->
     assert "<@U0CHLOE>" in posted["text"] and "&lt;b&gt;fix&lt;/b&gt;" in posted["text"]
 
 
+def test_a_kudos_reaction_in_the_page_gives_kudos_and_shows_on_the_message(demo: Demo) -> None:
+    assert demo.emulator is not None
+    message = demo.emulator.add_message("C0PLATFORM", "U0KENJI", "Rolled back in two minutes")
+    answer = act(
+        demo,
+        "react",
+        c="C0PLATFORM",
+        channel="C0PLATFORM",
+        ts=message["ts"],
+        name="rocket",
+        **{"as": "U0BEN"},
+    )
+    assert answer.status_code == 200
+    assert 'class="reaction mine" data-react="rocket"' in answer.json()["messages"]
+    dm = demo.emulator.wait_for(
+        "chat.postMessage",
+        predicate=lambda c: c.get("channel") == "U0KENJI" and "Reacted" in c["text"],
+        timeout=10,
+    )[-1]
+    assert dm["text"].startswith(":tada: <@U0BEN> gave you kudos")
+    assert "`#ownership`" in json.dumps(dm["blocks"])
+
+
 def test_a_request_signed_with_another_secret_is_refused_by_the_app(demo: Demo) -> None:
     assert demo.emulator is not None
     forged = SlackPayloads(

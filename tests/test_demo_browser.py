@@ -274,3 +274,20 @@ def test_app_home_opens_at_its_top_and_digest_answers_read_on_a_phone(browser: A
         assert button["y"] >= text["y"] + text["height"] - 1, (text, button)
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         phone.close()
+
+
+def test_a_kudos_reaction_in_the_browser_reaches_the_author_by_dm(browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    with Demo(0) as demo:
+        page = browser.new_page(viewport=LAPTOP)
+        page.goto(f"{demo.url}?as=U0BEN&c=C0PLATFORM")
+        message = page.locator(".msg", has_text="review the quota PR")
+        message.hover()
+        message.locator("button[data-react=tada]").click()
+        expect(message.locator(".reaction.mine")).to_contain_text("1", timeout=WAIT)
+        page.goto(f"{demo.url}?as=U0KENJI&c=dm")
+        dm = page.locator(".msg", has_text="gave you kudos").last
+        expect(dm).to_contain_text("Reacted 🎉 to a message in #platform", timeout=WAIT)
+        expect(dm).to_contain_text("#teamwork")
+        page.close()

@@ -145,3 +145,42 @@ def test_response_action_errors_update_push_and_clear(emulator: SlackEmulator) -
 
 def _json(value: Any) -> bytes:
     return json.dumps(value).encode()
+
+
+def test_a_reaction_click_adds_or_takes_back_and_slack_says_which(
+    emulator: SlackEmulator,
+) -> None:
+    recorder = Recorder()
+    ws = workspace(emulator, recorder)
+    message = emulator.add_message("C0KUDOS", "U0BEN", "shipped")
+    ws.react("U0ANA", "C0KUDOS", message["ts"], "tada")
+    ws.react("U0BEN", "C0KUDOS", message["ts"], "tada")
+    assert emulator.messages("C0KUDOS")[0]["reactions"] == [
+        {"name": "tada", "users": ["U0ANA", "U0BEN"], "count": 2}
+    ]
+    ws.react("U0ANA", "C0KUDOS", message["ts"], "tada")  # her own again: taken back
+    assert emulator.messages("C0KUDOS")[0]["reactions"][0]["users"] == ["U0BEN"]
+    sent = [(kind, data) for kind, data in recorder.sent]
+    assert [kind for kind, _ in sent] == ["reaction", "reaction", "reaction"]
+    first, _, last = (data for _, data in sent)
+    assert (first["added"], first["user_id"], first["item_user"]) == (True, "U0ANA", "U0BEN")
+    assert (first["channel_id"], first["message_ts"], first["name"]) == (
+        "C0KUDOS",
+        message["ts"],
+        "tada",
+    )
+    assert (last["added"], last["user_id"]) == (False, "U0ANA")
+    ws.react("U0ANA", "C0KUDOS", "1.000001", "tada")  # no such message: nothing
+    assert len(recorder.sent) == 3
+
+
+def test_a_reaction_is_an_event_only_when_the_app_subscribes(
+    emulator: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    ws = workspace(emulator, recorder)
+    message = emulator.add_message("C0KUDOS", "U0BEN", "shipped")
+    monkeypatch.setattr(ids, "BOT_EVENTS", ("message.im",))
+    ws.react("U0ANA", "C0KUDOS", message["ts"], "kudos")
+    assert recorder.sent == []
+    assert emulator.messages("C0KUDOS")[0]["reactions"][0]["name"] == "kudos"

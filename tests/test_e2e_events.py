@@ -122,10 +122,10 @@ def test_url_verification_answers_the_challenge(signed: SlackRequests) -> None:
 
 def test_an_event_we_do_not_handle_is_not_subscribed(signed: SlackRequests) -> None:
     """Bolt answers 404 to an unhandled event and Slack retries it: subscribe only to ours."""
-    event = {"type": "reaction_added", "user": "UANA", "reaction": "tada", "event_ts": "1.2"}
-    assert signed.event(event).status_code == 404
+    event = {"type": "member_joined_channel", "user": "UANA", "channel": "C0GENERAL"}
+    assert signed.event({**event, "event_ts": "1.2"}).status_code == 404
     manifest = yaml.safe_load(MANIFEST.read_text())
-    assert "reaction_added" not in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "member_joined_channel" not in manifest["settings"]["event_subscriptions"]["bot_events"]
 
 
 def test_a_burst_naming_a_new_user_asks_users_info_once(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import build_app
 from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
-from handlers import home, ids, messages_im, users, workspace
+from handlers import home, ids, messages_im, reactions, users, workspace
 from tests.server import SIGNING_SECRET, server_settings
 from tests.slack_requests import SlackRequests
 
@@ -39,6 +39,7 @@ CANDIDATE_EVENTS = (
     "message.channels",
     "message.im",
     "reaction_added",
+    "reaction_removed",
     "team_join",
     "tokens_revoked",
     "user_change",
@@ -77,6 +78,8 @@ EVENT_HANDLERS = {
     "message.im": messages_im.on_dm,
     "app_uninstalled": workspace.on_app_uninstalled,
     "tokens_revoked": workspace.on_tokens_revoked,
+    "reaction_added": reactions.on_reaction_added,
+    "reaction_removed": reactions.on_reaction_removed,
 }
 EVENT_SCOPES = {
     "user_change": "users:read",
@@ -86,6 +89,7 @@ EVENT_SCOPES = {
     "member_joined_channel": "channels:read",
     "team_join": "users:read",
     "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
 }
 
 
@@ -145,6 +149,13 @@ def sample_event(name: str, slack: SlackEmulator) -> dict[str, Any]:
         event.update(channel="DUANA", tab="home")
     elif kind == "message":
         event.update(channel="DUANA", channel_type=channel_type, text="hello")
+    elif kind in ("reaction_added", "reaction_removed"):
+        message = slack.add_message("C0GENERAL", "UBEN", "shipped it")
+        event.update(
+            reaction="kudos",
+            item_user="UBEN",
+            item={"type": "message", "channel": "C0GENERAL", "ts": message["ts"]},
+        )
     return event
 
 
@@ -316,3 +327,12 @@ def test_docs_scopes_lists_every_scope_the_manifest_asks_for(manifest: dict[str,
         re.findall(r"(?m)^\| `([a-z.:]+)` \|", (ROOT / "docs" / "scopes.md").read_text())
     )
     assert listed == set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_readme_names_every_scope_the_manifest_asks_for(manifest: dict[str, Any]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    marker = "`manifest.yml` asks for"
+    sentence = readme[readme.index(marker) + len(marker) :].split(";", 1)[0]
+    assert set(re.findall(r"`([a-z.:]+)`", sentence)) == set(
+        manifest["oauth_config"]["scopes"]["bot"]
+    )

@@ -52,8 +52,13 @@ def post_messages(
     messages: Sequence[tuple[str, str, str, list[dict[str, Any]] | None]],
     now: datetime,
     bulk: bool = False,
+    hold_until: datetime | None = None,
 ) -> None:
-    """Several independent posts (key, channel, text, blocks) written in one statement."""
+    """Several independent posts (key, channel, text, blocks) written in one statement.
+
+    `hold_until`: the posts wait until then unless `release_posts` lets them go earlier (with
+    what was learnt meanwhile), so they go out even if nothing ever releases them.
+    """
     store.enqueue_many(
         session,
         team_id=team_id,
@@ -63,7 +68,28 @@ def post_messages(
         ],
         now=now,
         priority=store.BULK if bulk else store.INTERACTIVE,
+        not_before=hold_until,
     )
+
+
+def release_posts(
+    session: Session,
+    *,
+    team_id: str,
+    messages: Sequence[tuple[str, str, str, list[dict[str, Any]] | None]],
+) -> int:
+    """Held posts (key, channel, text, blocks) go now, as given here; those already tried or
+    withdrawn stay as they are. Returns how many were released."""
+    return store.release(
+        session,
+        team_id,
+        {key: _post_payload(channel, text, blocks) for key, channel, text, blocks in messages},
+    )
+
+
+def row_ids(session: Session, team_id: str, keys: Sequence[str]) -> dict[str, int]:
+    """The rows written under these keys, by key (keys never written are absent)."""
+    return store.ids_of(session, team_id, keys)
 
 
 def _post_payload(channel: str, text: str, blocks: list[dict[str, Any]] | None) -> dict[str, Any]:

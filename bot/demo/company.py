@@ -13,6 +13,7 @@ BOT_USER_ID = "UPULSEBOT"
 KUDOS_CHANNEL = "C0KUDOS"
 GENERAL_CHANNEL = "C0GENERAL"
 VALUES = ("teamwork", "ownership", "customers", "craft")
+KUDOS_REACTIONS = "kudos,tada=teamwork,rocket=ownership"  # the reaction bar offers these
 
 
 @dataclass(frozen=True, slots=True)

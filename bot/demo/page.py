@@ -140,6 +140,11 @@ class PageView:
                 user_id, str(data.get("channel")), str(data.get("ts")), str(data.get("callback"))
             )
 
+        def react(user_id: str, where: JSONDict, data: JSONDict) -> None:
+            ws.react(
+                user_id, str(data.get("channel")), str(data.get("ts")), str(data.get("name"))
+            )
+
         def submit(user_id: str, where: JSONDict, data: JSONDict) -> None:
             ws.submit(user_id, str(data.get("view")), _form(data.get("form")))
 
@@ -158,6 +163,7 @@ class PageView:
             "compose": compose,
             "click": click,
             "shortcut": shortcut,
+            "react": react,
             "submit": submit,
             "close": close,
             "jump": jump,

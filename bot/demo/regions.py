@@ -84,13 +84,15 @@ class Regions:
         )
         me_user = next((p for p in self.ws.people() if p["id"] == me), None)
         about = f'<span class="about">{esc(_describe(me_user))}</span>' if me_user else ""
+        emoji = " ".join(render.emojize(f":{esc(name)}:") for name in self.ws.reactions)
+        react = f", or react with {emoji}" if emoji else ""
         return (
             '<div class="workspace-name">Example Inc.</div>'
             f'<label class="whoami">You are<select id="person">{people}</select>{about}</label>'
             f'<nav class="channels">{"".join(links)}</nav>'
             '<div class="tips"><b>Try this</b><ol>'
             "<li>In a channel: <code>/kudos @chloe thanks for the review #craft</code></li>"
-            "<li>Hover a message, ⋯ → <i>Give kudos</i></li>"
+            f"<li>Hover a message, ⋯ → <i>Give kudos</i>{react}</li>"
             "<li>As Ben, in the pulsebot DM: <i>⏭ Next check-in</i>, then "
             "<i>Start check-in</i></li>"
             "<li>Switch to Ana, his manager: her DM and #platform</li></ol></div>"
@@ -204,9 +206,14 @@ class Regions:
             f"{esc(SHORTCUT_NAMES.get(cb, cb.replace('_', ' ').capitalize()))}</button>"
             for cb in ids.MESSAGE_SHORTCUTS
         )
+        offered = "".join(
+            f'<button type="button" class="tool" data-react="{esc(name)}" '
+            f'title="React with :{esc(name)}:">{render.emojize(f":{esc(name)}:")}</button>'
+            for name in self.ws.reactions
+        )
         menu = (
             '<div class="tools">'
-            f"{reply_link}"
+            f"{offered}{reply_link}"
             '<details class="more"><summary class="tool" title="More actions">⋯</summary>'
             f'<div class="menu">{shortcuts}</div></details></div>'
         )
@@ -221,7 +228,8 @@ class Regions:
             f'data-ts="{esc(message["ts"])}">{avatar}'
             f'<div class="msg-main"><div class="msg-head"><b>{esc(real)}</b>{badge}'
             f'<time>{esc(stamp)}</time></div>'
-            f'<div class="msg-body">{body}{edited}</div>{replies}</div>{menu}</article>'
+            f'<div class="msg-body">{body}{edited}</div>{_reactions(message, where["as"])}'
+            f"{replies}</div>{menu}</article>"
         )
 
     def _ephemeral(self, text: str, blocks: Any, ctx: render.Context) -> str:
@@ -304,6 +312,21 @@ class Regions:
 <script src="/demo/static/demo.js"></script>
 </body></html>"""
 
+
+
+def _reactions(message: JSONDict, user_id: str) -> str:
+    """The reactions under a message, each a button that adds the person's or takes it back."""
+    buttons = []
+    for reaction in message.get("reactions") or []:
+        name = str(reaction.get("name", ""))
+        users = [str(u) for u in reaction.get("users") or []]
+        mine = " mine" if user_id in users else ""
+        buttons.append(
+            f'<button type="button" class="reaction{mine}" data-react="{esc(name)}" '
+            f'title=":{esc(name)}:" aria-pressed="{"true" if mine else "false"}">'
+            f"{render.emojize(f':{esc(name)}:')} <span>{len(users)}</span></button>"
+        )
+    return f'<div class="reactions">{"".join(buttons)}</div>' if buttons else ""
 
 
 def _composer(placeholder: str, where: str) -> str:

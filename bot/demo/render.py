@@ -23,6 +23,7 @@ JSONDict = dict[str, Any]
 # Every shortcode the app writes (tests/test_demo_render.py checks the code for new ones), and
 # a few common ones people type; unknown ones stay as typed.
 EMOJI = {
+    "kudos": "🏅",  # a custom emoji in a real workspace; the kudos reaction's default name
     "alarm_clock": "⏰",
     "confused": "😕",
     "hourglass_flowing_sand": "⏳",

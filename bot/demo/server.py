@@ -128,6 +128,7 @@ class Demo:
             jump=self.clock.jump_to,
             due_jobs=[checkins_due],  # digest and feedback jobs join here
             stops=stops,
+            reactions=list(settings.kudos_reactions),
         )
 
         def next_checkin(user_id: str) -> datetime | None:
@@ -243,6 +244,7 @@ def _settings(database_url: str, api_url: str, token: str, signing_secret: str) 
         "PULSEBOT_KUDOS_CHANNEL": company.KUDOS_CHANNEL,
         "PULSEBOT_KUDOS_DAILY_LIMIT": 5,
         "PULSEBOT_VALUES": ",".join(company.VALUES),
+        "PULSEBOT_KUDOS_REACTIONS": company.KUDOS_REACTIONS,
         "PULSEBOT_POST_RATE": POST_RATE,
         "PULSEBOT_ADMINS": "",
         "LOG_LEVEL": "WARNING",

@@ -264,6 +264,36 @@ class SlackSender(Generic[Answer]):
         body = json.dumps(envelope, separators=(",", ":")).encode()
         return self._send(body, "application/json", headers)
 
+    def reaction(
+        self,
+        *,
+        added: bool,
+        user_id: str,
+        name: str,
+        channel_id: str,
+        message_ts: str,
+        item_user: str | None,
+        event_id: str | None = None,
+    ) -> Answer:
+        """`reaction_added` (or `_removed`) on a message, as Slack sends it: `item_user` is
+        absent for a message no user wrote (a webhook's); `item.channel_type` is Slack's."""
+        channel_type = {"C": "channel", "G": "group", "D": "im"}.get(channel_id[:1], "channel")
+        event: JSONDict = {
+            "type": "reaction_added" if added else "reaction_removed",
+            "user": user_id,
+            "reaction": name,
+            "item": {
+                "type": "message",
+                "channel": channel_id,
+                "ts": message_ts,
+                "channel_type": channel_type,
+            },
+            "event_ts": self.action_ts(),
+        }
+        if item_user:
+            event["item_user"] = item_user
+        return self.event(event, event_id=event_id)
+
     def url_verification(self, challenge: str) -> Answer:
         """The handshake Slack sends when the Request URL is saved."""
         body = json.dumps(

@@ -68,8 +68,11 @@ class Workspace:
         jump: Callable[[datetime], datetime],
         due_jobs: Sequence[DueJob] = (),
         stops: Stops | None = None,
+        reactions: Sequence[str] = (),
     ) -> None:
+        """`reactions`: the emoji a message's reaction bar offers (the app's kudos ones)."""
         self.emulator = emulator
+        self.reactions = list(reactions)
         self.payloads = payloads
         self.clock = clock
         self._jump = jump
@@ -331,6 +334,32 @@ class Workspace:
         )
         self._deliver(answer, user_id, "shortcut")
         self._open_modal_for(user_id, trigger_id)
+
+    def react(self, user_id: str, channel_id: str, message_ts: str, name: str) -> None:
+        """A click on a reaction: adds it, or takes back the person's own, as Slack's client
+        does; Slack then sends `reaction_added` / `reaction_removed` (if subscribed), naming
+        the message's author as `item_user` (absent when no user wrote it)."""
+        message = next(
+            (m for m in self.emulator.messages(channel_id) if m["ts"] == message_ts), None
+        )
+        if message is None or not name:
+            return
+        mine = any(
+            r["name"] == name and user_id in r["users"] for r in message.get("reactions") or []
+        )
+        if not self.emulator.react(channel_id, message_ts, user_id, name, add=not mine):
+            return
+        if ("reaction_removed" if mine else "reaction_added") not in ids.BOT_EVENTS:
+            return
+        answer = self.payloads.reaction(
+            added=not mine,
+            user_id=user_id,
+            name=name,
+            channel_id=str(message.get("channel") or channel_id),
+            message_ts=message_ts,
+            item_user=message.get("user"),
+        )
+        self._deliver(answer, user_id, "reaction")
 
     def open_home(self, user_id: str) -> None:
         """Slack sends app_home_opened each time the tab is opened (if subscribed)."""

@@ -5,10 +5,14 @@ units on the ack path run one after another in the group-commit writer that ever
 for, so nothing slow may run inside them.
 
 Outbox keys (one Slack call each, ever):
-- `kudos:{id}:feed`       the post in the recognition channel
-- `kudos:{id}:dm:{user}`  the DM to each recipient
+- `kudos:{id}:feed`                  the post in the recognition channel
+- `kudos:{id}:dm:{user}`             the DM to each recipient
+- `kudos:{id}:withdrawn:feed`        chat.update of the feed post, once the kudos is taken back
+- `kudos:{id}:withdrawn:dm:{user}`   chat.update of that recipient's DM, likewise
 
-The giver's confirmation is no message: a command's ack, or the form turned into it.
+The giver's confirmation is no message: a command's ack, or the form turned into it. A kudos
+given by reaction holds its posts back until the message's link is known (`release_posts`),
+and is taken back when the reaction goes within a minute (`withdraw_posts`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.services.kudos import KudosDraft
+from bot.services.reactions import Withdrawn
 from handlers.blocks import kudos as blocks
 
 Post = tuple[str, str, str, list[dict[str, Any]] | None]  # key suffix, channel, text, blocks
@@ -38,14 +43,55 @@ def posts(kudos_channel: str | None, draft: KudosDraft, message: str) -> list[Po
 
 
 def enqueue_posts(
-    session: Session, team_id: str, kudos_id: int, built: list[Post], now: datetime
+    session: Session,
+    team_id: str,
+    kudos_id: int,
+    built: list[Post],
+    now: datetime,
+    hold_until: datetime | None = None,
 ) -> None:
+    """`hold_until`: the posts wait for `release_posts` until then, and go as built after."""
     outbox.post_messages(
         session,
         team_id=team_id,
-        messages=[
-            (f"kudos:{kudos_id}:{suffix}", channel, text, post_blocks)
-            for suffix, channel, text, post_blocks in built
-        ],
+        messages=_keyed(kudos_id, built),
         now=now,
+        hold_until=hold_until,
     )
+
+
+def release_posts(session: Session, team_id: str, kudos_id: int, built: list[Post]) -> int:
+    """The held posts of a kudos go now, as built here (with the quoted message's link)."""
+    return outbox.release_posts(session, team_id=team_id, messages=_keyed(kudos_id, built))
+
+
+def withdraw_posts(session: Session, team_id: str, withdrawn: Withdrawn, now: datetime) -> None:
+    """A kudos taken back: posts not sent yet never go; those sent (or on their way) are
+    replaced by a line saying it was withdrawn, once Slack has answered for them (an update
+    waits for its post, and is withdrawn with it)."""
+    kudos_id = withdrawn.kudos_id
+    suffixes = ["feed", *(f"dm:{rid}" for rid in withdrawn.recipient_ids)]
+    rows = outbox.row_ids(session, team_id, [f"kudos:{kudos_id}:{s}" for s in suffixes])
+    outbox.withdraw(
+        session, team_id=team_id, ids=list(rows.values()), reason="kudos_withdrawn", now=now
+    )
+    text, update_blocks = blocks.withdrawn_post(withdrawn.giver_id)
+    for suffix in suffixes:
+        row_id = rows.get(f"kudos:{kudos_id}:{suffix}")
+        if row_id is not None:
+            outbox.update_message(
+                session,
+                team_id=team_id,
+                key=f"kudos:{kudos_id}:withdrawn:{suffix}",
+                text=text,
+                blocks=update_blocks,
+                now=now,
+                of_row=row_id,
+            )
+
+
+def _keyed(kudos_id: int, built: list[Post]) -> list[Post]:
+    return [
+        (f"kudos:{kudos_id}:{suffix}", channel, text, post_blocks)
+        for suffix, channel, text, post_blocks in built
+    ]

@@ -535,6 +535,9 @@ class WorkspaceKind:
         if self.table == "upward_feedback":
             notes = store.exported_notes(self.include_anonymous)
             where = notes if where is None else where & notes
+        if self.table == "kudos":  # one taken back holds nothing but its id and giver
+            kept = store.kudos_kept()
+            where = kept if where is None else where & kept
         if self.table in ("kudos_recipients", "kudos_values"):
             kudos = store.table("kudos")
             where = chosen.c.kudos_id.in_(
@@ -682,7 +685,9 @@ def prepare(session: Session, team_id: str, user_id: str) -> Erasure:
     erasure = Erasure(terms_of(session, team_id, user_id))
     prefixes = erasure.item_prefixes
     prefixes |= {f"checkin:{o.id}:" for o in store.occurrences_of(session, team_id, user_id)}
-    prefixes |= {f"kudos:{k.id}:" for k in store.kudos_given(session, team_id, user_id)}
+    prefixes |= {
+        f"kudos:{k.id}:" for k in store.kudos_given(session, team_id, user_id, withdrawn=True)
+    }
     prefixes |= {
         f"feedback:{f.id}:"
         for f in store.feedback_of(session, team_id, user_id)

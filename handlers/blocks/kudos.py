@@ -60,6 +60,24 @@ def recipient_dm(
     return f"{headline}: {message}", blocks
 
 
+def reaction_message(reaction: str, channel_id: str) -> str:
+    """What a kudos given by reaction says: the emoji, and where (its footer links the
+    message itself). Channels are `<#C…>` links; elsewhere (a group DM) no place is named."""
+    where = f" in <#{channel_id}>" if channel_id[:1] == "C" else ""
+    return f"Reacted :{reaction}: to a message{where}"
+
+
+def reaction_refused(reaction: str, author_id: str, why: str) -> str:
+    """The giver's note when a rule refused the kudos their reaction would have given."""
+    return f"Your :{reaction}: on <@{author_id}>'s message gave no kudos. {why}"
+
+
+def withdrawn_post(giver_id: str) -> tuple[str, list[Block]]:
+    """What a kudos' post and DMs become once it is taken back (its reaction removed)."""
+    text = f"<@{giver_id}> took back this kudos."
+    return text, [context(f"~Kudos~ {text}")]
+
+
 def confirmation(recipient_ids: Sequence[str], remaining: int, limit: int) -> str:
     left = "no kudos left" if remaining == 0 else f"{remaining} of {limit} kudos left"
     return f":white_check_mark: Kudos sent to {mentions(recipient_ids)}. You have {left} today."

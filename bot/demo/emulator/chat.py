@@ -58,6 +58,39 @@ class ChatApi(SlackState):
                 self._count_reply(channel_id, thread_ts, stamp)
             return self._public_message(message)
 
+    def react(self, channel_id: str, ts: str, user_id: str, name: str, *, add: bool) -> bool:
+        """A person adds (or removes) a reaction, as Slack's client does: shown on the message
+        as `reactions` [{name, users, count}]. False when nothing changed (already there, or
+        not there to remove), when Slack would send no event either."""
+        with self._lock:
+            channel_id = self._dm_key(channel_id)
+            message = next(
+                (m for m in self._messages.get(channel_id, []) if m["ts"] == ts), None
+            )
+            if message is None:
+                return False
+            name = name.strip(":")
+            reactions: list[JSONDict] = message.setdefault("reactions", [])
+            found = next((r for r in reactions if r["name"] == name), None)
+            if add:
+                if found is None:
+                    reactions.append({"name": name, "users": [user_id], "count": 1})
+                elif user_id not in found["users"]:
+                    found["users"].append(user_id)
+                    found["count"] += 1
+                else:
+                    return False
+                return True
+            if found is None or user_id not in found["users"]:
+                return False
+            found["users"].remove(user_id)
+            found["count"] -= 1
+            if not found["users"]:
+                reactions.remove(found)
+            if not reactions:
+                del message["reactions"]
+            return True
+
     def messages(self, channel: str) -> list[JSONDict]:
         """Current messages of a channel (or of the DM with a user id), edits applied."""
         with self._lock:

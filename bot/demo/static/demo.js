@@ -122,6 +122,13 @@
     var el = ev.target.closest("button, summary, a");
     if (!el) { return; }
     if (el.matches("button[data-action]")) { ev.preventDefault(); interact(el, []); return; }
+    if (el.matches("button[data-react]")) {
+      ev.preventDefault();
+      var reacted = el.closest(".msg");
+      post("react", { channel: reacted.dataset.channel, ts: reacted.dataset.ts,
+                      name: el.dataset.react }, el);
+      return;
+    }
     if (el.matches("button[data-shortcut]")) {
       ev.preventDefault();
       var msg = el.closest(".msg");
