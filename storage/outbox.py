@@ -20,7 +20,6 @@ from storage.upserts import insert_ignoring_conflict, rowcount, supports_skip_lo
 OUTBOX: Table = OutboxMessage.__table__
 
 
-
 class OutboxStatus(StrEnum):
     """A row's delivery state, as stored: waiting (or retrying), done, or given up for good."""
 
@@ -32,6 +31,8 @@ class OutboxStatus(StrEnum):
 
 PENDING, SENT, FAILED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.FAILED
 CANCELLED = OutboxStatus.CANCELLED
+# A row's `priority`: what answers a person's action now, or what a job or a fan-out wrote.
+# Which feature writes which is bot/notify's business; the claim orders by it.
 INTERACTIVE, BULK = 0, 1
 
 
@@ -130,6 +131,7 @@ class Claimed:
     parent_channel: str | None
     parent_ts: str | None
     attempt_started_at: datetime | None = None  # set: the last call's outcome is unknown
+    priority: int = INTERACTIVE
 
 
 def claim_due(
@@ -138,11 +140,15 @@ def claim_due(
     now: datetime,
     limit: int,
     skip_methods: Collection[str] = (),
+    bulk_floor: int = 0,
 ) -> list[Claimed]:
-    """Rows due now whose parent (if any) was sent, oldest first, up to `limit` per method.
+    """Rows due now whose parent (if any) was sent, up to `limit` per method: interactive rows
+    first, then bulk ones, each oldest first.
 
     Per method, so a fan-out of thousands of DMs never fills the batch ahead of an App Home
-    publish or a chat.update. `skip_methods` (those under a 429 pause) are left out.
+    publish or a chat.update. `skip_methods` (those under a 429 pause) are left out. When
+    interactive rows alone fill a method's batch, its oldest bulk rows are claimed besides them,
+    up to `bulk_floor`, so the sender can still give bulk rows their share of the method.
 
     `FOR UPDATE SKIP LOCKED` on PostgreSQL keeps two claimers apart during the claim; the sender
     lease is what keeps a second sender from sending at all (SQLite has only the lease).
@@ -155,7 +161,15 @@ def claim_due(
     methods = session.scalars(select(OutboxMessage.method).where(due).distinct()).all()
     claimed: list[Claimed] = []
     for method in sorted(set(methods) - set(skip_methods)):
-        claimed += _claim_method(session, due, method, limit)
+        batch = _claim_method(session, due, method, limit)
+        bulk = sum(1 for row in batch if row.priority == BULK)
+        if len(batch) == limit and bulk < bulk_floor:
+            taken = {row.id for row in batch}
+            more = _claim_method(
+                session, and_(due, OutboxMessage.priority == BULK), method, bulk_floor
+            )
+            batch += [row for row in more if row.id not in taken][: bulk_floor - bulk]
+        claimed += batch
     return claimed
 
 
@@ -189,6 +203,7 @@ def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[C
             parent_channel=channel,
             parent_ts=ts,
             attempt_started_at=row.attempt_started_at,
+            priority=row.priority,
         )
         for row, channel, ts in session.execute(query)
     ]

@@ -43,3 +43,43 @@ def test_an_interactive_row_written_after_150_bulk_rows_is_claimed_first(session
     assert [c.key for c in claimed[1:]] == [f"digest:UM{n:03d}:message" for n in range(9)]
     (only,) = outbox.claim_due(session, TEAM, NOW + timedelta(minutes=5), limit=1)
     assert only.key == "kudos:1:dm:UBEN"
+
+
+def test_a_batch_full_of_interactive_rows_still_claims_the_oldest_bulk_rows(
+    session: Session,
+) -> None:
+    """A flood of people's actions never leaves the sender without a fan-out row to mix in."""
+    for n in range(3):
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key=f"checkin:{n}:prompt",
+            method="chat.postMessage",
+            payload={"channel": f"UM{n:03d}", "text": "How was your week?"},
+            now=NOW,
+            priority=outbox.BULK,
+        )
+    for n in range(12):
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key=f"kudos:{n}:dm:UBEN",
+            method="chat.postMessage",
+            payload={"channel": "UBEN", "text": "You got kudos"},
+            now=NOW + timedelta(seconds=n),
+        )
+    session.flush()
+    later = NOW + timedelta(minutes=1)
+
+    claimed = outbox.claim_due(session, TEAM, later, limit=10, bulk_floor=2)
+    assert [c.key for c in claimed] == [f"kudos:{n}:dm:UBEN" for n in range(10)] + [
+        "checkin:0:prompt",
+        "checkin:1:prompt",
+    ]
+    assert [c.priority for c in claimed] == [outbox.INTERACTIVE] * 10 + [outbox.BULK] * 2
+    # Room left in the batch: the bulk rows come in order, never twice.
+    claimed = outbox.claim_due(session, TEAM, later, limit=14, bulk_floor=2)
+    assert [c.key for c in claimed[12:]] == ["checkin:0:prompt", "checkin:1:prompt"]
+    # Without a floor, the interactive rows alone.
+    claimed = outbox.claim_due(session, TEAM, later, limit=10)
+    assert {c.priority for c in claimed} == {outbox.INTERACTIVE}

@@ -352,6 +352,51 @@ def test_a_long_fan_out_does_not_hold_back_another_method_written_after_it(
         thread.join(timeout=10)
 
 
+def test_an_interactive_post_written_mid_fan_out_takes_the_next_post_slot(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    """60 bulk DMs at 5 a second, claimed a batch at a time; a kudos DM written after the
+    third waits for the rest of the sender's round (ROUND_SECONDS) and one post slot, never
+    for the batch claimed before it."""
+    members = [f"UF{i:02d}" for i in range(60)]
+    for user_id in members:
+        slack.add_user(user_id, tz="UTC")
+        post(session_factory, f"checkin:{user_id}:prompt", user_id, bulk=True)
+    sender = make_sender(session_factory, client, post_rate=5)
+    thread = threading.Thread(target=sender.run_forever, daemon=True)
+    thread.start()
+    try:
+        slack.wait_for("chat.postMessage", count=3)
+        post(session_factory, "kudos:1:dm:UANA", "UANA")
+        written = time.monotonic()
+        (dm,) = slack.wait_for("chat.postMessage", predicate=lambda c: c["channel"] == "UANA")
+        bound = sender_module.ROUND_SECONDS + 1 / 5
+        assert dm.at - written < bound + 0.5, dm.at - written
+        assert len(slack.calls("chat.postMessage")) < 20  # the fan-out is still going
+    finally:
+        sender.stop()
+        thread.join(timeout=10)
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_bulk_rows_keep_a_share_of_the_method_through_a_flood_of_interactive_ones(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    """Interactive rows first, but never more than INTERACTIVE_RUN in a row while a bulk row
+    of the same method waits: a fan-out slows down under people's actions, never stops."""
+    run = sender_module.INTERACTIVE_RUN
+    for i in range(3):
+        post(session_factory, f"bulk-{i}", "UCHO", bulk=True)
+    for i in range(4 * run):
+        post(session_factory, f"kudos-{i}", "UBEN")
+
+    assert make_sender(session_factory, client, post_rate=100).drain(timeout=10)
+
+    order = ["B" if key_of(c).startswith("bulk") else "I" for c in slack.calls("chat.postMessage")]
+    turn = "I" * run + "B"
+    assert "".join(order) == turn * 3 + "I" * run, order
+
+
 # ----- 5xx and internal_error: backoff, a bound, a logged failure ----------------------------
 
 

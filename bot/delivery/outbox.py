@@ -29,8 +29,10 @@ def enqueue(
 ) -> int:
     """Record a Web API call to make after commit; the same key twice is one call.
 
-    `bulk` rows (fan-outs, digests) wait behind interactive ones (kudos DMs, App Home, replies),
-    so a kudos given during a Monday of digests still lands within seconds.
+    `bulk` rows (whatever a scheduled job or a fan-out writes: prompts, reminders, digests, a
+    request's asks) wait behind interactive ones (what answers a person's own action now: kudos
+    DMs, App Home, replies), so a kudos given during a Monday's fan-out still lands within
+    seconds. bot/notify decides which is which, key by key.
     """
     return store.enqueue(
         session,
@@ -138,6 +140,7 @@ def update_message(
     now: datetime,
     where: tuple[str, str] | None = None,
     of_row: int | None = None,
+    bulk: bool = False,
 ) -> int:
     """chat.update of a message we know (`where` = channel, ts, e.g. a clicked DM) or of the
     message another outbox row posted (`of_row`: its channel and ts are filled in once sent).
@@ -156,6 +159,7 @@ def update_message(
         payload={"channel": channel, "ts": ts, "text": text, "blocks": blocks},
         now=now,
         depends_on=of_row,
+        bulk=bulk,
     )
 
 

@@ -46,7 +46,14 @@ LOOKBACK = timedelta(seconds=60)  # Slack's clock against ours, when looking for
 LOOKUP_PAGES = 5
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
+# Rows claimed per method and round. A round lasts at most ROUND_SECONDS however many it
+# claimed, so the size bounds a claim's work, never how long a row written meanwhile waits.
 BATCH = 100
+# Interactive rows go first, but never more than this many calls of a method in a row while a
+# bulk row of it waits: a fan-out keeps at least a fifth of its method's pace through a flood of
+# people's actions, and a person's row waits for at most one bulk call.
+INTERACTIVE_RUN = 4
+BULK_FLOOR = BATCH // (INTERACTIVE_RUN + 1)  # bulk rows claimed beside a batch full of others
 # Slack errors worth another try; anything else from Slack is final for that row.
 TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
@@ -135,6 +142,8 @@ class OutboxSender:
         self._stop = threading.Event()
         self._sleep = sleep
         self._last_logged: dict[str, float] = {}
+        # Per method: interactive calls in a row while a bulk row of that method waited.
+        self._interactive_run: dict[str, int] = {}
         self.stats = SenderStats()
 
     # ----- running -----------------------------------------------------------------------
@@ -210,12 +219,15 @@ class OutboxSender:
         return worked
 
     def _send_batch(self, team_id: str) -> bool:
-        """Send a claimed batch, always the row whose method and channel are free soonest.
+        """Send a claimed batch, always the row whose method and channel are free soonest, an
+        interactive one before a bulk one (`_rank`).
 
         One method's long queue (a fan-out of DMs at the post rate, a busy channel at one a
         second) never holds back another's rows: an App Home publish claimed beside 2,000 DMs
-        goes at its own pace. After at most ROUND_SECONDS the batch is claimed afresh, so rows
-        written meanwhile get their turn too.
+        goes at its own pace. After at most ROUND_SECONDS the batch is claimed afresh, so a row
+        written meanwhile (by this process or another) waits for at most the rest of the round
+        and its method's next slot, not for the batch: a kudos DM claimed behind a fan-out of
+        prompts takes the next chat.postMessage slot, within the method's pace.
         """
         at = self._clock()
         paused = self._pacer.paused_methods(time.monotonic())
@@ -224,7 +236,9 @@ class OutboxSender:
             orphans = store.fail_orphans(session, team_id, at)
             if workspaces.is_stopped(session, team_id):  # another replica may have stopped it
                 return orphans, [], 0
-            batch = store.claim_due(session, team_id, at, BATCH, skip_methods=paused)
+            batch = store.claim_due(
+                session, team_id, at, BATCH, skip_methods=paused, bulk_floor=BULK_FLOOR
+            )
             return orphans, *self._without_departed(session, team_id, batch, at)
 
         orphans, batch, withdrawn = self._unit(claim)
@@ -241,16 +255,21 @@ class OutboxSender:
         while remaining and not self._stop.is_set():
             now = time.monotonic()
             waits = [
-                (self._pacer.ready_in(row.method, _target_channel(row), now), index)
+                (
+                    self._pacer.ready_in(row.method, _target_channel(row), now),
+                    self._rank(row),
+                    index,
+                )
                 for index, row in enumerate(remaining)
             ]
-            wait, index = min(waits)
+            wait, _, index = min(waits)
             if now + wait > round_ends:
                 break
             if not self.lease.ensure(team_id):
                 log.warning("outbox: lost the sender lease for %s; another replica sends", team_id)
                 break
             row = remaining.pop(index)
+            self._took(row, remaining)
             if row.method in RECONCILED_METHODS and row.attempt_started_at is not None:
                 found = self._look_for(team_id, row)
                 if found is not None:
@@ -272,6 +291,20 @@ class OutboxSender:
             if outcome.kind == Kind.REFUSED:
                 break  # the rest of the batch waits with the row: no call after a refusal
         return attempted
+
+    def _rank(self, row: store.Claimed) -> int:
+        """0 for the row its method should send next among those free as soon: interactive,
+        unless INTERACTIVE_RUN of them went in a row while a bulk one waited."""
+        bulk_turn = self._interactive_run.get(row.method, 0) >= INTERACTIVE_RUN
+        return 0 if (row.priority == store.BULK) == bulk_turn else 1
+
+    def _took(self, row: store.Claimed, remaining: list[store.Claimed]) -> None:
+        """Count the interactive calls of a method made while a bulk row of it waited."""
+        waiting = any(r.method == row.method and r.priority == store.BULK for r in remaining)
+        if row.priority == store.BULK or not waiting:
+            self._interactive_run[row.method] = 0
+        else:
+            self._interactive_run[row.method] = self._interactive_run.get(row.method, 0) + 1
 
     def _without_departed(
         self, session: Session, team_id: str, batch: list[store.Claimed], now: datetime

@@ -3,10 +3,16 @@
 Shared by the scheduler's run (prompts, re-prompts, reminders) and the listeners (answers,
 replies, replaced DMs), so a message is keyed the same way whoever writes it.
 
+What the minute job writes is bulk: a fan-out of thousands queues behind people's own actions
+(a kudos, an answer) rather than ahead of them. Everything that answers a person's action now
+(their submission, click or command) is interactive. Closing an occurrence writes no message:
+a later click on its prompt says it has closed.
+
 Outbox keys (one Slack call each, ever; stored, so never renamed):
-- `checkin:{occurrence}:prompt`            the check-in DM
-- `checkin:{occurrence}:snooze:{n}`        the fresh DM after the n-th snooze
-- `checkin:{occurrence}:reminder`          the reminder DM
+- `checkin:{occurrence}:prompt`            the check-in DM (bulk: the minute job)
+- `checkin:{occurrence}:snooze:{n}`        the fresh DM after the n-th snooze (bulk: the minute
+                                           job, when the snooze ends)
+- `checkin:{occurrence}:reminder`          the reminder DM (bulk: the minute job)
 - `checkin:{occurrence}:answers:manager`   the answers DM to the template's owner
 - `checkin:{occurrence}:upward:manager`    a named note to a manager who gets no answers DM
 - `checkin:header:{template}:{day}`        the day's header in the team channel
@@ -45,7 +51,7 @@ from handlers.blocks import checkins as blocks
 
 def enqueue_prompt(session: Session, due: Due, now: datetime, *, snoozed: bool = False) -> int:
     """The check-in DM; after the n-th snooze a fresh one (`snooze:{n}`), which "Submitted ✓"
-    replaces from then on."""
+    replaces from then on. Bulk: only the minute job writes it, for everyone due at once."""
     occurrence = due.occurrence
     text, prompt_blocks = blocks.prompt_message(
         occurrence.id,
@@ -66,12 +72,14 @@ def enqueue_prompt(session: Session, due: Due, now: datetime, *, snoozed: bool =
         text=text,
         blocks=prompt_blocks,
         now=now,
+        bulk=True,
     )
     checkins.record_prompt(session, occurrence.id, row_id)
     return row_id
 
 
 def enqueue_reminder(session: Session, due: Due, now: datetime) -> int:
+    """Bulk, like the prompt: the minute job reminds everyone due at once."""
     occurrence = due.occurrence
     text, reminder_blocks = blocks.reminder_message(
         occurrence.id, due.template.name, occurrence.closes_at
@@ -84,6 +92,7 @@ def enqueue_reminder(session: Session, due: Due, now: datetime) -> int:
         text=text,
         blocks=reminder_blocks,
         now=now,
+        bulk=True,
     )
 
 

@@ -1,7 +1,8 @@
 """Writing an exchange's messages to the outbox: into the other side's thread, and (for a reply
 typed in a modal) into the writer's own thread, so each side reads the whole conversation.
 
-Outbox keys, under the prefix each writer gives (`{key}`):
+Outbox keys, under the prefix each writer gives (`{key}`), all interactive (each passes on
+what someone just wrote):
 - `{key}:to:{peer}`             a message passed on to the other side's thread
 - `{key}:echo`                  a modal's reply shown in the writer's own thread
 - `im:{channel}:{ts}:to:{peer}` a reply typed in one of our DM threads (message.im)

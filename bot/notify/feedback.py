@@ -2,7 +2,8 @@
 modal, and a manager's "Answer the team".
 
 Each function runs inside the listener's unit of work, so a message is written together with
-the state it reports, or not at all.
+the state it reports, or not at all. Every row answers someone's action now and is interactive,
+but for a manager's answer to the team: one DM per report, a fan-out, so bulk.
 
 Outbox keys (one Slack call each, ever):
 - `feedback:{id}:dm`                       the feedback in the recipient's DM (their thread root)
@@ -13,6 +14,7 @@ Outbox keys (one Slack call each, ever):
 - `feedback:{id}:reply:{view}:to:{peer}`   a modal reply, in the other side's thread
 - `feedback:{id}:reply:{view}:echo`        the same reply, in the writer's own thread
 - `team_answer:{view}:{report}`            a manager's answer to the team, one DM per report
+                                           (bulk)
 """
 
 from __future__ import annotations
@@ -166,7 +168,9 @@ def send_team_answer(
     now: datetime,
 ) -> None:
     """A manager's answer to anonymous notes (`text` escaped and neutralised), one DM to each
-    direct report: kept once per submitted view, and nothing in it points at a note."""
+    direct report: kept once per submitted view, and nothing in it points at a note. Bulk: a
+    whole team's DMs must not hold up a kudos given meanwhile; what answers the manager's own
+    action is their modal closing, not these DMs."""
     if not conversations.record(
         session,
         team_id=team_id,
@@ -187,4 +191,5 @@ def send_team_answer(
             for report in reports
         ],
         now=now,
+        bulk=True,
     )

@@ -1,7 +1,13 @@
 """What feedback requests send: the asks, the answers, the reminders, the closings.
 
+A request goes to several people at once, and its reminders and closings are the minute job's:
+those rows are bulk, behind people's own actions. What answers a person's action now (the
+requester's confirmation, an answer reaching the requester, a clicked DM replaced) is
+interactive.
+
 Outbox keys (one Slack call each, ever):
-- `request:{id}:ask:{user}`             the DM asking a person (their side's thread root)
+- `request:{id}:ask:{user}`             the DM asking a person (their side's thread root; bulk:
+                                        one request, many people)
 - `request:{id}:created`                the requester's confirmation
 - `request:{id}:remind:{user}`          the one reminder, a day before the due time (bulk)
 - `request:{id}:answer:{user}`          an answer, to the requester (their side's thread root)
@@ -10,6 +16,7 @@ Outbox keys (one Slack call each, ever):
 - `request:{id}:summary`                the requester's summary at the close (bulk)
 - `request:{id}:subject`                the shared answers, to the subject at the close (bulk)
 - `request:{id}:withdrawn:{user}`       chat.update of a sent asking DM: the requester left
+                                        (bulk: one departure, many DMs)
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from handlers.blocks import feedback_requests as blocks
 
 
 def enqueue_asks(session: Session, created: service.Created, now: datetime) -> None:
-    """The asking DMs (each person's side of the thread) and the requester's confirmation."""
+    """The asking DMs (each person's side of the thread; bulk, a fan-out) and the requester's
+    confirmation (interactive: it answers their own action)."""
     request = created.request
     text, ask_blocks = blocks.ask_message(
         request.id,
@@ -45,6 +53,7 @@ def enqueue_asks(session: Session, created: service.Created, now: datetime) -> N
             text=text,
             blocks=ask_blocks,
             now=now,
+            bulk=True,
         )
         service.record_ask(session, asked.id, row)
     outbox.post_message(
@@ -105,8 +114,11 @@ def replace_ask(
     status: str,
     clicked: tuple[str, str] | None,
     now: datetime,
+    *,
+    bulk: bool = False,
 ) -> None:
-    """The asking DM becomes a one-line status (the clicked copy, else the first one sent)."""
+    """The asking DM becomes a one-line status (the clicked copy, else the first one sent);
+    `bulk` when it is one of many that one event changes (a requester who left)."""
     if clicked is None and asked.ask_outbox_id is None:
         return
     text, status_blocks = blocks.status_message(status)
@@ -119,6 +131,7 @@ def replace_ask(
         now=now,
         where=clicked,
         of_row=None if clicked is not None else asked.ask_outbox_id,
+        bulk=bulk,
     )
 
 
@@ -226,5 +239,5 @@ def withdraw(
         )
         cancelled += unsent
         if not unsent:
-            replace_ask(session, request, asked, "withdrawn", status, None, now)
+            replace_ask(session, request, asked, "withdrawn", status, None, now, bulk=True)
     return cancelled

@@ -1,6 +1,7 @@
 """App Home: published through the outbox, so opening the tab never waits on Slack.
 
-Outbox key: `home:{user}:{event}` (views.publish), one per app_home_opened event.
+Outbox key: `home:{user}:{event}` (views.publish), one per app_home_opened event; interactive,
+the person is looking at the tab.
 """
 
 from __future__ import annotations

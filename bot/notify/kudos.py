@@ -4,7 +4,8 @@ The posts are built before the unit of work (`posts`) and written inside it (`en
 units on the ack path run one after another in the group-commit writer that every ack waits
 for, so nothing slow may run inside them.
 
-Outbox keys (one Slack call each, ever):
+Outbox keys (one Slack call each, ever), all interactive, even to several recipients: a
+kudos answers its giver's action now, and must overtake a fan-out under way:
 - `kudos:{id}:feed`                  the post in the recognition channel
 - `kudos:{id}:dm:{user}`             the DM to each recipient
 - `kudos:{id}:withdrawn:feed`        chat.update of the feed post, once the kudos is taken back

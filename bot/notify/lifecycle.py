@@ -3,8 +3,10 @@
 No new key: everything not sent yet to the person who left (their user id, their DM, their App
 Home) is cancelled, which is settled and never a failure, so `run-due` does not raise an alarm
 each time someone leaves; the requests they made are withdrawn by
-`bot.notify.feedback_requests.withdraw`. The sender also withdraws any row to a deactivated
-person that is written later (a fan-out racing the deactivation).
+`bot.notify.feedback_requests.withdraw`, whose asking DMs already sent lose their buttons by
+`request:{id}:withdrawn:{user}` rows: bulk, since one departure may change many people's DMs
+and none of them asked for it. The sender also withdraws any row to a deactivated person that
+is written later (a fan-out racing the deactivation).
 """
 
 from __future__ import annotations

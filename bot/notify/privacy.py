@@ -1,9 +1,11 @@
 """What data rights send, and what an erasure withdraws from the outbox.
 
 Outbox keys:
-- `privacy:export:{user}:{action}`  a person's export, shared into their DM (pulsebot.share_file)
+- `privacy:export:{user}:{action}`  a person's export, shared into their DM (pulsebot.share_file;
+                                     interactive: they just asked for it)
 - `privacy:tombstone:{row}`         chat.update of a channel post of ours that quoted a person
-                                     whose data was erased (`row`: the post's outbox row)
+                                     whose data was erased (`row`: the post's outbox row; bulk:
+                                     one erasure may replace hundreds of posts)
 
 An erasure, here, in the caller's unit of work and before the rest of the database changes.
 A row is about the person when it goes to them, mentions them (the app names people by their
@@ -109,6 +111,7 @@ def withdraw(session: Session, team_id: str, erasure: Erasure, now: datetime) ->
                 blocks=tombstone_blocks,
                 now=now,
                 of_row=row.id,
+                bulk=True,
             )
             replaced += 1
     emptied = store.redact_rows(
