@@ -171,11 +171,13 @@ def add_update(
 def manager_chains(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, list[str]]:
     """Each person's managers, nearest first, from one read of the org chart (a loop in the
     chart ends the chain where it would repeat)."""
-    edges = dict(
-        session.execute(
+    # Pairs, not dict(result): a Result has .keys(), so dict() would read it as a mapping.
+    edges = {
+        user_id: manager_id
+        for user_id, manager_id in session.execute(
             select(OrgEdge.user_id, OrgEdge.manager_id).where(OrgEdge.team_id == team_id)
-        ).tuples()
-    )
+        )
+    }
     chains: dict[str, list[str]] = {}
     for user_id in set(user_ids):
         chain: list[str] = []
