@@ -27,6 +27,7 @@ from handlers import (
     digest,
     feedback,
     feedback_requests,
+    goal_closing,
     home,
     kudos,
     messages_im,
@@ -86,6 +87,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         feedback_requests,
         answer_team,
         privacy,
+        goal_closing,
     ):
         feature.register(app)
 
