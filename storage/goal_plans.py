@@ -192,6 +192,16 @@ def public_active(
     return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
 
 
+def name_goal(session: Session, kudos_id: int, objective_id: int) -> None:
+    """The goal a new kudos recognises, in its transaction. Driver level, and on PostgreSQL
+    held for the commit's round trip (storage.fast_path): this is on the kudos form's ack."""
+    driver(session).write(
+        "INSERT INTO kudos_goals (kudos_id, objective_id) VALUES (%(kudos_id)s, %(objective_id)s)"
+        " ON CONFLICT (kudos_id) DO NOTHING",
+        {"kudos_id": kudos_id, "objective_id": objective_id},
+    )
+
+
 def goals_of_kudos(session: Session, kudos_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
     """The objective (id, title) each of these kudos names, if any."""
     wanted = sorted(set(kudos_ids))
