@@ -167,6 +167,39 @@ def adopt_children(
     return rowcount(result)
 
 
+# ----- a leaver's goals -----------------------------------------------------------------------
+
+
+def open_goals_of(
+    session: Session, team_id: str, user_id: str
+) -> tuple[list[Objective], list[tuple[KeyResult, Objective]]]:
+    """What a person owns that is not closed: their objectives, and their key results in
+    others' objectives, each with that objective."""
+    objectives = list(
+        session.scalars(
+            select(Objective)
+            .where(
+                Objective.team_id == team_id,
+                Objective.owner_id == user_id,
+                Objective.state != CLOSED,
+            )
+            .order_by(Objective.cycle, Objective.id)
+        )
+    )
+    results = session.execute(
+        select(KeyResult, Objective)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(
+            KeyResult.team_id == team_id,
+            KeyResult.owner_id == user_id,
+            Objective.owner_id != user_id,
+            Objective.state != CLOSED,
+        )
+        .order_by(Objective.cycle, Objective.id, KeyResult.position)
+    )
+    return objectives, [(result, objective) for result, objective in results]
+
+
 # ----- kudos naming a goal --------------------------------------------------------------------
 
 
