@@ -58,6 +58,10 @@ def update_key_result(session: Session, key_result_id: int, values: dict[str, An
     session.execute(update(KeyResult).where(KeyResult.id == key_result_id).values(**values))
 
 
+def teams_with_goals(session: Session) -> list[str]:
+    return sorted(session.scalars(select(Objective.team_id).distinct()))
+
+
 def carried_into(session: Session, team_id: str, objective_ids: Iterable[int]) -> dict[int, str]:
     """For each of these objectives carried over, the cycle its copy lives in."""
     wanted = sorted(set(objective_ids))

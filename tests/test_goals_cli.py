@@ -502,8 +502,9 @@ def test_list_prints_the_tree_with_progress_status_flags_and_names(
     )
     assert out[5] == "Learn Go · development · uben · private · ░░░░░░░░░░ 0% · on track · stale"
 
-    # The current cycle is the default; a cycle with nothing says so.
-    assert main(["goals", "list", "--team", TEAM, "--at", AT]) == 0
+    # The current cycle and the one workspace with goals are the defaults; a cycle with nothing
+    # says so.
+    assert main(["goals", "list", "--at", AT]) == 0
     assert capsys.readouterr().out.startswith("2037-Q1 (1 Jan 2037 – 31 Mar 2037): 3 objectives")
     assert main(["goals", "list", "--cycle", "2037-Q3", "--team", TEAM]) == 0
     assert capsys.readouterr().out.startswith("No goals in 2037-Q3 (1 Jul 2037 – 30 Sep 2037).")

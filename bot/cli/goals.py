@@ -31,7 +31,6 @@ from bot.services.goal_files import KnownObjective
 from bot.services.goal_progress import Measure, bar
 from bot.services.goals import ObjectiveView, ResultView, current_cycle
 from bot.settings import GoalSettings, describe_problem
-from storage import checkins as checkin_store
 from storage.engine import unit_of_work
 
 
@@ -151,7 +150,7 @@ def list_goals(args: argparse.Namespace) -> int:
     except BadCycle as error:
         raise ConfigError(f"--cycle: {error}") from None
     with sessions(settings) as factory, unit_of_work(factory) as session:
-        teams = [args.team] if args.team else checkin_store.known_teams(session)
+        teams = [args.team] if args.team else goal_plans.teams_with_goals(session)
         trees = [
             goal_plans.tree(
                 session,

@@ -29,6 +29,11 @@ from storage.models import KeyResult, Objective
 CREATED_BY = "cli"
 
 
+def teams_with_goals(session: Session) -> list[str]:
+    """Every workspace that has a goal (the CLI lists each when not told which)."""
+    return store.teams_with_goals(session)
+
+
 def known_objectives(session: Session, team_id: str, cycle: str) -> list[KnownObjective]:
     """A cycle's stored objectives, as a goals file's parents and loops need them."""
     return [
