@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from storage.fast_path import driver
-from storage.models import KeyResult, KudosGoal, Objective
+from storage.models import KeyResult, Objective
 from storage.upserts import insert_ignoring_conflict, rowcount
 
 ACTIVE = "active"
@@ -237,16 +237,3 @@ def name_goal(session: Session, kudos_id: int, objective_id: int) -> None:
         " ON CONFLICT (kudos_id) DO NOTHING",
         {"kudos_id": kudos_id, "objective_id": objective_id},
     )
-
-
-def goals_of_kudos(session: Session, kudos_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
-    """The objective (id, title) each of these kudos names, if any."""
-    wanted = sorted(set(kudos_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(KudosGoal.kudos_id, Objective.id, Objective.title)
-        .join(Objective, Objective.id == KudosGoal.objective_id)
-        .where(KudosGoal.kudos_id.in_(wanted))
-    )
-    return {int(k): (int(o), str(t)) for k, o, t in rows}
