@@ -27,6 +27,7 @@ from handlers import (
     digest,
     feedback,
     feedback_requests,
+    goal_closing,
     goals,
     home,
     kudos,
@@ -90,6 +91,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient | None = None) -
         answer_team,
         privacy,
         goals,
+        goal_closing,
     ):
         feature.register(app)
 

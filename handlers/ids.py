@@ -20,6 +20,9 @@ KUDOS_MESSAGE_BLOCK = "kudos_message"
 KUDOS_MESSAGE_ACTION = "message"
 KUDOS_VALUES_BLOCK = "kudos_values"
 KUDOS_VALUES_ACTION = "values"
+# Optional: one of the recipients' goals the kudos recognises (a static select).
+KUDOS_GOAL_BLOCK = "kudos_goal"
+KUDOS_GOAL_ACTION = "goal"
 
 # Events we subscribe to (manifest.yml `settings.event_subscriptions.bot_events`)
 BOT_EVENTS = (
@@ -168,6 +171,19 @@ GOALS_VALUE_BLOCK = "goal_value"
 GOALS_DONE_BLOCK = "goal_done"
 GOALS_CONFIDENCE_BLOCK = "goal_confidence"
 GOALS_NOTE_BLOCK = "goal_note"
+
+# ----- Goals: a cycle's end -------------------------------------------------------------------
+# Buttons in the closing DM; each button's `value` is the objective id, and each objective's
+# actions block is GOAL_CLOSING_BLOCK_PREFIX + its id (what a refresh of the DM lists again).
+GOAL_CLOSE_ACTION = "goal_close"
+GOAL_CARRY_OVER_ACTION = "goal_carry_over"
+GOAL_CLOSING_BLOCK_PREFIX = "goal_closing_"
+# The Close form: the outcome and the final score (every element's action id is the input's).
+GOAL_CLOSE_MODAL = "goal_close_modal"
+GOAL_CLOSE_INPUT = "value"
+GOAL_CLOSE_OUTCOME_BLOCK = "goal_close_outcome"
+GOAL_CLOSE_SCORE_BLOCK = "goal_close_score"
+
 
 COMMANDS = (KUDOS_COMMAND, CHECKIN_COMMAND, FEEDBACK_COMMAND, GOALS_COMMAND)
 MESSAGE_SHORTCUTS = (GIVE_KUDOS_SHORTCUT, GIVE_FEEDBACK_SHORTCUT)

@@ -1,5 +1,8 @@
 """`/kudos`, the kudos modal and the "Give kudos" message shortcut.
 
+The forms may name one of the recipients' goals: the form asks among the goals of whom it
+names (it is rebuilt when the recipients change), and the goal is stored with the kudos.
+
 Each path: parse -> refresh the directory if it lacks someone -> one unit of work (the kudos and
 its outbox rows) -> ack. Posting and DMs leave later, from the outbox. A command is answered in
 its ack; a form, by turning into its own confirmation, where the giver is looking.
@@ -12,17 +15,19 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.deps import Deps, deps_of
 from bot.notify import kudos as notify
 from bot.services import kudos as service
+from bot.services import kudos_goals
 from bot.services.directory import Person
 from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks import kudos as blocks
 from handlers.blocks.common import read_metadata
-from handlers.payloads import people_in, team_of
+from handlers.payloads import as_int, people_in, team_of
 from handlers.users import picker_people, with_directory
 from handlers.views import open_view, permalink
 
@@ -38,6 +43,7 @@ def register(app: App) -> None:
     app.command(ids.KUDOS_COMMAND)(on_kudos)
     app.view(ids.KUDOS_MODAL)(on_modal)
     app.shortcut(ids.GIVE_KUDOS_SHORTCUT)(on_shortcut)
+    app.action(ids.KUDOS_RECIPIENTS_ACTION)(on_recipients_chosen)
 
 
 def on_kudos(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -116,6 +122,44 @@ def on_shortcut(
     )
 
 
+def on_recipients_chosen(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """The form asks "For which goal?" among the goals of whom it now names."""
+    ack()
+    deps = deps_of(context)
+    view = body.get("view") or {}
+    team_id, user_id = team_of(body), body["user"]["id"]
+    chosen = people_in((body.get("actions") or [{}])[0])
+    meta = read_metadata(view.get("private_metadata"))
+    with deps.unit_of_work() as session:
+        people = picker_people(deps, session, team_id, user_id)
+        goals = _goal_choices(deps, session, team_id, chosen)
+    # What was typed stays: Slack keeps an input's value across views.update when its block
+    # keeps its id, and every block does.
+    updated = blocks.modal(
+        deps.settings.values,
+        people=people,
+        channel_id=meta.get("channel"),
+        initial_users=chosen,
+        quote_text=meta.get("quote_text"),
+        quote_url=meta.get("quote_url"),
+        goals=goals,
+    )
+    try:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=updated)
+    except (SlackApiError, OSError) as error:
+        log.info("views.update of the kudos form failed: %s", error)
+
+
+def _goal_choices(
+    deps: Deps, session: Session, team_id: str, recipient_ids: list[str]
+) -> list[kudos_goals.GoalChoice]:
+    return kudos_goals.choices(
+        session, team_id, recipient_ids, deps.now(), deps.settings.goal_cycle
+    )
+
+
 def _give(
     deps: Deps, client: WebClient, team_id: str, draft: service.KudosDraft, source: str, key: str
 ) -> str:
@@ -137,10 +181,25 @@ def _store(
     key: str,
 ) -> service.KudosGiven:
     """Validate, store the kudos and its posts in one transaction; raises KudosRefused."""
-    policy = service.KudosPolicy(deps.settings.kudos_daily_limit, deps.settings.values)
+    policy = service.KudosPolicy(
+        deps.settings.kudos_daily_limit, deps.settings.values, deps.settings.goal_cycle
+    )
+    # The goals it may name are read before the unit, like the posts below: only a form that
+    # names a goal pays for it.
+    goals: dict[int, str] | None = None
+    if draft.goal_id is not None:
+        with deps.unit_of_work() as session:
+            goals = kudos_goals.titles_by_id(
+                _goal_choices(deps, session, team_id, draft.recipient_ids)
+            )
     # Built here, not in the unit: units run one after another in the group-commit writer,
     # which every ack waits for. They are what `give` would store (its message is neutralised).
-    posts = notify.posts(deps.settings.kudos_channel, draft, neutralise(draft.message))
+    posts = notify.posts(
+        deps.settings.kudos_channel,
+        draft,
+        neutralise(draft.message),
+        goal_title=(goals or {}).get(draft.goal_id) if draft.goal_id is not None else None,
+    )
 
     def work(
         session: Session, people: dict[str, Person]
@@ -155,6 +214,7 @@ def _store(
                 source=source,
                 request_key=key,
                 now=deps.now(),
+                goals=goals,
             )
         except service.KudosRefused as refused:
             # A refusal writes nothing; returned rather than raised, so it does not cost the
@@ -204,6 +264,7 @@ def open_form(
     """Open the kudos form; returns what to tell the giver when Slack refused it."""
     with deps.unit_of_work() as session:
         people = picker_people(deps, session, team_id, user_id)
+        goals = _goal_choices(deps, session, team_id, initial_users or [])
     view = blocks.modal(
         deps.settings.values,
         people=people,
@@ -211,6 +272,7 @@ def open_form(
         initial_users=initial_users or [],
         quote_text=quote_text,
         quote_url=quote_url,
+        goals=goals,
     )
     return None if open_view(client, trigger_id, view) else FORM_FAILED
 
@@ -229,12 +291,18 @@ def _draft_from_view(view: dict[str, Any], user_id: str) -> service.KudosDraft:
         or []
     )
     metadata = read_metadata(view.get("private_metadata"))
+    goal = (state.get(ids.KUDOS_GOAL_BLOCK, {}).get(ids.KUDOS_GOAL_ACTION, {}) or {}).get(
+        "selected_option"
+    )
+    goal_value = goal.get("value") if isinstance(goal, dict) else None
     return service.KudosDraft(
         giver_id=user_id,
         recipient_ids=recipients,
         message=escape((raw or "").strip()),
         values=[str(o.get("value")) for o in selected if isinstance(o, dict)],
         quote_url=metadata.get("quote_url"),
+        # Anything but an objective id is no goal of theirs: the rules refuse it (-1).
+        goal_id=None if goal_value is None else (as_int(goal_value) or -1),
     )
 
 
@@ -243,4 +311,5 @@ def _block_for(field: str) -> str:
         "recipients": ids.KUDOS_RECIPIENTS_BLOCK,
         "message": ids.KUDOS_MESSAGE_BLOCK,
         "values": ids.KUDOS_VALUES_BLOCK,
+        "goal": ids.KUDOS_GOAL_BLOCK,
     }.get(field, ids.KUDOS_RECIPIENTS_BLOCK)

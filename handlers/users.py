@@ -173,16 +173,21 @@ def _store(
         for user_id in leavers:
             departure = lifecycle.depart(session, team_id, user_id, now)
             departures.append((departure, notify_lifecycle.withdraw(session, departure, now)))
+            notify_lifecycle.tell_manager_of_goals(session, departure, now)
     deps.people.remember(team_id, records, now)
     for departure, cancelled in departures:
         log.info(
             "Directory: %s deactivated: %d open check-in(s) closed, %d request(s) of theirs "
-            "withdrawn, %d ask(s) to them expired, %d queued message(s) cancelled",
+            "withdrawn, %d ask(s) to them expired, %d queued message(s) cancelled, %d open "
+            "goal(s) flagged to their manager",
             departure.user_id,
             departure.checkins_closed,
             len(departure.withdrawn),
             departure.asks_expired,
             cancelled,
+            len(departure.goals_left.objectives) + len(departure.goals_left.key_results)
+            if departure.goals_left
+            else 0,
         )
     for user_id in changes.returned:
         log.info("Directory: %s is active again: check-ins resume from their next one", user_id)

@@ -48,9 +48,13 @@ from storage.models import (
     FeedbackAsked,
     FeedbackRequest,
     ForgottenPerson,
+    KeyResult,
+    KeyResultUpdate,
     Kudos,
     KudosBudget,
+    KudosGoal,
     KudosRecipient,
+    Objective,
     OrgEdge,
     OutboxMessage,
     OutOfOffice,
@@ -126,6 +130,11 @@ def is_referenced(session: Session, team_id: str, user_id: str) -> bool:
             ConversationMessage.team_id == team_id, ConversationMessage.author_id == user_id
         ),
         select(Digest.id).where(Digest.team_id == team_id, Digest.manager_id == user_id),
+        select(Objective.id).where(Objective.team_id == team_id, Objective.owner_id == user_id),
+        select(KeyResult.id).where(KeyResult.team_id == team_id, KeyResult.owner_id == user_id),
+        select(KeyResultUpdate.id).where(
+            KeyResultUpdate.team_id == team_id, KeyResultUpdate.author_id == user_id
+        ),
     ]
     return any(session.execute(probe.limit(1)).first() is not None for probe in probes)
 
@@ -725,6 +734,145 @@ def any_forgotten(session: Session, team_id: str) -> bool:
             select(ForgottenPerson.digest).where(ForgottenPerson.team_id == team_id).limit(1)
         ).first()
         is not None
+    )
+
+
+# ----- goals --------------------------------------------------------------------------------
+
+PERSONAL_KINDS = ("personal", "development")
+
+
+def objectives_owned(session: Session, team_id: str, user_id: str) -> list[Objective]:
+    return list(
+        session.scalars(
+            select(Objective)
+            .where(Objective.team_id == team_id, Objective.owner_id == user_id)
+            .order_by(Objective.cycle, Objective.id)
+        )
+    )
+
+
+def results_owned_elsewhere(
+    session: Session, team_id: str, user_id: str
+) -> list[tuple[KeyResult, Objective]]:
+    """Key results the person owns in objectives someone else owns."""
+    rows = session.execute(
+        select(KeyResult, Objective)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(
+            KeyResult.team_id == team_id,
+            KeyResult.owner_id == user_id,
+            Objective.owner_id != user_id,
+        )
+        .order_by(Objective.cycle, Objective.id, KeyResult.position, KeyResult.id)
+    )
+    return [(result, objective) for result, objective in rows]
+
+
+def goal_updates_by(
+    session: Session, team_id: str, user_id: str
+) -> list[tuple[KeyResultUpdate, KeyResult, Objective]]:
+    rows = session.execute(
+        select(KeyResultUpdate, KeyResult, Objective)
+        .join(KeyResult, KeyResult.id == KeyResultUpdate.key_result_id)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(KeyResultUpdate.team_id == team_id, KeyResultUpdate.author_id == user_id)
+        .order_by(KeyResultUpdate.created_at, KeyResultUpdate.id)
+    )
+    return [(update_row, result, objective) for update_row, result, objective in rows]
+
+
+def kudos_goal_titles(session: Session, kudos_ids: Iterable[int]) -> dict[int, str]:
+    """The title of the goal each of these kudos names, if it names one."""
+    titles: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(kudos_ids))):
+        rows = session.execute(
+            select(KudosGoal.kudos_id, Objective.title)
+            .join(Objective, Objective.id == KudosGoal.objective_id)
+            .where(KudosGoal.kudos_id.in_(list(chunk)))
+        )
+        titles.update((kudos_id, title) for kudos_id, title in rows)
+    return titles
+
+
+def delete_personal_goals(session: Session, team_id: str, user_id: str) -> int:
+    """Their personal and development objectives, with their key results, the updates of those
+    and the kudos' links to them (the kudos stay); objectives aligned to one or carried over
+    from one keep going without the link. Done row by row here, not left to foreign keys."""
+    ids = list(
+        session.scalars(
+            select(Objective.id).where(
+                Objective.team_id == team_id,
+                Objective.owner_id == user_id,
+                Objective.kind.in_(PERSONAL_KINDS),
+            )
+        )
+    )
+    for chunk in _chunks(ids):
+        chosen = list(chunk)
+        results = select(KeyResult.id).where(KeyResult.objective_id.in_(chosen))
+        session.execute(delete(KeyResultUpdate).where(KeyResultUpdate.key_result_id.in_(results)))
+        session.execute(delete(KeyResult).where(KeyResult.objective_id.in_(chosen)))
+        session.execute(delete(KudosGoal).where(KudosGoal.objective_id.in_(chosen)))
+        session.execute(
+            update(Objective).where(Objective.parent_id.in_(chosen)).values(parent_id=None)
+        )
+        session.execute(
+            update(Objective)
+            .where(Objective.carried_from_id.in_(chosen))
+            .values(carried_from_id=None)
+        )
+        session.execute(delete(Objective).where(Objective.id.in_(chosen)))
+    return len(ids)
+
+
+def readdress_goals(session: Session, team_id: str, user_id: str) -> int:
+    """Their team and company objectives stay with their team, owned by a former colleague
+    until someone takes them over. One already held by a former colleague under that title in
+    that cycle (the key allows one) gets the objective's id after its title."""
+    rows = session.scalars(
+        select(Objective).where(Objective.team_id == team_id, Objective.owner_id == user_id)
+    ).all()
+    for row in rows:
+        taken = session.scalar(
+            select(Objective.id).where(
+                Objective.team_id == team_id,
+                Objective.cycle == row.cycle,
+                Objective.owner_id == FORMER_ID,
+                Objective.title == row.title,
+            )
+        )
+        values: dict[str, Any] = {"owner_id": FORMER_ID}
+        if taken is not None:
+            values["title"] = f"{row.title} ({row.id})"[:200]
+        session.execute(update(Objective).where(Objective.id == row.id).values(**values))
+    session.execute(
+        update(Objective)
+        .where(Objective.team_id == team_id, Objective.created_by == f"slack:{user_id}")
+        .values(created_by=f"slack:{FORMER_ID}")
+    )
+    return len(rows)
+
+
+def readdress_key_results(session: Session, team_id: str, user_id: str) -> int:
+    return rowcount(
+        session.execute(
+            update(KeyResult)
+            .where(KeyResult.team_id == team_id, KeyResult.owner_id == user_id)
+            .values(owner_id=FORMER_ID)
+        )
+    )
+
+
+def anonymise_goal_updates(session: Session, team_id: str, user_id: str) -> int:
+    """Their updates of others' key results keep their numbers (others' progress rests on
+    them) and lose their note and their author."""
+    return rowcount(
+        session.execute(
+            update(KeyResultUpdate)
+            .where(KeyResultUpdate.team_id == team_id, KeyResultUpdate.author_id == user_id)
+            .values(author_id=FORMER_ID, note="")
+        )
     )
 
 

@@ -1,8 +1,8 @@
 """`pulsebot`: the parser, and the one place where a verb's ConfigError becomes exit code 2.
 
-Each verb group lives in a module of its own (serve, db, demo, checkins, org, digest, privacy)
-that adds its parsers here; `pulsebot --help` imports them but builds nothing (no settings, no
-engine, no WebClient) until a verb runs.
+Each verb group lives in a module of its own (serve, db, demo, checkins, org, digest, goals,
+privacy) that adds its parsers here; `pulsebot --help` imports them but builds nothing (no
+settings, no engine, no WebClient) until a verb runs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import checkins, db, demo, digest, org, privacy, serve
+from bot.cli import checkins, db, demo, digest, goals, org, privacy, serve
 from bot.cli.common import EXIT_CONFIG, ConfigError
 
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pulsebot", description="Check-ins, two-way feedback and kudos for Slack."
     )
     verbs = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for group in (serve, demo, db, checkins, digest, org, privacy):
+    for group in (serve, demo, db, checkins, digest, goals, org, privacy):
         group.add_parsers(verbs)
     return parser
 

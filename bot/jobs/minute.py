@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.deps import Deps
 from bot.jobs import digests as digest_jobs
+from bot.jobs import goal_cycle
 from bot.jobs.digests import DigestPolicy
 from bot.notify import checkins as notify
 from bot.notify import feedback_requests as notify_requests
@@ -47,6 +48,7 @@ class RunSummary:
     requests_reminded: int = 0  # people reminded of a feedback request due within a day
     requests_closed: int = 0  # feedback requests closed (each with its summary)
     digests: int = 0  # weekly digests written (bot/jobs/digests.py)
+    goal_closings: int = 0  # owners asked to close a cycle's objectives (bot/jobs/goal_cycle.py)
     retained: int = 0  # rows today's retention run deleted or emptied (once a day)
 
     @property
@@ -58,6 +60,7 @@ class RunSummary:
             + self.requests_reminded
             + self.requests_closed
             + self.digests
+            + self.goal_closings
         )
 
     def no_checkin_work(self) -> bool:
@@ -82,6 +85,7 @@ class RunSummary:
                 if self.requests_reminded or self.requests_closed
                 else ""
             )
+            + (f", {self.goal_closings} asked to close a goal cycle" if self.goal_closings else "")
             + (f", {self.retained} row(s) past retention" if self.retained else "")
         )
 
@@ -100,9 +104,9 @@ def run_due(
 
     Order matters: closings first (a check-in past its close gets no reminder), then new
     occurrences, re-prompts after snoozes (which count as the reminder if one was due), and
-    reminders. Then the weekly digests due (`digests`, or the settings of `Deps`; a bare
-    session factory without a policy writes none). Last, once a day, retention (`keep`, or the
-    settings of `Deps`).
+    reminders. Then feedback requests, the closing DMs of a goal cycle's last day, and the
+    weekly digests due (`digests`, or the settings of `Deps`; a bare session factory without a
+    policy writes none). Last, once a day, retention (`keep`, or the settings of `Deps`).
     """
     factory = source.session_factory if isinstance(source, Deps) else source
     if digests is None and isinstance(source, Deps):
@@ -140,6 +144,9 @@ def run_due(
     summary.reprompted = drain(factory, reprompt, batch_size)
     summary.reminded = drain(factory, remind, batch_size)
     _run_feedback_requests(factory, now, team_id, batch_size, summary)
+    summary.goal_closings = goal_cycle.write_due(
+        factory, now, team_id=team_id, batch_size=batch_size
+    )
     if digests is not None:
         summary.digests = digest_jobs.write_due(
             factory, now, digests, team_id=team_id, limit=digest_limit

@@ -31,14 +31,17 @@ from handlers.blocks import kudos as blocks
 Post = tuple[str, str, str, list[dict[str, Any]] | None]  # key suffix, channel, text, blocks
 
 
-def posts(kudos_channel: str | None, draft: KudosDraft, message: str) -> list[Post]:
-    """The kudos' posts: the feed (where one is configured), then one DM each."""
+def posts(
+    kudos_channel: str | None, draft: KudosDraft, message: str, goal_title: str | None = None
+) -> list[Post]:
+    """The kudos' posts: the feed (where one is configured), then one DM each; both name the
+    goal it recognises, when it names one."""
     args = (draft.giver_id, list(draft.recipient_ids), message, list(draft.values), draft.quote_url)
     built: list[Post] = []
     if kudos_channel:
-        text, feed_blocks = blocks.feed_post(*args)
+        text, feed_blocks = blocks.feed_post(*args, goal_title=goal_title)
         built.append(("feed", kudos_channel, text, feed_blocks))
-    text, dm_blocks = blocks.recipient_dm(*args)
+    text, dm_blocks = blocks.recipient_dm(*args, goal_title=goal_title)
     built += [(f"dm:{rid}", rid, text, dm_blocks) for rid in draft.recipient_ids]
     return built
 

@@ -1,6 +1,10 @@
-"""What a departure withdraws from the outbox.
+"""What a departure withdraws from the outbox, and whom it tells.
 
-No new key: everything not sent yet to the person who left (their user id, their DM, their App
+Outbox keys:
+- `goal-owner-left:{user}:{date}`   their manager's DM listing the goals they owned that are
+                                    still open (the departure's UTC date: one per departure)
+
+Everything not sent yet to the person who left (their user id, their DM, their App
 Home) is cancelled, which is settled and never a failure, so `run-due` does not raise an alarm
 each time someone leaves; the requests they made are withdrawn by
 `bot.notify.feedback_requests.withdraw`, whose asking DMs already sent lose their buttons by
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.delivery import outbox
 from bot.notify import feedback_requests
 from bot.services.lifecycle import Departure
+from handlers.blocks import lifecycle as blocks
 
 # Why, in the cancelled rows' last_error: never a person's words.
 LEFT = "recipient_deactivated"
@@ -35,3 +40,21 @@ def withdraw(session: Session, departure: Departure, now: datetime) -> int:
             session, item.request, item.waiting, REQUESTER_LEFT, now
         )
     return cancelled
+
+
+def tell_manager_of_goals(session: Session, departure: Departure, now: datetime) -> int | None:
+    """The leaver's manager learns which of their goals wait for a new owner; None when there
+    are none, or nobody manages them."""
+    left = departure.goals_left
+    if not left or left.manager_id is None:
+        return None
+    text, notice = blocks.goals_left_message(departure.user_id, left)
+    return outbox.post_message(
+        session,
+        team_id=departure.team_id,
+        key=f"goal-owner-left:{departure.user_id}:{now.date().isoformat()}",
+        channel=left.manager_id,
+        text=text,
+        blocks=notice,
+        now=now,
+    )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy.orm import Session
 
+from bot.services import kudos_goals
 from bot.services.directory import Person, people
+from bot.services.goal_cycles import CycleKind
 from bot.services.refusals import Refused
 from bot.services.text import neutralise, tokenize, unescape
+from storage import goal_plans as goal_store
 from storage import kudos as store
 from storage.models import Kudos
 
@@ -27,12 +30,14 @@ class KudosDraft:
     message: str
     values: list[str]
     quote_url: str | None = None
+    goal_id: int | None = None  # one of the recipients' goals it recognises (the forms only)
 
 
 @dataclass(frozen=True, slots=True)
 class KudosPolicy:
     daily_limit: int
     values: Sequence[str]
+    goal_cycle: CycleKind = "quarter"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,8 @@ class KudosGiven:
 
 class KudosRefused(Refused):
     """A rule said no. `errors` holds every problem at once, keyed by the modal input it
-    belongs on (recipients, message, values); `message` says them all, for a command's answer."""
+    belongs on (recipients, message, values, goal); `message` says them all, for a command's
+    answer."""
 
     default_field = "recipients"
 
@@ -73,15 +79,18 @@ def check_draft(
     directory: dict[str, Person],
     team_id: str,
     known_values: Sequence[str] | None = None,
+    goals: Mapping[int, str] | None = None,
 ) -> None:
     """Every rule that needs no budget; a refusal names every field that is wrong, so a form
-    shows all its problems at once instead of one per try."""
+    shows all its problems at once instead of one per try. `goals`: the objectives the
+    recipients' kudos may name (kudos_goals.choices), needed when the draft names one."""
     problems = {
         field: problem
         for field, problem in (
             ("recipients", _recipients_problem(draft, directory, team_id)),
             ("message", _message_problem(draft.message)),
             ("values", _values_problem(draft.values, known_values)),
+            ("goal", _goal_problem(draft.goal_id, goals)),
         )
         if problem
     }
@@ -135,6 +144,12 @@ def _values_problem(values: Sequence[str], known_values: Sequence[str] | None) -
     return None
 
 
+def _goal_problem(goal_id: int | None, goals: Mapping[int, str] | None) -> str | None:
+    if goal_id is not None and goal_id not in (goals or {}):
+        return kudos_goals.PICK_ONE
+    return None
+
+
 def give(
     session: Session,
     *,
@@ -145,18 +160,25 @@ def give(
     request_key: str,
     now: datetime,
     directory: dict[str, Person] | None = None,
+    goals: Mapping[int, str] | None = None,
 ) -> KudosGiven:
     """Check the rules and store the kudos with its budget spend, in the caller's transaction.
 
     The budget is spent with the insert (one statement on PostgreSQL), so a refusal writes
     nothing. A request seen before (same
     `request_key`) returns the stored kudos unchanged: a replay neither spends budget nor sends
-    anything twice. `directory` saves a query when the caller already looked the people up.
+    anything twice. `directory` saves a query when the caller already looked the people up;
+    `goals` (id -> title of what the recipients' kudos may name) likewise, when the draft
+    names a goal. The goal it names is stored with it, in the same transaction.
     """
     wanted = [draft.giver_id, *draft.recipient_ids]
     if directory is None or any(uid not in directory for uid in wanted):
         directory = people(session, team_id, wanted)
-    check_draft(draft, directory, team_id, policy.values)
+    if draft.goal_id is not None and goals is None:
+        goals = kudos_goals.titles_by_id(
+            kudos_goals.choices(session, team_id, draft.recipient_ids, now, policy.goal_cycle)
+        )
+    check_draft(draft, directory, team_id, policy.values, goals)
     giver = directory.get(draft.giver_id)
     local_date = giver.local_date(now) if giver else now.date()
     amount = len(draft.recipient_ids)
@@ -188,6 +210,8 @@ def give(
         existing = store.find_by_request_key(session, team_id, request_key)
         assert existing is not None
         return _replayed(session, team_id, existing, policy)
+    if draft.goal_id is not None:
+        goal_store.name_goal(session, kudos_id, draft.goal_id)
     remaining = policy.daily_limit - spent
     return KudosGiven(
         kudos_id=kudos_id,

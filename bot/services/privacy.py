@@ -8,13 +8,19 @@ What an export may hold is decided here, item by item, by who may read it in the
 - kudos and feedback they gave or received, and feedback copies they got as a manager;
 - requests they made (every answer: the requester reads them all), requests they were asked
   (their own answers), requests about them (only answers their giver shared, and only once the
-  request closed, as the app delivers them).
+  request closed, as the app delivers them);
+- objectives they own (with their key results), key results they own in others' objectives,
+  and the goal updates they wrote.
 Nothing else of another person's is read.
 
 An erasure removes what the person wrote and every row that is only theirs; rows others keep
 (a kudos they received, feedback they were sent) stay with their writer and name
-`FORMER_ID`, shown as "a former colleague". Then every word column of every table is searched
-for what is left (their id, DM, e-mail or names inside others' text) and rewritten.
+`FORMER_ID`, shown as "a former colleague". Goals follow the same line: their personal and
+development objectives go, with their key results and updates; team and company objectives
+stay with their team, owned by a former colleague until someone takes them over; their updates
+of others' key results keep their numbers and lose their note. Then every word column of every
+table is searched for what is left (their id, DM, e-mail or names inside others' text) and
+rewritten.
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from sqlalchemy.orm import Session
 
 from storage import checkins as checkin_store
 from storage import digest as digest_store
+from storage import goals as goals_store
 from storage import org as org_store
 from storage import outbox as outbox_store
 from storage import privacy as store
-from storage.models import CheckinTemplate, FeedbackAsked, FeedbackRequest
+from storage.models import CheckinTemplate, FeedbackAsked, FeedbackRequest, KeyResult
 
 FORMER_ID = store.FORMER_ID
 FORMER_COLLEAGUE = "a former colleague"
@@ -105,6 +112,9 @@ KIND_ORDER = (
     "request_asked",
     "request_about_you",
     "request_reply",
+    "goal_owned",
+    "key_result_owned",
+    "goal_update",
     "team_answer",
     "digest_received",
 )
@@ -191,6 +201,7 @@ def export_person(session: Session, team_id: str, user_id: str, now: datetime) -
     items += _kudos(session, team_id, user_id)
     items += _feedback(session, team_id, user_id)
     items += _requests(session, team_id, user_id)
+    items += _goals(session, team_id, user_id)
     items += [
         Item("team_answer", _iso(m.created_at), (user_id,), {"text": m.text})
         for m in store.messages_by(session, team_id, user_id)
@@ -314,10 +325,10 @@ def _notes(session: Session, team_id: str, user_id: str) -> list[Item]:
 
 def _kudos(session: Session, team_id: str, user_id: str) -> list[Item]:
     items = []
-    for kind, rows in (
-        ("kudos_given", store.kudos_given(session, team_id, user_id)),
-        ("kudos_received", store.kudos_received(session, team_id, user_id)),
-    ):
+    given = store.kudos_given(session, team_id, user_id)
+    received = store.kudos_received(session, team_id, user_id)
+    goals = store.kudos_goal_titles(session, [k.id for k in [*given, *received]])
+    for kind, rows in (("kudos_given", given), ("kudos_received", received)):
         for kudos in rows:
             recipients = sorted(r.recipient_id for r in kudos.recipients)
             items.append(
@@ -332,6 +343,7 @@ def _kudos(session: Session, team_id: str, user_id: str) -> list[Item]:
                         "values": sorted(v.value for v in kudos.values),
                         "source": kudos.source,
                         "quoted_message": kudos.quote_url,
+                        "for_goal": goals.get(kudos.id),
                     },
                 )
             )
@@ -458,6 +470,86 @@ def _requests(session: Session, team_id: str, user_id: str) -> list[Item]:
     return items
 
 
+def _goals(session: Session, team_id: str, user_id: str) -> list[Item]:
+    """Objectives they own (private ones too: they are theirs) with all their key results, the
+    key results they own in others' objectives, and the updates they wrote."""
+    owned = store.objectives_owned(session, team_id, user_id)
+    results = goals_store.key_results_of(session, [o.id for o in owned])
+    related = goals_store.objectives_by_id(
+        session,
+        team_id,
+        [i for o in owned for i in (o.parent_id, o.carried_from_id) if i is not None],
+    )
+    items = []
+    for objective in owned:
+        parent = related.get(objective.parent_id) if objective.parent_id else None
+        source = related.get(objective.carried_from_id) if objective.carried_from_id else None
+        items.append(
+            Item(
+                "goal_owned",
+                _iso(objective.created_at),
+                tuple(dict.fromkeys([user_id, *(r.owner_id for r in results[objective.id])])),
+                {
+                    "cycle": objective.cycle,
+                    "title": objective.title,
+                    "goal_kind": objective.kind,
+                    "visibility": objective.visibility,
+                    "state": objective.state,
+                    "outcome": objective.outcome,
+                    "score": objective.score,
+                    "closed_at": _iso(objective.closed_at),
+                    "serves": parent.title if parent is not None else None,
+                    "carried_over_from": source.cycle if source is not None else None,
+                    "key_results": [_result_fields(r) for r in results[objective.id]],
+                },
+            )
+        )
+    for result, objective in store.results_owned_elsewhere(session, team_id, user_id):
+        items.append(
+            Item(
+                "key_result_owned",
+                _iso(result.created_at),
+                (user_id, objective.owner_id),
+                {
+                    "cycle": objective.cycle,
+                    "objective": objective.title,
+                    "objective_owner": objective.owner_id,
+                    **_result_fields(result),
+                },
+            )
+        )
+    for update_row, result, objective in store.goal_updates_by(session, team_id, user_id):
+        items.append(
+            Item(
+                "goal_update",
+                _iso(update_row.created_at),
+                (user_id,),
+                {
+                    "cycle": objective.cycle,
+                    "objective": objective.title,
+                    "key_result": result.title,
+                    "value": update_row.value,
+                    "confidence": update_row.confidence,
+                    "note": update_row.note,
+                },
+            )
+        )
+    return items
+
+
+def _result_fields(result: KeyResult) -> dict[str, Any]:
+    return {
+        "key_result": result.title,
+        "owner": result.owner_id,
+        "measure": result.measure,
+        "unit": result.unit,
+        "start": result.start,
+        "target": result.target,
+        "current": result.current,
+        "weight": result.weight,
+    }
+
+
 def _shared_with_subject(
     request: FeedbackRequest, asked: Sequence[FeedbackAsked]
 ) -> list[FeedbackAsked]:
@@ -538,7 +630,7 @@ class WorkspaceKind:
         if self.table == "kudos":  # one taken back holds nothing but its id and giver
             kept = store.kudos_kept()
             where = kept if where is None else where & kept
-        if self.table in ("kudos_recipients", "kudos_values"):
+        if self.table in ("kudos_recipients", "kudos_values", "kudos_goals"):
             kudos = store.table("kudos")
             where = chosen.c.kudos_id.in_(
                 kudos.select().with_only_columns(kudos.c.id).where(kudos.c.team_id == team_id)
@@ -567,6 +659,10 @@ WORKSPACE_TABLES = (
     ("feedback_asked", "feedback_asked"),
     ("conversation_messages", "conversation_messages"),
     ("digests", "digests"),
+    ("goals", "goal_objectives"),
+    ("key_results", "goal_key_results"),
+    ("goal_updates", "goal_updates"),
+    ("kudos_goals", "kudos_goals"),
     ("privacy_audit", "privacy_audit"),
 )
 
@@ -731,6 +827,18 @@ def forget(session: Session, team_id: str, erasure: Erasure, now: datetime) -> E
     counts["feedback requests made (topic erased, closed)"] = made
     counts["feedback requests about them"] = about
     counts["feedback requests asked (answers erased)"] = store.anonymise_asked(
+        session, team_id, user_id
+    )
+    counts["personal and development goals"] = store.delete_personal_goals(
+        session, team_id, user_id
+    )
+    counts["team and company goals they owned, kept for their team"] = store.readdress_goals(
+        session, team_id, user_id
+    )
+    counts["key results they owned in others' goals"] = store.readdress_key_results(
+        session, team_id, user_id
+    )
+    counts["goal updates they wrote (note erased)"] = store.anonymise_goal_updates(
         session, team_id, user_id
     )
     counts["messages they wrote in exchanges"] = store.delete_messages_by(session, team_id, user_id)

@@ -6,6 +6,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.services.kudos_goals import GoalChoice
+from bot.services.slack_limits import SELECT_OPTIONS_MAX
+from bot.services.text import escape, neutralise
 from handlers import ids
 from handlers.blocks.common import (
     MODAL_TITLE_MAX,
@@ -27,15 +30,25 @@ def value_tags(values: Sequence[str]) -> str:
     return " ".join(f"`#{v}`" for v in values)
 
 
+def goal_words(goal_title: str | None) -> str:
+    """` for *Self-serve grows 30%*`: the goal a kudos recognises, as a headline ends."""
+    if not goal_title:
+        return ""
+    return f" for *{neutralise(escape(goal_title))}*"
+
+
 def feed_post(
     giver_id: str,
     recipient_ids: Sequence[str],
     message: str,
     values: Sequence[str],
     quote_url: str | None = None,
+    goal_title: str | None = None,
 ) -> tuple[str, list[Block]]:
     """The recognition channel's post; `message` is already neutralised."""
-    headline = f":tada: <@{giver_id}> gave kudos to {mentions(recipient_ids)}"
+    headline = (
+        f":tada: <@{giver_id}> gave kudos to {mentions(recipient_ids)}{goal_words(goal_title)}"
+    )
     blocks: list[Block] = [section(f"{headline}\n{quote(message)}")]
     footer = _footer(values, quote_url)
     if footer:
@@ -49,10 +62,11 @@ def recipient_dm(
     message: str,
     values: Sequence[str],
     quote_url: str | None = None,
+    goal_title: str | None = None,
 ) -> tuple[str, list[Block]]:
     others = [r for r in recipient_ids]
     who = "you" if len(others) == 1 else f"you and {len(others) - 1} more ({mentions(others)})"
-    headline = f":tada: <@{giver_id}> gave {who} kudos"
+    headline = f":tada: <@{giver_id}> gave {who} kudos{goal_words(goal_title)}"
     blocks: list[Block] = [section(f"{headline}\n{quote(message)}")]
     footer = _footer(values, quote_url)
     if footer:
@@ -127,8 +141,11 @@ def modal(
     initial_users: Sequence[str] = (),
     quote_text: str | None = None,
     quote_url: str | None = None,
+    goals: Sequence[GoalChoice] = (),
 ) -> dict[str, Any]:
-    """`people`: whom the Who picker lists (see `people_picker`); None leaves it to Slack."""
+    """`people`: whom the Who picker lists (see `people_picker`); None leaves it to Slack.
+    `goals`: the chosen recipients' goals the kudos may name; the form asks again for them
+    whenever the recipients change (the Who input dispatches its changes)."""
     recipients_element = people_picker(
         ids.KUDOS_RECIPIENTS_ACTION,
         people=people,
@@ -145,6 +162,7 @@ def modal(
         {
             "type": "input",
             "block_id": ids.KUDOS_RECIPIENTS_BLOCK,
+            "dispatch_action": True,
             "label": plain("Who"),
             "element": recipients_element,
         },
@@ -174,14 +192,39 @@ def modal(
             },
         },
     ]
-    metadata = {"channel": channel_id, "quote_url": quote_url}
+    if goals:
+        several = len({g.owner_id for g in goals}) > 1
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": ids.KUDOS_GOAL_BLOCK,
+                "optional": True,
+                "label": plain("For which goal?"),
+                "hint": plain("One of their public goals of this cycle: recognition of impact."),
+                "element": {
+                    "type": "static_select",
+                    "action_id": ids.KUDOS_GOAL_ACTION,
+                    "placeholder": plain("Pick a goal"),
+                    "options": [
+                        option(g.label(several), str(g.objective_id))
+                        for g in goals[:SELECT_OPTIONS_MAX]
+                    ],
+                },
+            }
+        )
+    metadata = {
+        "channel": channel_id,
+        "quote_url": quote_url,
+        # Kept so that the form, rebuilt when the recipients change, still shows the quote.
+        "quote_text": clip(quote_text, 500) if quote_text is not None else None,
+    }
     return {
         "type": "modal",
         "callback_id": ids.KUDOS_MODAL,
         "title": plain("Give kudos", MODAL_TITLE_MAX),
         "submit": plain("Send", MODAL_TITLE_MAX),
         "close": plain("Cancel", MODAL_TITLE_MAX),
-        "private_metadata": clip(json.dumps(metadata), PRIVATE_METADATA_MAX),
+        "private_metadata": clip(json.dumps(metadata, ensure_ascii=False), PRIVATE_METADATA_MAX),
         "blocks": blocks,
     }
 
