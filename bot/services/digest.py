@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -47,6 +48,7 @@ from bot.services.directory import zone_or_utc
 from bot.services.schedule import local_instant, parse_time, slots_between
 from bot.services.states import CheckinOutcome, EmptyReason, OccurrenceState
 from storage import digest as store
+from storage import goal_checkins as goal_checkin_store
 from storage import org as org_store
 from storage.models import CheckinTemplate
 
@@ -297,7 +299,8 @@ def answer_view(
     if not readable:
         return []
     ids = [row.id for row in readable]
-    values = store.answers(session, ids)
+    goal_notes = goal_checkin_store.notes_of(session, ids)
+    values = _with_goal_notes(store.answers(session, ids), goal_notes)
     replies = store.replies(session, team_id, ids)
     notes = store.named_notes(session, team_id, reader_id, ids)
     views = []
@@ -305,7 +308,9 @@ def answer_view(
         template = found_templates[row.template_id]
         shown = [
             (str(question["text"]), words)
-            for question, words in answer_words(template.questions, values.get(row.id, {}))
+            for question, words in answer_words(
+                template.questions, values.get(row.id, {}), reader_id
+            )
         ]
         views.append(
             AnswerView(
@@ -323,6 +328,30 @@ def answer_view(
             )
         )
     return views
+
+
+def _with_goal_notes(
+    values: dict[int, dict[str, Any]], notes: dict[tuple[int, int], str]
+) -> dict[int, dict[str, Any]]:
+    """Goals answers with the notes their updates carried (kept in the updates only)."""
+    if not notes:
+        return values
+    found: dict[int, dict[str, Any]] = {}
+    for occurrence_id, answers in values.items():
+        found[occurrence_id] = {
+            question: (
+                [
+                    {**entry, "note": notes.get((occurrence_id, int(entry.get("kr") or 0)), "")}
+                    if isinstance(entry, dict)
+                    else entry
+                    for entry in value
+                ]
+                if isinstance(value, list)
+                else value
+            )
+            for question, value in answers.items()
+        }
+    return found
 
 
 def _manager_of(session: Session, team_id: str, user_id: str) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.services import digest_rules as rules
+from bot.services import goal_checkin
 from bot.services.digest_data import (
     Absent,
     AnswerLine,
@@ -143,23 +144,40 @@ def compute(
     return Built(data, released, met)
 
 
-def summary(questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> str:
+def summary(
+    questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any], reader: str | None = None
+) -> str:
     """The answers on one line each, cut short; View more shows them whole."""
-    parts = [f"{question['text']} {shown}" for question, shown in answer_words(questions, values)]
+    parts = [
+        f"{question['text']} {shown}"
+        for question, shown in answer_words(questions, values, reader)
+    ]
     text = "\n".join(parts)
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
 def answer_words(
-    questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]
+    questions: Sequence[Mapping[str, Any]],
+    values: Mapping[str, Any],
+    reader: str | None = None,
 ) -> list[tuple[Mapping[str, Any], str]]:
     """(question, its answer in words) for each answered question but the upward note: a yes/no
-    blocker reads as what blocks (its detail, or "blocked (no details given)"), never "yes"."""
+    blocker reads as what blocks (its detail, or "blocked (no details given)"), never "yes"; a
+    goals answer is a line per key result `reader` may read (None: the member's own)."""
     found = []
     for question in questions:
         if question.get("anonymous_allowed") or question["id"] not in values:
             continue
         value = values[question["id"]]
+        if question.get("kind") == "goals":
+            lines = [
+                f"• {goal_checkin.result_line(entry)}"
+                for entry in goal_checkin.entries(value)
+                if goal_checkin.visible(entry, reader)
+            ]
+            if lines:
+                found.append((question, "\n".join(lines)))
+            continue
         if question.get("kind") == "yes_no" and question.get("blocker"):
             said = rules.blocker_text("yes_no", value, values.get(detail_id(question["id"])))
             value = said if said is not None else "no"
@@ -262,6 +280,7 @@ def _answers(
                 summary=summary(
                     inputs.templates[latest.template_id].questions,
                     inputs.answers.get(latest.id, {}),
+                    inputs.manager_id,
                 ),
                 replied=any(r.id in replied for r in mine),
                 occurrence_ids=[r.id for r in mine],
