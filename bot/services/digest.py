@@ -15,7 +15,7 @@ get neither the notes nor their count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.services import digest_compute
 from bot.services import digest_rules as rules
 from bot.services.digest_compute import (
     DigestInputs,
@@ -44,11 +45,14 @@ from bot.services.digest_data import (
     TalkTo,
     TemplateLine,
 )
+from bot.services.digest_goals import GoalInputs
 from bot.services.directory import zone_or_utc
+from bot.services.goal_cycles import CycleKind, cycle_of
 from bot.services.schedule import local_instant, parse_time, slots_between
 from bot.services.states import CheckinOutcome, EmptyReason, OccurrenceState
 from storage import digest as store
 from storage import goal_checkins as goal_checkin_store
+from storage import goal_digest as goal_store
 from storage import org as org_store
 from storage.models import CheckinTemplate
 
@@ -94,12 +98,24 @@ def build(
     anonymity_min: int,
     week_start: date | None = None,
     release: bool = False,
+    goal_cycle: CycleKind = "quarter",
+    stale_days: int = 14,
 ) -> Built:
     """The digest of the week starting `week_start` (default: the covered week at `now`).
 
     `release`: this digest is being sent, so anonymous notes may be released in it.
+    `goal_cycle`, `stale_days`: PULSEBOT_GOAL_CYCLE and PULSEBOT_GOAL_STALE_DAYS.
     """
-    inputs = load(session, team_id, manager_id, now, zone=zone, week_start=week_start)
+    inputs = load(
+        session,
+        team_id,
+        manager_id,
+        now,
+        zone=zone,
+        week_start=week_start,
+        goal_cycle=goal_cycle,
+        stale_days=stale_days,
+    )
     return compute(inputs, now, anonymity_min=anonymity_min, release=release)
 
 
@@ -111,6 +127,8 @@ def load(
     *,
     zone: ZoneInfo,
     week_start: date | None = None,
+    goal_cycle: CycleKind = "quarter",
+    stale_days: int = 14,
 ) -> DigestInputs:
     """Every row the digest of that week needs, in the same statements whatever the team's size:
     each statement binds the ids the earlier ones found, and reads no more than `compute` uses."""
@@ -141,12 +159,17 @@ def load(
     blocker_questions = sorted(
         {q["id"] for t in owned for q in t.questions if q.get("blocker")}
     )
+    # A goals answer says whether the check-in updated any key result: "no goal update for two
+    # check-ins" may reach back past last week, so older weeks' are read too.
+    goal_questions = sorted(
+        {q["id"] for t in templates.values() for q in t.questions if q.get("kind") == "goals"}
+    )
     shown_from = week - timedelta(days=7)
     answered = [r for r in rows if r.state == OccurrenceState.ANSWERED]
     answers = store.answers(
         session,
         [r.id for r in answered if r.local_date < shown_from],
-        sorted({*pulse_questions, *blocker_questions}),
+        sorted({*pulse_questions, *blocker_questions, *goal_questions}),
         whole=[r.id for r in answered if r.local_date >= shown_from],
     )
     answered_owned = [r.id for r in answered if r.local_date >= week and r.template_id in owned_ids]
@@ -169,6 +192,18 @@ def load(
     subtree_answers = store.pulse_answers(
         session, [r.id for r in subtree if r.outcome == CheckinOutcome.ANSWERED], pulse_questions
     )
+    goals = _goal_inputs(
+        session,
+        team_id,
+        manager_id,
+        report_ids,
+        below,
+        kudos_ids=digest_compute.week_kudos(kudos, week, zone),
+        week=week,
+        zone=zone,
+        kind=goal_cycle,
+        stale_days=stale_days,
+    )
     return DigestInputs(
         manager_id=manager_id,
         week=week,
@@ -186,6 +221,42 @@ def load(
         subtree_answers=subtree_answers,
         notes_window=window,
         notes_answerers=frozenset(notes_answerers),
+        goals=goals,
+    )
+
+
+def _goal_inputs(
+    session: Session,
+    team_id: str,
+    manager_id: str,
+    report_ids: Sequence[str],
+    below: Mapping[str, str],
+    *,
+    kudos_ids: Collection[int],
+    week: date,
+    zone: ZoneInfo,
+    kind: CycleKind,
+    stale_days: int,
+) -> GoalInputs:
+    """The team's goals of the cycle holding the covered week's Sunday, each key result's
+    latest update as of the week's start and within it, and the goals the week's kudos named:
+    four statements."""
+    cycle = cycle_of(week + timedelta(days=6), kind)
+    start, end = rules.week_bounds(week, zone)
+    objectives = goal_store.objectives(
+        session, team_id, cycle.name, [manager_id, *report_ids], report_ids
+    )
+    results = goal_store.results(session, [o.id for o in objectives])
+    before, during = goal_store.latest_updates(session, [r.id for r in results], start, end)
+    return GoalInputs(
+        cycle=cycle.name,
+        objectives=objectives,
+        results=results,
+        before=before,
+        during=during,
+        kudos=goal_store.kudos_goals(session, sorted(kudos_ids)),
+        chain_below=frozenset({*report_ids, *below}),
+        stale_days=stale_days,
     )
 
 
@@ -387,6 +458,8 @@ def preview(
     anonymity_min: int,
     weekday: str = "mon",
     at: time = time(9, 0),
+    goal_cycle: CycleKind = "quarter",
+    stale_days: int = 14,
 ) -> DigestPreview:
     """The covered week's digest as sent, or the coming one, without anonymous notes.
 
@@ -397,7 +470,15 @@ def preview(
         sent = DigestData.from_json(row.content).without_anonymous()
         return DigestPreview(sent, sent_at=row.created_at)
     built = build(
-        session, team_id, manager_id, now, zone=zone, anonymity_min=anonymity_min, week_start=week
+        session,
+        team_id,
+        manager_id,
+        now,
+        zone=zone,
+        anonymity_min=anonymity_min,
+        week_start=week,
+        goal_cycle=goal_cycle,
+        stale_days=stale_days,
     )
     if built.data.empty_reason == EmptyReason.NO_REPORTS:
         raise NotAManager()

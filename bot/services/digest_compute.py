@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.services import digest_goals, goal_checkin
 from bot.services import digest_rules as rules
-from bot.services import goal_checkin
 from bot.services.digest_data import (
     Absent,
     AnswerLine,
@@ -80,6 +80,7 @@ class DigestInputs:
     # the covered week (only direct reports count).
     notes_window: date | None = None
     notes_answerers: frozenset[str] = frozenset()
+    goals: digest_goals.GoalInputs | None = None  # None: goals were not read
 
 
 def team_of(
@@ -134,10 +135,38 @@ def compute(
     _pulse(data, pulses, team, week, week_rows, inputs.answers, pulse_ids, answered)
     data.chart = _chart(weeks, rows, outcome, pulses, team)
     data.blockers, blocked_last_week = _blockers(rows, inputs.answers, templates, owned_ids, weeks)
-    data.talk_to = _talk_to(team, weeks, person_weeks, pulses, data.blockers, blocked_last_week)
+    goals = digest_goals.compute(
+        inputs.goals,
+        manager_id=inputs.manager_id,
+        reports=data.reports,
+        week=week,
+        zone=inputs.zone,
+    )
+    data.goals_cycle, data.goals_expected = goals.cycle, goals.expected
+    data.goals, data.goal_flags, data.goal_stale = goals.lines, goals.flags, goals.stale
+    goal_checkins = digest_goals.goal_checkins(
+        [r for r in rows if r.user_id in goals.owners],
+        outcome,
+        inputs.answers,
+        {t.id: _goals_question(t.questions) for t in templates.values()},
+        week + timedelta(days=6),
+    )
+    data.talk_to = _talk_to(
+        team,
+        weeks,
+        person_weeks,
+        pulses,
+        data.blockers,
+        blocked_last_week,
+        goals.off_track_twice,
+        goal_checkins,
+    )
     data.participation = _participation(inputs.owned, rows, outcome, week)
     _answers(data, inputs, week_rows, owned_ids, pulses)
     _kudos(data, inputs.kudos, week, inputs.zone, now)
+    data.kudos_by_goal = digest_goals.kudos_by_goal(
+        inputs.goals, inputs.manager_id, week_kudos(inputs.kudos, week, inputs.zone)
+    )
     released, met = _notes(data, inputs, sending=release)
     data.skip_level = _skip_level(inputs, pulse_ids, anonymity_min)
     data.empty_reason = _empty_reason(data, week_rows, owns_checkins=bool(inputs.owned))
@@ -188,6 +217,17 @@ def answer_words(
 
 
 # ----- pieces -----------------------------------------------------------------------------------
+
+
+def week_kudos(received: Iterable[KudosRow], week: date, zone: ZoneInfo) -> set[int]:
+    """The ids of the kudos given in the covered week (in the manager's zone)."""
+    start, end = rules.week_bounds(week, zone)
+    return {k.kudos_id for k in received if start <= k.created_at < end}
+
+
+def _goals_question(questions: Sequence[Mapping[str, Any]]) -> str | None:
+    found = goal_checkin.question_of(questions)
+    return str(found["id"]) if found is not None else None
 
 
 def _kudos(
@@ -469,6 +509,8 @@ def _talk_to(
     pulses: dict[tuple[str, date], float],
     blockers: list[Blocker],
     blocked_last_week: set[str],
+    off_track_twice: Mapping[str, list[str]] | None = None,
+    goal_checkins: Mapping[str, list[rules.GoalCheckin]] | None = None,
 ) -> list[TalkTo]:
     blocked_now = {b.user_id for b in blockers}
     found = []
@@ -478,6 +520,8 @@ def _talk_to(
             weeks=[person_weeks.get((user_id, w)) for w in weeks],
             blocker_now=user_id in blocked_now,
             blocker_last_week=user_id in blocked_last_week,
+            off_track_twice=(off_track_twice or {}).get(user_id, ()),
+            goal_checkins=(goal_checkins or {}).get(user_id, ()),
         )
         why = rules.reasons(history)
         if why:
