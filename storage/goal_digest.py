@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import KeyResult, KeyResultUpdate, KudosGoal, Objective
@@ -66,25 +66,22 @@ class KudosGoalRow:
     visibility: str
 
 
-def objectives(
-    session: Session,
-    team_id: str,
-    cycle: str,
-    owners: Sequence[str],
-    result_owners: Sequence[str],
-) -> list[ObjectiveRow]:
-    """The cycle's team objectives of `owners`, and every objective of the cycle holding a key
-    result one of `result_owners` owns; by the (team, cycle, kind) and (team, owner) indexes."""
-    if not owners and not result_owners:
-        return []
+def _goals_statement() -> Any:
+    """The cycle's team objectives of some owners and every objective of the cycle holding a
+    key result one of some people owns, each with its key results (none: one row, no result);
+    by the (team, cycle, kind) and (team, owner) indexes. Built once, bound per call."""
     holding = select(KeyResult.objective_id).where(
-        KeyResult.team_id == team_id, KeyResult.owner_id.in_(list(result_owners))
+        KeyResult.team_id == bindparam("team"),
+        KeyResult.owner_id.in_(bindparam("result_owners", expanding=True)),
     )
     chosen = or_(
-        and_(Objective.kind == _TEAM_KIND, Objective.owner_id.in_(list(owners))),
+        and_(
+            Objective.kind == _TEAM_KIND,
+            Objective.owner_id.in_(bindparam("owners", expanding=True)),
+        ),
         Objective.id.in_(holding),
     )
-    rows = session.execute(
+    return (
         select(
             Objective.id,
             Objective.title,
@@ -94,21 +91,7 @@ def objectives(
             Objective.state,
             Objective.created_at,
             Objective.closed_at,
-        )
-        .where(Objective.team_id == team_id, Objective.cycle == cycle, chosen)
-        .order_by(Objective.id)
-    )
-    return [ObjectiveRow(*row) for row in rows]
-
-
-def results(session: Session, objective_ids: Sequence[int]) -> list[ResultRow]:
-    """The key results of these objectives, in each objective's order."""
-    if not objective_ids:
-        return []
-    rows = session.execute(
-        select(
             KeyResult.id,
-            KeyResult.objective_id,
             KeyResult.title,
             KeyResult.owner_id,
             KeyResult.measure,
@@ -118,25 +101,56 @@ def results(session: Session, objective_ids: Sequence[int]) -> list[ResultRow]:
             KeyResult.weight,
             KeyResult.created_at,
         )
-        .where(KeyResult.objective_id.in_(sorted(set(objective_ids))))
-        .order_by(KeyResult.objective_id, KeyResult.position, KeyResult.id)
+        .outerjoin(KeyResult, KeyResult.objective_id == Objective.id)
+        .where(Objective.team_id == bindparam("team"), Objective.cycle == bindparam("cycle"))
+        .where(chosen)
+        .order_by(Objective.id, KeyResult.position, KeyResult.id)
     )
-    return [_result(tuple(row)) for row in rows]
+
+
+_GOALS = _goals_statement()
+
+
+def objectives_and_results(
+    session: Session,
+    team_id: str,
+    cycle: str,
+    owners: Sequence[str],
+    result_owners: Sequence[str],
+) -> tuple[list[ObjectiveRow], list[ResultRow]]:
+    """The cycle's team objectives of `owners` and every objective of the cycle holding a key
+    result one of `result_owners` owns, and their key results, in one statement."""
+    if not owners and not result_owners:
+        return [], []
+    rows = session.execute(
+        _GOALS,
+        {
+            "team": team_id,
+            "cycle": cycle,
+            "owners": sorted(set(owners)),
+            "result_owners": sorted(set(result_owners)),
+        },
+    )
+    objectives: dict[int, ObjectiveRow] = {}
+    results: list[ResultRow] = []
+    for row in rows:
+        values = tuple(row)
+        if values[0] not in objectives:
+            objectives[values[0]] = ObjectiveRow(*values[:8])
+        if values[8] is not None:
+            results.append(_result((values[8], values[0], *values[9:])))
+    return list(objectives.values()), results
 
 
 def _result(values: tuple[Any, ...]) -> ResultRow:
     return ResultRow(*values)
 
 
-def latest_updates(
-    session: Session, result_ids: Sequence[int], before: datetime, end: datetime
-) -> tuple[dict[int, UpdateRow], dict[int, UpdateRow]]:
-    """({result: its latest update before `before`}, {result: its latest in [before, end)}),
-    in one statement: a window over the (key result, created) index, two rows a result at
-    most, however many weeks of updates it has."""
-    if not result_ids:
-        return {}, {}
-    earlier = case((KeyResultUpdate.created_at < before, 1), else_=0)
+def _latest_statement() -> Any:
+    """Each result's newest update before `before` and newest in [before, end): a window over
+    the (key result, created) index. Built once, bound per call (building it costs more than
+    running it)."""
+    earlier = case((KeyResultUpdate.created_at < bindparam("before"), 1), else_=0)
     ranked = (
         select(
             KeyResultUpdate.key_result_id,
@@ -154,21 +168,34 @@ def latest_updates(
             .label("rank"),
         )
         .where(
-            KeyResultUpdate.key_result_id.in_(sorted(set(result_ids))),
-            KeyResultUpdate.created_at < end,
+            KeyResultUpdate.key_result_id.in_(bindparam("ids", expanding=True)),
+            KeyResultUpdate.created_at < bindparam("end"),
         )
         .subquery()
     )
+    return select(
+        ranked.c.key_result_id,
+        ranked.c.value,
+        ranked.c.confidence,
+        ranked.c.note,
+        ranked.c.created_at,
+        ranked.c.occurrence_id,
+        ranked.c.earlier,
+    ).where(ranked.c.rank == 1)
+
+
+_LATEST = _latest_statement()
+
+
+def latest_updates(
+    session: Session, result_ids: Sequence[int], before: datetime, end: datetime
+) -> tuple[dict[int, UpdateRow], dict[int, UpdateRow]]:
+    """({result: its latest update before `before`}, {result: its latest in [before, end)}),
+    in one statement, two rows a result at most however many weeks of updates it has."""
+    if not result_ids:
+        return {}, {}
     rows = session.execute(
-        select(
-            ranked.c.key_result_id,
-            ranked.c.value,
-            ranked.c.confidence,
-            ranked.c.note,
-            ranked.c.created_at,
-            ranked.c.occurrence_id,
-            ranked.c.earlier,
-        ).where(ranked.c.rank == 1)
+        _LATEST, {"ids": sorted(set(result_ids)), "before": before, "end": end}
     )
     before_rows: dict[int, UpdateRow] = {}
     during: dict[int, UpdateRow] = {}

@@ -240,13 +240,12 @@ def _goal_inputs(
 ) -> GoalInputs:
     """The team's goals of the cycle holding the covered week's Sunday, each key result's
     latest update as of the week's start and within it, and the goals the week's kudos named:
-    four statements."""
+    three statements."""
     cycle = cycle_of(week + timedelta(days=6), kind)
     start, end = rules.week_bounds(week, zone)
-    objectives = goal_store.objectives(
+    objectives, results = goal_store.objectives_and_results(
         session, team_id, cycle.name, [manager_id, *report_ids], report_ids
     )
-    results = goal_store.results(session, [o.id for o in objectives])
     before, during = goal_store.latest_updates(session, [r.id for r in results], start, end)
     return GoalInputs(
         cycle=cycle.name,
