@@ -250,8 +250,8 @@ def test_the_section_as_a_manager_reads_it() -> None:
         '• Self-serve MRR (<@UANN>, Self-serve grows 30%): *at risk*, 60% of the way: "vendor '
         'late"',
         "*Not updated lately*",
-        "• Pricing page live (<@UBOB>, Self-serve grows 30%): on track, 0% of the way · no update "
-        "for 62 days",
+        "• Pricing page live (<@UBOB>, Self-serve grows 30%): on track, not done · no update for "
+        "62 days",
     ]
 
 

@@ -112,6 +112,7 @@ class GoalFlag:
     progress: float
     note: str = ""
     stale_days: int | None = None  # days without an update, when stale
+    milestone: bool = False  # done or not: no share of the way to tell
 
 
 @dataclass

@@ -141,6 +141,7 @@ def compute(
                 round(goal_progress.progress(numbers), 4),
                 last.note if last else "",
                 (end - since).days if stale and since is not None else None,
+                numbers.measure == Measure.MILESTONE,
             )
             if status != Confidence.ON_TRACK:
                 section.flags.append(flag)

@@ -350,7 +350,8 @@ def _flag_line(flag: GoalFlag) -> str:
     """ "• Self-serve MRR (<@U2>, Self-serve grows 30%): at risk, 40% of the way: "two deals
     slipped"", with how long it went without an update when it did."""
     line = f"• {escape(flag.title)} ({mention(flag.user_id)}, {escape(flag.objective)}): "
-    line += f"{_status_words(flag.status)}, {round(flag.progress * 100)}% of the way"
+    way = ("done" if flag.progress >= 1 else "not done") if flag.milestone else None
+    line += f"{_status_words(flag.status)}, {way or f'{round(flag.progress * 100)}% of the way'}"
     if flag.note.strip():
         line += f': "{escape(clip(" ".join(flag.note.split()), 300))}"'
     if flag.stale_days is not None:
