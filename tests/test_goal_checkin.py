@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services import checkins, goal_checkin, template_text, templates
+from bot.services import checkins, digest, goal_checkin, template_text, templates
 from bot.services.checkins import AnswersInvalid
 from bot.services.goal_checkin import Asked, Owned
 from bot.services.goal_cycles import parse
@@ -492,3 +493,9 @@ def test_the_answer_and_its_updates_are_one_write_and_a_replay_changes_nothing(
     [row] = session.scalars(select(KeyResultUpdate)).all()
     assert (row.occurrence_id, row.value, row.confidence) == (occurrence_id, 112_000, "at_risk")
     assert session.get(KeyResult, mrr).current == 112_000  # type: ignore[union-attr]
+    # View more reads the answer as given, with the note its update keeps.
+    [view] = digest.answer_view(session, TEAM, "UANA", [occurrence_id], ZoneInfo("UTC"))
+    assert view.answers[-1] == (
+        GOALS_TEXT,
+        '• Self-serve MRR 100,000 → 112,000 USD (40%, at risk): "slipped"',
+    )
