@@ -90,25 +90,30 @@ def compute(
             by_objective[result.objective_id].append(result)
     team_objectives = [o for o in shown.values() if o.kind == _TEAM_KIND and o.owner_id in owners]
 
-    def at_end(result: ResultRow) -> ResultNumbers:
-        return _numbers(result, goals.during.get(result.id) or goals.before.get(result.id))
-
-    def at_start(result: ResultRow) -> ResultNumbers | None:
-        if result.created_at >= start:
-            return None
-        return _numbers(result, goals.before.get(result.id))
+    # Each result judged once at each instant, whichever lines and rules read it.
+    at_end: dict[int, ResultNumbers] = {}
+    status_end: dict[int, Confidence] = {}
+    at_start: dict[int, ResultNumbers | None] = {}
+    for results in by_objective.values():
+        for result in results:
+            last = goals.during.get(result.id) or goals.before.get(result.id)
+            at_end[result.id] = numbers = _numbers(result, last)
+            status_end[result.id] = goal_progress.status(numbers, cycle, sunday)
+            at_start[result.id] = (
+                _numbers(result, goals.before.get(result.id)) if result.created_at < start else None
+            )
 
     for objective in sorted(team_objectives, key=lambda o: (o.owner_id != manager_id, o.id)):
         mine = by_objective.get(objective.id, [])
-        now_numbers = [at_end(r) for r in mine]
-        before_numbers = [n for r in mine if (n := at_start(r)) is not None]
-        progress = goal_progress.objective_progress(now_numbers)
+        progress = goal_progress.objective_progress([at_end[r.id] for r in mine])
         before = (
-            goal_progress.objective_progress(before_numbers)
+            goal_progress.objective_progress(
+                [n for r in mine if (n := at_start[r.id]) is not None]
+            )
             if objective.created_at < start
             else None
         )
-        status = goal_progress.objective_status(now_numbers, cycle, sunday)
+        status = goal_progress.worst(status_end[r.id] for r in mine)
         section.lines.append(
             GoalLine(
                 objective.id,
@@ -127,8 +132,7 @@ def compute(
         for result in mine:
             if objective_id not in team_ids and result.owner_id not in team:
                 continue  # another team's key result in an objective a report serves
-            numbers = at_end(result)
-            status = goal_progress.status(numbers, cycle, sunday)
+            numbers, status = at_end[result.id], status_end[result.id]
             last = goals.during.get(result.id) or goals.before.get(result.id)
             stale = goal_progress.is_stale(numbers, end, goals.stale_days)
             since = numbers.last_update_at or numbers.created_at
@@ -147,11 +151,9 @@ def compute(
                 section.flags.append(flag)
             elif stale:
                 section.stale.append(flag)
-            if result.owner_id in team:
-                earlier = at_start(result)
-                before_status = (
-                    goal_progress.status(earlier, cycle, sunday_before).value if earlier else None
-                )
+            earlier = at_start[result.id]
+            if result.owner_id in team and status == Confidence.OFF_TRACK and earlier is not None:
+                before_status = goal_progress.status(earlier, cycle, sunday_before).value
                 if rules.off_track_twice(status.value, before_status):
                     section.off_track_twice.setdefault(result.owner_id, []).append(result.title)
     section.flags.sort(key=lambda f: (f.status != Confidence.OFF_TRACK, f.user_id, f.result_id))
