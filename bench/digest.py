@@ -4,8 +4,12 @@
                                      [--database URL] [--growth]
 
 Seeds, with bulk inserts, a 3-level org tree (one head, VPs, team managers; `--managers` people
-with reports in all), one weekly check-in per manager for their direct reports, `--weeks` weeks
-of answered check-ins (a few missed or away) and kudos; then builds every manager's digest for
+with reports in all), one weekly check-in per manager for their direct reports (with a goals
+question), `--weeks` weeks of answered check-ins (a few missed or away) and kudos, and goals: a
+team objective per manager, a personal one per employee (one in five private), 3 key results
+per employee and the last 12 weeks of their updates, written by the check-ins that carried
+them (one answer in five moves nothing), one kudos in five naming a goal; then builds every
+manager's digest for
 the last week (`bot.services.digest.build`, as the minute job does, without writing) and draws
 every chart. Prints the time for all digests' data (goal < 10 s), all charts (goal < 60 s) and
 the peak RSS (goal < 300 MB). `--growth` first runs a tenth of the company, to show how the
@@ -22,6 +26,18 @@ From 1,000 employees (100 managers) to 10,000 (1,000) the data time grows x9.8 o
 x9.2 on PostgreSQL: linear in the number of managers, the same per digest (4.6 -> 4.5 ms,
 7.7 -> 7.0 ms), as the statements per digest are a constant number of index range scans.
 The head of the company's digest (10,000 people below, skip-level) takes about 0.4-1 s of it.
+
+With goals (the Goals section, its two rules of whom to talk to, kudos by goal: three more
+statements per digest), on 2026-12-03, on the same 2 cores shared with other work and several
+times slower that day than above (the unchanged code's own figures show it):
+`python bench/digest.py --employees 10000 --managers 1000 --weeks 13` (13 weeks, not 52, to
+spare the shared machine; the digest reads 8), 30k key results, 254k updates, SQLite:
+
+    without goals (main)  all digests' data 17.2 s (17.2 ms each), charts 79.8 s, RSS 153 MB
+    with goals            all digests' data 25.6 s (25.6 ms each), charts 80.8 s, RSS 184 MB
+
+Goals add about half to the data time (CPU time per digest, the same database: 17.5 -> 26.6
+ms), the charts nothing; at the speed of the figures above that is about 7 s for all digests.
 """
 
 from __future__ import annotations
@@ -48,7 +64,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from bot.services import digest, digest_chart  # noqa: E402
-from bot.services.templates import DEFAULT_QUESTIONS  # noqa: E402
+from bot.services.templates import DEFAULT_QUESTIONS, GOALS_TEXT  # noqa: E402
 from storage.engine import make_engine, make_session_factory, unit_of_work  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -57,9 +73,13 @@ from storage.models import (  # noqa: E402
     CheckinOccurrence,
     CheckinTemplate,
     DirectoryUser,
+    KeyResult,
+    KeyResultUpdate,
     Kudos,
+    KudosGoal,
     KudosRecipient,
     KudosValue,
+    Objective,
     OrgEdge,
 )
 
@@ -67,8 +87,13 @@ TEAM = "T0TEAM"
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "Europe/London")
 CHUNK = 20_000
 LAST_MONDAY = date(2031, 3, 3)  # the covered week; years ahead, like the tests
-QUESTIONS = [q.to_dict() for q in DEFAULT_QUESTIONS]
+QUESTIONS = [
+    *(q.to_dict() for q in DEFAULT_QUESTIONS),
+    {"id": "goals", "text": GOALS_TEXT, "kind": "goals", "required": False},
+]
 VALUES = ("teamwork", "ownership", "customers", "craft")
+GOAL_WEEKS = 12  # weeks of key-result updates, the last ones of the history
+CYCLE = "2031-Q1"  # holds LAST_MONDAY's week
 
 
 def main() -> None:
@@ -108,7 +133,8 @@ def run(url: str, employees: int, managers: int, weeks: int) -> tuple[float, flo
     print(
         f"{url.split(':')[0]}: {employees} employees, {len(manager_ids)} managers (3 levels), "
         f"{weeks} weeks: {counts['occurrences']} check-ins, {counts['answers']} answers, "
-        f"{counts['kudos']} kudos seeded in {seeded:.1f} s"
+        f"{counts['kudos']} kudos, {counts['key_results']} key results with "
+        f"{counts['updates']} updates over {min(weeks, GOAL_WEEKS)} weeks seeded in {seeded:.1f} s"
     )
     now = datetime.combine(LAST_MONDAY + timedelta(days=7), clock_time(21), tzinfo=UTC)
     gc.collect()
@@ -150,6 +176,14 @@ def run(url: str, employees: int, managers: int, weeks: int) -> tuple[float, flo
         f"  largest team: {len(example.reports)} reports, {example.people_answered} of "
         f"{example.people_prompted} answered, {len(example.skip_level)} skip-level lines"
     )
+    talk = [r for d in built for t in d.talk_to for r in t.reasons]
+    print(
+        f"  goals: {sum(len(d.goals) for d in built)} objective lines, "
+        f"{sum(len(d.goal_flags) for d in built)} key results at risk or off track, "
+        f"{sum(len(d.goal_stale) for d in built)} stale; whom to talk to: "
+        f"{sum('off track two weeks' in r for r in talk)} off track two weeks running, "
+        f"{sum('no goal update' in r for r in talk)} with no goal update"
+    )
     return data_seconds, chart_seconds
 
 
@@ -171,7 +205,7 @@ def seed(
     reports: dict[str, list[str]] = {}
     for user_id, boss in manager_of.items():
         reports.setdefault(boss, []).append(user_id)
-    counts = {"occurrences": 0, "answers": 0, "kudos": 0}
+    counts = {"occurrences": 0, "answers": 0, "kudos": 0, "key_results": 0, "updates": 0}
     with unit_of_work(factory) as session:
         _bulk(
             session,
@@ -249,12 +283,14 @@ def seed(
             ),
         )
     members = list(manager_of.items())
+    results = _seed_goals(factory, reports, members, created)
+    counts["key_results"] = sum(len(r) for r in results.values())
     first_monday = LAST_MONDAY - timedelta(weeks=weeks - 1)
     next_id = 1
     for week in range(weeks):
         friday = first_monday + timedelta(weeks=week, days=4)
         at = datetime(friday.year, friday.month, friday.day, 15, tzinfo=UTC)
-        occurrences, answers = [], []
+        occurrences, answers, updates = [], [], []
         for user_id, boss in members:
             roll = rng.random()
             state = "away" if roll < 0.03 else "missed" if roll < 0.12 else "answered"
@@ -278,6 +314,39 @@ def seed(
                     "updated_at": at,
                 }
             )
+            if state == "answered" and weeks - week <= GOAL_WEEKS:
+                # A goals answer, and the updates it wrote (one in five moves nothing).
+                moved = rng.random() >= 0.2
+                lines = []
+                for kr_id, target in results[user_id]:
+                    pace = 0.4 + 0.6 * (kr_id * 7 % 10) / 10  # some lag, some lead
+                    done = (GOAL_WEEKS - (weeks - week)) / GOAL_WEEKS
+                    value = round(target * done * pace, 1)
+                    lines.append(
+                        {"kr": kr_id, "title": f"KR {kr_id}", "after": value if moved else None}
+                    )
+                    if moved:
+                        updates.append(
+                            {
+                                "team_id": TEAM,
+                                "key_result_id": kr_id,
+                                "value": value,
+                                "confidence": rng.choice(CONFIDENCES),
+                                "note": "two deals slipped" if rng.random() < 0.1 else "",
+                                "author_id": user_id,
+                                "occurrence_id": next_id,
+                                "request_key": None,
+                                "created_at": at + timedelta(hours=1),
+                            }
+                        )
+                answers.append(
+                    {
+                        "occurrence_id": next_id,
+                        "question_id": "goals",
+                        "team_id": TEAM,
+                        "value": lines,
+                    }
+                )
             if state == "answered":
                 blocker = "Waiting on review" if rng.random() < 0.1 else "none"
                 for question_id, value in (
@@ -298,9 +367,11 @@ def seed(
         with unit_of_work(factory) as session:
             _bulk(session, CheckinOccurrence, occurrences)
             _bulk(session, CheckinAnswer, answers)
+            _bulk(session, KeyResultUpdate, updates)
         counts["occurrences"] += len(occurrences)
         counts["answers"] += len(answers)
-        kudos, recipients, values = [], [], []
+        counts["updates"] += len(updates)
+        kudos, recipients, values, named = [], [], [], []
         for n in range(len(everyone) // 5):
             kudos_id = counts["kudos"] + n + 1
             giver, receiver = rng.sample(everyone, 2)
@@ -319,12 +390,102 @@ def seed(
             )
             recipients.append({"kudos_id": kudos_id, "recipient_id": receiver})
             values.append({"kudos_id": kudos_id, "value": rng.choice(VALUES)})
+            if receiver in results and rng.random() < 0.2:  # names one of the recipient's goals
+                named.append({"kudos_id": kudos_id, "objective_id": _personal_goal(receiver)})
         with unit_of_work(factory) as session:
             _bulk(session, Kudos, kudos)
             _bulk(session, KudosRecipient, recipients)
             _bulk(session, KudosValue, values)
+            _bulk(session, KudosGoal, named)
         counts["kudos"] += len(kudos)
     return [(m, zone[m]) for m in sorted(reports)], counts
+
+
+CONFIDENCES = ("on_track",) * 7 + ("at_risk",) * 2 + ("off_track",)
+_GOAL_IDS: dict[str, int] = {}
+
+
+def _personal_goal(user_id: str) -> int:
+    return _GOAL_IDS[user_id]
+
+
+def _seed_goals(
+    factory: Any, reports: dict[str, list[str]], members: list[tuple[str, str]], created: datetime
+) -> dict[str, list[tuple[int, float]]]:
+    """A team objective per manager and a personal one per employee (one in five private);
+    each employee owns 3 key results: one in their manager's team objective, two in their own.
+    Returns {employee: [(key result id, target)]}."""
+    objectives, results = [], []
+    team_goal: dict[str, int] = {}
+    for index, boss in enumerate(sorted(reports), 1):
+        team_goal[boss] = index
+        objectives.append(_objective(index, boss, f"Team goal of {boss}", "team", created))
+    next_goal = len(team_goal) + 1
+    owned: dict[str, list[tuple[int, float]]] = {}
+    next_kr = 1
+    for position, (user_id, boss) in enumerate(members):
+        personal = next_goal
+        next_goal += 1
+        _GOAL_IDS[user_id] = personal
+        visibility = "private" if position % 5 == 0 else "public"
+        objectives.append(
+            _objective(personal, user_id, f"Grow {user_id}", "personal", created, visibility)
+        )
+        owned[user_id] = []
+        for n, objective_id in enumerate((team_goal[boss], personal, personal)):
+            target = float(10 ** (n + 1))
+            results.append(
+                {
+                    "id": next_kr,
+                    "team_id": TEAM,
+                    "objective_id": objective_id,
+                    "title": f"{user_id} result {n}",
+                    "owner_id": user_id,
+                    "measure": "number",
+                    "unit": "",
+                    "start": 0.0,
+                    "target": target,
+                    "current": 0.0,
+                    "weight": 1.0,
+                    "position": position * 3 + n,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            owned[user_id].append((next_kr, target))
+            next_kr += 1
+    with unit_of_work(factory) as session:
+        _bulk(session, Objective, objectives)
+        _bulk(session, KeyResult, results)
+    return owned
+
+
+def _objective(
+    objective_id: int,
+    owner: str,
+    title: str,
+    kind: str,
+    created: datetime,
+    visibility: str = "public",
+) -> dict[str, Any]:
+    return {
+        "id": objective_id,
+        "team_id": TEAM,
+        "cycle": CYCLE,
+        "title": title,
+        "owner_id": owner,
+        "kind": kind,
+        "parent_id": None,
+        "visibility": visibility,
+        "state": "active",
+        "outcome": None,
+        "score": None,
+        "carried_from_id": None,
+        "created_by": "cli",
+        "created_at": created,
+        "updated_at": created,
+        "closed_at": None,
+    }
 
 
 def _analyze(engine: Any) -> None:

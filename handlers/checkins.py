@@ -117,6 +117,8 @@ def on_answers(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bo
                 now,
                 anonymous=anonymous,
                 anonymity_min=deps.settings.anonymity_min,
+                goal_cycle=deps.settings.goal_cycle,
+                goals_shown=blocks.goals_from_metadata(view.get("private_metadata")),
             )
             notify.enqueue_answer(session, submitted, now)
     except service.AnswersInvalid as invalid:
@@ -243,6 +245,9 @@ def _open_answer_modal(
             minimum = deps.settings.anonymity_min
             manager_id = service.upward_manager(session, team_id, user_id, due.template.owner_id)
             offered = service.anonymity_offered(session, team_id, manager_id, minimum)
+            goals = service.goals_asked(
+                session, team_id, user_id, due.template, now, deps.settings.goal_cycle
+            )
     except CheckinUnavailable as unavailable:
         if clicked is not None and unavailable.occurrence is not None:
             _show_late_click(deps, unavailable, clicked, now)
@@ -257,6 +262,7 @@ def _open_answer_modal(
             readers=blocks.Readers(due.template.owner_id, manager_id, due.template.channel_id),
             anonymity_min=None if offered else minimum,
             release_after=minimum,
+            goals=goals,
         )
     return open_view(client, trigger_id, view)
 

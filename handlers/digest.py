@@ -111,6 +111,8 @@ def open_digest(deps: Deps, client: WebClient, team_id: str, user_id: str, trigg
                 anonymity_min=deps.settings.anonymity_min,
                 weekday=deps.settings.digest_weekday,
                 at=deps.settings.digest_time,
+                goal_cycle=deps.settings.goal_cycle,
+                stale_days=deps.settings.goal_stale_days,
             )
             view = blocks.preview_modal(data)
         except service.NotAManager:

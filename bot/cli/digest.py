@@ -226,4 +226,4 @@ def _digest_settings() -> DigestSettings:
 
 
 def _policy(settings: DigestSettings) -> DigestPolicy:
-    return DigestPolicy(settings.digest_weekday, settings.digest_time, settings.anonymity_min)
+    return DigestPolicy.from_settings(settings)

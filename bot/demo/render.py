@@ -41,6 +41,7 @@ EMOJI = {
     "bar_chart": "📊",
     "chart_with_upwards_trend": "📈",
     "chart_with_downwards_trend": "📉",
+    "dart": "🎯",
     "busts_in_silhouette": "👥",
     "bust_in_silhouette": "👤",
     "raised_hands": "🙌",

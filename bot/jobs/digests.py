@@ -26,7 +26,8 @@ from bot.notify import digest as notify
 from bot.services import digest as service
 from bot.services import digest_chart
 from bot.services import digest_rules as rules
-from bot.settings import Settings
+from bot.services.goal_cycles import CycleKind
+from bot.settings import DigestSettings
 from handlers.blocks import digest as blocks
 from storage import checkins as checkin_store
 from storage import digest as store
@@ -40,10 +41,18 @@ class DigestPolicy:
     weekday: str = "mon"
     at: time = time(9, 0)
     anonymity_min: int = 3
+    goal_cycle: CycleKind = "quarter"
+    goal_stale_days: int = 14
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DigestPolicy:
-        return cls(settings.digest_weekday, settings.digest_time, settings.anonymity_min)
+    def from_settings(cls, settings: DigestSettings) -> DigestPolicy:
+        return cls(
+            settings.digest_weekday,
+            settings.digest_time,
+            settings.anonymity_min,
+            settings.goal_cycle,
+            settings.goal_stale_days,
+        )
 
 
 @dataclass
@@ -203,4 +212,6 @@ def _build(
         anonymity_min=policy.anonymity_min,
         week_start=datetime.fromisoformat(item.week_start).date(),
         release=release,
+        goal_cycle=policy.goal_cycle,
+        stale_days=policy.goal_stale_days,
     )

@@ -126,6 +126,7 @@ def enqueue_answer(session: Session, submitted: Submitted, now: datetime) -> lis
             occurrence.local_date,
             submitted.answers,
             upward_text=reader.note if reader and reader.in_answers else None,
+            reader_id=template.owner_id,
         )
         rows.append(
             _post_to_reader(

@@ -18,8 +18,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.services import goal_checkin
 from bot.services.digest_rules import iso_week
 from bot.services.directory import Person, people, zone_or_utc
+from bot.services.goal_cycles import CycleKind
 from bot.services.schedule import Slot, next_slot, parse_duration, parse_time, slots_between
 from bot.services.slack_limits import TEXT_MAX
 from bot.services.states import CheckinUnavailableReason, OccurrenceState
@@ -44,6 +46,7 @@ __all__ = [
     "due_reminders",
     "due_snoozes",
     "end_ooo",
+    "goals_asked",
     "open_checkin",
     "parse_command",
     "pending_for",
@@ -391,6 +394,21 @@ def open_checkin(
     return _with_templates(session, [row])[0]
 
 
+def goals_asked(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    template: TemplateDef,
+    now: datetime,
+    goal_cycle: CycleKind,
+) -> goal_checkin.Owned | None:
+    """What the form's goals question asks this member (None: the template has none)."""
+    if goal_checkin.question_of(template.questions) is None:
+        return None
+    today = _today(session, team_id, user_id, now)
+    return goal_checkin.owned_by(session, team_id, user_id, today, goal_cycle)
+
+
 def submit(
     session: Session,
     team_id: str,
@@ -401,19 +419,42 @@ def submit(
     *,
     anonymous: bool = False,
     anonymity_min: int = 1,
+    goal_cycle: CycleKind = "quarter",
+    goals_shown: Mapping[str, Any] | None = None,
 ) -> Submitted:
     """Validate and store the answers; raises AnswersInvalid or CheckinUnavailable.
 
     Upward feedback (the question that allows anonymity) is not stored with the answers: named,
     it is kept with its author and released at once; anonymous, it is kept with no author and
     no occurrence, so nothing links it back, and waits for a digest that may release it.
+
+    A goals question's answer writes its key-result updates here, in the answer's transaction:
+    each is unique with the occurrence, and a replay finds the occurrence answered before it
+    writes anything (`goal_checkin`). `goals_shown`: what the form was pre-filled with.
     """
     row = _own_occurrence(session, team_id, user_id, occurrence_id, for_update=True)
     _ensure_open(session, row, now)
     template = store.get_template(session, team_id, row.template_id)
     assert template is not None
     definition = definition_from_row(template)
-    values = validate_answers(definition.questions, raw_answers)
+    goals = goal_checkin.question_of(definition.questions)
+    errors: dict[str, str] = {}
+    try:
+        values = validate_answers(definition.questions, raw_answers)
+    except AnswersInvalid as invalid:
+        errors.update(invalid.errors)
+        values = {}
+    owned: goal_checkin.Owned | None = None
+    changes: list[goal_checkin.Change] = []
+    if goals is not None:
+        today = _today(session, team_id, user_id, now)
+        owned = goal_checkin.owned_by(session, team_id, user_id, today, goal_cycle)
+        changes, goal_errors = goal_checkin.validate(
+            goals.id, owned, raw_answers.get(goals.id), goals_shown
+        )
+        errors.update(goal_errors)
+    if errors:
+        raise AnswersInvalid(errors)
     upward = next((q for q in definition.questions if q.upward), None)
     manager_id = org_store.manager_of(session, team_id, user_id) or definition.owner_id
     if (
@@ -450,6 +491,11 @@ def submit(
             CheckinUnavailableReason.ANSWERED, "This check-in was already submitted."
         )
     upward_text = values.pop(upward.id, None) if upward is not None else None
+    shown: dict[str, Any] = {}
+    if goals is not None and owned is not None and owned.asked:
+        values[goals.id], shown[goals.id] = goal_checkin.record(
+            session, owned, changes, author_id=user_id, occurrence_id=row.id, now=now
+        )
     store.save_answers(session, team_id, row.id, values)
     is_anonymous = bool(anonymous and upward_text)
     if upward_text and manager_id != user_id:
@@ -471,7 +517,11 @@ def submit(
     return Submitted(
         occurrence=Occurrence.from_row(row),
         template=definition,
-        answers=[(q, values[q.id]) for q in form_questions(definition.questions) if q.id in values],
+        answers=[
+            (q, shown.get(q.id, values[q.id]))
+            for q in form_questions(definition.questions)
+            if q.id in values
+        ],
         upward_text=upward_text,
         upward_anonymous=is_anonymous,
         manager_id=manager_id,
@@ -640,6 +690,8 @@ def validate_answers(questions: Sequence[Question], raw: Mapping[str, Any]) -> d
     errors: dict[str, str] = {}
     asked = form_questions(questions)
     for question in asked:
+        if question.kind == "goals":
+            continue  # the key results it asks about are the member's: `goal_checkin.validate`
         value = raw.get(question.id)
         if isinstance(value, str):
             value = value.strip()

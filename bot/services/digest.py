@@ -15,13 +15,15 @@ get neither the notes nor their count.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.services import digest_compute
 from bot.services import digest_rules as rules
 from bot.services.digest_compute import (
     DigestInputs,
@@ -43,10 +45,14 @@ from bot.services.digest_data import (
     TalkTo,
     TemplateLine,
 )
+from bot.services.digest_goals import GoalInputs
 from bot.services.directory import zone_or_utc
+from bot.services.goal_cycles import CycleKind, cycle_of
 from bot.services.schedule import local_instant, parse_time, slots_between
 from bot.services.states import CheckinOutcome, EmptyReason, OccurrenceState
 from storage import digest as store
+from storage import goal_checkins as goal_checkin_store
+from storage import goal_digest as goal_store
 from storage import org as org_store
 from storage.models import CheckinTemplate
 
@@ -92,12 +98,24 @@ def build(
     anonymity_min: int,
     week_start: date | None = None,
     release: bool = False,
+    goal_cycle: CycleKind = "quarter",
+    stale_days: int = 14,
 ) -> Built:
     """The digest of the week starting `week_start` (default: the covered week at `now`).
 
     `release`: this digest is being sent, so anonymous notes may be released in it.
+    `goal_cycle`, `stale_days`: PULSEBOT_GOAL_CYCLE and PULSEBOT_GOAL_STALE_DAYS.
     """
-    inputs = load(session, team_id, manager_id, now, zone=zone, week_start=week_start)
+    inputs = load(
+        session,
+        team_id,
+        manager_id,
+        now,
+        zone=zone,
+        week_start=week_start,
+        goal_cycle=goal_cycle,
+        stale_days=stale_days,
+    )
     return compute(inputs, now, anonymity_min=anonymity_min, release=release)
 
 
@@ -109,6 +127,8 @@ def load(
     *,
     zone: ZoneInfo,
     week_start: date | None = None,
+    goal_cycle: CycleKind = "quarter",
+    stale_days: int = 14,
 ) -> DigestInputs:
     """Every row the digest of that week needs, in the same statements whatever the team's size:
     each statement binds the ids the earlier ones found, and reads no more than `compute` uses."""
@@ -139,12 +159,17 @@ def load(
     blocker_questions = sorted(
         {q["id"] for t in owned for q in t.questions if q.get("blocker")}
     )
+    # A goals answer says whether the check-in updated any key result: "no goal update for two
+    # check-ins" may reach back past last week, so older weeks' are read too.
+    goal_questions = sorted(
+        {q["id"] for t in templates.values() for q in t.questions if q.get("kind") == "goals"}
+    )
     shown_from = week - timedelta(days=7)
     answered = [r for r in rows if r.state == OccurrenceState.ANSWERED]
     answers = store.answers(
         session,
         [r.id for r in answered if r.local_date < shown_from],
-        sorted({*pulse_questions, *blocker_questions}),
+        sorted({*pulse_questions, *blocker_questions, *goal_questions}),
         whole=[r.id for r in answered if r.local_date >= shown_from],
     )
     answered_owned = [r.id for r in answered if r.local_date >= week and r.template_id in owned_ids]
@@ -167,6 +192,18 @@ def load(
     subtree_answers = store.pulse_answers(
         session, [r.id for r in subtree if r.outcome == CheckinOutcome.ANSWERED], pulse_questions
     )
+    goals = _goal_inputs(
+        session,
+        team_id,
+        manager_id,
+        report_ids,
+        below,
+        kudos_ids=digest_compute.week_kudos(kudos, week, zone),
+        week=week,
+        zone=zone,
+        kind=goal_cycle,
+        stale_days=stale_days,
+    )
     return DigestInputs(
         manager_id=manager_id,
         week=week,
@@ -184,6 +221,41 @@ def load(
         subtree_answers=subtree_answers,
         notes_window=window,
         notes_answerers=frozenset(notes_answerers),
+        goals=goals,
+    )
+
+
+def _goal_inputs(
+    session: Session,
+    team_id: str,
+    manager_id: str,
+    report_ids: Sequence[str],
+    below: Mapping[str, str],
+    *,
+    kudos_ids: Collection[int],
+    week: date,
+    zone: ZoneInfo,
+    kind: CycleKind,
+    stale_days: int,
+) -> GoalInputs:
+    """The team's goals of the cycle holding the covered week's Sunday, each key result's
+    latest update as of the week's start and within it, and the goals the week's kudos named:
+    three statements."""
+    cycle = cycle_of(week + timedelta(days=6), kind)
+    start, end = rules.week_bounds(week, zone)
+    objectives, results = goal_store.objectives_and_results(
+        session, team_id, cycle.name, [manager_id, *report_ids], report_ids
+    )
+    before, during = goal_store.latest_updates(session, [r.id for r in results], start, end)
+    return GoalInputs(
+        cycle=cycle.name,
+        objectives=objectives,
+        results=results,
+        before=before,
+        during=during,
+        kudos=goal_store.kudos_goals(session, sorted(kudos_ids)),
+        chain_below=frozenset({*report_ids, *below}),
+        stale_days=stale_days,
     )
 
 
@@ -297,7 +369,8 @@ def answer_view(
     if not readable:
         return []
     ids = [row.id for row in readable]
-    values = store.answers(session, ids)
+    goal_notes = goal_checkin_store.notes_of(session, ids)
+    values = _with_goal_notes(store.answers(session, ids), goal_notes)
     replies = store.replies(session, team_id, ids)
     notes = store.named_notes(session, team_id, reader_id, ids)
     views = []
@@ -305,7 +378,9 @@ def answer_view(
         template = found_templates[row.template_id]
         shown = [
             (str(question["text"]), words)
-            for question, words in answer_words(template.questions, values.get(row.id, {}))
+            for question, words in answer_words(
+                template.questions, values.get(row.id, {}), reader_id
+            )
         ]
         views.append(
             AnswerView(
@@ -323,6 +398,30 @@ def answer_view(
             )
         )
     return views
+
+
+def _with_goal_notes(
+    values: dict[int, dict[str, Any]], notes: dict[tuple[int, int], str]
+) -> dict[int, dict[str, Any]]:
+    """Goals answers with the notes their updates carried (kept in the updates only)."""
+    if not notes:
+        return values
+    found: dict[int, dict[str, Any]] = {}
+    for occurrence_id, answers in values.items():
+        found[occurrence_id] = {
+            question: (
+                [
+                    {**entry, "note": notes.get((occurrence_id, int(entry.get("kr") or 0)), "")}
+                    if isinstance(entry, dict)
+                    else entry
+                    for entry in value
+                ]
+                if isinstance(value, list)
+                else value
+            )
+            for question, value in answers.items()
+        }
+    return found
 
 
 def _manager_of(session: Session, team_id: str, user_id: str) -> str | None:
@@ -358,6 +457,8 @@ def preview(
     anonymity_min: int,
     weekday: str = "mon",
     at: time = time(9, 0),
+    goal_cycle: CycleKind = "quarter",
+    stale_days: int = 14,
 ) -> DigestPreview:
     """The covered week's digest as sent, or the coming one, without anonymous notes.
 
@@ -368,7 +469,15 @@ def preview(
         sent = DigestData.from_json(row.content).without_anonymous()
         return DigestPreview(sent, sent_at=row.created_at)
     built = build(
-        session, team_id, manager_id, now, zone=zone, anonymity_min=anonymity_min, week_start=week
+        session,
+        team_id,
+        manager_id,
+        now,
+        zone=zone,
+        anonymity_min=anonymity_min,
+        week_start=week,
+        goal_cycle=goal_cycle,
+        stale_days=stale_days,
     )
     if built.data.empty_reason == EmptyReason.NO_REPORTS:
         raise NotAManager()

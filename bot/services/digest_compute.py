@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.services import digest_goals, goal_checkin
 from bot.services import digest_rules as rules
 from bot.services.digest_data import (
     Absent,
@@ -79,6 +80,7 @@ class DigestInputs:
     # the covered week (only direct reports count).
     notes_window: date | None = None
     notes_answerers: frozenset[str] = frozenset()
+    goals: digest_goals.GoalInputs | None = None  # None: goals were not read
 
 
 def team_of(
@@ -133,33 +135,78 @@ def compute(
     _pulse(data, pulses, team, week, week_rows, inputs.answers, pulse_ids, answered)
     data.chart = _chart(weeks, rows, outcome, pulses, team)
     data.blockers, blocked_last_week = _blockers(rows, inputs.answers, templates, owned_ids, weeks)
-    data.talk_to = _talk_to(team, weeks, person_weeks, pulses, data.blockers, blocked_last_week)
+    goals = digest_goals.compute(
+        inputs.goals,
+        manager_id=inputs.manager_id,
+        reports=data.reports,
+        week=week,
+        zone=inputs.zone,
+    )
+    data.goals_cycle, data.goals_expected = goals.cycle, goals.expected
+    data.goals, data.goal_flags, data.goal_stale = goals.lines, goals.flags, goals.stale
+    goal_checkins = digest_goals.goal_checkins(
+        [r for r in rows if r.user_id in goals.owners],
+        outcome,
+        inputs.answers,
+        {t.id: _goals_question(t.questions) for t in templates.values()},
+        week + timedelta(days=6),
+    )
+    data.talk_to = _talk_to(
+        team,
+        weeks,
+        person_weeks,
+        pulses,
+        data.blockers,
+        blocked_last_week,
+        goals.off_track_twice,
+        goal_checkins,
+    )
     data.participation = _participation(inputs.owned, rows, outcome, week)
     _answers(data, inputs, week_rows, owned_ids, pulses)
     _kudos(data, inputs.kudos, week, inputs.zone, now)
+    data.kudos_by_goal = digest_goals.kudos_by_goal(
+        inputs.goals, inputs.manager_id, week_kudos(inputs.kudos, week, inputs.zone)
+    )
     released, met = _notes(data, inputs, sending=release)
     data.skip_level = _skip_level(inputs, pulse_ids, anonymity_min)
     data.empty_reason = _empty_reason(data, week_rows, owns_checkins=bool(inputs.owned))
     return Built(data, released, met)
 
 
-def summary(questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]) -> str:
+def summary(
+    questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any], reader: str | None = None
+) -> str:
     """The answers on one line each, cut short; View more shows them whole."""
-    parts = [f"{question['text']} {shown}" for question, shown in answer_words(questions, values)]
+    parts = [
+        f"{question['text']} {shown}"
+        for question, shown in answer_words(questions, values, reader)
+    ]
     text = "\n".join(parts)
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
 def answer_words(
-    questions: Sequence[Mapping[str, Any]], values: Mapping[str, Any]
+    questions: Sequence[Mapping[str, Any]],
+    values: Mapping[str, Any],
+    reader: str | None = None,
 ) -> list[tuple[Mapping[str, Any], str]]:
     """(question, its answer in words) for each answered question but the upward note: a yes/no
-    blocker reads as what blocks (its detail, or "blocked (no details given)"), never "yes"."""
+    blocker reads as what blocks (its detail, or "blocked (no details given)"), never "yes"; a
+    goals answer is a line per key result `reader` may read (None: the member's own)."""
     found = []
     for question in questions:
         if question.get("anonymous_allowed") or question["id"] not in values:
             continue
         value = values[question["id"]]
+        if question.get("kind") == "goals":
+            lines = [
+                f"• {goal_checkin.result_line(entry)}"
+                for entry in goal_checkin.entries(value)
+                if goal_checkin.visible(entry, reader)
+            ]
+            if lines:
+                found.append((question, "\n".join(lines)))
+            continue
         if question.get("kind") == "yes_no" and question.get("blocker"):
             said = rules.blocker_text("yes_no", value, values.get(detail_id(question["id"])))
             value = said if said is not None else "no"
@@ -170,6 +217,17 @@ def answer_words(
 
 
 # ----- pieces -----------------------------------------------------------------------------------
+
+
+def week_kudos(received: Iterable[KudosRow], week: date, zone: ZoneInfo) -> set[int]:
+    """The ids of the kudos given in the covered week (in the manager's zone)."""
+    start, end = rules.week_bounds(week, zone)
+    return {k.kudos_id for k in received if start <= k.created_at < end}
+
+
+def _goals_question(questions: Sequence[Mapping[str, Any]]) -> str | None:
+    found = goal_checkin.question_of(questions)
+    return str(found["id"]) if found is not None else None
 
 
 def _kudos(
@@ -262,6 +320,7 @@ def _answers(
                 summary=summary(
                     inputs.templates[latest.template_id].questions,
                     inputs.answers.get(latest.id, {}),
+                    inputs.manager_id,
                 ),
                 replied=any(r.id in replied for r in mine),
                 occurrence_ids=[r.id for r in mine],
@@ -450,6 +509,8 @@ def _talk_to(
     pulses: dict[tuple[str, date], float],
     blockers: list[Blocker],
     blocked_last_week: set[str],
+    off_track_twice: Mapping[str, list[str]] | None = None,
+    goal_checkins: Mapping[str, list[rules.GoalCheckin]] | None = None,
 ) -> list[TalkTo]:
     blocked_now = {b.user_id for b in blockers}
     found = []
@@ -459,6 +520,8 @@ def _talk_to(
             weeks=[person_weeks.get((user_id, w)) for w in weeks],
             blocker_now=user_id in blocked_now,
             blocker_last_week=user_id in blocked_last_week,
+            off_track_twice=(off_track_twice or {}).get(user_id, ()),
+            goal_checkins=(goal_checkins or {}).get(user_id, ()),
         )
         why = rules.reasons(history)
         if why:

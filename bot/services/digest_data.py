@@ -87,6 +87,35 @@ class ChartWeek:
 
 
 @dataclass
+class GoalLine:
+    """A team objective as the covered week ended: progress, its change over the week, the
+    share of the cycle elapsed (what it should have by then) and its status."""
+
+    objective_id: int
+    title: str
+    user_id: str  # its owner (named so, as every person in a stored digest is)
+    progress: float | None  # None: it has no key results
+    change: float | None  # percentage points since the week before; None: new this week
+    expected: float  # 0..1
+    status: str | None  # on_track | at_risk | off_track; None with no key results
+
+
+@dataclass
+class GoalFlag:
+    """A key result at risk, off track or stale at the week's end, with its owner's last note."""
+
+    result_id: int
+    title: str
+    objective: str
+    user_id: str  # the key result's owner
+    status: str
+    progress: float
+    note: str = ""
+    stale_days: int | None = None  # days without an update, when stale
+    milestone: bool = False  # done or not: no share of the way to tell
+
+
+@dataclass
 class DigestData:
     manager_id: str
     iso_week: str
@@ -122,10 +151,19 @@ class DigestData:
     kudos: int = 0  # received by the team, one per person thanked
     value_tags: int = 0
     kudos_by_value: list[tuple[str, int]] = field(default_factory=list)
+    kudos_by_goal: list[tuple[str, int]] = field(default_factory=list)  # (objective, kudos)
     no_kudos: list[str] = field(default_factory=list)
     replied: int = 0  # answers (check-ins, not people) the manager replied to
     skip_level: list[SkipLine] = field(default_factory=list)
     chart: list[ChartWeek] = field(default_factory=list)
+    # Goals, as the covered week ended: the cycle, the share of it elapsed, the team objectives,
+    # the key results at risk or off track, and the stale ones. `goals_cycle` empty: the team
+    # has no goals in the cycle, and the digest has no Goals section.
+    goals_cycle: str = ""
+    goals_expected: float | None = None
+    goals: list[GoalLine] = field(default_factory=list)
+    goal_flags: list[GoalFlag] = field(default_factory=list)
+    goal_stale: list[GoalFlag] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -157,6 +195,9 @@ class DigestData:
             "answers": AnswerLine,
             "skip_level": SkipLine,
             "chart": ChartWeek,
+            "goals": GoalLine,
+            "goal_flags": GoalFlag,
+            "goal_stale": GoalFlag,
         }
         known = {f.name for f in fields(cls)}
         values = {name: value for name, value in data.items() if name in known}
@@ -168,6 +209,7 @@ class DigestData:
             ]
         values["named_notes"] = [tuple(n) for n in data.get("named_notes") or []]
         values["kudos_by_value"] = [tuple(k) for k in data.get("kudos_by_value") or []]
+        values["kudos_by_goal"] = [tuple(k) for k in data.get("kudos_by_goal") or []]
         if data.get("empty_reason") is not None:
             values["empty_reason"] = EmptyReason(data["empty_reason"])
         return cls(**values)

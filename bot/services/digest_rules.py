@@ -225,6 +225,16 @@ def asked(outcome: CheckinOutcome | None) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class GoalCheckin:
+    """One of a person's check-ins that carries a goals question: how it went, how many key
+    results its goals question asked them about and how many they updated."""
+
+    outcome: CheckinOutcome
+    asked: int = 0
+    updated: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class PersonWeeks:
     """One person's history, oldest week first, the covered week last (HISTORY_WEEKS long)."""
 
@@ -232,6 +242,33 @@ class PersonWeeks:
     weeks: Sequence[CheckinOutcome | None]  # each week as `week_outcome` counts it
     blocker_now: bool  # reported a blocker this week
     blocker_last_week: bool  # reported one the week before
+    # Their key results off track at the end of the covered week and of the week before.
+    off_track_twice: Sequence[str] = ()
+    # Their check-ins with a goals question, oldest first, up to the covered week's end.
+    goal_checkins: Sequence[GoalCheckin] = ()
+
+
+OFF_TRACK = "off_track"  # goal_progress.Confidence's word, as stored digests keep it
+
+
+def off_track_twice(now: str | None, before: str | None) -> bool:
+    """Off track at the end of the covered week and of the week before: not one bad week, a
+    key result that stays down (a result that did not exist a week ago has no `before`)."""
+    return now == OFF_TRACK and before == OFF_TRACK
+
+
+
+def no_goal_update(checkins: Sequence[GoalCheckin]) -> bool:
+    """The person answered their last two check-ins that ask about goals, was asked about key
+    results in both, and updated none: the form was clicked through.
+
+    Check-ins they were away for are passed over (never asked); one skipped, missed or still
+    open breaks the run (the silent-week rules speak for those, and an open one may yet carry
+    an update). A check-in that asked about no key result (they owned none then) is no sign."""
+    counted = [c for c in checkins if c.outcome != CheckinOutcome.AWAY][-2:]
+    return len(counted) == 2 and all(
+        c.outcome == CheckinOutcome.ANSWERED and c.asked > 0 and c.updated == 0 for c in counted
+    )
 
 
 def reasons(history: PersonWeeks) -> list[str]:
@@ -267,6 +304,11 @@ def reasons(history: PersonWeeks) -> list[str]:
             found.append(f"no answer two weeks running ({counted[-2]}, then {this_week})")
     if history.blocker_now and history.blocker_last_week:
         found.append("a blocker still open from last week")
+    if history.off_track_twice:
+        titles = ", ".join(history.off_track_twice)
+        found.append(f"off track two weeks running: {titles}")
+    if no_goal_update(history.goal_checkins):
+        found.append("no goal update in their last two check-ins")
     return found
 
 

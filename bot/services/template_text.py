@@ -5,12 +5,15 @@
     [choice: Ship, Learn, Support] Main focus next?
     [yes/no] Anything blocking you?
     [upward] Anything for your manager?
+    [goals] How did your key results move?
 
 `*` at the end makes a question required; `[upward]` is free text that may be anonymous and
 goes to the manager only. `[blocker]`, alone or after a text or yes/no kind
 (`[yes/no] [blocker] Anything blocking you?`), marks a blocker question for the digest; a
 yes/no one also asks "What is blocking you?" beside it. `[manager only]` keeps a question's
 answers out of the team channel (a pulse and an upward note never go there anyway).
+`[goals]` ("Goal updates") asks each member about the key results they own; its words may be
+left out.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.services.templates import Question
+from bot.services.templates import GOALS_TEXT, Question
 
 MAX_QUESTIONS = 25
 BLOCKER_TAG = re.compile(r"\[\s*blocker\s*\]", re.IGNORECASE)
@@ -34,6 +37,8 @@ KINDS = {
     "yesno": "yes_no",
     "choice": "choice",
     "upward": "text",
+    "goals": "goals",
+    "goal updates": "goals",
 }
 
 
@@ -76,8 +81,10 @@ def parse(text: str, existing: Sequence[Question] = ()) -> list[dict[str, Any]]:
         if tag not in KINDS:
             raise QuestionsInvalid(
                 f"Line {number}: `[{tag}]` is not a kind. Use [pulse], [yes/no], "
-                "[choice: A, B], [upward] or nothing for free text."
+                "[choice: A, B], [upward], [goals] or nothing for free text."
             )
+        if not question_text and KINDS[tag] == "goals":
+            question_text = GOALS_TEXT
         if not question_text:
             raise QuestionsInvalid(f"Line {number}: write the question after its kind.")
         kind = KINDS[tag]
@@ -124,6 +131,8 @@ def _line(question: Question) -> str:
         tag = "[pulse] "
     elif question.kind == "yes_no":
         tag = "[yes/no] "
+    elif question.kind == "goals":
+        tag = "[goals] "
     else:
         tag = ""
     if question.blocker:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.orm import Session
 
 from bot.services import org
@@ -31,7 +38,7 @@ from storage.models import CheckinTemplate
 
 ResolveEmail = Callable[[str], str | None]
 
-QuestionKind = Literal["text", "pulse", "choice", "yes_no"]
+QuestionKind = Literal["text", "pulse", "choice", "yes_no", "goals"]
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -45,6 +52,9 @@ MAX_NAME = 80
 MAX_MEMBERS = 2000
 MAX_CLOSE_AFTER = timedelta(days=7)
 DEFAULT_CLOSE_AFTER = "1d"
+# A goals question asks about the member's own key results, so it needs no words of its own:
+# `{id: goals, kind: goals}` is enough.
+GOALS_TEXT = "How did your key results move?"
 
 
 # ----- the plain shapes the rest of the app uses ----------------------------------------------
@@ -54,7 +64,7 @@ DEFAULT_CLOSE_AFTER = "1d"
 class Question:
     id: str
     text: str
-    kind: str  # "text" | "pulse" | "choice" | "yes_no"
+    kind: str  # "text" | "pulse" | "choice" | "yes_no" | "goals"
     required: bool = False
     options: tuple[str, ...] = ()
     anonymous_allowed: bool = False
@@ -225,6 +235,14 @@ class QuestionSpec(_Strict):
     anonymous_allowed: bool = False
     blocker: bool = False
     in_channel: bool | None = None  # None: shared when the kind may be
+
+    @model_validator(mode="before")
+    @classmethod
+    def _goals_text(cls, data: Any) -> Any:
+        """A goals question's text may be left out: the form names each key result anyway."""
+        if isinstance(data, Mapping) and data.get("kind") == "goals" and not data.get("text"):
+            return {**data, "text": GOALS_TEXT}
+        return data
 
     @field_validator("id")
     @classmethod
@@ -618,6 +636,14 @@ def _cross_checks(spec: TemplateSpec) -> list[FieldError]:
             errors.append(
                 FieldError(f"{where}.options", f"options are only for kind: choice, not {q.kind}")
             )
+        if q.kind == "goals" and q.required:
+            errors.append(
+                FieldError(
+                    f"{where}.required",
+                    "a goals question cannot be required: a member who owns no key result has "
+                    "nothing to answer",
+                )
+            )
         if q.blocker and q.kind not in ("text", "yes_no"):
             errors.append(
                 FieldError(f"{where}.blocker", "only a text or yes/no question can be a blocker")
@@ -645,6 +671,10 @@ def _cross_checks(spec: TemplateSpec) -> list[FieldError]:
     if repeated:
         errors.append(
             FieldError("questions", f"ids must be unique; repeated: {', '.join(repeated)}")
+        )
+    if sum(q.kind == "goals" for q in spec.questions) > 1:
+        errors.append(
+            FieldError("questions", "at most one question may be of kind goals: it asks them all")
         )
     if sum(q.anonymous_allowed for q in spec.questions) > 1:
         errors.append(

@@ -24,7 +24,8 @@ DAYS = (
 DM_OPTION = "dm_owner"
 QUESTION_HELP = (
     "One question per line. `*` at the end: required. Start a line with `[pulse]` (1-5), "
-    "`[yes/no]`, `[choice: A, B, C]` or `[upward]` (to the manager only, may be anonymous). "
+    "`[yes/no]`, `[choice: A, B, C]`, `[upward]` (to the manager only, may be anonymous) or "
+    "`[goals]` (goal updates: each member's key results, their value and confidence). "
     "Add `[blocker]` to a text or yes/no question to flag its answers in the weekly digest (a "
     "yes/no one also asks what is blocking). With a team channel, `[manager only]` keeps a "
     "question out of it; a pulse and an upward note never go there."

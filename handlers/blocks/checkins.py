@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.services import goal_checkin
 from bot.services.checkins import slack_date
 from bot.services.digest_rules import NO_DETAILS, blocker_text
+from bot.services.goal_checkin import Asked, Owned
+from bot.services.goal_progress import Confidence, Measure
 from bot.services.slack_limits import (
     BUTTON_TEXT_MAX,
     MESSAGE_BLOCKS_MAX,
@@ -218,16 +221,21 @@ def answer_modal(
     initial: Mapping[str, Any] | None = None,
     anonymity_min: int | None = None,
     release_after: int | None = None,
+    goals: Owned | None = None,
 ) -> dict[str, Any]:
     """One input per question: text, pulse (1-5 with emoji), choice, yes/no (a blocker one with
-    its optional "What is blocking you?" text under it).
+    its optional "What is blocking you?" text under it), and for a goals question three per key
+    result the member owns (`goals`): the value (done or not, for a milestone), the confidence
+    and a note, pre-filled with the last ones, or one line saying they own none.
 
     `readers`: who reads which answer, said under each question when a team channel sees some
     of them (else once, above them all, since one person reads everything). The upward-feedback
     question gets an "anonymous" checkbox under it; `anonymity_min` set means the manager has
     fewer direct reports than that, so the box is replaced by a line saying why there is none.
     `release_after`: the anonymity minimum, said under the box. At most three blocks per
-    question and one above them: 76 for the 25 a template allows, within a modal's 100.
+    question and one above them: 76 for the 25 a template allows, within a modal's 100; a goals
+    question takes the room the others leave, up to `goal_checkin.MAX_ASKED` key results, and
+    says how many more `/goals` updates.
     """
     top = f"{escape(template_name)} · {_day(local_date)}"
     per_question = readers is not None and bool(readers.channel_id) and any(
@@ -236,7 +244,15 @@ def answer_modal(
     if readers is not None and not per_question:
         top += f"\n{readers.everything()}"
     blocks: list[Block] = [context(top)]
-    for question in form_questions(questions):
+    asked = form_questions(questions)
+    for index, question in enumerate(asked):
+        if question.kind == "goals":
+            after = 3 * len(asked[index + 1 :])  # what the questions after it may take
+            readers_line = readers.of(question) if per_question and readers else None
+            blocks += _goal_inputs(
+                question, goals, MODAL_BLOCKS_MAX - len(blocks) - after, readers_line
+            )
+            continue
         if len(blocks) + 3 > MODAL_BLOCKS_MAX:
             break
         field = _question_input(question, (initial or {}).get(question.id))
@@ -256,13 +272,16 @@ def answer_modal(
                     "reports, so a note could point to you. Your note goes with your name."
                 )
             )
+    metadata: dict[str, Any] = {"occurrence_id": occurrence_id}
+    if goals is not None and goals.asked:
+        metadata["goals"] = goal_checkin.baseline(goals)
     return {
         "type": "modal",
         "callback_id": ids.CHECKIN_MODAL,
         "title": plain(template_name or "Check-in", MODAL_TITLE_MAX),
         "submit": plain("Submit", MODAL_TITLE_MAX),
         "close": plain("Later", MODAL_TITLE_MAX),
-        "private_metadata": write_metadata({"occurrence_id": occurrence_id}),
+        "private_metadata": write_metadata(metadata),
         "blocks": blocks,
     }
 
@@ -295,6 +314,9 @@ def read_answers(
     """
     answers: dict[str, Any] = {}
     for question in form_questions(questions):
+        if question.kind == "goals":
+            answers[question.id] = _goal_answers(state_values, question.id)
+            continue
         element = (state_values.get(question_block(question.id)) or {}).get(
             ids.CHECKIN_ANSWER_ACTION
         ) or {}
@@ -321,6 +343,12 @@ def occurrence_from_metadata(private_metadata: str | None) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def goals_from_metadata(private_metadata: str | None) -> dict[str, Any] | None:
+    """What the form's key results were pre-filled with (`goal_checkin.baseline`), if any."""
+    value = read_metadata(private_metadata).get("goals")
+    return value if isinstance(value, dict) else None
+
+
 def question_block(question_id: str) -> str:
     return f"{ids.CHECKIN_QUESTION_BLOCK_PREFIX}{question_id}"
 
@@ -336,10 +364,12 @@ def manager_answers(
     answers: Answers,
     *,
     upward_text: str | None = None,
+    reader_id: str | None = None,
 ) -> tuple[str, list[Block]]:
-    """The owner's DM: every answer, the named upward note if it is for them, and Reply."""
+    """The owner's DM: every answer, the named upward note if it is for them, and Reply. A
+    goals answer is one line per key result, but a private goal's only for its people."""
     title = f":memo: <@{member_id}> answered *{escape(template_name)}* for {_day(local_date)}"
-    lines = _answer_lines(answers, TEXT_ANSWER_MAX)
+    lines = _answer_lines(answers, TEXT_ANSWER_MAX, reader=reader_id)
     tail: list[Block] = []
     if upward_text:
         tail.append(section(f"*For you only:*\n{quote(_safe(upward_text))}"))
@@ -533,15 +563,168 @@ def _never_shared(question: Question) -> bool:
     return question.kind == "pulse" or question.upward
 
 
-def _answer_lines(answers: Answers, limit: int, *, shared_only: bool = False) -> list[str]:
+def _answer_lines(
+    answers: Answers, limit: int, *, shared_only: bool = False, reader: str | None = None
+) -> list[str]:
     """One "*question*\nanswer" per answer; a blocker's detail is read as its question's answer,
-    as the digest reads it, not as an answer of its own."""
+    as the digest reads it, not as an answer of its own. A goals answer is a line per key
+    result `reader` may read (a channel: public goals only); none left, no answer at all."""
     details = {q.detail_of: value for q, value in answers if q.detail_of is not None}
+    lines = []
+    for question, value in answers:
+        if question.detail_of is not None or not (question.shared or not shared_only):
+            continue
+        if question.kind == "goals":
+            shown = goal_lines(value, reader, in_channel=shared_only)
+            if shown:
+                lines.append(f"*{escape(question.text)}*\n{clip(shown, limit)}")
+            continue
+        lines.append(
+            f"*{escape(question.text)}*\n{_shown(question, value, limit, details.get(question.id))}"
+        )
+    return lines
+
+
+def goal_lines(value: Any, reader: str | None = None, *, in_channel: bool = False) -> str:
+    """ "• Self-serve MRR 100,000 → 112,000 USD (40%, at risk): "two deals slipped"", one line
+    per key result of a goals answer that `reader` may read; mrkdwn, pinging no one."""
+    return "\n".join(
+        f"• {_safe(goal_checkin.result_line(entry))}"
+        for entry in goal_checkin.entries(value)
+        if goal_checkin.visible(entry, reader, in_channel=in_channel)
+    )
+
+
+CONFIDENCE_WORDS = (
+    (Confidence.ON_TRACK, ":large_green_circle: On track"),
+    (Confidence.AT_RISK, ":large_yellow_circle: At risk"),
+    (Confidence.OFF_TRACK, ":red_circle: Off track"),
+)
+MILESTONE_WORDS = ((goal_checkin.NOT_DONE, "Not done"), (goal_checkin.DONE, "Done"))
+
+
+def _goal_inputs(
+    question: Question, goals: Owned | None, room: int, readers_line: str | None
+) -> list[Block]:
+    """The goals question: a line naming it (and its readers), then value, confidence and note
+    for each key result that fits in `room` blocks, and how many more `/goals` updates."""
+    head = f"*{escape(question.text)}*"
+    if goals is None or not goals.asked:
+        cycle = f" in {goals.cycle.name}" if goals is not None else ""
+        head += f"\nYou own no active key result{cycle}, so there is nothing to update here."
+        return [context(head + (f"\n{readers_line}" if readers_line else ""))]
+    head += (
+        f" · {goals.cycle.name}\nChange a value or the confidence, or add a note, to update a key "
+        "result; one you leave as it is stays as it is."
+    )
+    if any(a.private_to for a in goals.asked):
+        head += " Private goals are read by their owner's managers only, never in a channel."
+    if readers_line:
+        head += f"\n{readers_line}"
+    fits = max(0, min(len(goals.asked), (room - 2) // 3))
+    blocks: list[Block] = [context(head)]
+    for item in goals.asked[:fits]:
+        blocks += _goal_result_inputs(question.id, item)
+    left = len(goals.asked) - fits + goals.more
+    if left:
+        more = "1 more key result" if left == 1 else f"{left} more key results"
+        blocks.append(context(f"You own {more}: update them with `/goals`."))
+    return blocks
+
+
+def _goal_result_inputs(question_id: str, item: Asked) -> list[Block]:
+    key = goal_checkin.field_id
+    amount = goal_checkin.with_unit
+    pct = f"{round(item.progress * 100)}%"
+    if item.measure == Measure.MILESTONE:
+        options = [option(text, value) for value, text in MILESTONE_WORDS]
+        chosen = options[1] if item.current >= 1 else options[0]
+        value: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": ids.CHECKIN_ANSWER_ACTION,
+            "placeholder": plain("Done?"),
+            "options": options,
+            "initial_option": chosen,
+        }
+        state = "done" if item.current >= 1 else "not done"
+        hint = f"{item.objective_title} · a milestone, {state}"
+    else:
+        value = {
+            "type": "plain_text_input",
+            "action_id": ids.CHECKIN_ANSWER_ACTION,
+            "initial_value": _input_number(item.current),
+            "max_length": 30,
+        }
+        words = goal_checkin.number_words
+        hint = (
+            f"{item.objective_title} · now {amount(words(item.current), item.unit, item.measure)}"
+            f" ({pct}) · from {words(item.start)} to "
+            f"{amount(words(item.target), item.unit, item.measure)}"
+        )
+    confidence: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": ids.CHECKIN_ANSWER_ACTION,
+        "placeholder": plain("How confident are you?"),
+        "options": [option(text, c.value) for c, text in CONFIDENCE_WORDS],
+    }
+    if item.confidence is not None:
+        confidence["initial_option"] = next(
+            o for o in confidence["options"] if o["value"] == item.confidence.value
+        )
+    note: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": ids.CHECKIN_ANSWER_ACTION,
+        "max_length": goal_checkin.NOTE_MAX,
+        "placeholder": plain("What moved it, or what is in the way"),
+    }
     return [
-        f"*{escape(question.text)}*\n{_shown(question, value, limit, details.get(question.id))}"
-        for question, value in answers
-        if question.detail_of is None and (question.shared or not shared_only)
+        {
+            "type": "input",
+            "block_id": question_block(key(question_id, item.result_id, "value")),
+            "optional": True,
+            "label": plain(item.title, LABEL_MAX),
+            "hint": plain(hint, LABEL_MAX),
+            "element": value,
+        },
+        {
+            "type": "input",
+            "block_id": question_block(key(question_id, item.result_id, "confidence")),
+            "optional": True,
+            "label": plain("Confidence"),
+            "element": confidence,
+        },
+        {
+            "type": "input",
+            "block_id": question_block(key(question_id, item.result_id, "note")),
+            "optional": True,
+            "label": plain("Note"),
+            "element": note,
+        },
     ]
+
+
+def _input_number(value: float) -> str:
+    """A value as the input shows it: no thousands separator to misread, no trailing `.0`."""
+    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(value)
+
+
+def _goal_answers(state_values: Mapping[str, Any], question_id: str) -> dict[str, dict[str, Any]]:
+    """The goal inputs of a submitted form: {key result id: {value, confidence, note}}."""
+    prefix = question_block(f"{question_id}.")
+    found: dict[str, dict[str, Any]] = {}
+    for block_id, actions in state_values.items():
+        if not isinstance(block_id, str) or not block_id.startswith(prefix):
+            continue
+        result_id, _, name = block_id[len(prefix) :].partition(".")
+        element = (actions or {}).get(ids.CHECKIN_ANSWER_ACTION) or {}
+        if name not in goal_checkin.FIELDS or not isinstance(element, dict):
+            continue
+        if element.get("selected_option"):
+            given = element["selected_option"].get("value")
+        else:
+            given = element.get("value")
+        found.setdefault(result_id, {})[name] = given
+    return found
 
 
 def _shown(question: Question, value: Any, limit: int, detail: Any = None) -> str:

@@ -23,6 +23,8 @@ from bot.services.digest import (
     DigestData,
     DigestPreview,
 )
+from bot.services.digest_data import GoalFlag, GoalLine
+from bot.services.goal_progress import bar
 from bot.services.states import CheckinOutcome, EmptyReason
 from bot.services.text import escape
 from handlers import ids
@@ -37,6 +39,7 @@ from handlers.blocks.common import (
     quote,
     section,
 )
+from handlers.blocks.common import person as mention
 
 MAX_BLOCKS = 50
 MODAL_BLOCKS = 100
@@ -248,6 +251,7 @@ def _top(data: DigestData, *, chart: bool) -> list[Block]:
         blocks.extend(_talk_to(data))
     if data.blockers:
         blocks.extend(_list(":construction: *Blockers*", [_blocker_line(b) for b in data.blockers]))
+    blocks.extend(goals_section(data))
     if data.participation or data.other_prompted:
         lines = []
         for line in data.participation:
@@ -302,6 +306,63 @@ def _blocker_line(blocker: Blocker) -> str:
     if weeks >= 2:
         age = f"*{age}*"
     return f"• <@{blocker.user_id}>: {said} — {age} ({escape(blocker.template)})"
+
+
+def goals_section(data: DigestData) -> list[Block]:
+    """Goals, after the blockers: each team objective with its bar, its change over the week,
+    the expected pace and its status; then the key results at risk or off track with their
+    owner's note, and the stale ones. None at all for a team with no goals in the cycle: a
+    team that does not use goals is not told so every week."""
+    if not data.goals_cycle:
+        return []
+    expected = round((data.goals_expected or 0) * 100)
+    title = f":dart: *Goals* · {escape(data.goals_cycle)}, {expected}% of the cycle gone"
+    lines = [_goal_line(goal) for goal in data.goals] or ["No team objective this cycle."]
+    if data.goal_flags:
+        lines.append("*At risk or off track*")
+        lines += [_flag_line(flag) for flag in data.goal_flags]
+    if data.goal_stale:
+        lines.append("*Not updated lately*")
+        lines += [_flag_line(flag) for flag in data.goal_stale]
+    if not data.goal_flags and not data.goal_stale:
+        lines.append("Every key result is on track and updated.")
+    return _list(title, lines)
+
+
+def _goal_line(goal: GoalLine) -> str:
+    """ "• *Self-serve grows 30%* (<@U1>): ▓▓▓▓▓░░░░░ 52% · +6 pts this week · expected 45% ·
+    at risk"."""
+    parts = [bar(goal.progress)]
+    if goal.progress is not None:
+        if goal.change is None:
+            parts.append("new this week")
+        elif round(goal.change) == 0:
+            parts.append("no change this week")
+        else:
+            parts.append(f"{goal.change:+.0f} pts this week")
+        parts.append(f"expected {round(goal.expected * 100)}%")
+    if goal.status:
+        parts.append(_status_words(goal.status))
+    return f"• *{escape(goal.title)}* ({mention(goal.user_id)}): " + " · ".join(parts)
+
+
+def _flag_line(flag: GoalFlag) -> str:
+    """ "• Self-serve MRR (<@U2>, Self-serve grows 30%): at risk, 40% of the way: "two deals
+    slipped"", with how long it went without an update when it did."""
+    line = f"• {escape(flag.title)} ({mention(flag.user_id)}, {escape(flag.objective)}): "
+    way = ("done" if flag.progress >= 1 else "not done") if flag.milestone else None
+    line += f"{_status_words(flag.status)}, {way or f'{round(flag.progress * 100)}% of the way'}"
+    if flag.note.strip():
+        line += f': "{escape(clip(" ".join(flag.note.split()), 300))}"'
+    if flag.stale_days is not None:
+        line += f" · no update for {flag.stale_days} days"
+    return line
+
+
+def _status_words(status: str) -> str:
+    return {"on_track": "on track", "at_risk": "*at risk*", "off_track": "*off track*"}.get(
+        status, escape(status)
+    )
 
 
 def _talk_to(data: DigestData) -> list[Block]:
@@ -364,6 +425,10 @@ def _rest(data: DigestData) -> list[Block]:
         )
     else:
         recognition += f"{data.kudos} kudos to your team this week."
+    if data.kudos_by_goal:
+        recognition += "\nFor their goals: " + ", ".join(
+            f"{escape(goal)} {n}" for goal, n in data.kudos_by_goal
+        )
     blocks.append(section(recognition))
     if data.no_kudos:
         blocks.append(context("No kudos for 30 days:"))
