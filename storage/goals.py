@@ -93,7 +93,7 @@ def results_owned_by(
         )
         .order_by(Objective.id, KeyResult.position, KeyResult.id)
     )
-    return [(kr, obj) for kr, obj in rows.tuples()]
+    return [(kr, obj) for kr, obj in rows]
 
 
 def last_updates(session: Session, key_result_ids: Iterable[int]) -> dict[int, KeyResultUpdate]:

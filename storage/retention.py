@@ -22,6 +22,7 @@ from storage.models import (
     Feedback,
     FeedbackAsked,
     FeedbackRequest,
+    KeyResultUpdate,
     Kudos,
     KudosBudget,
     KudosRecipient,
@@ -149,6 +150,31 @@ def blank_kudos(
         session.execute(
             update(Kudos).where(Kudos.id.in_(ids)).values(message=REMOVED, quote_url=None)
         )
+    return len(ids)
+
+
+def blank_goal_notes(
+    session: Session, before: datetime, limit: int, cursor: Cursor | None = None
+) -> int:
+    """The notes written with key-result updates; the value and confidence stay, since a
+    goal's progress and history are read from them."""
+    query = select(KeyResultUpdate.id).where(
+        KeyResultUpdate.created_at < before, KeyResultUpdate.note != ""
+    )
+    ids = _take(session, query, KeyResultUpdate.id, limit, cursor)
+    if ids:
+        session.execute(update(KeyResultUpdate).where(KeyResultUpdate.id.in_(ids)).values(note=""))
+    return len(ids)
+
+
+def delete_goal_updates(session: Session, before: datetime, limit: int) -> int:
+    """Key-result updates older than the cut; a key result keeps its current value."""
+    ids = _ids(
+        session,
+        select(KeyResultUpdate.id).where(KeyResultUpdate.created_at < before).limit(limit),
+    )
+    if ids:
+        session.execute(delete(KeyResultUpdate).where(KeyResultUpdate.id.in_(ids)))
     return len(ids)
 
 

@@ -23,6 +23,7 @@ from bot.services import digest, home
 from bot.services import retention as retention_service
 from bot.services.retention import RetentionPolicy
 from bot.settings import Settings, get_data_settings, get_database_settings, get_settings
+from storage import goals as goal_store
 from storage.engine import unit_of_work
 from storage.models import (
     CheckinAnswer,
@@ -31,7 +32,10 @@ from storage.models import (
     Digest,
     Feedback,
     FeedbackRequest,
+    KeyResult,
+    KeyResultUpdate,
     Kudos,
+    Objective,
     OutboxMessage,
     PrivacyAudit,
     UpwardFeedback,
@@ -302,3 +306,71 @@ def test_retain_by_hand_applies_it_now_and_logs_the_run(
         ).all()
         assert run.actor.startswith("cli") and run.run_key is None and run.finished_at
         assert run.counts["check-ins"] == 4
+
+
+def test_goal_update_notes_go_with_the_text_and_old_updates_with_the_rows(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = datetime(2037, 3, 20, 12, tzinfo=UTC)
+    old, recent = now - timedelta(days=40), now - timedelta(days=2)
+    with unit_of_work(session_factory) as session:
+        objective = Objective(
+            team_id=TEAM,
+            cycle="2037-Q1",
+            title="Ship it",
+            owner_id="UANN",
+            kind="team",
+            visibility="public",
+            state="active",
+            created_by="cli",
+            created_at=old,
+            updated_at=old,
+        )
+        session.add(objective)
+        session.flush()
+        result = KeyResult(
+            team_id=TEAM,
+            objective_id=objective.id,
+            title="Users",
+            owner_id="UANN",
+            measure="number",
+            unit="",
+            start=0,
+            target=100,
+            current=0,
+            weight=1,
+            position=0,
+            created_at=old,
+            updated_at=old,
+        )
+        session.add(result)
+        session.flush()
+        for at, value, note in ((old, 20, "slow start"), (recent, 45, "two launches")):
+            assert goal_store.add_update(
+                session,
+                result,
+                value=value,
+                confidence="on_track",
+                note=note,
+                author_id="UANN",
+                now=at,
+                request_key=f"k{value}",
+            )
+
+    counts = minute.apply_retention(
+        session_factory, now, RetentionPolicy(text_days=30, batch=1), daily=False
+    )
+    assert counts is not None and counts["goal update notes"] == 1
+    with unit_of_work(session_factory) as session:
+        kept = session.execute(
+            select(KeyResultUpdate.value, KeyResultUpdate.note).order_by(KeyResultUpdate.id)
+        ).all()
+    assert [tuple(row) for row in kept] == [(20, ""), (45, "two launches")]
+
+    counts = minute.apply_retention(
+        session_factory, now, RetentionPolicy(row_days=30, batch=1), daily=False
+    )
+    assert counts is not None and counts["goal updates"] == 1
+    with unit_of_work(session_factory) as session:
+        assert session.scalars(select(KeyResultUpdate.value)).all() == [45]
+        assert session.scalar(select(KeyResult.current)) == 45  # the result keeps its value

@@ -62,7 +62,7 @@ def steps(policy: RetentionPolicy, now: datetime) -> list[tuple[str, Step]]:
         text_cut = now - timedelta(days=policy.text_days)
         text_week = iso_week(text_cut.date())
         # One cursor per step that keeps the rows it changed: each run starts afresh.
-        at = [store.Cursor() for _ in range(7)]
+        at = [store.Cursor() for _ in range(8)]
         found += [
             ("answer texts", lambda s: store.delete_text_answers(s, text_cut, limit, at[0])),
             ("notes", lambda s: store.delete_notes(s, text_week, limit)),
@@ -70,6 +70,7 @@ def steps(policy: RetentionPolicy, now: datetime) -> list[tuple[str, Step]]:
             ("kudos messages", lambda s: store.blank_kudos(s, text_cut, limit, at[2])),
             ("request texts", lambda s: store.blank_requests(s, text_cut, limit, at[3])),
             ("exchange messages", lambda s: store.blank_messages(s, text_cut, limit, at[4])),
+            ("goal update notes", lambda s: store.blank_goal_notes(s, text_cut, limit, at[7])),
             ("digest texts", lambda s: strip_digests(s, text_cut, limit, at[6])),
             ("sent message copies", lambda s: store.redact_outbox(s, text_cut, limit, RUN, at[5])),
         ]
@@ -77,6 +78,7 @@ def steps(policy: RetentionPolicy, now: datetime) -> list[tuple[str, Step]]:
         row_cut = now - timedelta(days=policy.row_days)
         row_week, row_day = iso_week(row_cut.date()), row_cut.date()
         found += [
+            ("goal updates", lambda s: store.delete_goal_updates(s, row_cut, limit)),
             ("check-ins", lambda s: store.delete_checkins(s, row_cut, limit)),
             ("kudos", lambda s: store.delete_kudos(s, row_cut, limit)),
             ("kudos budget days", lambda s: store.delete_budget(s, row_day, limit)),
