@@ -45,7 +45,7 @@ from bot.services.goal_access import GoalKind, GoalState
 from bot.services.goal_closing import ClosingDue, ClosingItem
 from bot.services.goal_cycles import parse as cycle
 from bot.services.kudos import KudosDraft
-from bot.services.lifecycle import Departure, Withdrawn
+from bot.services.lifecycle import Departure, GoalsLeft, Withdrawn
 from bot.services.privacy import prepare
 from bot.services.states import (
     AskedState,
@@ -344,6 +344,12 @@ def departure(w: World) -> None:
     lifecycle.withdraw(w.session, left, NOW)
 
 
+def goals_left(w: World) -> None:
+    w.start()
+    left = GoalsLeft("UCHO", [(4, "2037-Q1", "Ship v3")], [("NPS 40", "Happy users", "2037-Q1")])
+    lifecycle.tell_manager_of_goals(w.session, Departure(TEAM, "UANA", 0, [], 0, left), NOW)
+
+
 def closing_items() -> tuple[ClosingItem, ...]:
     """An owner's objectives at the cycle's end: one still active, one closed already."""
     active = ClosingItem(4, "Ship v3", GoalKind.TEAM, GoalState.ACTIVE, "▓▓░░", *[None] * 4)
@@ -541,10 +547,14 @@ CASES: dict[str, Case] = {
         reaction_refused,
         {r"reaction:\w+:refused:\w+:\d{10}": INTERACTIVE},
     ),
-    # A departure changes many people's DMs; nobody asked.
+    # A departure changes many people's DMs, and tells a manager of goals left; nobody asked.
     "lifecycle.withdraw/feedback_requests.withdraw": (
         departure,
         {rf"request:{N}:withdrawn:\w+": BULK},
+    ),
+    "lifecycle.tell_manager_of_goals": (
+        goals_left,
+        {r"goal-owner-left:\w+:\d{4}-\d\d-\d\d": BULK},
     ),
     # A cycle's end: the minute job asks every owner; each Close or Carry over answers a click.
     "goal_closing.enqueue_closing": (cycle_closing, {r"goal-close:\d{4}-Q\d:\w+": BULK}),
