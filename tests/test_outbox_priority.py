@@ -5,11 +5,15 @@ own action overtakes it; what answers a person's action now is interactive. One 
 notify function: it is called as its job or listener calls it, and every row it wrote is read
 back from the outbox, its key matched against the key schemes the case expects, each with the
 priority it must carry. A key nobody expected fails the case too, so a new row has to be placed
-here on purpose.
+here on purpose; and a public function of bot/notify that no case names fails the guard, so a
+new notify function cannot land without its rows' priority pinned.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +23,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import bot.notify
 from bot.delivery import outbox
 from bot.notify import (
     checkins,
@@ -627,3 +632,51 @@ def test_each_notify_function_writes_its_rows_with_the_priority_of_their_key(
         kind = "bulk" if expected[schemes[0]] == BULK else "interactive"
         assert priority == expected[schemes[0]], f"{key} must be {kind}"
     assert set(matched) == set(expected), f"{name} wrote no {set(expected) - set(matched)}"
+
+
+# Public notify functions that write nothing to the outbox, so no case names them.
+WRITES_NOTHING = {
+    "kudos.posts": "builds a kudos' posts before the unit of work; enqueue_posts writes them",
+    "goal_closing.closing_key": "the closing DM's key, which the job looks up",
+    "goal_closing.not_asked": "reads which owners' closing DMs were written",
+}
+
+
+def notify_functions() -> set[str]:
+    """Every public function defined in a bot/notify module, as `module.function`."""
+    found = set()
+    for info in pkgutil.iter_modules(bot.notify.__path__):
+        module = importlib.import_module(f"bot.notify.{info.name}")
+        found |= {
+            f"{info.name}.{name}"
+            for name, function in inspect.getmembers(module, inspect.isfunction)
+            if function.__module__ == module.__name__ and not name.startswith("_")
+        }
+    return found
+
+
+def named(case: str) -> set[str]:
+    """The functions a case's name names: `module.f/g/other.h(qualifier)` names module.f,
+    module.g and other.h; a name without its module is of the module named before it."""
+    names = set()
+    module = ""
+    for part in case.split("/"):
+        part = re.sub(r"\(.*\)$", "", part)
+        if "." in part:
+            module, part = part.split(".")
+        names.add(f"{module}.{part}")
+    return names
+
+
+def test_every_notify_function_that_writes_is_named_by_a_case() -> None:
+    functions = notify_functions()
+    covered = set().union(*map(named, CASES))
+    unpinned = functions - covered - set(WRITES_NOTHING)
+    assert not unpinned, f"no case pins the priority of what {sorted(unpinned)} write"
+    assert covered <= functions, f"cases name no such function: {sorted(covered - functions)}"
+    assert set(WRITES_NOTHING) <= functions, (
+        f"gone, still listed as writing nothing: {sorted(set(WRITES_NOTHING) - functions)}"
+    )
+    assert not covered & set(WRITES_NOTHING), (
+        f"named by a case, yet listed as writing nothing: {sorted(covered & set(WRITES_NOTHING))}"
+    )
