@@ -5,11 +5,15 @@ own action overtakes it; what answers a person's action now is interactive. One 
 notify function: it is called as its job or listener calls it, and every row it wrote is read
 back from the outbox, its key matched against the key schemes the case expects, each with the
 priority it must carry. A key nobody expected fails the case too, so a new row has to be placed
-here on purpose.
+here on purpose; and a public function of bot/notify that no case names fails the guard, so a
+new notify function cannot land without its rows' priority pinned.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -19,6 +23,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import bot.notify
 from bot.delivery import outbox
 from bot.notify import (
     checkins,
@@ -26,19 +31,26 @@ from bot.notify import (
     digest,
     feedback,
     feedback_requests,
+    goal_closing,
+    goals,
     home,
     kudos,
     lifecycle,
     privacy,
+    reactions,
 )
 from bot.services import conversations as threads
 from bot.services import feedback_requests as requests
+from bot.services import reactions as reacting
 from bot.services import templates
 from bot.services.checkins import Due, Occurrence, ReplyTarget, Submitted
 from bot.services.digest_data import DigestData
 from bot.services.feedback import FeedbackItem
+from bot.services.goal_access import GoalKind, GoalState
+from bot.services.goal_closing import ClosingDue, ClosingItem
+from bot.services.goal_cycles import parse as cycle
 from bot.services.kudos import KudosDraft
-from bot.services.lifecycle import Departure, Withdrawn
+from bot.services.lifecycle import Departure, GoalsLeft, Withdrawn
 from bot.services.privacy import prepare
 from bot.services.states import (
     AskedState,
@@ -46,6 +58,7 @@ from bot.services.states import (
     OccurrenceState,
     RequestState,
 )
+from handlers.reactions import HOLD
 from storage import outbox as store
 from storage.models import OutboxMessage
 from tests.factories import TEAM, add_people, person
@@ -298,11 +311,89 @@ def kudos_posts(w: World) -> None:
     kudos.enqueue_posts(w.session, TEAM, 9, built, NOW)
 
 
+def held_kudos_posts(w: World) -> None:
+    """A reaction's kudos: its posts held on the ack path, then released with the message's
+    link after it."""
+    w.start()
+    draft = KudosDraft("UANA", ["UBEN"], ":tada: on a message", [])
+    kudos.enqueue_posts(
+        w.session, TEAM, 9, kudos.posts("C0KUDOS", draft, draft.message), NOW, NOW + HOLD
+    )
+    quoted = replace(draft, quote_url="https://example.slack.com/archives/C0GEN/p1")
+    built = kudos.posts("C0KUDOS", quoted, draft.message)
+    assert kudos.release_posts(w.session, TEAM, 9, built) == len(built)
+
+
+def kudos_withdrawn(w: World) -> None:
+    """A reaction removed within its minute: the feed post went, the DM had not."""
+    draft = KudosDraft("UANA", ["UBEN"], ":tada: on a message", [])
+    kudos.enqueue_posts(w.session, TEAM, 9, kudos.posts("C0KUDOS", draft, draft.message), NOW)
+    w.sent(outbox.row_ids(w.session, TEAM, ["kudos:9:feed"])["kudos:9:feed"], "C0KUDOS")
+    w.start()
+    withdrawn = reacting.Withdrawn(9, "UANA", ["UBEN"])
+    kudos.withdraw_posts(w.session, TEAM, withdrawn, NOW + timedelta(seconds=20))
+
+
+def reaction_refused(w: World) -> None:
+    w.start()
+    reaction = reacting.Reaction("UANA", "UBEN", "C0GEN", "2143353600.000300", "tada")
+    text = "No kudos left today"
+    reactions.refusal_note(w.session, TEAM, reaction, reacting.Rule.BUDGET, text, NOW)
+    reactions.refusal_note(w.session, TEAM, reaction, reacting.Rule.BUDGET, text, NOW)
+
+
 def departure(w: World) -> None:
     waiting = asks(w)
     w.start()
     left = Departure(TEAM, "UANA", 0, [Withdrawn(request(), waiting)], 0)
     lifecycle.withdraw(w.session, left, NOW)
+
+
+def goals_left(w: World) -> None:
+    w.start()
+    left = GoalsLeft("UCHO", [(4, "2037-Q1", "Ship v3")], [("NPS 40", "Happy users", "2037-Q1")])
+    lifecycle.tell_manager_of_goals(w.session, Departure(TEAM, "UANA", 0, [], 0, left), NOW)
+
+
+def closing_items() -> tuple[ClosingItem, ...]:
+    """An owner's objectives at the cycle's end: one still active, one closed already."""
+    active = ClosingItem(4, "Ship v3", GoalKind.TEAM, GoalState.ACTIVE, "▓▓░░", *[None] * 4)
+    closed = replace(active, id=5, state=GoalState.CLOSED, outcome="achieved", score=1.0)
+    return active, closed
+
+
+def cycle_closing(w: World) -> None:
+    w.start()
+    due = ClosingDue(TEAM, "UBEN", cycle("2037-Q1"), cycle("2037-Q2"), closing_items())
+    goal_closing.enqueue_closing(w.session, due, NOW)
+
+
+def cycle_closing_acted(w: World) -> None:
+    """Close from the form opened in the closing DM, then Carry over from the same DM."""
+    w.start()
+    items = closing_items()
+    for objective, action in ((5, "closed"), (4, "carried")):
+        goal_closing.enqueue_refresh(
+            w.session, TEAM, objective, action, "2037-Q1", "2037-Q2", items, CLICKED, NOW
+        )
+
+
+def goal_home(w: World) -> None:
+    w.start()
+    view = {"type": "home", "blocks": []}
+    goals.refresh_home(w.session, TEAM, "UBEN", "VUPDATE", view, NOW)
+
+
+def goal_message(w: World) -> None:
+    w.start()
+    url = "https://hooks.slack.com/actions/T0/1/abc"
+    goals.refresh_message(w.session, TEAM, "VUPDATE", url, "Your goals", [], NOW)
+
+
+def goal_list(w: World) -> None:
+    w.start()
+    modal = {"type": "modal", "blocks": []}
+    goals.refresh_list(w.session, TEAM, "VUPDATE", "VLIST", modal, NOW)
 
 
 def feedback_given(w: World) -> None:
@@ -422,7 +513,7 @@ CASES: dict[str, Case] = {
         unavailable,
         {rf"checkin:{N}:closed:{TIME}": INTERACTIVE, rf"checkin:{N}:refused:{TIME}": INTERACTIVE},
     ),
-    "checkins.enqueue_reply": (
+    "checkins.enqueue_reply/conversations.keep_reply/echo": (
         reply,
         {rf"checkin:{N}:reply:\w+": INTERACTIVE, rf"checkin:{N}:reply:\w+:echo": INTERACTIVE},
     ),
@@ -443,13 +534,43 @@ CASES: dict[str, Case] = {
     ),
     "digest.fill_preview": (preview, {r"digest:preview:\w+": INTERACTIVE}),
     "home.publish_home": (app_home, {r"home:\w+:\w+": INTERACTIVE}),
-    # A kudos answers its giver, whatever the number of recipients.
+    # A kudos answers its giver, whatever the number of recipients; by reaction too, its posts
+    # held then released, or taken back, and the note when a rule refused it.
     "kudos.enqueue_posts": (
         kudos_posts,
         {rf"kudos:{N}:feed": INTERACTIVE, rf"kudos:{N}:dm:\w+": INTERACTIVE},
     ),
-    # A departure changes many people's DMs; nobody asked.
-    "lifecycle.withdraw": (departure, {rf"request:{N}:withdrawn:\w+": BULK}),
+    "kudos.enqueue_posts(held)/release_posts": (
+        held_kudos_posts,
+        {rf"kudos:{N}:feed": INTERACTIVE, rf"kudos:{N}:dm:\w+": INTERACTIVE},
+    ),
+    "kudos.withdraw_posts": (
+        kudos_withdrawn,
+        {rf"kudos:{N}:withdrawn:feed": INTERACTIVE, rf"kudos:{N}:withdrawn:dm:\w+": INTERACTIVE},
+    ),
+    "reactions.refusal_note": (
+        reaction_refused,
+        {r"reaction:\w+:refused:\w+:\d{10}": INTERACTIVE},
+    ),
+    # A departure changes many people's DMs, and tells a manager of goals left; nobody asked.
+    "lifecycle.withdraw/feedback_requests.withdraw": (
+        departure,
+        {rf"request:{N}:withdrawn:\w+": BULK},
+    ),
+    "lifecycle.tell_manager_of_goals": (
+        goals_left,
+        {r"goal-owner-left:\w+:\d{4}-\d\d-\d\d": BULK},
+    ),
+    # A cycle's end: the minute job asks every owner; each Close or Carry over answers a click.
+    "goal_closing.enqueue_closing": (cycle_closing, {r"goal-close:\d{4}-Q\d:\w+": BULK}),
+    "goal_closing.enqueue_refresh": (
+        cycle_closing_acted,
+        {rf"goal-close:{N}:closed": INTERACTIVE, rf"goal-close:{N}:carried": INTERACTIVE},
+    ),
+    # An Update (or a new goal) shows again where its button was.
+    "goals.refresh_home": (goal_home, {r"goals:\w+:home:\w+": INTERACTIVE}),
+    "goals.refresh_message": (goal_message, {r"goals:\w+:message": INTERACTIVE}),
+    "goals.refresh_list": (goal_list, {r"goals:\w+:list": INTERACTIVE}),
     "feedback.enqueue_feedback": (
         feedback_given,
         {
@@ -462,7 +583,7 @@ CASES: dict[str, Case] = {
         thanks,
         {rf"feedback:{N}:thanks": INTERACTIVE, rf"feedback:{N}:thanked": INTERACTIVE},
     ),
-    "feedback.send_reply": (
+    "feedback.send_reply/conversations.forward/echo": (
         feedback_reply,
         {
             rf"feedback:{N}:reply:\w+:to:\w+": INTERACTIVE,
@@ -511,3 +632,51 @@ def test_each_notify_function_writes_its_rows_with_the_priority_of_their_key(
         kind = "bulk" if expected[schemes[0]] == BULK else "interactive"
         assert priority == expected[schemes[0]], f"{key} must be {kind}"
     assert set(matched) == set(expected), f"{name} wrote no {set(expected) - set(matched)}"
+
+
+# Public notify functions that write nothing to the outbox, so no case names them.
+WRITES_NOTHING = {
+    "kudos.posts": "builds a kudos' posts before the unit of work; enqueue_posts writes them",
+    "goal_closing.closing_key": "the closing DM's key, which the job looks up",
+    "goal_closing.not_asked": "reads which owners' closing DMs were written",
+}
+
+
+def notify_functions() -> set[str]:
+    """Every public function defined in a bot/notify module, as `module.function`."""
+    found = set()
+    for info in pkgutil.iter_modules(bot.notify.__path__):
+        module = importlib.import_module(f"bot.notify.{info.name}")
+        found |= {
+            f"{info.name}.{name}"
+            for name, function in inspect.getmembers(module, inspect.isfunction)
+            if function.__module__ == module.__name__ and not name.startswith("_")
+        }
+    return found
+
+
+def named(case: str) -> set[str]:
+    """The functions a case's name names: `module.f/g/other.h(qualifier)` names module.f,
+    module.g and other.h; a name without its module is of the module named before it."""
+    names = set()
+    module = ""
+    for part in case.split("/"):
+        part = re.sub(r"\(.*\)$", "", part)
+        if "." in part:
+            module, part = part.split(".")
+        names.add(f"{module}.{part}")
+    return names
+
+
+def test_every_notify_function_that_writes_is_named_by_a_case() -> None:
+    functions = notify_functions()
+    covered = set().union(*map(named, CASES))
+    unpinned = functions - covered - set(WRITES_NOTHING)
+    assert not unpinned, f"no case pins the priority of what {sorted(unpinned)} write"
+    assert covered <= functions, f"cases name no such function: {sorted(covered - functions)}"
+    assert set(WRITES_NOTHING) <= functions, (
+        f"gone, still listed as writing nothing: {sorted(set(WRITES_NOTHING) - functions)}"
+    )
+    assert not covered & set(WRITES_NOTHING), (
+        f"named by a case, yet listed as writing nothing: {sorted(covered & set(WRITES_NOTHING))}"
+    )

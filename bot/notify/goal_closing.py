@@ -4,7 +4,8 @@ Outbox keys (one Slack call each, ever):
 - `goal-close:{cycle}:{owner}`           the owner's closing DM for that cycle (bulk: the minute
                                          job's fan-out on a quarter's last day)
 - `goal-close:{objective}:closed`        chat.update of the clicked DM once that objective is
-                                         closed from its form
+                                         closed from its form (interactive, like the next one:
+                                         it answers the owner's action)
 - `goal-close:{objective}:carried`       chat.update of the clicked DM once it is carried over
 
 The DM's key is also how the minute job knows an owner was asked: nothing else records it.

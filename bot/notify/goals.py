@@ -1,7 +1,7 @@
 """Goals: what an Update (or a new goal) refreshes, where the person clicked.
 
 Outbox keys, each under the submitted form's view id, so Slack resending the same submission
-refreshes once:
+refreshes once; all interactive (the person who submitted is looking at the place refreshed):
 - `goals:{form view}:home:{user}` (views.publish): App Home again, after a goal created or a
   key result updated from a form opened there.
 - `goals:{form view}:message` (pulsebot.respond, bot/delivery/responses.py): the ephemeral

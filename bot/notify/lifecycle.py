@@ -2,7 +2,9 @@
 
 Outbox keys:
 - `goal-owner-left:{user}:{date}`   their manager's DM listing the goals they owned that are
-                                    still open (the departure's UTC date: one per departure)
+                                    still open (the departure's UTC date: one per departure;
+                                    bulk: nobody asked for it, and a directory sync may bring
+                                    many departures at once)
 
 Everything not sent yet to the person who left (their user id, their DM, their App
 Home) is cancelled, which is settled and never a failure, so `run-due` does not raise an alarm
@@ -44,7 +46,8 @@ def withdraw(session: Session, departure: Departure, now: datetime) -> int:
 
 def tell_manager_of_goals(session: Session, departure: Departure, now: datetime) -> int | None:
     """The leaver's manager learns which of their goals wait for a new owner; None when there
-    are none, or nobody manages them."""
+    are none, or nobody manages them. Bulk, like the asking DMs a departure changes: it answers
+    no action of the manager's, and must not hold up one of someone else's."""
     left = departure.goals_left
     if not left or left.manager_id is None:
         return None
@@ -57,4 +60,5 @@ def tell_manager_of_goals(session: Session, departure: Departure, now: datetime)
         text=text,
         blocks=notice,
         now=now,
+        bulk=True,
     )

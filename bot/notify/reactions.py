@@ -4,7 +4,8 @@ when a rule refused it.
 Outbox keys:
 - `reaction:{giver}:refused:{rule}:{YYYYMMDDHH}`  chat.postEphemeral to the giver, where they
   reacted: one per rule and UTC hour, so a giver reacting all afternoon with no budget left
-  hears of it once an hour, not once a reaction.
+  hears of it once an hour, not once a reaction. Interactive: it answers their reaction, as
+  the kudos' posts would have.
 """
 
 from __future__ import annotations
