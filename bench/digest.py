@@ -154,9 +154,10 @@ def run(url: str, employees: int, managers: int, weeks: int) -> tuple[float, flo
 
 
 def seed(
-    factory: Any, employees: int, managers: int, weeks: int
+    factory: Any, employees: int, managers: int, weeks: int, zones: tuple[str, ...] = ZONES
 ) -> tuple[list[tuple[str, str]], dict[str, int]]:
-    """Head -> VPs -> team managers -> people, one weekly template per manager."""
+    """Head -> VPs -> team managers -> people, one weekly template per manager; people take
+    `zones` in turn (a zone named twice gets twice the people)."""
     rng = random.Random(7)
     head = "UHEAD0000"
     vps = [f"UVP{i:05d}" for i in range(max(managers // 30, 1))]
@@ -166,7 +167,7 @@ def seed(
     manager_of.update({lead: vps[i % len(vps)] for i, lead in enumerate(leads)})
     manager_of.update({p: leads[i % len(leads)] for i, p in enumerate(people)})
     everyone = [head, *vps, *leads, *people]
-    zone = {u: ZONES[i % len(ZONES)] for i, u in enumerate(everyone)}
+    zone = {u: zones[i % len(zones)] for i, u in enumerate(everyone)}
     created = datetime(2029, 1, 1, tzinfo=UTC)
     reports: dict[str, list[str]] = {}
     for user_id, boss in manager_of.items():
@@ -324,6 +325,17 @@ def seed(
             _bulk(session, KudosRecipient, recipients)
             _bulk(session, KudosValue, values)
         counts["kudos"] += len(kudos)
+    with unit_of_work(factory) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # The ids above were given, not drawn: move the sequences past them, so rows
+            # written later (a server's kudos, a bench's check-ins) draw fresh ones.
+            for table in ("checkin_occurrences", "kudos"):
+                session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
     return [(m, zone[m]) for m in sorted(reports)], counts
 
 
