@@ -187,7 +187,11 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    from bench.common import machine, machine_line
     from bot.demo.emulator import SlackEmulator
+
+    at_start = machine()
+    print(machine_line(at_start))
 
     crash_count = args.crash_after * 2
     users = args.warmup + args.requests * args.rounds + crash_count + 10
@@ -349,6 +353,7 @@ def main() -> None:
         )
         if missing:
             raise SystemExit(1)
+        _write_figures(rounds, cpu, args, database, at_start)
 
 
 def _free_port() -> int:
@@ -517,6 +522,30 @@ def _report_all(rounds: list[dict[str, list[float]]], args: argparse.Namespace, 
         f"  ratio     p50 {pulse[0] / bare[0]:7.2f}      p99 {pulse[2] / bare[2]:7.2f}   "
         f"(per round p99 {min(ratios):.2f}-{max(ratios):.2f}; goal p99 <= 1.5)"
     )
+
+
+def _write_figures(
+    rounds: list[dict[str, list[float]]],
+    cpu: dict[str, tuple[float, float]],
+    args: argparse.Namespace,
+    database: str,
+    at_start: dict[str, Any],
+) -> None:
+    """bench/figures/kudos_ack.json: both apps' percentiles, and the CPU per request of the
+    last round (bench/capacity.py reads pulsebot's)."""
+    from bench.common import write_figures
+
+    both = {name: [v for r in rounds for v in r[name]] for name in ("bare", "pulsebot")}
+    figures: dict[str, Any] = {
+        "requests": args.requests,
+        "rounds": args.rounds,
+        "concurrency": args.concurrency,
+        **{f"{name}_ms": [round(v, 2) for v in _percentiles(v)] for name, v in both.items()},
+        "cpu_ms_per_request": {
+            name: round(seconds / args.requests * 1000, 3) for name, (seconds, _) in cpu.items()
+        },
+    }
+    write_figures("kudos_ack", database.split(":")[0].split("+")[0], figures, at_start)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from bare_app import build
 
+    from bench.common import machine, machine_line, write_figures
+
+    at_start = machine()
+    print(machine_line(at_start))
+    figures: dict[str, float] = {}
+
     from bot.app import build_app
     from bot.demo.emulator import SlackEmulator
     from bot.deps import Deps
@@ -116,12 +122,16 @@ def main() -> None:
                 profiler.disable()
             spent = time.process_time() - started
             print(f"{name:9s} {spent / n * 1e6:7.0f} us CPU per request ({n} requests)")
+            figures[f"{name}_us_per_request"] = round(spent / n * 1e6)  # the last run: warm
             if profiler:
                 stats = pstats.Stats(profiler)
                 stats.sort_stats("cumulative").print_stats(45)
                 stats.sort_stats("tottime").print_stats(25)
         assert b"Kudos sent" in response.body.encode() if isinstance(response.body, str) else True
         engine.dispose()
+    if not args.profile:  # a profiled run's CPU is the profiler's too
+        label = (args.database or "sqlite").split(":")[0].split("+")[0]
+        write_figures("kudos_cpu", label, {"requests": n, **figures}, at_start)
 
 
 if __name__ == "__main__":
