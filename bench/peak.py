@@ -1278,12 +1278,24 @@ class Bench:
     def payload_sizes(self) -> dict[str, dict[str, float]]:
         """Rows and payload bytes per kind of outbox row: what each message adds to the
         database (bench/capacity.py's growth tables)."""
+        from sqlalchemy import func, select
+
+        from storage.models import Digest
+
         sizes: dict[str, list[int]] = defaultdict(list)
         for key, _, _, _, _, length in self.rows():
             sizes[_kind_of(key)].append(int(length or 0))
+        with self.engine.connect() as connection:
+            stored = connection.scalars(
+                select(func.length(Digest.content.cast(_text_type()))).where(
+                    Digest.created_at >= self.peak_at
+                )
+            ).all()
+        sizes["digest stored"] = [int(n or 0) for n in stored]  # the digests table's copy
         return {
             kind: {"rows": len(v), "mean_bytes": round(statistics.fmean(v), 1)}
             for kind, v in sorted(sizes.items())
+            if v
         }
 
     def goals(
