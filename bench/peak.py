@@ -71,7 +71,7 @@ ZONES = (
 KINDS = ("kudos", "checkin", "home")
 REF = re.compile(r"\bref(\d+)\b")
 KEEP_ALIVE = 3.0  # seconds an idle connection is reused for (uvicorn keeps it 5)
-CALIBRATION_TAIL = 4.0  # seconds after a calibration's last request: its messages go out
+CALIBRATION_TAIL = 4.0  # seconds of a calibration window after its last request
 TIER4 = 100  # calls a minute: files.getUploadURLExternal, files.completeUploadExternal, views.*
 PER_SECOND = ("chat.postMessage", "pulsebot.post_with_file")  # others: per-minute tiers
 LIMITED = (
@@ -594,7 +594,7 @@ class Bench:
             self.slack.call("set_rate_limit", method, per_minute=TIER4)
         self.slack.call("set_rate_limit", "views.publish", per_minute=TIER4)
         # pulsebot's clock reads 09:00 in the busiest zone `lead` seconds from now.
-        lead = args.startup + 4 * (args.calibrate + CALIBRATION_TAIL + 3) + args.rest + 5
+        lead = args.startup + 4 * (args.calibrate + 3) + args.rest + 5
         self.shift = (self.peak_at.astimezone(UTC) - datetime.now(UTC)).total_seconds() - lead
         env = {
             "SLACK_BOT_TOKEN": self.slack.bot_token,
@@ -757,12 +757,13 @@ class Bench:
         the CPU per message sent (the workers, or all of it in one process). An idle window
         of the same length first: what the processes spend anyway (the minute job, the
         sender's polls) is taken off. `--calibrate` a multiple of the minute job's 30 s puts
-        the same number of its runs in every window."""
+        the same number of its runs in every window; the requests leave in all of it but the
+        last CALIBRATION_TAIL seconds, when what they wrote goes out."""
         from bench.common import memory_mb
 
         figures: dict[str, Any] = {}
         rates = {"kudos": self.args.kudos, "checkin": self.args.checkins, "home": self.args.homes}
-        window = self.args.calibrate + CALIBRATION_TAIL
+        window = self.args.calibrate  # the load for all but its tail, then the tail
         if not self.args.calibrate:
             return {"rss_idle_mb": {n: round(memory_mb(p)[0], 1) for n, p in self.pids().items()}}
         begin = time.monotonic()
@@ -780,7 +781,7 @@ class Bench:
             alone = {k: (rates[k] if k == kind else 0.0) for k in KINDS}
             sent_before = self.sent_count()
             begin = time.monotonic()
-            out = self.finish(self.launch(self.plan(alone, self.args.calibrate)))
+            out = self.finish(self.launch(self.plan(alone, max(window - CALIBRATION_TAIL, 1))))
             time.sleep(max(begin + window - time.monotonic(), 0))  # the sender's tail
             cpu = self.cpu_between(begin, time.monotonic())
             extra = {name: max(v - idle.get(name, 0.0), 0.0) for name, v in cpu.items()}
