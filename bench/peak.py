@@ -72,6 +72,7 @@ KINDS = ("kudos", "checkin", "home")
 REF = re.compile(r"\bref(\d+)\b")
 KEEP_ALIVE = 3.0  # seconds an idle connection is reused for (uvicorn keeps it 5)
 CALIBRATION_TAIL = 4.0  # seconds of a calibration window after its last request
+LOAD_LEAD = 10.0  # seconds of load before the measured rest: the generator builds its requests
 TIER4 = 100  # calls a minute: files.getUploadURLExternal, files.completeUploadExternal, views.*
 PER_SECOND = ("chat.postMessage", "pulsebot.post_with_file")  # others: per-minute tiers
 LIMITED = (
@@ -594,7 +595,7 @@ class Bench:
             self.slack.call("set_rate_limit", method, per_minute=TIER4)
         self.slack.call("set_rate_limit", "views.publish", per_minute=TIER4)
         # pulsebot's clock reads 09:00 in the busiest zone `lead` seconds from now.
-        lead = args.startup + 4 * (args.calibrate + 3) + args.rest + 5
+        lead = args.startup + 4 * (args.calibrate + 3) + args.rest + LOAD_LEAD + 5
         self.shift = (self.peak_at.astimezone(UTC) - datetime.now(UTC)).total_seconds() - lead
         env = {
             "SLACK_BOT_TOKEN": self.slack.bot_token,
@@ -872,19 +873,19 @@ class Bench:
 
         args = self.args
         until_peak = (self.peak_at - self.pulsebot_now()).total_seconds()
-        if until_peak < args.rest + 2:
+        if until_peak < args.rest + LOAD_LEAD:
             raise SystemExit(
                 f"09:00 comes in {until_peak:.0f} s, less than --rest: raise --startup "
                 "(starting and warming took longer than it allows)"
             )
-        time.sleep(until_peak - args.rest - 2)
+        time.sleep(until_peak - args.rest - LOAD_LEAD)
         rates = {"kudos": args.kudos, "checkin": args.checkins, "home": args.homes}
         generator = self.launch(self.plan(rates, None))
         load_began = time.monotonic()
         print(
             f"  load: {args.kudos:g} kudos/s, {args.checkins:g} check-in answers/s, "
-            f"{args.homes:g} App Home opens/s, open loop, from {args.rest + 2:.0f} s before "
-            "09:00",
+            f"{args.homes:g} App Home opens/s, open loop, from {args.rest + LOAD_LEAD:.0f} s "
+            "before 09:00",
             flush=True,
         )
         first: datetime | None = None
