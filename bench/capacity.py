@@ -138,6 +138,19 @@ class Inputs:
             ("CPU per outbox row sent (worker)", f"{self.message_cpu_ms:.2f} ms", where)
         )
         self.postgres_ms = self._postgres_per_ack(figures)
+        label, single = pick(figures, "peak", ("sqlite", "postgresql", "postgresql x3"))
+        one = single["figures"]["calibration"]
+        self.all_ack_cpu_ms = {
+            kind: float(one.get(kind, {}).get("cpu_ms_per_ack_serving") or math.nan)
+            for kind in ("kudos", "checkin", "home")
+        }
+        self.rows.append(
+            (
+                "CPU per ack in one `--role all` process, its sending included",
+                ", ".join(f"{k} {v:.1f} ms" for k, v in self.all_ack_cpu_ms.items()),
+                source("peak", label, single),
+            )
+        )
         rss = split["figures"]["rss_mb"]
         self.rss_idle = {r: _max_rss(rss, r, "idle") for r in ("web", "worker", "all")}
         self.rss_peak = {r: _max_rss(rss, r, "peak") for r in ("web", "worker", "all")}
@@ -307,20 +320,35 @@ def sizing(inputs: Inputs, retain_days: int) -> str:
     for size in SIZES:
         rates = peak_rates(size)
         cores = sum(rates[k] * inputs.ack_cpu_ms[k] for k in rates) / 1000
+        alone = sum(rates[k] * inputs.all_ack_cpu_ms[k] for k in rates) / 1000
         web = max(2, math.ceil(cores / WEB_CORE_BUDGET))
         pg_cores = sum(rates.values()) * inputs.postgres_ms / 1000
         processes = web + 2
         year = growth(inputs, size, None)
         kept = growth(inputs, size, retain_days)
         memory = web * inputs.rss_peak["web"] + 2 * inputs.rss_peak["worker"]
+        if alone < WEB_CORE_BUDGET:  # one process carries it all, sending and digests too
+            layout = (
+                f"1 `--role all` ({alone:.2f} cores); for failover {web} web + 1 worker "
+                "(+1 standby)"
+            )
+            database = (
+                f"SQLite for one process; else {_vcpus(pg_cores)} vCPU, max_connections "
+                f">= {processes * POOL_PER_PROCESS + 10}"
+            )
+        else:
+            layout = f"{web} web + 1 worker (+1 standby)"
+            database = (
+                f"{_vcpus(pg_cores)} vCPU ({pg_cores:.2f} cores at the peak), "
+                f"max_connections >= {processes * POOL_PER_PROCESS + 10}"
+            )
         rows.append(
             [
                 f"{size:,}",
                 f"{sum(rates.values()):.1f}/s ({cores:.2f} cores)",
-                f"{web} web + 1 worker (+1 standby)",
+                layout,
                 f"{memory / 1024:.1f} GB",
-                f"{_vcpus(pg_cores)} vCPU ({pg_cores:.2f} cores at the peak), "
-                f"max_connections >= {processes * POOL_PER_PROCESS + 10}",
+                database,
                 f"{year * 3 / 1e9:.1f} GB / {kept * 3 / 1e9:.1f} GB",
             ]
         )
@@ -329,7 +357,7 @@ def sizing(inputs: Inputs, retain_days: int) -> str:
             "employees",
             "worst-minute acks (web CPU)",
             "pulsebot processes",
-            "their RSS",
+            "their RSS (split)",
             "PostgreSQL",
             f"disk after 3 years (keep all / text {retain_days} d)",
         ],
