@@ -1121,7 +1121,7 @@ class Bench:
             )
         print(
             f"    drain / floor: {bulk['ratio_n1']:.3f} against (N-1)/rate, "
-            f"{bulk['ratio_nl']:.3f} against (N-allowance)/rate (the slowest method: "
+            f"{_ratio(bulk['ratio_nl'])} against (N-allowance)/rate (the slowest method: "
             f"{bulk['binding']})"
         )
         for name in ("rest", "peak", "drain"):
@@ -1203,7 +1203,7 @@ class Bench:
                 "drain_s": None,
                 "floors": {},
                 "ratio_n1": math.nan,
-                "ratio_nl": math.nan,
+                "ratio_nl": None,
                 "binding": None,
                 "cpu_ms_per_row": None,
             }
@@ -1253,7 +1253,7 @@ class Bench:
             "ratio_nl": (
                 round(drain / floors[binding]["floor_nl"], 3)
                 if floors[binding]["floor_nl"] > 0
-                else math.inf  # all of it fits in the window's first allowance
+                else None  # all of it fits in the window's first allowance
             ),
             "cpu_ms_per_row": round(total_cpu / len(bulk) * 1000, 2),
             "drained": drained["drained"],
@@ -1317,7 +1317,8 @@ class Bench:
             ),
             "bulk drained within 1.1x of its floor": (
                 bool(bulk.get("drained")) and bulk["ratio_n1"] <= 1.1,
-                f"{bulk['ratio_n1']:.3f}x (N-1)/rate, {bulk['ratio_nl']:.3f}x (N-allowance)/rate",
+                f"{_ratio(bulk['ratio_n1'])}x (N-1)/rate, "
+                f"{_ratio(bulk['ratio_nl'])}x (N-allowance)/rate",
             ),
         }
 
@@ -1353,6 +1354,11 @@ def _percentiles(values: list[float], scale: float = 1000.0) -> list[float]:
         return [round(v * scale, 1) for v in values * 3][:3] if values else [math.nan] * 3
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return [round(cuts[49] * scale, 2), round(cuts[89] * scale, 2), round(cuts[98] * scale, 2)]
+
+
+def _ratio(value: float | None) -> str:
+    """A drain against a floor; none when the whole bulk fits in the first allowance."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
 def _fmt(values: list[float], digits: int = 1) -> str:
