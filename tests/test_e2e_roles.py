@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.demo.emulator import SlackEmulator
@@ -175,13 +177,33 @@ def seed_teams(db: Engine, managers: list[str], members: dict[str, list[str]]) -
         templates.apply(session, TEAM, [monday], CREATED)
 
 
+@pytest.fixture
+def worker_clock() -> dict[str, str]:
+    """The workers' environment: their clock reads the digest's minute."""
+    return env_at(AFTER_SEND)
+
+
+@pytest.fixture
+def slack_on_the_workers_clock(worker_clock: dict[str, str]) -> Iterator[SlackEmulator]:
+    """A Slack whose messages are dated on the workers' clock, as Slack's and ours agree in
+    production: after a kill -9 the sender looks for a post whose answer was lost among the
+    messages since just before its attempt, by their `ts`."""
+    ahead = (AFTER_SEND - datetime.now(UTC)).total_seconds()
+    with SlackEmulator(clock=lambda: time.time() + ahead) as emulator:
+        for user_id in ("UANA", "UBEN"):
+            emulator.add_user(user_id, tz=NEW_YORK)
+        yield emulator
+
+
 def test_a_worker_killed_mid_work_and_restarted_loses_nothing_and_sends_nothing_twice(
     tmp_path: Path,
     database_url: str,
     db: Engine,
-    slack: SlackEmulator,
+    worker_clock: dict[str, str],
+    slack_on_the_workers_clock: SlackEmulator,
     processes: list[ServerProcess],
 ) -> None:
+    slack = slack_on_the_workers_clock
     managers = [f"UMG{i}" for i in range(6)]
     members = {m: [f"UMB{i}{j}" for j in range(3)] for i, m in enumerate(managers)}
     everyone = [*managers, *(u for team in members.values() for u in team)]
@@ -191,7 +213,7 @@ def test_a_worker_killed_mid_work_and_restarted_loses_nothing_and_sends_nothing_
     env = env_for(database_url, slack)
     web = start_process(env, tmp_path / "web.log", "--role", "web")
     processes.append(web)
-    worker_env = {**env, **env_at(AFTER_SEND)}
+    worker_env = {**env, **worker_clock}
 
     def start_worker(name: str) -> ServerProcess:
         started = start_process(worker_env, tmp_path / f"{name}.log", "--role", "worker")
