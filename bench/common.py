@@ -62,12 +62,17 @@ class SlackInItsOwnProcess:
     interpreter lock: arrival times at "Slack" then jitter as little as the machine makes
     them, not as much as one process's threads make them."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock_offset: float = 0.0) -> None:
+        """`clock_offset`: seconds the emulator's clock (message `ts`) runs ahead of the
+        machine's, to agree with a pulsebot whose clock was moved (a sender looking for a
+        lost post reads the channel from just before its attempt)."""
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_serve_slack, args=(child,), daemon=True)
+        self._process = context.Process(
+            target=_serve_slack, args=(child, clock_offset), daemon=True
+        )
         self._process.start()
         self.url, self.bot_token = self._pipe.recv()
 
@@ -84,12 +89,13 @@ class SlackInItsOwnProcess:
         self._process.join(timeout=10)
 
 
-def _serve_slack(pipe: object) -> None:
+def _serve_slack(pipe: object, clock_offset: float = 0.0) -> None:
+    import time
     from collections import Counter
 
     from bot.demo.emulator import SlackEmulator
 
-    with SlackEmulator() as slack:
+    with SlackEmulator(clock=lambda: time.time() + clock_offset) as slack:
         pipe.send((slack.url, slack.bot_token))  # type: ignore[attr-defined]
         while (request := pipe.recv()) is not None:  # type: ignore[attr-defined]
             name, args, kwargs = request

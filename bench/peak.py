@@ -583,7 +583,11 @@ class Bench:
         from tests.timeshift.clock_shift import SITE_DIR, VARIABLE
 
         args = self.args
-        self.slack = SlackInItsOwnProcess()
+        # pulsebot's clock (and Slack's, so that they agree) reads 09:00 in the busiest zone
+        # `lead` seconds from now.
+        lead = args.startup + 4 * (args.calibrate + 3) + args.rest + LOAD_LEAD + 5
+        self.shift = (self.peak_at.astimezone(UTC) - datetime.now(UTC)).total_seconds() - lead
+        self.slack = SlackInItsOwnProcess(clock_offset=self.shift)
         by_zone: dict[str, list[str]] = defaultdict(list)
         for user_id, tz in self.people.items():
             by_zone[tz or "UTC"].append(user_id)
@@ -594,9 +598,6 @@ class Bench:
         for method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
             self.slack.call("set_rate_limit", method, per_minute=TIER4)
         self.slack.call("set_rate_limit", "views.publish", per_minute=TIER4)
-        # pulsebot's clock reads 09:00 in the busiest zone `lead` seconds from now.
-        lead = args.startup + 4 * (args.calibrate + 3) + args.rest + LOAD_LEAD + 5
-        self.shift = (self.peak_at.astimezone(UTC) - datetime.now(UTC)).total_seconds() - lead
         env = {
             "SLACK_BOT_TOKEN": self.slack.bot_token,
             "SLACK_SIGNING_SECRET": SECRET,
