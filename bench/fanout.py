@@ -7,9 +7,12 @@ sender against the Slack emulator with a Slack-like limit on chat.postMessage.
 The sender runs with PULSEBOT_POST_RATE equal to the emulator's limit on chat.postMessage,
 which is either a strict sliding window (at most N calls in any 1 s) or a token bucket (N per
 second with a small burst), each with Slack's ~1/s per channel. Prints, per limiter, the time
-taken against the floor the limit allows ((members - 1) / N; goal ratio <= 1.05), the share
-of calls answered 429 (goal <= 1%), and the prompts lost and duplicated (goal 0 / 0). Run by
-hand, not in CI. Traffic stays on 127.0.0.1.
+taken against two floors the limit allows, and both ratios (goal <= 1.05 against the first):
+(members - 1) / N, calls evenly spaced from the first; and (members - N) / N, the true floor
+against a strict window, whose first second's N calls may all leave at once (a token bucket's
+first allowance is its burst: (members - burst) / N). Also the share of calls answered 429
+(goal <= 1%), and the prompts lost and duplicated (goal 0 / 0). Writes
+bench/figures/fanout.json. Run by hand, not in CI. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
 
-from bench.common import SlackInItsOwnProcess, record, reset_postgres  # noqa: E402
+from bench.common import (  # noqa: E402
+    SlackInItsOwnProcess,
+    machine,
+    machine_line,
+    record,
+    reset_postgres,
+    write_figures,
+)
 from bot.clock import utc_now  # noqa: E402
 from bot.delivery import pacing  # noqa: E402
 from bot.delivery.sender import OutboxSender  # noqa: E402
@@ -56,12 +66,15 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=pacing.MARGIN, help="the pacer's margin")
     parser.add_argument("--database", help="DATABASE_URL (default: a SQLite file)")
     args = parser.parse_args()
+    started = machine()
+    print(machine_line(started))
     limiters = ("window", "bucket") if args.limiter == "both" else (args.limiter,)
-    for limiter in limiters:
-        _run(args, limiter)
+    figures = {limiter: _run(args, limiter) for limiter in limiters}
+    database = (args.database or "sqlite").split(":")[0].split("+")[0]
+    write_figures("fanout", database, figures, started)
 
 
-def _run(args: argparse.Namespace, limiter: str) -> None:
+def _run(args: argparse.Namespace, limiter: str) -> dict[str, object]:
     rate = args.per_second
     slack = SlackInItsOwnProcess()
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +96,9 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
         if limiter == "window":
             slack.call("set_window_limit", "chat.postMessage", calls=int(rate), seconds=1.0)
             shape = f"strict window: {int(rate)} calls in any 1 s"
+            allowance = int(rate)
         else:
+            allowance = args.burst
             slack.call(
                 "set_rate_limit", "chat.postMessage", per_minute=int(rate * 60), burst=args.burst
             )
@@ -91,6 +106,7 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
         slack.call("set_channel_rate_limit", per_second=1.0, burst=1)
 
         at = datetime(2026, 11, 30, 15, 1, tzinfo=UTC)  # 16:01 in Paris
+        cpu_before = time.process_time()
         started = time.perf_counter()
         summary = run_due(factory, at)
         written = time.perf_counter() - started
@@ -116,21 +132,42 @@ def _run(args: argparse.Namespace, limiter: str) -> None:
         limited = int(slack.call("rate_limited_count", "chat.postMessage"))  # type: ignore[call-overload]
         slack.stop()
         floor = (args.members - 1) / rate
+        strict = max(args.members - allowance, 1) / rate
+        cpu = time.process_time() - cpu_before
         print(
             f"{args.members} check-in prompts, {shape}, + 1/s per channel; "
             f"PULSEBOT_POST_RATE={rate:g}, margin {args.margin:.3f}, {url.split(':')[0]}"
         )
         print(f"  run-due wrote {summary.prompted} prompts in {written:.2f} s")
         print(
-            f"  delivered in {elapsed:.1f} s; floor {floor:.1f} s; ratio {elapsed / floor:.3f} "
-            f"(goal <= 1.05); drained: {drained}"
+            f"  delivered in {elapsed:.1f} s; floor (N - 1)/limit {floor:.1f} s, ratio "
+            f"{elapsed / floor:.3f} (goal <= 1.05); floor (N - {allowance})/limit {strict:.1f} s "
+            f"(the first allowance at once), ratio {elapsed / strict:.3f}; drained: {drained}"
         )
         print(
             f"  429s: {limited} of {calls} calls ({100 * limited / max(calls, 1):.2f} %, "
             f"goal <= 1 %); lost: {lost}; duplicated: {duplicated} (goal 0 / 0)"
         )
-
-
+        print(
+            f"  CPU of this process (run-due, sender): {cpu:.1f} s in all, "
+            f"{cpu / args.members * 1000:.2f} ms per prompt sent, beside {elapsed:.1f} s of wall"
+        )
+        return {
+            "members": args.members,
+            "rate": rate,
+            "allowance": allowance,
+            "seconds": round(elapsed, 2),
+            "floor_n1": round(floor, 2),
+            "floor_strict": round(strict, 2),
+            "ratio_n1": round(elapsed / floor, 3),
+            "ratio_strict": round(elapsed / strict, 3),
+            "rate_limited": limited,
+            "calls": calls,
+            "lost": lost,
+            "duplicated": duplicated,
+            "cpu_s": round(cpu, 2),
+            "cpu_ms_per_prompt": round(cpu / args.members * 1000, 3),
+        }
 
 
 if __name__ == "__main__":

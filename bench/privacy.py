@@ -22,6 +22,11 @@ managers, 52 weeks (520k check-ins, 1.8M answers, 104k kudos, 520k outbox rows):
 Forgetting is dominated by the search of every word column (1.8M answers, 520k outbox rows);
 the first retention run over half a year of history is the only long one, in 2,000-row
 transactions; every later day costs about a second.
+
+It also measures rows and bytes per table (indexes included; SQLite's live bytes from dbstat,
+PostgreSQL's after VACUUM FULL of each table) when seeded, after text retention of half the
+year and after whole-row retention of half of it: what a year of history costs per employee,
+with and without its text (bench/figures/privacy.json, read by bench/capacity.py).
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, inspect, select, text  # noqa: E402
 
+from bench.common import machine, machine_line, write_figures  # noqa: E402
 from bench.digest import LAST_MONDAY, TEAM, _analyze, _bulk, _database, seed  # noqa: E402
 from bot.jobs import minute  # noqa: E402
 from bot.notify import privacy as notify  # noqa: E402
@@ -60,11 +66,16 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--database", help="DATABASE_URL (default: a SQLite file)")
     args = parser.parse_args()
+    started = machine()
+    print(machine_line(started))
     with tempfile.TemporaryDirectory() as tmp, _database(args.database, tmp) as url:
-        run(url, args.employees, args.managers, args.weeks)
+        figures = run(url, args.employees, args.managers, args.weeks)
+    write_figures(
+        "privacy", (args.database or "sqlite").split(":")[0].split("+")[0], figures, started
+    )
 
 
-def run(url: str, employees: int, managers: int, weeks: int) -> None:
+def run(url: str, employees: int, managers: int, weeks: int) -> dict[str, Any]:
     engine = make_engine(url, pool_size=2)
     factory = make_session_factory(engine)
     started = time.perf_counter()
@@ -76,25 +87,86 @@ def run(url: str, employees: int, managers: int, weeks: int) -> None:
         f"{counts['occurrences']} check-ins, {counts['answers']} answers, {counts['kudos']} "
         f"kudos, {counts['outbox']} outbox rows seeded in {time.perf_counter() - started:.1f} s"
     )
+    sizes = {"seeded": _sizes(engine)}
+    _print_sizes("seeded", sizes["seeded"], employees, weeks)
     now = datetime.combine(LAST_MONDAY + timedelta(days=8), clock_time(21), tzinfo=UTC)
+    forgets = {}
     for who in ("UEM00042", "ULD00042"):
         seconds, changed = _forget(factory, who, now)
+        forgets[who] = {"seconds": round(seconds, 2), "rows": changed}
         print(f"  forget {who}: {seconds:.2f} s, {changed} rows changed")
     half = timedelta(weeks=weeks // 2).days
-    for label, policy in (
-        ("text retention, half the year", RetentionPolicy(text_days=half)),
-        ("whole-row retention, half the year", RetentionPolicy(row_days=half)),
-        ("both again, nothing left to do", RetentionPolicy(text_days=half, row_days=half)),
+    steps = {}
+    for name, label, policy in (
+        ("text", "text retention, half the year", RetentionPolicy(text_days=half)),
+        ("rows", "whole-row retention, half the year", RetentionPolicy(row_days=half)),
+        ("again", "both again, nothing left to do", RetentionPolicy(text_days=half, row_days=half)),
     ):
         started = time.perf_counter()
+        cpu = time.process_time()
         done = minute.apply_retention(factory, now, policy, actor="bench", daily=False) or {}
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         shown = ", ".join(f"{n} {k}" for k, n in done.items() if n) or "nothing"
-        print(f"  {label}: {seconds:.2f} s ({shown})")
+        print(f"  {label}: {seconds:.2f} s, {cpu:.2f} CPU s in this process ({shown})")
+        steps[name] = {"seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "changed": done}
+        if name != "again":
+            sizes[name] = _sizes(engine)
+            _print_sizes(f"after {label}", sizes[name], employees, weeks)
     with unit_of_work(factory) as session:
         left = session.scalar(select(func.count()).select_from(CheckinOccurrence))
     print(f"  check-ins left: {left}")
     engine.dispose()
+    return {
+        "employees": employees,
+        "managers": managers,
+        "weeks": weeks,
+        "counts": counts,
+        "forget": forgets,
+        "retention": steps,
+        "tables": sizes,
+    }
+
+
+def _sizes(engine: Any) -> dict[str, dict[str, int]]:
+    """Rows and bytes (indexes included) of each table."""
+    tables = sorted(inspect(engine).get_table_names())
+    found: dict[str, dict[str, int]] = {t: {"rows": 0, "bytes": 0} for t in tables}
+    with engine.connect() as connection:
+        for table in tables:
+            found[table]["rows"] = int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')))
+        if engine.dialect.name == "sqlite":
+            owner = dict(
+                connection.execute(
+                    text(
+                        "SELECT name, tbl_name FROM sqlite_schema WHERE type IN ('table', 'index')"
+                    )
+                ).all()
+            )
+            used = connection.execute(
+                text("SELECT name, SUM(pgsize - unused) FROM dbstat GROUP BY name")
+            ).all()
+            for name, size in used:
+                table = owner.get(name, name)
+                if table in found:
+                    found[table]["bytes"] += int(size or 0)
+            return found
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in tables:  # table by table: never the whole database, which others share
+            connection.execute(text(f'VACUUM FULL "{table}"'))
+            size = connection.scalar(text(f"SELECT pg_total_relation_size('\"{table}\"')"))
+            found[table]["bytes"] = int(size or 0)
+    return found
+
+
+def _print_sizes(when: str, sizes: dict[str, dict[str, int]], employees: int, weeks: int) -> None:
+    total = sum(t["bytes"] for t in sizes.values())
+    per_year = total / employees * 52 / weeks
+    biggest = sorted(sizes.items(), key=lambda kv: -kv[1]["bytes"])[:4]
+    print(
+        f"  database {when}: {total / 1e6:.1f} MB, {per_year / 1e3:.1f} KB per employee and year; "
+        + ", ".join(f"{name} {t['bytes'] / 1e6:.1f} MB ({t['rows']} rows)" for name, t in biggest)
+    )
 
 
 def _forget(factory: Any, user_id: str, now: datetime) -> tuple[float, int]:

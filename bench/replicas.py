@@ -28,7 +28,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 
-from bench.common import SlackInItsOwnProcess, record, reset_postgres  # noqa: E402
+from bench.common import (  # noqa: E402
+    SlackInItsOwnProcess,
+    machine,
+    machine_line,
+    record,
+    reset_postgres,
+    write_figures,
+)
 from bot.clock import utc_now  # noqa: E402
 from bot.jobs.minute import run_due  # noqa: E402
 from bot.services import templates  # noqa: E402
@@ -53,6 +60,8 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--no-kill", action="store_true", help="leave the lease holder alone")
     args = parser.parse_args()
+    at_start = machine()
+    print(machine_line(at_start))
 
     reset_postgres(args.database)
     upgrade(args.database)
@@ -131,6 +140,24 @@ def main() -> None:
             f"lost: {lost}; doubled: {doubled}"
         )
     engine.dispose()
+    write_figures(
+        "replicas",
+        f"postgresql x{args.replicas}",
+        {
+            "prompts": prompted,
+            "kudos": acked,
+            "rate": args.rate,
+            "killed": killed,
+            "seconds": round(elapsed, 2),
+            "floor_s": round(floor, 2),
+            "ratio": round(elapsed / floor, 3),
+            "rate_limited": limited,
+            "posts": posts,
+            "lost": lost,
+            "doubled": doubled,
+        },
+        at_start,
+    )
 
 
 def _posts(slack: SlackInItsOwnProcess) -> int:
@@ -158,8 +185,6 @@ def _sent(engine: object) -> int:
                 text("SELECT count(*) FROM outbox WHERE status IN ('sent', 'failed')")
             )
         )
-
-
 
 
 if __name__ == "__main__":

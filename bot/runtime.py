@@ -1,5 +1,16 @@
-"""What runs beside the request path in every `pulsebot run`: the sender, the Slack check,
-the directory warm-up and the scheduler.
+"""What runs beside the request path in `pulsebot run`: the sender, the Slack check, the
+directory warm-up and the scheduler, as the process's role (`--role`) says.
+
+- `all` (the default) serves Slack's requests and does everything else too: one process is a
+  whole pulsebot.
+- `web` serves Slack's requests and sends nothing itself: no sender, no scheduled job. Drawing
+  a Monday's charts and building its digests hold the interpreter lock for seconds at a time;
+  in a process of their own they never stand between a request and its ack.
+- `worker` runs the sender and the scheduled jobs (the minute job: prompts, reminders, digests
+  and their charts, retention) and serves no Slack request.
+
+Every role runs the Slack check, so each knows the bot's ids and whether sending is stopped;
+the roles that serve requests warm the directory cache their listeners read.
 
 The Slack check outlives the start: while a workspace's sending is stopped (the app uninstalled,
 its token revoked or refused), it tries auth.test again, every RECHECK_EVERY seconds or at once
@@ -13,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -32,6 +44,25 @@ RECHECK_EVERY = 60.0  # seconds between two auth.tests while a workspace's sendi
 POLL_EVERY = 5.0  # seconds between two reads of whether it is
 RECHECK_SPACING = 2.0  # seconds at least between two auth.tests that requests asked for
 REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
+MINUTE_JOB = "checkins-run-due"
+
+
+class Role(StrEnum):
+    """What one `pulsebot run` process does (`--role`); see the module docstring."""
+
+    ALL = "all"
+    WEB = "web"
+    WORKER = "worker"
+
+    @property
+    def serves_slack(self) -> bool:
+        """Answers Slack's requests (HTTP or Socket Mode)."""
+        return self is not Role.WORKER
+
+    @property
+    def works(self) -> bool:
+        """Runs the outbox sender and, unless told otherwise, the scheduled jobs."""
+        return self is not Role.WEB
 
 
 class Runtime:
@@ -40,33 +71,45 @@ class Runtime:
         deps: Deps,
         *,
         scheduler: bool = True,
+        role: Role = Role.ALL,
+        catch_up_at_start: bool = False,
         recheck_every: float = RECHECK_EVERY,
         poll_every: float = POLL_EVERY,
     ) -> None:
+        """`scheduler`: run the scheduled jobs (a `web` role runs none whatever it says).
+        `catch_up_at_start`: the minute job's first run is at start, not RUN_DUE_EVERY after
+        it, so a worker restarted after a crash sends what is due at once."""
         self.deps = deps
-        self._with_scheduler = scheduler
+        self.role = role
         self._recheck_every = recheck_every
         self._poll_every = poll_every
         self._stop = threading.Event()
-        self.sender = OutboxSender(
-            session_factory=deps.session_factory,
-            client=make_web_client(deps.settings, timeout=SENDER_TIMEOUT),
-            clock=deps.clock,
-            post_rate=deps.settings.post_rate,
-            wakeup=deps.outbox_wakeup,
-            on_stop=self._sending_stopped,
-            unit=deps.background_unit,
-        )
+        self.sender: OutboxSender | None = None
+        if role.works:
+            self.sender = OutboxSender(
+                session_factory=deps.session_factory,
+                client=make_web_client(deps.settings, timeout=SENDER_TIMEOUT),
+                clock=deps.clock,
+                post_rate=deps.settings.post_rate,
+                wakeup=deps.outbox_wakeup,
+                on_stop=self._sending_stopped,
+                unit=deps.background_unit,
+            )
         self._threads: list[threading.Thread] = []
         self._client = make_web_client(deps.settings, timeout=SENDER_TIMEOUT)
         jobs: dict[str, tuple[Callable[[], object], dict[str, float]]] = {
             "directory-refresh": (self._refresh_directory, {"hours": 12}),
-            "checkins-run-due": (scheduled_job(deps), {"seconds": RUN_DUE_EVERY}),
+            MINUTE_JOB: (scheduled_job(deps), {"seconds": RUN_DUE_EVERY}),
         }
-        self._scheduler = build_scheduler(jobs) if scheduler else None
+        self._scheduler = None
+        if scheduler and role.works:
+            self._scheduler = build_scheduler(
+                jobs, start_now=[MINUTE_JOB] if catch_up_at_start else []
+            )
 
     def start(self) -> None:
-        self._threads.append(self.sender.start_thread())
+        if self.sender is not None:
+            self._threads.append(self.sender.start_thread())
         checker = threading.Thread(target=self._check_slack, name="slack-check", daemon=True)
         checker.start()
         self._threads.append(checker)
@@ -76,7 +119,8 @@ class Runtime:
     def stop(self) -> None:
         self._stop.set()
         self.deps.slack.recheck.set()
-        self.sender.stop()
+        if self.sender is not None:
+            self.sender.stop()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         for thread in self._threads:
@@ -104,7 +148,7 @@ class Runtime:
                 if self._auth_test(self._client, stops):
                     delay = 5.0
                     self._resume(stops)
-                    if not warmed and not self._stop.is_set():
+                    if not warmed and self.role.serves_slack and not self._stop.is_set():
                         self._refresh_directory()
                         warmed = True
                 elif status.state == SlackConnection.UNREACHABLE:

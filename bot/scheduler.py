@@ -6,7 +6,8 @@ Jobs are short and idempotent, so every replica may run them: unique keys decide
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -15,9 +16,15 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 
 def build_scheduler(
     jobs: dict[str, tuple[Callable[[], object], dict[str, float]]],
+    start_now: Collection[str] = (),
 ) -> BackgroundScheduler:
-    """`jobs`: stable job id -> (function, interval trigger arguments such as {"minutes": 1})."""
+    """`jobs`: stable job id -> (function, interval trigger arguments such as {"minutes": 1}).
+    The jobs named in `start_now` first run when the scheduler starts, the others one interval
+    later."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
     for job_id, (func, interval) in jobs.items():
-        scheduler.add_job(func, "interval", id=job_id, replace_existing=True, **interval)
+        first: dict[str, datetime] = {}
+        if job_id in start_now:
+            first["next_run_time"] = datetime.now(UTC)
+        scheduler.add_job(func, "interval", id=job_id, replace_existing=True, **interval, **first)
     return scheduler

@@ -32,15 +32,24 @@ log = logging.getLogger(__name__)
 DISPATCH_THREADS = 32
 
 
+WORKER_ANSWER = (
+    "This pulsebot runs with --role worker and serves no Slack request: point Slack's Request "
+    "URL at a --role web (or all) process."
+)
+
+
 def create_asgi(
-    app: App,
+    app: App | None,
     deps: Deps,
     runtime: Runtime | None = None,
     *,
     threads: int = DISPATCH_THREADS,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> ASGIApp:
-    """`extra_routes` serve beside Slack's door (the demo's page); `pulsebot run` adds none."""
+    """`extra_routes` serve beside Slack's door (the demo's page); `pulsebot run` adds none.
+
+    Without `app` (a worker) Slack's door answers 404 and says where requests belong; /healthz
+    and /metrics still serve, for the process's liveness and its sender's counters."""
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dispatch")
 
     async def slack_events(scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,6 +68,7 @@ def create_asgi(
             headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
         )
         loop = asyncio.get_running_loop()
+        assert app is not None  # a worker never routes here
         bolt_response: BoltResponse = await loop.run_in_executor(
             executor, app.dispatch, bolt_request
         )
@@ -111,7 +121,9 @@ def create_asgi(
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/slack/events":
-            if scope["method"] == "POST":
+            if app is None:
+                await PlainTextResponse(WORKER_ANSWER, 404)(scope, receive, send)
+            elif scope["method"] == "POST":
                 await slack_events(scope, receive, send)
             else:
                 await PlainTextResponse("Method Not Allowed", 405, {"Allow": "POST"})(

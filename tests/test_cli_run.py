@@ -99,6 +99,25 @@ def test_socket_mode_without_an_app_token_says_where_to_get_one(tmp_path: Path) 
     assert "Traceback" not in result.stderr
 
 
+def test_a_worker_needs_no_signing_secret_and_refuses_socket_mode(
+    tmp_path: Path, no_pulsebot_env: None, processes: list[ServerProcess]
+) -> None:
+    """A worker answers no Slack request: the secret that checks them is not asked for."""
+    token = {"SLACK_BOT_TOKEN": "xoxb-placeholder"}
+    result = pulsebot(tmp_path, clean_env(**token), "run", "--role", "worker", "--socket")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--role worker serves none" in lines[0], result.stderr
+
+    env = {**token, "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/"}
+    worker = start_process(env, tmp_path / "worker.log", "--role", "worker")
+    processes.append(worker)
+    assert slack_state(worker.url) == {"db": "ok", "slack": "unreachable"}
+    answer = httpx.post(f"{worker.url}/slack/events", content=b"{}", timeout=5)
+    assert answer.status_code == 404 and "--role web" in answer.text
+    assert "Traceback" not in worker.log()
+
+
 def test_every_command_has_help(tmp_path: Path) -> None:
     verbs = [
         ["run"],

@@ -2,6 +2,9 @@
 
 Start-up never depends on reaching Slack; it does depend on the database, so an unreachable
 database or a schema behind this code stops it with one line, before anything serves.
+
+`--role` splits the work between processes (bot/runtime.py): `web` answers Slack, `worker`
+sends and runs the scheduled jobs, `all` does both.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from bot import logs
 from bot.app import build_app
 from bot.cli.common import ConfigError, describe_missing, load_settings
 from bot.deps import Deps
-from bot.runtime import Runtime
+from bot.runtime import Role, Runtime
 from bot.server import create_asgi
 from bot.settings import Settings
 from storage.engine import is_sqlite, make_engine, make_session_factory
@@ -41,6 +44,15 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)"
     )
     run.add_argument("--no-scheduler", action="store_true", help="serve without the scheduled jobs")
+    run.add_argument(
+        "--role",
+        choices=[role.value for role in Role],
+        default=Role.ALL.value,
+        help="all (default): serve Slack and send and run the scheduled jobs, one process for "
+        "everything; web: serve Slack's requests only; worker: send and run the scheduled jobs "
+        "(digests, charts, prompts) and serve no Slack request, so their work never slows an "
+        "ack. Run web replicas beside at least one worker",
+    )
     run.add_argument("--host", help="bind address (default HOST or 0.0.0.0)")
     run.add_argument("--port", type=int, help="port (default PORT or 3000)")
     run.set_defaults(handler=run_server)
@@ -48,14 +60,20 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run_server(args: argparse.Namespace) -> int:
     settings = load_settings()
-    socket_mode = args.socket or settings.slack_app_token is not None
+    role = Role(args.role)
+    if args.socket and not role.serves_slack:
+        raise ConfigError(
+            "--socket serves Slack's requests over Socket Mode; a --role worker serves none. "
+            "Give --socket to the web (or all) process."
+        )
+    socket_mode = role.serves_slack and (args.socket or settings.slack_app_token is not None)
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError(
             "SLACK_APP_TOKEN is not set. Socket Mode needs an app-level token (xapp-...) with "
             "connections:write: api.slack.com/apps -> your app -> Basic Information -> App-Level "
             "Tokens (see README)."
         )
-    if not socket_mode and settings.slack_signing_secret is None:
+    if role.serves_slack and not socket_mode and settings.slack_signing_secret is None:
         raise ConfigError(describe_missing("SLACK_SIGNING_SECRET"))
     logs.configure(settings.log_level, settings.log_format)
     serve(
@@ -64,11 +82,20 @@ def run_server(args: argparse.Namespace) -> int:
         scheduler=not args.no_scheduler,
         host=args.host or settings.host,
         port=args.port or settings.port,
+        role=role,
     )
     return 0
 
 
-def serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str, port: int) -> None:
+def serve(
+    settings: Settings,
+    *,
+    socket_mode: bool,
+    scheduler: bool,
+    host: str,
+    port: int,
+    role: Role = Role.ALL,
+) -> None:
     engine = make_engine(settings.database_url)
     try:
         ahead = schema_ahead(engine, settings.database_url)
@@ -89,10 +116,11 @@ def serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str, 
             ahead,
         )
     deps = Deps(settings=settings, session_factory=make_session_factory(engine))
-    app = build_app(settings, deps)
-    runtime = Runtime(deps, scheduler=scheduler)
+    app = build_app(settings, deps) if role.serves_slack else None
+    runtime = Runtime(deps, scheduler=scheduler, role=role, catch_up_at_start=True)
     stop_socket: Callable[[], None] | None = None
     if socket_mode:
+        assert app is not None
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         assert settings.slack_app_token is not None
@@ -100,7 +128,20 @@ def serve(settings: Settings, *, socket_mode: bool, scheduler: bool, host: str, 
         handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         stop_socket = handler.close
         log.info("Socket Mode: connected; HTTP still serves /healthz and /metrics")
-    log.info("pulsebot listening on http://%s:%d (POST /slack/events, GET /healthz)", host, port)
+    if app is None:
+        log.info(
+            "pulsebot worker: sending and running the scheduled jobs; GET /healthz and /metrics "
+            "on http://%s:%d",
+            host,
+            port,
+        )
+    else:
+        log.info(
+            "pulsebot %slistening on http://%s:%d (POST /slack/events, GET /healthz)",
+            "web (no sending, no scheduled jobs) " if not role.works else "",
+            host,
+            port,
+        )
     # Everything built so far (modules, the app, SQLAlchemy's and Bolt's objects) lives as long
     # as the process: frozen out of the collector's sight, a full collection no longer walks
     # them. Walking them took ~50 ms with the whole process stopped, every few thousand

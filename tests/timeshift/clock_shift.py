@@ -43,3 +43,12 @@ def export_to_children() -> None:
         return
     existing = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(SITE_DIR), *([existing] if existing else [])])
+
+
+def env_at(instant: datetime) -> dict[str, str]:
+    """The environment of a child process whose wall clock reads `instant` when it starts and
+    ticks on from there (a worker running what is due at a chosen minute). Every child started
+    with the same environment shares that clock, across restarts, as replicas share a host's."""
+    days = (instant - datetime.now(UTC)).total_seconds() / 86_400 + shift_days()
+    paths = [str(SITE_DIR), *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    return {VARIABLE: repr(days), "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
