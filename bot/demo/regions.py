@@ -94,8 +94,10 @@ class Regions:
             "<li>In a channel: <code>/kudos @chloe thanks for the review #craft</code></li>"
             f"<li>Hover a message, ⋯ → <i>Give kudos</i>{react}</li>"
             "<li>As Ben, in the pulsebot DM: <i>⏭ Next check-in</i>, then "
-            "<i>Start check-in</i></li>"
-            "<li>Switch to Ana, his manager: her DM and #platform</li></ol></div>"
+            "<i>Start check-in</i>: it asks about his key results too</li>"
+            "<li>Switch to Ana, his manager: her DM and #platform</li>"
+            "<li><code>/goals</code>, <code>/goals team</code> or <code>/goals company</code>"
+            "</li></ol></div>"
         )
 
     def _header(self, where: JSONDict, ctx: render.Context) -> str:
