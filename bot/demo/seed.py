@@ -71,7 +71,8 @@ class SeedSummary:
             f"({self.skipped} skipped, {self.missed} missed, {self.pending} open), "
             f"{self.goals} goals, {self.key_results} key results "
             f"({self.goal_updates} updates), "
-            f"{self.kudos} kudos, {self.feedback} pieces of feedback, "
+            f"{self.kudos} kudos ({self.kudos_for_goals} naming a goal), "
+            f"{self.feedback} pieces of feedback, "
             f"{self.digests} weekly digests to send"
         )
 
