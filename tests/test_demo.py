@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -26,12 +27,25 @@ from sqlalchemy import select
 
 from bot.cli.main import main
 from bot.demo import company
+from bot.demo import goals as demo_goals
 from bot.demo.clock import DemoClock
 from bot.demo.server import Demo
 from bot.demo.slack_payloads import SlackPayloads
-from bot.services import checkins
+from bot.services import checkins, goal_progress, templates
 from bot.services import digest_rules as rules
-from storage.models import ConversationMessage, Digest, UpwardFeedback
+from bot.services.digest_data import DigestData
+from bot.services.goal_cycles import cycle_of, parse
+from bot.services.goal_progress import Measure, ResultNumbers
+from handlers.blocks import digest as digest_blocks
+from storage.models import (
+    CheckinOccurrence,
+    ConversationMessage,
+    Digest,
+    KeyResult,
+    KeyResultUpdate,
+    Objective,
+    UpwardFeedback,
+)
 from tests.waiting import wait_until
 
 
@@ -338,3 +352,154 @@ def test_a_long_jump_stops_at_each_check_in_so_no_prompt_goes_out_late(demo: Dem
     ]
     # Dated at their own times across the week, not all at the instant jumped to.
     assert min(prompts) < demo.clock().timestamp() - 86_400
+
+
+# ----- goals -------------------------------------------------------------------------------------
+
+
+def test_the_company_has_goals_and_every_update_came_with_a_check_in(demo: Demo) -> None:
+    """Whatever the date: the goals file's objectives in the current cycle, applied as `goals
+    apply` applies it; both check-ins ask the goals question; every seeded update was written
+    by its key result's owner with one of their answered check-ins, at its time."""
+    assert demo.summary is not None and demo.deps is not None
+    assert (demo.summary.goals, demo.summary.key_results) == demo_goals.counts() == (9, 10)
+    assert "9 goals, 10 key results" in str(demo.summary)
+    assert demo.deps.settings.admins == [company.DIRECTOR]
+    cycle = cycle_of(demo.clock().date(), demo.deps.settings.goal_cycle)
+    with demo.deps.unit_of_work() as session:
+        objectives = session.scalars(select(Objective).where(Objective.cycle == cycle.name)).all()
+        results = session.scalars(select(KeyResult)).all()
+        updates = session.scalars(select(KeyResultUpdate)).all()
+        occurrences = {o.id: o for o in session.scalars(select(CheckinOccurrence)).all()}
+        infos = templates.list_templates(session, company.TEAM_ID)
+    assert len(objectives) == 9 and len(results) == 10
+    kinds = Counter(o.kind for o in objectives)
+    assert kinds == {"company": 3, "team": 2, "personal": 2, "development": 2}
+    by_id = {o.id: o for o in objectives}
+    for objective in objectives:
+        if objective.kind == "company":
+            assert objective.parent_id is None and objective.owner_id == company.DIRECTOR
+        else:  # each aligned to a company objective
+            parent = by_id[objective.parent_id] if objective.parent_id else None
+            assert parent is not None and parent.kind == "company", objective.title
+    assert any(o.visibility == "private" for o in objectives)
+    for info in infos:
+        assert [q.kind for q in info.definition.questions].count("goals") == 1
+    owners = {r.id: r.owner_id for r in results}
+    assert demo.summary.goal_updates == len(updates)
+    for update in updates:
+        assert update.occurrence_id is not None and update.request_key is None
+        occurrence = occurrences[update.occurrence_id]
+        assert occurrence.user_id == update.author_id == owners[update.key_result_id]
+        assert occurrence.state == "answered" and occurrence.answered_at == update.created_at
+
+
+# A far-ahead instant in the middle of a quarter: the whole story, told the same on any date.
+MID_QUARTER = datetime(2037, 2, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def mid_quarter() -> Iterator[Demo]:
+    """The company seeded as of MID_QUARTER (seeded only: nothing here needs it served)."""
+    seeded = Demo(0, start=MID_QUARTER)
+    try:
+        seeded.prepare()
+        yield seeded
+    finally:
+        seeded.close()
+
+
+def _updates_of(session: Any, title: str) -> list[KeyResultUpdate]:
+    result = session.scalars(select(KeyResult).where(KeyResult.title == title)).one()
+    return list(
+        session.scalars(
+            select(KeyResultUpdate)
+            .where(KeyResultUpdate.key_result_id == result.id)
+            .order_by(KeyResultUpdate.created_at)
+        )
+    )
+
+
+def test_the_seeded_updates_tell_the_story(mid_quarter: Demo) -> None:
+    """Kenji's latency slips and says why at each update; Tom's onboarding dips and recovers;
+    Ben's quota service is done; Omar has stopped updating his."""
+    assert mid_quarter.deps is not None
+    with mid_quarter.deps.unit_of_work() as session:
+        latency = _updates_of(session, demo_goals.LATENCY)
+        onboarding = _updates_of(session, "Onboarding calls within 2 days")
+        quota = _updates_of(session, "Quota service live")
+        churn = _updates_of(session, "Churned accounts a month")
+        omar = session.scalars(
+            select(CheckinOccurrence)
+            .where(CheckinOccurrence.user_id == "U0OMAR", CheckinOccurrence.state == "answered")
+            .order_by(CheckinOccurrence.answered_at)
+        ).all()
+    assert len(latency) >= 5
+    assert latency[-1].confidence == "off_track" and "security review" in latency[-1].note
+    values = [u.value for u in onboarding]
+    dip = values.index(min(values))
+    assert onboarding[dip].confidence == "off_track" and 0 < dip < len(values) - 1
+    assert values[-1] > max(values[:dip]) and onboarding[-1].confidence == "on_track"
+    assert quota[-1].value == 1 and [u.value for u in quota].count(1) == 1
+    assert churn and all(churn[-1].created_at < o.answered_at for o in omar[-2:])
+
+
+def test_the_seeded_digests_have_a_goals_section(mid_quarter: Demo) -> None:
+    """The last digests before MID_QUARTER: Ana's names the slipping result with Kenji's
+    words, Diego's names Omar among whom to talk to; some kudos named a goal."""
+    assert mid_quarter.deps is not None
+    with mid_quarter.deps.unit_of_work() as session:
+        digests = session.scalars(select(Digest).order_by(Digest.iso_week)).all()
+    last = {d.manager_id: DigestData.from_json(d.content) for d in digests}
+    ana = last[company.PLATFORM_MANAGER]
+    assert ana.goals_cycle == "2037-Q1"
+    assert [g.title for g in ana.goals] == [demo_goals.PLATFORM_OBJECTIVE]
+    flag = next(f for f in ana.goal_flags if f.title == demo_goals.LATENCY)
+    assert flag.user_id == "U0KENJI" and flag.status == "off_track" and flag.note
+    text = json.dumps(digest_blocks.goals_section(ana))
+    assert ":dart: *Goals*" in text and demo_goals.LATENCY in text and flag.note in text
+    diego = last[company.CUSTOMER_MANAGER]
+    assert [g.title for g in diego.goals] == [demo_goals.CUSTOMER_OBJECTIVE]
+    reasons = {t.user_id: t.reasons for t in diego.talk_to}
+    assert "no goal update in their last two check-ins" in reasons.get("U0OMAR", [])
+    assert any(DigestData.from_json(d.content).kudos_by_goal for d in digests)
+
+
+@pytest.mark.parametrize("day", [2, 9, 30, 51, 75, 89])
+def test_the_story_reads_right_whatever_the_day_of_the_cycle(day: int) -> None:
+    """As the story ends (on any day of a quarter, whatever share of its eight weeks the cycle
+    holds), each result's status is the story's: on track ahead of the pace or at it, the
+    slipping one off track, the MRR at risk; the quota service done; onboarding dipped."""
+    cycle = parse("2037-Q1")
+    now = datetime.combine(cycle.starts_on + timedelta(days=day), datetime.min.time(), UTC)
+    now += timedelta(hours=12)
+    story = demo_goals.story(cycle, now - timedelta(weeks=8), now)
+    specs = {
+        str(r["title"]): r
+        for goal in demo_goals.GOALS
+        for r in goal.get("key_results") or []  # type: ignore[attr-defined]
+    }
+    assert set(specs) == set(demo_goals.STORY)
+    late = story.begins + (now - story.begins) * 0.97  # the last check-in before now
+    expected_status = {demo_goals.LATENCY: "off_track", "Self-serve MRR": "at_risk"}
+    for title, spec in specs.items():
+        measure = Measure(spec.get("measure", "number"))
+        start = 0.0 if measure == Measure.MILESTONE else float(spec.get("start", 0))
+        target = 1.0 if measure == Measure.MILESTONE else float(spec["target"])
+        beat = story.beat(title, late)
+        value = story.value(title, measure, start, target, beat)
+        numbers = ResultNumbers(measure, start, target, value, last_confidence=beat.confidence)
+        status = goal_progress.status(numbers, cycle, now.date())
+        assert status == expected_status.get(title, "on_track"), (title, value, status)
+    assert story.value("Quota service live", Measure.MILESTONE, 0, 1, story.beat(
+        "Quota service live", late)) == 1
+    onboarding = specs["Onboarding calls within 2 days"]
+
+    def calls(share: float) -> float:
+        at = story.begins + (now - story.begins) * share
+        beat = story.beat("Onboarding calls within 2 days", at)
+        return story.value(
+            str(onboarding["title"]), Measure.PERCENT, 60, 90, beat
+        )
+
+    assert calls(0.45) < calls(0.25) < calls(0.97)

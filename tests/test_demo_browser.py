@@ -14,10 +14,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from bot.demo import goals as demo_goals
 from bot.demo.server import Demo
+from bot.services import goal_progress
+from bot.services.goal_cycles import cycle_of
+from bot.services.goal_progress import Measure, ResultNumbers
+from storage.models import KeyResult, Objective
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -262,6 +269,7 @@ def test_app_home_opens_at_its_top_and_digest_answers_read_on_a_phone(browser: A
 
         phone = browser.new_page(viewport=PHONE)
         phone.goto(f"{demo.url}?as=U0ANA&c=dm")
+        _settled(phone)
         answer = phone.locator(".bk-section", has=phone.locator("button", has_text="View more"))
         expect(answer.first).to_be_visible(timeout=WAIT)
         text = answer.first.locator(".bk-main").bounding_box()
@@ -291,3 +299,178 @@ def test_a_kudos_reaction_in_the_browser_reaches_the_author_by_dm(browser: Any) 
         expect(dm).to_contain_text("Reacted 🎉 to a message in #platform", timeout=WAIT)
         expect(dm).to_contain_text("#teamwork")
         page.close()
+
+
+WIDE = {"width": 1366, "height": 800}
+NOTE = "security review passed; the quota service goes out Monday"
+
+
+def _mid_cycle(now: datetime) -> datetime:
+    """The demo's start: now, unless the quarter ends within three weeks, when the next check-in
+    and the digest after it could fall in the next one; then ten days into that one."""
+    cycle = cycle_of(now.date(), "quarter")
+    if cycle.ends_on - now.date() >= timedelta(days=21):
+        return now
+    return datetime.combine(cycle.ends_on + timedelta(days=11), now.time(), UTC)
+
+
+def _objective_bar(demo: Demo, title: str) -> str:
+    """The objective's progress bar as it stands in the database, as `/goals` draws it."""
+    assert demo.deps is not None
+    with demo.deps.unit_of_work() as session:
+        objective = session.scalars(select(Objective).where(Objective.title == title)).one()
+        results = session.scalars(
+            select(KeyResult).where(KeyResult.objective_id == objective.id)
+        ).all()
+        numbers = [
+            ResultNumbers(Measure(r.measure), r.start, r.target, r.current, r.weight)
+            for r in results
+        ]
+    return goal_progress.bar(goal_progress.objective_progress(numbers))
+
+
+def _command(page: Any, text: str) -> Any:
+    """Type a slash command in the DM; the answer is the newest "Only visible to you"."""
+    from playwright.sync_api import expect
+
+    count = page.locator(".msg.ephemeral").count()
+    composer = page.locator("form.composer[data-where=main] textarea")
+    composer.fill(text)
+    composer.press("Enter")
+    expect(page.locator(".msg.ephemeral")).to_have_count(count + 1, timeout=WAIT)
+    answer = page.locator(".msg.ephemeral").last
+    _scroll_to(answer)
+    return answer
+
+
+def _settled(page: Any) -> None:
+    """Wait for the page's first poll, which redraws every region once after it loads: an
+    element found before it may be taken away while it is measured or scrolled to."""
+    page.wait_for_selector("body[data-polled]", state="attached", timeout=WAIT)
+
+
+def _scroll_to(found: Any) -> None:
+    _settled(found.page)
+    found.scroll_into_view_if_needed(timeout=WAIT)
+
+
+def _both_sizes(browser: Any, url: str, name: str, tmp_path: Path, show: str) -> None:
+    """A screenshot at a laptop's and a phone's width of what `show` finds, and no page that
+    scrolls sideways on the phone."""
+    from playwright.sync_api import expect
+
+    for size, viewport in (("laptop", WIDE), ("phone", PHONE)):
+        page = browser.new_page(viewport=viewport)
+        page.goto(url)
+        found = page.locator(show).last
+        expect(found).to_be_visible(timeout=WAIT)
+        _scroll_to(found)
+        page.screenshot(path=str(tmp_path / f"{name}-{size}.png"))
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{name} scrolls sideways ({width}px)"
+        page.close()
+
+
+def test_a_key_result_updated_in_a_check_in_reaches_the_manager(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Kenji updates his key result inside his check-in; Ana reads it in her DM, in
+    `/goals company` and in the next digest's Goals section; Update in a `/goals` answer
+    changes that answer where it is."""
+    from playwright.sync_api import expect
+
+    with Demo(0, start=_mid_cycle(datetime.now(UTC))) as demo:
+        base = demo.url
+        page = browser.new_page(viewport=WIDE)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+        # Ana's company view before.
+        page.goto(f"{base}?as=U0ANA&c=dm")
+        before = _command(page, "/goals company")
+        expect(before).to_contain_text("Company objectives")
+        line = before.locator("li, .bk-section", has_text=demo_goals.PLATFORM_OBJECTIVE).last
+        was = line.inner_text()
+
+        # Kenji's check-in, with his key result in it.
+        page.goto(f"{base}?as=U0KENJI&c=dm")
+        page.locator("[data-jump=next-checkin]").click()
+        prompt = page.locator(".msg", has_text="Time for your").last
+        expect(prompt).to_be_visible(timeout=WAIT)
+        prompt.get_by_role("button", name="Start check-in").click()
+        modal = page.locator("form.modal")
+        expect(modal).to_contain_text("How did your key results move?", timeout=WAIT)
+        value = modal.locator(".field", has_text=demo_goals.LATENCY).first
+        block = str(value.get_attribute("data-block")).removesuffix(".value")
+        current = float(value.locator("input").input_value().replace(",", ""))
+        new = round(current - 12)
+        value.locator("input").fill(str(new))
+        modal.locator(f'.field[data-block="{block}.confidence"] select').select_option("at_risk")
+        modal.locator(f'.field[data-block="{block}.note"] input').fill(NOTE)
+        _scroll_to(value)
+        page.screenshot(path=str(tmp_path / "checkin-goals-laptop.png"))
+        phone = browser.new_page(viewport=PHONE)
+        phone.goto(f"{base}?as=U0KENJI&c=dm")
+        on_phone = phone.locator("form.modal .field", has_text=demo_goals.LATENCY).first
+        expect(on_phone).to_be_visible(timeout=WAIT)
+        _scroll_to(on_phone)
+        phone.screenshot(path=str(tmp_path / "checkin-goals-phone.png"))
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        phone.close()
+        modal.locator(".field", has_text="What did you get done").locator("textarea").fill(
+            "Load-tested the quota service."
+        )
+        modal.locator(".field", has_text="How do you feel").locator("select").select_option("3")
+        modal.get_by_role("button", name="Submit").click()
+        expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
+        expect(page.locator("#messages")).to_contain_text("Load-tested the quota", timeout=WAIT)
+
+        # Ana reads it in her DM, one line for the key result, and in /goals company.
+        page.goto(f"{base}?as=U0ANA&c=dm")
+        answer = page.locator(".msg", has_text="Load-tested the quota").last
+        expect(answer).to_contain_text(f"{demo_goals.LATENCY} ", timeout=WAIT)
+        expect(answer).to_contain_text(f"→ {new} ms")
+        expect(answer).to_contain_text(f'at risk): "{NOTE}"')
+        after = _command(page, "/goals company")
+        line = after.locator("li, .bk-section", has_text=demo_goals.PLATFORM_OBJECTIVE).last
+        expect(line).to_contain_text(_objective_bar(demo, demo_goals.PLATFORM_OBJECTIVE))
+        assert line.inner_text() != was
+        _both_sizes(browser, f"{base}?as=U0ANA&c=dm", "goals-company", tmp_path,
+                    ".msg.ephemeral")
+
+        # The digest after Kenji's week: its Goals section has his result, in his words.
+        sent = demo.clock().astimezone(ZoneInfo("Europe/Lisbon"))
+        tuesday = sent.date() + timedelta(days=(1 - sent.weekday()) % 7 or 7)
+        page.locator(".jump-menu summary").click()
+        page.locator(".jump-at input").fill(f"{tuesday.isoformat()}T09:00")
+        page.locator(".jump-at").get_by_role("button", name="Jump to").click()
+        digest = page.locator(".msg", has_text="Your team, week of").filter(has_text=NOTE)
+        expect(digest).to_have_count(1, timeout=3 * WAIT)
+        goals = digest.locator(".bk-section", has_text="Goals")
+        expect(goals).to_contain_text(demo_goals.PLATFORM_OBJECTIVE)
+        expect(goals).to_contain_text(f'{demo_goals.LATENCY} (@kenji')
+        expect(goals).not_to_contain_text(":dart:")
+        _both_sizes(browser, f"{base}?as=U0ANA&c=dm", "digest-goals", tmp_path,
+                    ".msg .bk-section:has-text('Goals')")
+
+        # Update from Kenji's /goals answer: the answer itself shows the new value.
+        page.goto(f"{base}?as=U0KENJI&c=dm")
+        mine = _command(page, "/goals")
+        mine.get_by_role("button", name=f"Update {demo_goals.LATENCY}").click()
+        form = page.locator("form.modal")
+        expect(form).to_contain_text("Update key result", timeout=WAIT)
+        form.locator(".field", has_text="Where it is now").locator("input").fill(str(new - 5))
+        form.locator(".field", has_text="Note").locator("textarea").fill("rollout started")
+        form.get_by_role("button", name="Save").click()
+        expect(form).to_contain_text("Saved", timeout=WAIT)
+        form.get_by_role("button", name="Done").click()
+        expect(page.locator("form.modal")).to_have_count(0, timeout=WAIT)
+        answers = page.locator(".msg.ephemeral", has_text="Your goals")
+        expect(answers.last).to_contain_text("rollout started", timeout=WAIT)
+        expect(answers).to_have_count(1)  # replaced where it was, not posted again
+        _both_sizes(browser, f"{base}?as=U0KENJI&c=dm", "goals-mine", tmp_path,
+                    ".msg.ephemeral")
+        _both_sizes(browser, f"{base}?as=U0BEN&c=home", "home-goals", tmp_path,
+                    ".home .bk-header:has-text('Your goals')")
+        page.close()
+        assert not errors, errors

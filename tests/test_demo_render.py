@@ -7,13 +7,19 @@ out as text.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.demo import forms, render
+from bot.demo import company, forms, render
+from bot.demo import goals as demo_goals
 from bot.demo.render import Context
+from bot.services import templates
+from bot.services.goal_checkin import Asked, Owned
+from bot.services.goal_cycles import parse
+from bot.services.goal_progress import Confidence, Measure
+from handlers.blocks import checkins as checkin_blocks
 
 CTX = Context(
     user_names={"U0BEN": "ben", "U0ANA": "ana"},
@@ -339,3 +345,55 @@ def test_every_emoji_the_app_writes_is_drawn() -> None:
     assert {"outbox_tray", "speech_balloon", "white_check_mark"} <= used
     assert sorted(used - set(render.EMOJI)) == []
     assert render.mrkdwn(":outbox_tray: Your feedback is sent", CTX) == "📤 Your feedback is sent"
+
+
+def test_the_demo_check_in_asks_each_key_result_and_sends_back_what_the_app_reads() -> None:
+    """The Platform check-in's goals question as the page draws it (value, confidence and note
+    per key result, pre-filled, in words, not emoji codes), and the filled form as the
+    `view.state.values` the app reads its goal updates from."""
+    definition = templates.parse_template(company.PLATFORM_TEMPLATE, lambda email: None)
+    cycle = parse("2037-Q1")
+    owned = Owned(
+        cycle=cycle,
+        today=date(2037, 2, 20),
+        asked=[
+            Asked(7, demo_goals.LATENCY, demo_goals.PLATFORM_OBJECTIVE, Measure.NUMBER, "ms",
+                  420, 210, 352, Confidence.OFF_TRACK),
+            Asked(8, "Quota service live", demo_goals.PLATFORM_OBJECTIVE, Measure.MILESTONE, "",
+                  0, 1, 0, None),
+        ],
+    )
+    view = {
+        **checkin_blocks.answer_modal(
+            1, definition.name, date(2037, 2, 20), definition.questions, goals=owned
+        ),
+        "id": "V9",
+    }
+    html = forms.modal_html(view, CTX, {}, depth=1)
+    assert "How did your key results move?" in html and "2037-Q1" in html
+    assert f"{demo_goals.LATENCY} <" in html and 'value="352"' in html
+    assert "now 352 ms (32%) · from 420 to 210 ms" in html
+    assert "🔴 Off track" in html and ":red_circle:" not in html
+    assert "Not done" in html
+    field = {
+        str(block.get("block_id")): f"i{index}" for index, block in enumerate(view["blocks"])
+    }
+
+    def name(result_id: int, part: str) -> str:
+        return field[checkin_blocks.question_block(f"goals.{result_id}.{part}")]
+
+    form = {
+        field[checkin_blocks.question_block("done")]: ["Load-tested the quota service."],
+        field[checkin_blocks.question_block("pulse")]: ["3"],
+        name(7, "value"): ["318"],
+        name(7, "confidence"): ["at_risk"],
+        name(7, "note"): ["security review passed"],
+        name(8, "value"): ["not_done"],
+    }
+    values, errors = forms.state_values(view, form)
+    assert errors == {}
+    answers, _ = checkin_blocks.read_answers(values, definition.questions)
+    assert answers["goals"]["7"] == {
+        "value": "318", "confidence": "at_risk", "note": "security review passed"
+    }
+    assert answers["goals"]["8"]["value"] == "not_done"

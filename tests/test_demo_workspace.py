@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from slack_sdk import WebClient
 
@@ -25,13 +26,15 @@ class Recorder:
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.answer = answer or AppAnswer(200, b"")
         self.n = 0
+        self.hooks = "http://127.0.0.1:1/hooks/"  # where its response_urls point
 
     def trigger_id(self) -> str:
         self.n += 1
         return f"1.2.trigger{self.n}"
 
     def response_url(self, kind: str) -> str:
-        return f"http://127.0.0.1:1/hooks/{kind}/{self.n}"
+        self.n += 1
+        return f"{self.hooks}{kind}/{self.n}"
 
     def __getattr__(self, name: str) -> Any:
         def send(*args: Any, **kwargs: Any) -> AppAnswer:
@@ -184,3 +187,63 @@ def test_a_reaction_is_an_event_only_when_the_app_subscribes(
     ws.react("U0ANA", "C0KUDOS", message["ts"], "kudos")
     assert recorder.sent == []
     assert emulator.messages("C0KUDOS")[0]["reactions"][0]["name"] == "kudos"
+
+
+def test_a_button_in_an_ephemeral_works_and_its_response_url_changes_it_in_place(
+    emulator: SlackEmulator,
+) -> None:
+    """Slack sends a click in an "Only visible to you" message as block_actions with an
+    ephemeral container and no message; a post to that click's response_url with
+    replace_original changes the message where it is, delete_original removes it, and any
+    other post is a new ephemeral."""
+    recorder = Recorder(
+        AppAnswer(200, _json({"text": "Your goals", "blocks": [_button_section("Update")]}))
+    )
+    recorder.hooks = emulator.hooks_url  # response_urls the emulator answers
+    ws = workspace(emulator, recorder)
+    ws.compose("U0BEN", "C0KUDOS", "/goals")
+    [shown] = ws.ephemerals("U0BEN", "C0KUDOS")
+    assert shown.key.startswith("eph:")
+
+    ws.click("U0BEN", block_id="b1", action_id="update", channel_id="C0KUDOS",
+             message_ts=shown.key)
+    kind, sent = recorder.sent[-1]
+    assert kind == "block_actions" and "message" not in sent
+    assert sent["container"]["is_ephemeral"] is True
+    assert sent["container"]["channel_id"] == "C0KUDOS"
+    assert sent["action"]["action_id"] == "update" and sent["channel"]["id"] == "C0KUDOS"
+    url = sent["response_url"]
+
+    replaced = {"replace_original": True, "text": "Saved", "blocks": [_button_section("Again")]}
+    assert httpx.post(url, json=replaced, timeout=5).status_code == 200
+    [now] = ws.ephemerals("U0BEN", "C0KUDOS")
+    assert (now.key, now.at, now.text) == (shown.key, shown.at, "Saved")
+    assert ws.ephemerals("U0ANA", "C0KUDOS") == []  # only Ben sees it
+
+    ws.click("U0BEN", block_id="b1", action_id="update", channel_id="C0KUDOS",
+             message_ts=shown.key)  # the replaced message's button works too
+    second = recorder.sent[-1][1]["response_url"]
+    httpx.post(second, json={"text": "A new one"}, timeout=5)
+    # (this workspace's clock stands still, so only the texts are compared, not the order)
+    assert sorted(e.text for e in ws.ephemerals("U0BEN", "C0KUDOS")) == ["A new one", "Saved"]
+    httpx.post(second, json={"delete_original": True}, timeout=5)
+    assert [e.text for e in ws.ephemerals("U0BEN", "C0KUDOS")] == ["A new one"]
+
+    before = len(recorder.sent)
+    ws.click("U0BEN", block_id="b1", action_id="update", channel_id="C0KUDOS",
+             message_ts="eph:c99")  # no such ephemeral: nothing is sent
+    assert len(recorder.sent) == before
+
+
+def _button_section(label: str) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "block_id": "b1",
+        "text": {"type": "mrkdwn", "text": label},
+        "accessory": {
+            "type": "button",
+            "action_id": "update",
+            "text": {"type": "plain_text", "text": label},
+            "value": "7",
+        },
+    }

@@ -585,3 +585,37 @@ def test_a_board_costs_the_same_queries_for_any_number_of_goals(
         event.remove(shared_engine, "before_cursor_execute", counted)
     assert len(statements) == 6, statements
     assert tree.total == len(goals.views) and mine
+
+
+def test_a_report_on_a_managers_team_line_is_judged_by_their_own_part() -> None:
+    """App Home's one line per direct report: a goal they own counts whole; in a shared team
+    goal, only the key results they own, so a teammate's slipping result is not theirs."""
+    shared = ObjectiveView(
+        id=1,
+        cycle=CYCLE.name,
+        title="Halve API latency",
+        owner_id="UANA",
+        kind=GoalKind.TEAM,
+        visibility=Visibility.PUBLIC,
+        state="active",
+        outcome=None,
+        parent_id=None,
+        progress=0.55,
+        status=Confidence.OFF_TRACK,
+        results=(
+            result(11, owner="UKENJI", start=420, target=210, current=378,
+                   status=Confidence.OFF_TRACK),  # 20%
+            result(12, owner="UCHLOE", start=12, target=4, current=6, status=Confidence.ON_TRACK,
+                   stale=True),  # 75%
+        ),
+    )
+    own = objective(2, "UCHLOE", kind=GoalKind.PERSONAL, results=1)  # 40%, at risk
+    assert blocks.person_line("UCHLOE", [GoalLine(shared)]) == (
+        "• <@UCHLOE>: 1 goal · ▓▓▓▓▓▓▓▓░░ 75% · 1 stale"
+    )
+    assert blocks.person_line("UKENJI", [GoalLine(shared)]) == (
+        "• <@UKENJI>: 1 goal · ▓▓░░░░░░░░ 20% · 1 at risk or off track"
+    )
+    assert blocks.person_line("UCHLOE", [GoalLine(shared), GoalLine(own)]) == (
+        "• <@UCHLOE>: 2 goals · ▓▓▓▓▓▓░░░░ 57% · 1 at risk or off track · 2 stale"
+    )

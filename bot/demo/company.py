@@ -97,6 +97,8 @@ PLATFORM_TEMPLATE = {
     "questions": [
         {"id": "done", "text": "What did you get done this week?", "kind": "text",
          "required": True},
+        # Each key result the member owns this cycle: its value, confidence and a note.
+        {"id": "goals", "kind": "goals"},
         {"id": "pulse", "text": "How do you feel this week?", "kind": "pulse", "required": True},
         {"id": "focus", "text": "Main focus next week?", "kind": "choice",
          "options": ["Ship", "Learn", "Support", "Plan"]},
@@ -118,6 +120,7 @@ CUSTOMER_TEMPLATE = {
     "questions": [
         {"id": "pulse", "text": "How are you doing?", "kind": "pulse", "required": True},
         {"id": "win", "text": "A customer win since last time?", "kind": "text"},
+        {"id": "goals", "kind": "goals"},
         # A text blocker question, the other form teams use: what blocks, in their words.
         {"id": "blocked", "text": "What's in your way, if anything?", "kind": "text",
          "blocker": True},

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.demo import forms, render
 from bot.demo.render import esc
-from bot.demo.workspace import SHORTCUT_NAMES, Workspace
+from bot.demo.workspace import SHORTCUT_NAMES, Ephemeral, Workspace
 from handlers import ids
 
 JSONDict = dict[str, Any]
@@ -94,8 +94,10 @@ class Regions:
             "<li>In a channel: <code>/kudos @chloe thanks for the review #craft</code></li>"
             f"<li>Hover a message, ⋯ → <i>Give kudos</i>{react}</li>"
             "<li>As Ben, in the pulsebot DM: <i>⏭ Next check-in</i>, then "
-            "<i>Start check-in</i></li>"
-            "<li>Switch to Ana, his manager: her DM and #platform</li></ol></div>"
+            "<i>Start check-in</i>: it asks about his key results too</li>"
+            "<li>Switch to Ana, his manager: her DM and #platform</li>"
+            "<li><code>/goals</code>, <code>/goals team</code> or <code>/goals company</code>"
+            "</li></ol></div>"
         )
 
     def _header(self, where: JSONDict, ctx: render.Context) -> str:
@@ -123,7 +125,7 @@ class Regions:
         ]
         dated = [(float(m["ts"]), self._message(m, channel_id, where, ctx)) for m in messages]
         dated += [
-            (e.at, self._ephemeral(e.text, e.blocks, ctx))
+            (e.at, self._ephemeral(e, ctx))
             for e in self.ws.ephemerals(where["as"], channel_id)
             if not e.thread_ts
         ]
@@ -150,7 +152,7 @@ class Regions:
         body = self._message(parent, channel_id, where, ctx, in_thread=True)
         body += "".join(self._message(m, channel_id, where, ctx, in_thread=True) for m in replies)
         body += "".join(
-            self._ephemeral(e.text, e.blocks, ctx)
+            self._ephemeral(e, ctx)
             for e in self.ws.ephemerals(where["as"], channel_id)
             if e.thread_ts == ts
         )
@@ -232,10 +234,14 @@ class Regions:
             f"{replies}</div>{menu}</article>"
         )
 
-    def _ephemeral(self, text: str, blocks: Any, ctx: render.Context) -> str:
-        body = render.blocks(blocks, ctx) if blocks else render.mrkdwn(text, ctx)
+    def _ephemeral(self, shown: Ephemeral, ctx: render.Context) -> str:
+        """An "Only visible to you" message; its buttons work, named by its key."""
+        body = (
+            render.blocks(shown.blocks, ctx) if shown.blocks else render.mrkdwn(shown.text, ctx)
+        )
         return (
-            '<article class="msg ephemeral"><div class="avatar bot">pb</div>'
+            f'<article class="msg ephemeral" data-channel="{esc(shown.channel_id)}" '
+            f'data-ts="{esc(shown.key)}"><div class="avatar bot">pb</div>'
             '<div class="msg-main"><div class="msg-head"><b>pulsebot</b>'
             '<span class="badge">APP</span><span class="only-you">Only visible to you</span>'
             f'</div><div class="msg-body">{body}</div></div></article>'

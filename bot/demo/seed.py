@@ -9,18 +9,35 @@ there. Every choice comes from a seeded random generator, so two runs tell the s
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from sqlalchemy.orm import Session
 
 from bot.demo import company
+from bot.demo import goals as demo_goals
 from bot.demo.emulator import SlackEmulator
 from bot.deps import Deps
 from bot.jobs.digests import DigestPolicy, write_due
-from bot.services import checkins, conversations, directory, feedback, kudos, org, templates
+from bot.services import (
+    checkins,
+    conversations,
+    directory,
+    feedback,
+    goal_checkin,
+    goal_files,
+    goal_plans,
+    kudos,
+    kudos_goals,
+    org,
+    templates,
+)
 from bot.services import digest_rules as rules
+from bot.services.goal_cycles import CycleKind, cycle_of
+from bot.services.goal_progress import Confidence, Measure
 from bot.services.schedule import parse_time, slots_between
 from bot.services.templates import detail_id
 from bot.services.text import escape
@@ -40,7 +57,11 @@ class SeedSummary:
     skipped: int = 0
     missed: int = 0
     pending: int = 0
+    goals: int = 0
+    key_results: int = 0
+    goal_updates: int = 0
     kudos: int = 0
+    kudos_for_goals: int = 0
     feedback: int = 0
     digests: int = 0
 
@@ -48,7 +69,10 @@ class SeedSummary:
         return (
             f"{self.people} people, {self.templates} check-ins, {self.answered} answers "
             f"({self.skipped} skipped, {self.missed} missed, {self.pending} open), "
-            f"{self.kudos} kudos, {self.feedback} pieces of feedback, "
+            f"{self.goals} goals, {self.key_results} key results "
+            f"({self.goal_updates} updates), "
+            f"{self.kudos} kudos ({self.kudos_for_goals} naming a goal), "
+            f"{self.feedback} pieces of feedback, "
             f"{self.digests} weekly digests to send"
         )
 
@@ -59,7 +83,8 @@ def seed_company(deps: Deps, emulator: SlackEmulator, now: datetime) -> SeedSumm
     summary = SeedSummary()
     seed_people(deps, emulator, now, summary)
     seed_org(deps, now, summary)
-    answered = seed_checkins(deps, now, rng, summary)
+    story = seed_goals(deps, now, summary)
+    answered = seed_checkins(deps, now, rng, summary, story)
     seed_checkin_messages(deps, emulator, answered, now, rng)
     seed_kudos(deps, emulator, now, rng, summary)
     seed_feedback(deps, now, summary)
@@ -104,6 +129,97 @@ def seed_org(deps: Deps, now: datetime, summary: SeedSummary) -> None:
                     session, company.TEAM_ID, person.user_id, person.manager, now - HISTORY,
                     source="import",
                 )
+
+
+# ----- goals -----------------------------------------------------------------------------------
+
+
+def seed_goals(deps: Deps, now: datetime, summary: SeedSummary) -> demo_goals.Story:
+    """The company's goals in the cycle holding `now`, applied as `pulsebot goals apply` applies
+    a file, as set at the cycle's start; the check-ins then tell their story."""
+    kind = deps.settings.goal_cycle
+    cycle = cycle_of(now.date(), kind)
+    text = yaml.safe_dump(
+        {"cycle": cycle.name, "goals": demo_goals.GOALS}, sort_keys=False, allow_unicode=True
+    )
+
+    def known_in(name: str) -> list[goal_files.KnownObjective]:
+        with deps.unit_of_work() as session:
+            return goal_plans.known_objectives(session, company.TEAM_ID, name)
+
+    plan = goal_files.load_plan(
+        text,
+        "demo-goals.yml",
+        today=now.date(),
+        cycle_kind=kind,
+        resolve_email=demo_goals.user_of_email,
+        known_in=known_in,
+    )
+    with deps.unit_of_work() as session:
+        goal_plans.apply_plan(session, company.TEAM_ID, plan, demo_goals.created_at(cycle))
+    summary.goals, summary.key_results = demo_goals.counts()
+    return demo_goals.story(cycle, now - HISTORY, now)
+
+
+class _GoalAnswers:
+    """What members write in their check-in's goals question, following the story: the new
+    value and confidence when either moved, and a beat's note: good news once, the first time
+    it is reached, a result at risk at every update. A result on track that has not moved
+    since their last check-in gets a word saying so (people who mean to keep a goal do), so
+    that only someone who has gone quiet answers two check-ins in a row without updating it."""
+
+    def __init__(self, story: demo_goals.Story, kind: CycleKind) -> None:
+        self.story = story
+        self.kind = kind
+        self._noted: dict[int, str] = {}
+        self._updated: dict[int, datetime] = {}  # each result's last update
+        self._left: set[int] = set()  # results left as they were at their owner's last answer
+
+    def answer(
+        self, owned: goal_checkin.Owned, at: datetime, zone: ZoneInfo
+    ) -> dict[str, dict[str, str]]:
+        written: dict[str, dict[str, str]] = {}
+        for asked in owned.asked:
+            if asked.title not in demo_goals.STORY:
+                continue
+            result_id = asked.result_id
+            beat = self.story.beat(asked.title, at)
+            if beat.quiet:
+                continue
+            value = self.story.value(asked.title, asked.measure, asked.start, asked.target, beat)
+            on_track = beat.confidence == Confidence.ON_TRACK
+            # Good news is told once; a result at risk is explained at every update.
+            fresh = self._noted.get(result_id) != beat.note or not on_track
+            note = beat.note if beat.note and fresh else ""
+            if note:
+                self._noted[result_id] = note
+            unchanged = value == asked.current and beat.confidence == asked.confidence
+            if unchanged and not note:
+                last = self._updated.get(result_id)
+                if result_id not in self._left or last is None or not on_track:
+                    self._left.add(result_id)
+                    continue
+                note = f"no change since {_since(last, at, zone)}"
+            self._left.discard(result_id)
+            self._updated[result_id] = at
+            shown = (
+                (goal_checkin.DONE if value >= 1 else goal_checkin.NOT_DONE)
+                if asked.measure == Measure.MILESTONE
+                else goal_checkin.number_words(value)
+            )
+            written[str(result_id)] = {
+                "value": shown,
+                "confidence": beat.confidence.value,
+                "note": note,
+            }
+        return written
+
+
+def _since(last: datetime, at: datetime, zone: ZoneInfo) -> str:
+    """"Monday" within the week, "last week" beyond it, as the member would say it."""
+    if at - last >= timedelta(days=6):
+        return "last week"
+    return f"{last.astimezone(zone):%A}"
 
 
 # ----- check-ins -------------------------------------------------------------------------------
@@ -194,12 +310,16 @@ _UPWARD = (
 
 
 def seed_checkins(
-    deps: Deps, now: datetime, rng: random.Random, summary: SeedSummary
+    deps: Deps,
+    now: datetime,
+    rng: random.Random,
+    summary: SeedSummary,
+    story: demo_goals.Story,
 ) -> list[checkins.Submitted]:
     """Two templates created eight weeks ago, and every occurrence since, as the scheduler
-    would have written it: most answered (with pulse, blockers and notes for the manager),
-    a few skipped, a few missed. Check-ins still open at `now` stay open for /checkin.
-    Returns the answers, oldest first."""
+    would have written it: most answered (with pulse, blockers, goal updates following the
+    `story` and notes for the manager), a few skipped, a few missed. Check-ins still open at
+    `now` stay open for /checkin. Returns the answers, oldest first."""
     start = now - HISTORY
     people = {p.user_id: p for p in company.PEOPLE}
 
@@ -229,11 +349,14 @@ def seed_checkins(
     notes = list(_UPWARD)
     random.Random(11).shuffle(notes)
     words = _Words(13)
+    goals = _GoalAnswers(story, deps.settings.goal_cycle)
     for instant in [*instants, now]:
         with deps.unit_of_work() as session:
             planned = checkins.plan_due(session, instant, company.TEAM_ID)
             for due in planned.created:
-                submitted = _answer_in_history(session, due, now, rng, summary, notes, words)
+                submitted = _answer_in_history(
+                    session, due, now, rng, summary, notes, words, goals
+                )
                 if submitted is not None:
                     answered.append(submitted)
         summary.missed += len(planned.missed)
@@ -250,10 +373,11 @@ def _answer_in_history(
     summary: SeedSummary,
     notes: list[str],
     words: _Words,
+    goals: _GoalAnswers,
 ) -> checkins.Submitted | None:
     """One check-in answered (or skipped, or left to be missed) at its time in history;
     `notes` are the notes for managers not yet written, each taken once; `words` chooses what
-    blocks someone, as they would write it."""
+    blocks someone, as they would write it; `goals` what they update of their key results."""
     occurrence = due.occurrence
     answered_at = occurrence.scheduled_at + timedelta(minutes=rng.randint(5, 300))
     if answered_at >= now or occurrence.closes_at <= answered_at:
@@ -270,8 +394,9 @@ def _answer_in_history(
     base, drift = _MOOD.get(occurrence.user_id, (3.9, 0.0))
     pulse = round(base + drift * (8 - weeks_ago) + rng.uniform(-0.7, 0.7))
     pulse = max(1, min(5, pulse))
-    raw: dict[str, object] = {}
+    raw: dict[str, Any] = {}
     anonymous = False
+    updates = 0
     for question in due.template.questions:
         if question.kind == "pulse":
             raw[question.id] = str(pulse)
@@ -288,6 +413,16 @@ def _answer_in_history(
             raw[question.id] = "yes" if pulse <= 2 or rng.random() < 0.1 else "no"
         elif question.kind == "choice":
             raw[question.id] = rng.choice(question.options)
+        elif question.kind == "goals":
+            owned = checkins.goals_asked(
+                session, occurrence.team_id, occurrence.user_id, due.template, answered_at,
+                goals.kind,
+            )
+            if owned is not None and owned.asked:
+                person = company.person(occurrence.user_id)
+                zone = ZoneInfo(person.tz if person else "UTC")
+                raw[question.id] = goals.answer(owned, answered_at, zone)
+                updates += sum(1 for given in raw[question.id].values() if given)
         elif question.upward:
             if rng.random() < 0.15 and notes:
                 raw[question.id] = notes.pop()
@@ -304,8 +439,10 @@ def _answer_in_history(
         raw,
         answered_at,
         anonymous=anonymous,
+        goal_cycle=goals.kind,
     )
     summary.answered += 1
+    summary.goal_updates += updates
     return submitted
 
 
@@ -443,6 +580,17 @@ _KUDOS = (
     "the migration went out with zero downtime",
     "for turning a grumpy escalation into a renewal",
 )
+# What a kudos naming one of these goals says (the kudos form offers the recipients' goals).
+_GOAL_KUDOS = {
+    demo_goals.PLATFORM_OBJECTIVE: "the quota lookup cache took a real bite out of our latency",
+    demo_goals.CUSTOMER_OBJECTIVE: "the pricing page test brought in three self-serve upgrades",
+    "The data pipeline runs itself": "the retries with backoff mean no more 6 a.m. reruns",
+    "Faster first replies": "the saved replies cut our first response time for everyone",
+    "Learn the billing code": "for picking up the invoice export and asking the right questions",
+    demo_goals.COMPANY_PEOPLE: "for the mentoring budget: I finally signed up for the course",
+    demo_goals.COMPANY_GROW: "the renewal playbook kept Acme with us",
+    demo_goals.COMPANY_PLATFORM: "for holding the line on the security review",
+}
 
 
 def seed_kudos(
@@ -453,9 +601,12 @@ def seed_kudos(
     summary: SeedSummary,
 ) -> None:
     """About four kudos a week, stored through the kudos rules (budget, values), and their
-    posts in #kudos as the app would have left them there."""
-    policy = kudos.KudosPolicy(daily_limit=5, values=company.VALUES)
+    posts in #kudos as the app would have left them there. Now and then one given in the form
+    names a goal of its recipients (`/goals` and the digest count it)."""
+    kind = deps.settings.goal_cycle
+    policy = kudos.KudosPolicy(daily_limit=5, values=company.VALUES, goal_cycle=kind)
     ids = [p.user_id for p in company.PEOPLE]
+    naming = random.Random(17)  # apart from `rng`, so the kudos themselves stay the same
     when = now - HISTORY + timedelta(hours=7)
     count = 0
     while when < now - timedelta(hours=2):
@@ -463,17 +614,32 @@ def seed_kudos(
         recipients = rng.sample([i for i in ids if i != giver], k=rng.choice((1, 1, 1, 2)))
         values = rng.sample(company.VALUES, k=rng.choice((1, 1, 2)))
         draft = kudos.KudosDraft(giver, recipients, rng.choice(_KUDOS), list(values))
+        goal_title: str | None = None
         with deps.unit_of_work() as session:
+            offered = [
+                choice
+                for choice in kudos_goals.choices(session, company.TEAM_ID, recipients, when, kind)
+                if choice.title in _GOAL_KUDOS
+            ]
+            if offered and naming.random() < 0.5:
+                goal = naming.choice(offered)
+                goal_title = goal.title
+                draft = replace(
+                    draft, message=_GOAL_KUDOS[goal.title], goal_id=goal.objective_id
+                )
             given = kudos.give(
                 session,
                 team_id=company.TEAM_ID,
                 draft=draft,
                 policy=policy,
-                source="command",
+                source="modal" if goal_title else "command",
                 request_key=f"demo-seed:{count}",
                 now=when,
             )
-        text, blocks = feed_post(given.giver_id, given.recipient_ids, given.message, given.values)
+        summary.kudos_for_goals += goal_title is not None
+        text, blocks = feed_post(
+            given.giver_id, given.recipient_ids, given.message, given.values, goal_title=goal_title
+        )
         emulator.add_message(
             company.KUDOS_CHANNEL, company.BOT_USER_ID, text, ts=when.timestamp(), blocks=blocks
         )

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from bot import logs
 from bot.app import build_app
 from bot.demo import company, page
+from bot.demo import goals as demo_goals
 from bot.demo.clock import DemoClock
 from bot.demo.emulator import SlackEmulator
 from bot.demo.seed import SeedSummary, seed_company
@@ -246,7 +247,8 @@ def _settings(database_url: str, api_url: str, token: str, signing_secret: str) 
         "PULSEBOT_VALUES": ",".join(company.VALUES),
         "PULSEBOT_KUDOS_REACTIONS": company.KUDOS_REACTIONS,
         "PULSEBOT_POST_RATE": POST_RATE,
-        "PULSEBOT_ADMINS": "",
+        "PULSEBOT_ADMINS": ",".join(demo_goals.ADMINS),
+        "PULSEBOT_GOAL_CYCLE": "quarter",
         "LOG_LEVEL": "WARNING",
         "LOG_FORMAT": "text",
     }

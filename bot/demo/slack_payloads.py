@@ -135,9 +135,11 @@ class SlackSender(Generic[Answer]):
         view: JSONDict | None = None,
         state: JSONDict | None = None,
         container: JSONDict | None = None,
+        response_url: str | None = None,
     ) -> Answer:
         """A click in a message (`message` and `channel`) or in a modal or Home tab (`view`);
-        `container` replaces the one Slack would derive from them."""
+        `container` replaces the one Slack would derive from them. A click in an ephemeral
+        message has its container and `channel` but no `message`: Slack keeps none."""
         payload: JSONDict = {
             "type": "block_actions",
             "user": self._user(user),
@@ -155,16 +157,17 @@ class SlackSender(Generic[Answer]):
             }
             payload["view"] = view
         else:
-            assert message is not None and channel is not None
+            assert channel is not None and (message is not None or container is not None)
             payload["container"] = container or {
                 "type": "message",
-                "message_ts": message["ts"],
+                "message_ts": message["ts"] if message is not None else "",
                 "channel_id": channel["id"],
                 "is_ephemeral": False,
             }
             payload["channel"] = channel
-            payload["message"] = message
-            payload["response_url"] = self.response_url("actions")
+            if message is not None:
+                payload["message"] = message
+            payload["response_url"] = response_url or self.response_url("actions")
         payload["state"] = {"values": state or {}}
         payload["actions"] = [{**action, "action_ts": self.action_ts()}]
         return self._send_payload(payload)

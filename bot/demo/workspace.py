@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,10 +35,14 @@ MAX_STOPS = 2000  # a guard on one jump's stops: a year of a dozen people's week
 SHORTCUT_NAMES = {"give_kudos": "Give kudos", "give_feedback": "Give feedback"}
 
 
+EPHEMERAL_PREFIX = "eph:"  # what the page names an ephemeral by, where a message has its ts
+
+
 @dataclass
 class Ephemeral:
     """An "Only visible to you" message: Slack keeps these in the client, not the channel.
-    `at` is on the demo clock (epoch seconds), so it sorts among the channel's messages."""
+    `at` is on the demo clock (epoch seconds), so it sorts among the channel's messages;
+    `key` names it on the page (a click in it says which), `eph:` and where it came from."""
 
     user_id: str
     channel_id: str
@@ -46,6 +50,7 @@ class Ephemeral:
     blocks: list[JSONDict] | None
     at: float
     thread_ts: str | None = None
+    key: str = ""
 
 
 @dataclass
@@ -81,6 +86,10 @@ class Workspace:
         self._lock = threading.Lock()
         self._clients: dict[str, ClientState] = {}
         self._response_urls: dict[str, tuple[str, str]] = {}  # path -> (user, channel)
+        # A click in an ephemeral: its response_url's path -> the ephemeral's key, which a
+        # post there with replace_original (or delete_original) changes in place.
+        self._replaces: dict[str, str] = {}
+        self._numbered = 0
         self._started = clock().timestamp()
         self._seen: dict[tuple[str, str], float] = {}  # (user, channel) -> newest ts seen
 
@@ -280,7 +289,14 @@ class Workspace:
         view_id: str | None = None,
         form: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """A button, select or picker in a message (channel and ts) or a view (view id)."""
+        """A button, select or picker in a message (channel and ts) or a view (view id); an
+        ephemeral message is named by its key in place of a ts."""
+        if message_ts and message_ts.startswith(EPHEMERAL_PREFIX) and channel_id:
+            self._click_ephemeral(
+                user_id, channel_id, message_ts, block_id=block_id, action_id=action_id,
+                values=values,
+            )
+            return
         message = None
         view = None
         if view_id:
@@ -313,6 +329,46 @@ class Workspace:
                 message=_as_sent(message),
                 channel=self.channel_ref(channel_id),
             )
+        self._deliver(answer, user_id, "click")
+        self._open_modal_for(user_id, trigger_id)
+
+    def _click_ephemeral(
+        self,
+        user_id: str,
+        channel_id: str,
+        key: str,
+        *,
+        block_id: str,
+        action_id: str,
+        values: Sequence[str],
+    ) -> None:
+        """A click in an "Only visible to you" message: Slack sends block_actions with an
+        ephemeral container and no message, and a response_url whose `replace_original`
+        changes that message where it is."""
+        shown = next((e for e in self.ephemerals(user_id, channel_id) if e.key == key), None)
+        if shown is None:
+            return
+        element = render.find_element(shown.blocks, block_id, action_id)
+        if element is None:
+            return
+        trigger_id = self.payloads.trigger_id()
+        response_url = self.payloads.response_url("actions")
+        with self._lock:
+            self._response_urls[_path(response_url)] = (user_id, channel_id)
+            self._replaces[_path(response_url)] = key
+        answer = self.payloads.block_actions(
+            user=self.user(user_id),
+            action=_action(element, block_id, values),
+            trigger_id=trigger_id,
+            channel=self.channel_ref(channel_id),
+            container={
+                "type": "message",
+                "message_ts": f"{shown.at:.6f}",
+                "channel_id": channel_id,
+                "is_ephemeral": True,
+            },
+            response_url=response_url,
+        )
         self._deliver(answer, user_id, "click")
         self._open_modal_for(user_id, trigger_id)
 
@@ -455,33 +511,52 @@ class Workspace:
     # ----- what the person sees that is not in a channel ----------------------------------------
 
     def ephemerals(self, user_id: str, channel_id: str) -> list[Ephemeral]:
-        """Ack answers, response_url posts and chat.postEphemeral calls for this person here."""
+        """Ack answers, response_url posts and chat.postEphemeral calls for this person here.
+
+        A post to the response_url of a click in an ephemeral replaces that ephemeral where it
+        is (`replace_original`) or removes it (`delete_original`), as Slack's client does."""
         found = [
             e for e in self.state(user_id).ephemerals if e.channel_id == channel_id
         ]
         with self._lock:
             routes = dict(self._response_urls)
+            replaces = dict(self._replaces)
         # Calls carry a monotonic time; date them on the demo clock, like messages.
         offset = self.clock().timestamp() - time.monotonic()
-        for call in self.emulator.calls("response_url"):
-            where = routes.get(call.path)
-            if where == (user_id, channel_id) and call.get("response_type") != "in_channel":
-                found.append(
-                    Ephemeral(
-                        user_id, channel_id, str(call.get("text") or ""), call.get("blocks"),
-                        call.at + offset,
-                    )
-                )
-        for call in self.emulator.calls("chat.postEphemeral"):
+        for number, call in enumerate(self.emulator.calls("chat.postEphemeral")):
             if call.status == 200 and call.get("user") == user_id and (
                 call.get("channel") in (channel_id, user_id)
             ):
                 found.append(
                     Ephemeral(
                         user_id, channel_id, str(call.get("text") or ""), call.get("blocks"),
-                        call.at + offset,
+                        call.at + offset, key=f"{EPHEMERAL_PREFIX}p{number}",
                     )
                 )
+        for number, call in enumerate(self.emulator.calls("response_url")):
+            where = routes.get(call.path)
+            if where != (user_id, channel_id) or call.get("response_type") == "in_channel":
+                continue
+            if call.status != 200:
+                continue  # a used-up response_url: Slack showed nothing
+            original = replaces.get(call.path)
+            changes = call.get("replace_original") or call.get("delete_original")
+            if original is not None and changes:
+                at = next((i for i, e in enumerate(found) if e.key == original), None)
+                if at is not None:
+                    if call.get("delete_original"):
+                        found.pop(at)
+                    else:
+                        found[at] = replace(
+                            found[at], text=str(call.get("text") or ""), blocks=call.get("blocks")
+                        )
+                    continue
+            found.append(
+                Ephemeral(
+                    user_id, channel_id, str(call.get("text") or ""), call.get("blocks"),
+                    call.at + offset, key=f"{EPHEMERAL_PREFIX}r{number}",
+                )
+            )
         return sorted(found, key=lambda e: e.at)
 
     def take_notice(self, user_id: str) -> str | None:
@@ -499,8 +574,13 @@ class Workspace:
         blocks: list[JSONDict] | None,
         thread_ts: str | None = None,
     ) -> None:
+        with self._lock:
+            self._numbered += 1
+            key = f"{EPHEMERAL_PREFIX}c{self._numbered}"
         self.state(user_id).ephemerals.append(
-            Ephemeral(user_id, channel_id, text, blocks, self.clock().timestamp(), thread_ts)
+            Ephemeral(
+                user_id, channel_id, text, blocks, self.clock().timestamp(), thread_ts, key=key
+            )
         )
 
     def _deliver(self, answer: AppAnswer, user_id: str, what: str) -> None:

@@ -131,7 +131,7 @@ def percent(share: float) -> str:
 def cycle_words(cycle: Cycle, expected: float) -> str:
     return (
         f"{cycle.name}: {_day(cycle.starts_on)} – {_day(cycle.ends_on)}, "
-        f"{percent(expected)} of it gone by"
+        f"{percent(expected)} of it gone"
     )
 
 
@@ -433,11 +433,28 @@ def person_entry(user_id: str, lines: Sequence[GoalLine], expected: float) -> En
 
 
 def person_line(user_id: str, lines: Sequence[GoalLine]) -> str:
-    measured = [line.view.progress for line in lines if line.view.progress is not None]
+    """A direct report in one line, judged by their part only: a goal they own as a whole, and
+    in someone else's goal only the key results they own (a teammate's result slipping in a
+    shared team goal is not theirs to answer for)."""
+    measured: list[float] = []
+    statuses: list[Confidence] = []
+    stale = 0
+    for line in lines:
+        view = line.view
+        if view.owner_id == user_id:
+            if view.progress is not None:
+                measured.append(view.progress)
+            if view.status is not None:
+                statuses.append(view.status)
+            stale += sum(1 for r in view.results if r.stale)
+            continue
+        for result in view.results:
+            if result.owner_id == user_id:
+                measured.append(result.progress)
+                statuses.append(result.status)
+                stale += result.stale
     mean = sum(measured) / len(measured) if measured else None
-    statuses = [line.view.status for line in lines if line.view.status is not None]
     off = sum(1 for s in statuses if s != Confidence.ON_TRACK)
-    stale = sum(1 for line in lines for r in line.view.results if r.stale)
     text = f"• {person(user_id)}: {len(lines)} goal{'s' if len(lines) != 1 else ''} · {bar(mean)}"
     if off:
         text += f" · {off} at risk or off track"
@@ -692,7 +709,7 @@ def new_goal_modal(
         blocks.append(
             _input(
                 ids.GOALS_PARENT_BLOCK,
-                "Serves (optional)",
+                "Serves",
                 {
                     "type": "static_select",
                     "placeholder": plain("A goal of this cycle it contributes to", 150),
@@ -839,7 +856,7 @@ def update_modal(
         ),
         _input(
             ids.GOALS_NOTE_BLOCK,
-            "Note (optional)",
+            "Note",
             _text_element("What moved, what is in the way", NOTE_MAX, multiline=True),
             optional=True,
         ),

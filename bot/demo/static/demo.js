@@ -72,6 +72,9 @@
       }
     });
     if (data.notice) { notice(data.notice); }
+    // The first answer redraws every region once (the browser's copy never equals the
+    // server's text); from then on only what changed is. Tests wait for it before measuring.
+    document.body.dataset.polled = "1";
   }
 
   function notice(html) {
