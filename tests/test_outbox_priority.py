@@ -533,7 +533,7 @@ CASES: dict[str, Case] = {
         },
     ),
     "digest.fill_preview": (preview, {r"digest:preview:\w+": INTERACTIVE}),
-    "home.publish_home": (app_home, {r"home:\w+:\w+": INTERACTIVE}),
+    "home.publish_home/publish": (app_home, {r"home:\w+:\w+": INTERACTIVE}),
     # A kudos answers its giver, whatever the number of recipients; by reaction too, its posts
     # held then released, or taken back, and the note when a rule refused it.
     "kudos.enqueue_posts": (

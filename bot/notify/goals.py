@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery import outbox
 from bot.delivery.responses import RESPOND
+from bot.notify import home
 
 
 def refresh_home(
@@ -29,14 +30,7 @@ def refresh_home(
     view: dict[str, Any],
     now: datetime,
 ) -> None:
-    outbox.enqueue(
-        session,
-        team_id=team_id,
-        key=f"goals:{form_view_id}:home:{user_id}",
-        method="views.publish",
-        payload={"user_id": user_id, "view": view},
-        now=now,
-    )
+    home.publish(session, team_id, user_id, f"goals:{form_view_id}:home:{user_id}", view, now)
 
 
 def refresh_message(

@@ -22,10 +22,17 @@ def publish_home(
     view: dict[str, Any],
     now: datetime,
 ) -> None:
+    publish(session, team_id, user_id, f"home:{user_id}:{event_id}", view, now)
+
+
+def publish(
+    session: Session, team_id: str, user_id: str, key: str, view: dict[str, Any], now: datetime
+) -> None:
+    """One views.publish of someone's App Home under the key its caller's scheme gives."""
     outbox.enqueue(
         session,
         team_id=team_id,
-        key=f"home:{user_id}:{event_id}",
+        key=key,
         method="views.publish",
         payload={"user_id": user_id, "view": view},
         now=now,
