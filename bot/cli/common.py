@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -43,24 +44,28 @@ EXIT_CONFIG = 2
 LOOKUP_TIMEOUT = 10  # seconds per users.lookupByEmail / auth.test
 
 SettingsLoader = Callable[[], Settings]
+S = TypeVar("S")
 
 
 class ConfigError(Exception):
     """A setting is missing or wrong: one line for the operator, exit code 2."""
 
 
-def load_settings() -> Settings:
+def settings_from(read: Callable[[], S]) -> S:
+    """Settings as `read` builds them from the environment; a bad or missing value is a
+    ConfigError whose one line says which and where to fix it (exit 2)."""
     try:
-        return get_settings()
+        return read()
     except ValidationError as error:
         raise ConfigError(describe_problem(error)) from None
+
+
+def load_settings() -> Settings:
+    return settings_from(get_settings)
 
 
 def load_database_settings() -> DatabaseSettings:
-    try:
-        return get_database_settings()
-    except ValidationError as error:
-        raise ConfigError(describe_problem(error)) from None
+    return settings_from(get_database_settings)
 
 
 def describe_missing(name: str) -> str:

@@ -12,7 +12,6 @@ import argparse
 import sys
 from datetime import date, datetime, time, timedelta
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.rule import Rule
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,13 +26,14 @@ from bot.cli.common import (
     parse_at,
     progress_bar,
     sessions,
+    settings_from,
     team_argument,
 )
 from bot.jobs import digests
 from bot.jobs.digests import DigestPolicy, DueDigest
 from bot.services import directory, templates
 from bot.services.directory import zone_or_utc
-from bot.settings import DigestSettings, describe_problem
+from bot.settings import DigestSettings
 from handlers.blocks import digest as blocks
 from storage import checkins as checkin_store
 from storage import org as org_store
@@ -219,10 +219,7 @@ def _names(session: Session, team_id: str | None, user_ids: set[str]) -> dict[st
 
 
 def _digest_settings() -> DigestSettings:
-    try:
-        return DigestSettings()
-    except ValidationError as error:
-        raise ConfigError(describe_problem(error)) from None
+    return settings_from(DigestSettings)
 
 
 def _policy(settings: DigestSettings) -> DigestPolicy:

@@ -11,8 +11,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from bot import logs
 from bot.cli.common import (
     ConfigError,
@@ -22,6 +20,7 @@ from bot.cli.common import (
     parse_at,
     resolve_team,
     sessions,
+    settings_from,
     team_argument,
 )
 from bot.services import goal_files, goal_plans
@@ -30,7 +29,7 @@ from bot.services.goal_cycles import BadCycle, parse
 from bot.services.goal_files import KnownObjective
 from bot.services.goal_progress import Measure, bar
 from bot.services.goals import ObjectiveView, ResultView, current_cycle
-from bot.settings import GoalSettings, describe_problem
+from bot.settings import GoalSettings
 from storage.engine import unit_of_work
 
 
@@ -76,10 +75,7 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def load_goal_settings() -> GoalSettings:
-    try:
-        return GoalSettings()
-    except ValidationError as error:
-        raise ConfigError(describe_problem(error)) from None
+    return settings_from(GoalSettings)
 
 
 class _RollBack(Exception):

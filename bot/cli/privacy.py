@@ -26,7 +26,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +40,7 @@ from bot.cli.common import (
     progress_bar,
     resolve_team,
     sessions,
+    settings_from,
     team_argument,
 )
 from bot.clock import utc_now
@@ -48,7 +48,7 @@ from bot.jobs import minute
 from bot.notify import privacy as notify
 from bot.services import privacy
 from bot.services.retention import RetentionPolicy
-from bot.settings import DataSettings, describe_problem, get_data_settings
+from bot.settings import DataSettings, get_data_settings
 from storage import outbox as outbox_store
 from storage.engine import unit_of_work
 
@@ -358,10 +358,7 @@ def export_workspace(args: argparse.Namespace) -> int:
 
 
 def _data_settings() -> DataSettings:
-    try:
-        return get_data_settings()
-    except ValidationError as error:
-        raise ConfigError(describe_problem(error)) from None
+    return settings_from(get_data_settings)
 
 
 def _user_id(text: str) -> str:
