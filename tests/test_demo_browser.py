@@ -205,6 +205,7 @@ def _read_the_digests_on_a_phone(phone: Any, base: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     phone.goto(f"{base}?as=U0ANA&c=dm")
+    phone.wait_for_selector("body[data-polled]", state="attached", timeout=WAIT)
     # The digest sent at start-up (a jump past a Monday may have brought a later one).
     digest = phone.locator(".msg", has_text="Your team, week of").first
     expect(digest).to_be_visible(timeout=WAIT)

@@ -35,6 +35,25 @@
     });
   }
 
+  // Replace a region's children, keeping every node whose markup did not change: an image
+  // already loaded stays loaded, and what a reader is looking at is never swapped under them.
+  function morph(el, html) {
+    var fresh = document.createElement("template");
+    fresh.innerHTML = html;
+    var old = {};
+    Array.prototype.forEach.call(el.children, function (child) {
+      (old[child.outerHTML] = old[child.outerHTML] || []).push(child);
+    });
+    var nodes = Array.prototype.map.call(fresh.content.childNodes, function (node) {
+      var same = node.nodeType === 1 && old[node.outerHTML];
+      return same && same.length ? same.shift() : node;
+    });
+    var unchanged = nodes.length === el.childNodes.length && nodes.every(function (node, i) {
+      return node === el.childNodes[i];
+    });
+    if (!unchanged) { el.replaceChildren.apply(el, nodes); }
+  }
+
   function apply(data) {
     if (!data) { return; }
     Object.keys(regions).forEach(function (key) {
@@ -53,7 +72,7 @@
       var home = key === "messages" && state.c === "home";
       var homeArrives = home && !el.querySelector(".home");
       var stick = key === "messages" && !home && nearBottom(el);
-      el.innerHTML = html;
+      if (key === "messages" || key === "thread") { morph(el, html); } else { el.innerHTML = html; }
       last[key] = html;
       if (keep) {
         var fresh = el.querySelector("form.modal");
@@ -72,8 +91,8 @@
       }
     });
     if (data.notice) { notice(data.notice); }
-    // The first answer redraws every region once (the browser's copy never equals the
-    // server's text); from then on only what changed is. Tests wait for it before measuring.
+    // The first answer redraws the regions once (the browser's copy never equals the server's
+    // text; messages and threads keep their unchanged nodes). Tests wait for it to measure.
     document.body.dataset.polled = "1";
   }
 
