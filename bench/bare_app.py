@@ -1,4 +1,5 @@
-"""The baseline for bench/kudos_ack.py: a bare Bolt app whose only listener acks `/kudos`.
+"""The baseline for bench/kudos_ack.py: a bare Bolt app whose only listeners ack `/kudos` and
+`reaction_added`.
 
 It imports nothing of pulsebot, so it measures what Bolt, uvicorn and this machine cost and
 nothing else: uvicorn, Bolt's ASGI `SlackRequestHandler` subclassed so that `dispatch` runs the
@@ -53,6 +54,10 @@ def build(secret: str, token: str, api_url: str) -> PooledRequestHandler:
     @app.command("/kudos")
     def on_kudos(ack: Ack) -> None:
         ack(text="ok", response_type="ephemeral")
+
+    @app.event("reaction_added")
+    def on_reaction(ack: Ack) -> None:
+        ack()
 
     return PooledRequestHandler(app, ThreadPoolExecutor(max_workers=THREADS))
 

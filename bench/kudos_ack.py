@@ -3,7 +3,13 @@ app that only acks (bench/bare_app.py, which imports nothing of ours), same load
 
     python bench/kudos_ack.py [--requests 1000] [--rounds 3] [--concurrency 32]
                               [--databases sqlite,postgres | --database URL] [--pin]
-                              [--figures bench/figures/kudos_ack.json]
+                              [--kind kudos | reaction] [--figures FILE]
+
+- `--kind reaction`: the same, for a kudos given by reaction: each request is a signed
+  `reaction_added` event (`:kudos:` on a message its giver's neighbour wrote in #general, which
+  the emulator holds), and the bare app acks `reaction_added` as it acks `/kudos`. pulsebot
+  stores the kudos before the ack; chat.getPermalink and the posts run after it. Figures go to
+  bench/figures/reaction_ack.json unless `--figures` names another file.
 
 - The load generator runs in a process of its own (this file with `load`): `--concurrency`
   closed-loop senders on keep-alive connections, each request signed as Slack signs it.
@@ -50,9 +56,49 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "bench-signing-secret"
 ACKED = "Kudos sent"
+KINDS = ("kudos", "reaction")
+# Every giver's neighbour wrote one message in #general, dated from this epoch second on.
+MESSAGES_FROM = 1_600_000_000
+REACTION = "kudos"
+
+
+def message_ts(author: int) -> str:
+    """The ts of the message `UG{author}` wrote in #general (the emulator's past-ts format)."""
+    return f"{MESSAGES_FROM + author}.000000"
 
 
 # ----- the load generator (its own process) ------------------------------------------------
+
+
+def _body(kind: str, giver: int, run: str) -> tuple[bytes, str, str]:
+    """A request's body, its content type, and the kudos' request key once stored."""
+    if kind == "reaction":
+        return _reaction_body(giver, run)
+    body, trigger_id = _kudos_body(giver, run)
+    return body, "application/x-www-form-urlencoded", f"cmd:{trigger_id}"
+
+
+def _reaction_body(giver: int, run: str) -> tuple[bytes, str, str]:
+    user, ts = f"UG{giver:05d}", message_ts(giver + 1)
+    envelope = {
+        "token": "x",
+        "team_id": "T0TEAM",
+        "api_app_id": "A0PULSEBOT",
+        "type": "event_callback",
+        "event_id": f"Ev{run[-8:]}{giver:07d}",
+        "event_time": int(time.time()),
+        "event": {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": REACTION,
+            "item_user": f"UG{giver + 1:05d}",
+            "item": {"type": "message", "channel": "C0GENERAL", "ts": ts},
+            "event_ts": f"{time.time():.6f}",
+        },
+        "authorizations": [{"team_id": "T0TEAM", "user_id": "U0PULSEBOT", "is_bot": True}],
+    }
+    key = f"reaction:C0GENERAL:{ts}:{user}:{REACTION}"
+    return json.dumps(envelope).encode(), "application/json", key
 
 
 def _kudos_body(giver: int, run: str) -> tuple[bytes, str]:
@@ -75,13 +121,13 @@ def _kudos_body(giver: int, run: str) -> tuple[bytes, str]:
     return urlencode(fields).encode(), trigger_id
 
 
-def _request(port: int, body: bytes) -> bytes:
+def _request(port: int, body: bytes, content_type: str) -> bytes:
     timestamp = str(int(time.time()))
     base = b"v0:" + timestamp.encode() + b":" + body
     sig = "v0=" + hmac.new(SIGNING_SECRET.encode(), base, hashlib.sha256).hexdigest()
     head = (
         f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Type: {content_type}\r\n"
         f"X-Slack-Request-Timestamp: {timestamp}\r\nX-Slack-Signature: {sig}\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
@@ -106,8 +152,10 @@ async def _load_async(args: argparse.Namespace) -> dict[str, Any]:
     Requests are signed up front (the signature is the client's work, not the server's), on
     raw sockets, so the generator's own cost stays small beside the servers'.
     """
-    prepared = [_kudos_body(g, args.run) for g in range(args.first, args.first + args.count)]
-    requests = [(_request(args.port, body), trigger) for body, trigger in prepared]
+    prepared = [_body(args.kind, g, args.run) for g in range(args.first, args.first + args.count)]
+    requests = [(_request(args.port, body, kind), key) for body, kind, key in prepared]
+    # An event's ack is an empty 200; a command's says the kudos was sent.
+    expected = b"" if args.kind == "reaction" else ACKED.encode()
     latencies: list[float] = []
     acked: list[str] = []
     errors: list[str] = []
@@ -129,7 +177,7 @@ async def _load_async(args: argparse.Namespace) -> dict[str, Any]:
                 latencies.append(time.perf_counter() - started)
                 if status != 200:
                     errors.append(f"{status} {body[:120]!r}")
-                elif ACKED.encode() in body:
+                elif expected in body:
                     acked.append(trigger)
                     if args.kill_pid and not killed and len(acked) >= args.kill_after:
                         os.kill(args.kill_pid, signal.SIGKILL)  # the instant after this ack
@@ -156,6 +204,7 @@ def load_main(argv: list[str]) -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--run", required=True)
+    parser.add_argument("--kind", choices=KINDS, default="kudos")
     parser.add_argument("--kill-pid", type=int, default=0)
     parser.add_argument("--kill-after", type=int, default=0)
     args = parser.parse_args(argv)
@@ -222,9 +271,15 @@ def main() -> None:
         help="run every round unpinned and pinned (the app on one core, the rest on the other)",
     )
     parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="kudos",
+        help="kudos: /kudos commands; reaction: reaction_added events (default kudos)",
+    )
+    parser.add_argument(
         "--figures",
-        default=str(ROOT / "bench" / "figures" / "kudos_ack.json"),
-        help="where the figures go as JSON ('' for nowhere); default %(default)s",
+        help="where the figures go as JSON ('' for nowhere); default "
+        "bench/figures/kudos_ack.json, or reaction_ack.json with --kind reaction",
     )
     parser.add_argument(
         "--profile",
@@ -232,6 +287,9 @@ def main() -> None:
         help="record where pulsebot holds the GIL (py-spy --gil) into FILE, collapsed stacks",
     )
     args = parser.parse_args()
+    if args.figures is None:
+        name = "reaction_ack.json" if args.kind == "reaction" else "kudos_ack.json"
+        args.figures = str(ROOT / "bench" / "figures" / name)
     sys.path.insert(0, str(ROOT))
 
     machine = _machine()
@@ -306,6 +364,12 @@ class _DatabaseRun:
             tmp = stack.enter_context(tempfile.TemporaryDirectory())
             for i in range(users + 1):
                 slack.add_user(f"UG{i:05d}", tz="Europe/Paris")
+            if args.kind == "reaction":  # what the reactions are on
+                for i in range(1, users + 1):
+                    written = slack.add_message(
+                        "C0GENERAL", f"UG{i:05d}", "shipped it", ts=MESSAGES_FROM + i
+                    )
+                    assert written["ts"] == message_ts(i), written["ts"]
             if self.url is not None:
                 database = self.url
                 if self.kind == "postgresql":
@@ -333,6 +397,7 @@ class _DatabaseRun:
             "SLACK_API_URL": slack.url,
             "DATABASE_URL": database,
             "LOG_LEVEL": "WARNING",
+            "PULSEBOT_KUDOS_REACTIONS": REACTION,
         }
         pulse_port, bare_port = _free_port(), _free_port()
         subprocess.run(
@@ -390,7 +455,13 @@ class _DatabaseRun:
             giver = 0
             for name in APPS:  # imports, pools, caches: not measured
                 out = _load(
-                    ports[name], giver, args.warmup, args.concurrency, self.load_cpus, run=run
+                    ports[name],
+                    giver,
+                    args.warmup,
+                    args.concurrency,
+                    self.load_cpus,
+                    run=run,
+                    kind=args.kind,
                 )
                 if name == "pulsebot":
                     acked += out["acked"]
@@ -427,6 +498,7 @@ class _DatabaseRun:
                 args.concurrency,
                 self.load_cpus,
                 run=run,
+                kind=args.kind,
                 kill_pid=pulse.pid,
                 kill_after=args.crash_after,
             )
@@ -443,7 +515,7 @@ class _DatabaseRun:
                     process.wait(timeout=20)
             self._place_self(self.placement["unpinned"][0])
         stored = _stored_keys(database)
-        missing = [t for t in acked if f"cmd:{t}" not in stored]
+        missing = [key for key in acked if key not in stored]
         print(
             f"  kill -9 after ack #{args.crash_after} of a burst of {crash_count}: "
             f"{len(crash['acked'])} acked in the burst; kudos acked {len(acked)} in all, "
@@ -488,7 +560,15 @@ class _DatabaseRun:
         app_before = _cpu_seconds(pid)
         own_before = _cpu_seconds(os.getpid())
         db_before = self._database_cpu()
-        out = _load(port, giver, self.args.requests, self.args.concurrency, self.load_cpus, run=run)
+        out = _load(
+            port,
+            giver,
+            self.args.requests,
+            self.args.concurrency,
+            self.load_cpus,
+            run=run,
+            kind=self.args.kind,
+        )
         if out["errors"]:
             raise SystemExit(f"{name}: {len(out['errors'])} failed: {out['errors'][0]}")
         db_after = self._database_cpu()
@@ -758,8 +838,9 @@ def _layout_figures(
 
 
 def _summary(results: dict[str, Any], args: argparse.Namespace) -> None:
+    what = "reaction_added (:kudos:)" if args.kind == "reaction" else "/kudos"
     print(
-        f"/kudos ack latency: {args.rounds} rounds x {args.requests} requests per app and "
+        f"{what} ack latency: {args.rounds} rounds x {args.requests} requests per app and "
         f"layout, {args.concurrency} concurrent senders"
     )
     for kind, result in results.items():
@@ -811,6 +892,7 @@ def _write_figures(
 
     figures = {
         "bench": "kudos_ack",
+        "kind": args.kind,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu": machine["cpu"],
         "cores": machine["cores"],
