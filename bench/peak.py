@@ -360,13 +360,11 @@ class Bench:
     # ----- seeding -------------------------------------------------------------------------
 
     def seed(self) -> None:
-        from sqlalchemy import func, select
+        from sqlalchemy import create_engine, func, select
 
         from bench.common import reset_postgres
         from bench.digest import LAST_MONDAY, _analyze
         from bench.digest import seed as seed_company
-        from sqlalchemy import create_engine
-
         from storage.engine import make_engine, make_session_factory
         from storage.migrate import upgrade
         from storage.models import DirectoryUser, OrgEdge
