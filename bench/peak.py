@@ -360,7 +360,7 @@ class Bench:
     # ----- seeding -------------------------------------------------------------------------
 
     def seed(self) -> None:
-        from sqlalchemy import func, select
+        from sqlalchemy import create_engine, func, select
 
         from bench.common import reset_postgres
         from bench.digest import LAST_MONDAY, _analyze
@@ -374,6 +374,11 @@ class Bench:
         upgrade(self.url)
         self.engine = make_engine(self.url, pool_size=4)
         self.factory = make_session_factory(self.engine)
+        # What the bench reads while pulsebot runs goes through a plain engine: pulsebot's
+        # own SQLite engine begins every transaction IMMEDIATE (a writer), and an observer
+        # polling with it would queue among the writers it measures. In WAL a reader waits
+        # for nobody.
+        self.reader = create_engine(self.url, pool_pre_ping=False)
         args = self.args
         began = time.perf_counter()
         managers, counts = seed_company(
@@ -828,7 +833,7 @@ class Bench:
 
         from storage.models import OutboxMessage
 
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             return int(
                 connection.scalar(
                     select(func.count())
@@ -843,7 +848,7 @@ class Bench:
 
         from storage.models import OutboxMessage
 
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             return connection.scalar(
                 select(func.min(OutboxMessage.created_at)).where(
                     or_(
@@ -926,7 +931,7 @@ class Bench:
         deadline = time.monotonic() + self.args.drain_timeout
         expected = len(self.zone_managers)
         while time.monotonic() < deadline:
-            with self.engine.connect() as connection:
+            with self.reader.connect() as connection:
                 written = connection.scalar(
                     select(func.count())
                     .select_from(Digest)
@@ -952,7 +957,7 @@ class Bench:
 
         from storage.models import OutboxMessage
 
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             return connection.execute(
                 select(
                     OutboxMessage.idempotency_key,
@@ -1281,7 +1286,7 @@ class Bench:
         sizes: dict[str, list[int]] = defaultdict(list)
         for key, _, _, _, _, length in self.rows():
             sizes[_kind_of(key)].append(int(length or 0))
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             stored = connection.scalars(
                 select(func.length(Digest.content.cast(_text_type()))).where(
                     Digest.created_at >= self.peak_at

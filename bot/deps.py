@@ -18,7 +18,7 @@ from bot.clock import Clock, utc_now
 from bot.services.directory import PeopleCache
 from bot.settings import Settings
 from storage import workspaces
-from storage.engine import GroupCommit, one_writer, unit_of_work
+from storage.engine import GroupCommit, one_writer, read_only, unit_of_work
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -86,6 +86,13 @@ class Deps:
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction per listener call or job run; close it before calling Slack."""
         with unit_of_work(self.session_factory) as session:
+            yield session
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A snapshot to read from, outside the writers' queue (storage.engine.read_only):
+        build what takes long here, then write what it decided in a short unit of work."""
+        with read_only(self.session_factory) as session:
             yield session
 
     def group_unit(self, work: Callable[[Session], T]) -> T:

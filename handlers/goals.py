@@ -230,7 +230,7 @@ def _new_form(
 ) -> dict[str, Any]:
     def work(session: Session, people: dict[str, Person]) -> dict[str, Any]:
         goal_scope = _scope(deps, team_id, user_id, people)
-        goals = service.board(session, goal_scope)
+        goals = service.parent_board(session, goal_scope)
         return blocks.new_goal_modal(
             author_id=user_id,
             cycle=goal_scope.cycle,
@@ -258,20 +258,21 @@ def _list(
 def _list_blocks(
     session: Session, goal_scope: service.GoalScope, which: str, *, modal: bool
 ) -> tuple[str, list[Block]]:
-    goals = service.board(session, goal_scope)
     cycle, expected = goal_scope.cycle, goal_scope.expected
     place = blocks.in_modal(which) if modal else blocks.in_message(which)
+    asker = goal_scope.asker.user_id
     if which == "team":
+        goals = service.people_board(session, goal_scope, asker, team=True)
         team = service.team_goals(session, goals)
         if team is None:
             return "Team goals", [section(blocks.NOT_A_MANAGER)]
         return "Team goals", blocks.team_blocks(team, cycle=cycle, expected=expected, place=place)
     if which == "company":
-        tree = service.company_tree(goals)
+        tree = service.company_tree(service.board(session, goal_scope))
         answer = blocks.company_blocks(tree, cycle=cycle, expected=expected, place=place)
         return "Company objectives", answer
-    asker = goal_scope.asker.user_id
     owner = which.removeprefix("user:") if which.startswith("user:") else asker
+    goals = service.people_board(session, goal_scope, owner)
     mine = owner == asker
     title = f"*Your goals · {cycle.name}*" if mine else f"*{person(owner)}'s goals · {cycle.name}*"
     empty = (

@@ -38,13 +38,18 @@ def on_home_opened(
     team_id, user_id = str(body.get("team_id")), str(event["user"])
     now = deps.now()
 
-    def publish(session: Session, known: dict[str, Person]) -> None:
-        if not first_time(session, team_id, body, now):
-            return
-        view = build_home(deps, session, team_id, user_id, known.get(user_id), now)
-        notify.publish_home(session, team_id, user_id, body.get("event_id"), view, now)
+    # The person known (from the directory, or Slack once), the view built from a snapshot
+    # outside the writers' queue, then a short write: the acks committing meanwhile never wait
+    # for App Home's reads.
+    person = with_directory(deps, client, team_id, [user_id], lambda _, known: known.get(user_id))
+    with deps.read_only() as session:
+        view = build_home(deps, session, team_id, user_id, person, now)
 
-    with_directory(deps, client, team_id, [user_id], publish)
+    def publish(session: Session) -> None:
+        if first_time(session, team_id, body, now):
+            notify.publish_home(session, team_id, user_id, body.get("event_id"), view, now)
+
+    deps.group_unit(publish)
     deps.notify_outbox()
 
 
@@ -95,7 +100,7 @@ def _goals(
         cycle_kind=settings.goal_cycle,
         stale_days=settings.goal_stale_days,
     )
-    goals = goal_commands.board(session, goal_scope)
+    goals = goal_commands.people_board(session, goal_scope, user_id, team=True)
     return goal_blocks.home_blocks(
         goals.goals_of(user_id),
         goal_commands.team_goals(session, goals),

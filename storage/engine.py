@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.fast_path import DEFERRED, send_deferred_writes
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# An execution option (and session info key) marking a transaction that only reads.
+READ_ONLY = "pulsebot_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -81,7 +83,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # deferred: a reader, outside the writers' queue
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -111,6 +116,37 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any exception."""
     with _writer_lock(factory), factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that only reads: one consistent snapshot, rolled back at the end.
+
+    Why: on SQLite a unit of work is a writer (BEGIN IMMEDIATE, after the process's writer
+    lock), so a long read inside one, a digest's data or an App Home, held up every ack
+    waiting to commit behind it. In WAL a reader needs neither: it begins deferred, outside
+    the queue, and reads the last commit before its first statement, whatever commits after.
+    On PostgreSQL it is REPEATABLE READ and READ ONLY: the same one snapshot (READ COMMITTED
+    would let each statement see a later commit, and a digest mix two moments). A write put
+    here by mistake fails loudly instead of vanishing: a flush raises, and PostgreSQL refuses.
+    """
+    with factory() as session:
+        if one_writer(factory):
+            session.connection(execution_options={READ_ONLY: True})
+        else:
+            snapshot = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            session.connection(execution_options=snapshot)
+        session.info[READ_ONLY] = True
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_when_reading(session: Session, *_: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a read-only transaction was asked to write")
 
 
 T = TypeVar("T")

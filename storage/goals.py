@@ -51,6 +51,36 @@ def objectives(
     return list(session.scalars(query.order_by(Objective.id)))
 
 
+def objectives_of_people(
+    session: Session, team_id: str, cycle: str, people: Collection[str]
+) -> list[Objective]:
+    """A cycle's objectives that these people own or hold a key result of, with every
+    objective they serve up the alignment, oldest first: what a person's or a team's list
+    shows, read without the rest of the company's goals."""
+    wanted = sorted(set(people))
+    if not wanted:
+        return []
+    holding = select(KeyResult.objective_id).where(
+        KeyResult.team_id == team_id, KeyResult.owner_id.in_(wanted)
+    )
+    found = {
+        row.id: row
+        for row in session.scalars(
+            select(Objective).where(
+                Objective.team_id == team_id,
+                Objective.cycle == cycle,
+                Objective.owner_id.in_(wanted) | Objective.id.in_(holding),
+            )
+        )
+    }
+    missing = {o.parent_id for o in found.values() if o.parent_id is not None} - set(found)
+    while missing:  # up the alignment, a level a query (a loop ends where it repeats)
+        parents = objectives_by_id(session, team_id, missing)
+        found.update(parents)
+        missing = {o.parent_id for o in parents.values() if o.parent_id is not None} - set(found)
+    return sorted(found.values(), key=lambda o: o.id)
+
+
 def objectives_by_id(session: Session, team_id: str, ids: Iterable[int]) -> dict[int, Objective]:
     wanted = sorted(set(ids))
     if not wanted:

@@ -30,7 +30,9 @@ from bot.services.goal_commands import (
     company_tree,
     parse_command,
     parse_number,
+    people_board,
     scope,
+    team_goals,
     validate_goal,
     validate_update,
 )
@@ -41,6 +43,7 @@ from bot.services.slack_limits import MESSAGE_BLOCKS_MAX, TEXT_MAX, VIEW_BLOCKS_
 from handlers.blocks import goals as blocks
 from handlers.blocks.home import home_view
 from storage import goal_writes
+from storage.models import OrgEdge
 
 CYCLE = parse("2037-Q1")
 TEAM = "T0TEAM"
@@ -585,6 +588,55 @@ def test_a_board_costs_the_same_queries_for_any_number_of_goals(
         event.remove(shared_engine, "before_cursor_execute", counted)
     assert len(statements) == 6, statements
     assert tree.total == len(goals.views) and mine
+
+
+def test_a_persons_board_reads_their_goals_and_what_they_serve_and_shows_the_same_lines(
+    session: Session,
+) -> None:
+    """A person's list (and a manager's team list) reads only the goals they own or hold a
+    key result of and those up their alignment, and shows exactly what the whole cycle's
+    board would: a company's thousands of goals are never read to show someone's few."""
+    now = datetime(2037, 2, 10, 12, tzinfo=UTC)
+    ids: dict[str, int | None] = {}
+
+    def create(title: str, owner: str, kind: str, parent: str | None, holder: str) -> None:
+        ids[title] = goal_writes.create_objective(
+            session,
+            team_id=TEAM,
+            cycle=CYCLE.name,
+            title=title,
+            owner_id=owner,
+            kind=kind,
+            visibility="public",
+            parent_id=ids[parent] if parent else None,
+            created_by="cli",
+            results=[goal_writes.NewResult("KR", holder, "number", "", 0, 10)],
+            now=now,
+        )
+
+    create("Company", "UCEO", "company", None, "UCEO")
+    create("Team", "UANA", "team", "Company", "UANA")
+    create("Personal", "UBEN", "personal", "Team", "UCHLOE")  # Chloe holds its key result
+    create("Elsewhere", "UDAN", "team", "Company", "UDAN")
+    create("Unaligned", "UEVE", "personal", None, "UEVE")
+    session.add(
+        OrgEdge(team_id=TEAM, user_id="UBEN", manager_id="UANA", source="csv", updated_at=now)
+    )
+    session.flush()
+    asker = scope(
+        TEAM, "UANA", admins=(), now=now, today=now.date(), cycle_kind="quarter", stale_days=14
+    )
+    whole = board(session, asker)
+
+    chloe = people_board(session, whole.scope, "UCHLOE")
+    assert {v.title for v in chloe.views} == {"Personal", "Team", "Company"}
+    assert chloe.goals_of("UCHLOE") == whole.goals_of("UCHLOE")
+    assert [view.title for view in chloe.goals_of("UCHLOE")[0].chain] == ["Team", "Company"]
+
+    ana = people_board(session, whole.scope, "UANA", team=True)
+    assert {v.title for v in ana.views} == {"Personal", "Team", "Company"}
+    assert team_goals(session, ana) == team_goals(session, whole)
+    assert ana.goals_of("UBEN") and ana.goals_of("UBEN") == whole.goals_of("UBEN")
 
 
 def test_a_report_on_a_managers_team_line_is_judged_by_their_own_part() -> None:

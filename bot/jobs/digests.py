@@ -31,7 +31,7 @@ from bot.settings import DigestSettings
 from handlers.blocks import digest as blocks
 from storage import checkins as checkin_store
 from storage import digest as store
-from storage.engine import unit_of_work
+from storage.engine import read_only, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def due(
     week that may still be answered (`digest_rules.ready_at`); one held so long that the next
     week became the covered one is still written, late, for its own week."""
     found: list[DueDigest] = []
-    with unit_of_work(factory) as session:
+    with read_only(factory) as session:
         teams = [team_id] if team_id else checkin_store.known_teams(session)
         for team in teams:
             candidates: list[tuple[store.ManagerRow, date, ZoneInfo, datetime | None]] = []
@@ -150,7 +150,7 @@ def write_due(
     painter = digest_chart.Painter()  # one Figure for this run's charts
     for index, item in enumerate(todo, 1):
         if dry_run:
-            with unit_of_work(factory) as session:
+            with read_only(factory) as session:
                 built = _build(session, item, now, policy, release=False)
             summary.previews.append(built.data)
         elif write_one(factory, item, now, policy, painter, deliver=deliver):
@@ -171,8 +171,11 @@ def write_one(
     *,
     deliver: bool = True,
 ) -> bool:
-    """Build, draw and write one digest; False if another writer had it already."""
-    with unit_of_work(factory) as session:
+    """Build, draw and write one digest; False if another writer had it already.
+
+    Built from a snapshot outside the writers' queue, then written in a short unit: on SQLite
+    the acks that commit meanwhile wait for the write alone, not for the reads and the chart."""
+    with read_only(factory) as session:
         built = _build(session, item, now, policy, release=True)
     data = built.data
     if deliver:

@@ -174,11 +174,19 @@ class Board:
         return [self.line(v) for v in _by_kind(own) + theirs]
 
 
-def board(session: Session, goal_scope: GoalScope) -> Board:
+def board(session: Session, goal_scope: GoalScope, *, people: Iterable[str] | None = None) -> Board:
     """Six queries whatever the number of goals: objectives, key results, last updates, the
-    org chart (twice: who may read, who may update) and kudos."""
+    org chart (twice: who may read, who may update) and kudos.
+
+    `people`: only the objectives they own or hold a key result of, and those they serve up
+    the alignment (a query a level): enough for their lists and their team's, without reading
+    a company's thousands of goals to show a person's few. None: the whole cycle."""
     team_id = goal_scope.team_id
-    rows = store.objectives(session, team_id, goal_scope.cycle.name)
+    cycle = goal_scope.cycle.name
+    if people is None:
+        rows = store.objectives(session, team_id, cycle)
+    else:
+        rows = store.objectives_of_people(session, team_id, cycle, list(people))
     views = load_views(
         session,
         team_id,
@@ -187,6 +195,40 @@ def board(session: Session, goal_scope: GoalScope) -> Board:
         today=goal_scope.today,
         stale_days=goal_scope.stale_days,
     )
+    return _board(session, goal_scope, views)
+
+
+def people_board(
+    session: Session, goal_scope: GoalScope, user_id: str, *, team: bool = False
+) -> Board:
+    """What a person's list needs (`team`: their direct reports' too, for a manager's)."""
+    people = [user_id]
+    if team:
+        people += org.reports_of(session, goal_scope.team_id, user_id)
+    return board(session, goal_scope, people=people)
+
+
+def parent_board(session: Session, goal_scope: GoalScope) -> Board:
+    """The cycle's open objectives the author may read, as titles without figures: what a new
+    goal may align with, read without every key result of the company."""
+    rows = store.objectives(
+        session, goal_scope.team_id, goal_scope.cycle.name, include_closed=False
+    )
+    views = load_views(
+        session,
+        goal_scope.team_id,
+        rows,
+        now=goal_scope.now,
+        today=goal_scope.today,
+        stale_days=goal_scope.stale_days,
+        with_results=False,
+    )
+    # Titles to choose from: no kudos counts, no chains of who may update.
+    return Board(goal_scope, readable(session, goal_scope.team_id, goal_scope.asker, views), {}, {})
+
+
+def _board(session: Session, goal_scope: GoalScope, views: list[ObjectiveView]) -> Board:
+    team_id = goal_scope.team_id
     seen = readable(session, team_id, goal_scope.asker, views)
     chains = store.manager_chains(session, team_id, {v.owner_id for v in seen})
     kudos = goal_writes.kudos_counts(session, [v.id for v in seen])

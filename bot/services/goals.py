@@ -115,9 +115,13 @@ def load_views(
     now: datetime,
     today: date,
     stale_days: int,
+    with_results: bool = True,
 ) -> list[ObjectiveView]:
-    """Views of these objectives, in their order: two queries whatever their number."""
-    by_objective = store.key_results_of(session, [o.id for o in objectives])
+    """Views of these objectives, in their order: two queries whatever their number.
+
+    `with_results=False`: the objectives alone, without their key results (so no progress):
+    a list of titles to choose from needs no figures."""
+    by_objective = store.key_results_of(session, [o.id for o in objectives]) if with_results else {}
     last = store.last_updates(session, [kr.id for krs in by_objective.values() for kr in krs])
     views = []
     for obj in objectives:
