@@ -168,6 +168,57 @@ def plan_members(
     ]
 
 
+def plan_members_of(session: Session, template_ids: Iterable[int]) -> dict[int, list[PlanMember]]:
+    """Every member of these templates as planning needs them, in one statement: what the
+    minute job reads first to tell which templates have anything due at all."""
+    ids = sorted(set(template_ids))
+    found: dict[int, list[PlanMember]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = session.execute(
+        select(
+            CheckinMember.template_id,
+            CheckinMember.user_id,
+            CheckinMember.added_at,
+            DirectoryUser.tz,
+            DirectoryUser.deleted,
+            DirectoryUser.is_bot,
+        )
+        .outerjoin(
+            DirectoryUser,
+            and_(
+                DirectoryUser.team_id == CheckinMember.team_id,
+                DirectoryUser.user_id == CheckinMember.user_id,
+            ),
+        )
+        .where(CheckinMember.template_id.in_(ids))
+    )
+    for template_id, user_id, added_at, tz, deleted, is_bot in rows:
+        found[template_id].append(PlanMember(user_id, added_at, tz, bool(deleted), bool(is_bot)))
+    return found
+
+
+def latest_dates_since(
+    session: Session, template_ids: Iterable[int], since: date
+) -> dict[tuple[int, str], date]:
+    """The most recent local date written for each (template, member), among dates from
+    `since` on: one aggregate over the (template, local date) index for every template. A
+    member with nothing since then is absent, which planning reads as "nothing written"."""
+    ids = sorted(set(template_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            CheckinOccurrence.template_id,
+            CheckinOccurrence.user_id,
+            func.max(CheckinOccurrence.local_date),
+        )
+        .where(CheckinOccurrence.template_id.in_(ids), CheckinOccurrence.local_date >= since)
+        .group_by(CheckinOccurrence.template_id, CheckinOccurrence.user_id)
+    )
+    return {(template_id, user_id): latest for template_id, user_id, latest in rows}
+
+
 def add_members(
     session: Session, team_id: str, template_id: int, user_ids: Iterable[str], now: datetime
 ) -> list[str]:

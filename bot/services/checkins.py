@@ -22,7 +22,14 @@ from bot.services import goal_checkin
 from bot.services.digest_rules import iso_week
 from bot.services.directory import Person, people, zone_or_utc
 from bot.services.goal_cycles import CycleKind
-from bot.services.schedule import Slot, next_slot, parse_duration, parse_time, slots_between
+from bot.services.schedule import (
+    Slot,
+    last_slot,
+    next_slot,
+    parse_duration,
+    parse_time,
+    slots_between,
+)
 from bot.services.slack_limits import TEXT_MAX
 from bot.services.states import CheckinUnavailableReason, OccurrenceState
 from bot.services.templates import Question, TemplateDef, definition_from_row, form_questions
@@ -197,10 +204,21 @@ class AnswersInvalid(Exception):
 
 
 def plan_batches(
-    session: Session, now: datetime, team_id: str | None = None, size: int = 200
+    session: Session,
+    now: datetime,
+    team_id: str | None = None,
+    size: int = 200,
+    *,
+    only_due: bool = False,
 ) -> list[PlanBatch]:
-    """Every active template's members, sliced so each transaction stays short."""
+    """Every active template's members, sliced so each transaction stays short.
+
+    `only_due`: only the templates with a slot due that nobody wrote yet (`with_due`), which
+    in most minutes is none: the others' transactions would each read their members and
+    dates to write nothing."""
     templates = store.list_templates(session, team_id, active_only=True)
+    if only_due:
+        templates = with_due(session, templates, now)
     members = store.member_ids(session, [t.id for t in templates])
     batches = []
     for template in templates:
@@ -210,6 +228,50 @@ def plan_batches(
                 PlanBatch(template.team_id, template.id, tuple(ids[start : start + size]))
             )
     return batches
+
+
+def with_due(
+    session: Session, templates: Sequence[CheckinTemplate], now: datetime
+) -> list[CheckinTemplate]:
+    """The templates where some member has a slot due that is not written yet, read in two
+    statements for all of them (members with their directory profile; each member's latest
+    written date).
+
+    It may keep a template with nothing due (`plan_due` writes nothing then), never drop one
+    with something due: it asks `plan_due`'s question of each member's latest slot alone,
+    since an earlier slot is both older and of an earlier local date. A member with nothing
+    written within the catch-up horizon counts as having nothing written."""
+    if not templates:
+        return []
+    ids = [t.id for t in templates]
+    members = store.plan_members_of(session, ids)
+    latest = store.latest_dates_since(
+        session, ids, (now - CATCH_UP_HORIZON - timedelta(days=2)).date()
+    )
+    last_slots: dict[tuple[tuple[str, ...], str, str], Slot | None] = {}
+    kept = []
+    for template in templates:
+        floor = max(now - CATCH_UP_HORIZON, template.schedule_from)
+        if floor > now:
+            continue
+        for member in members.get(template.id, ()):
+            if member.is_bot or member.deleted:
+                continue
+            zone = zone_or_utc(member.tz)
+            key = (tuple(template.weekdays), template.local_time, zone.key)
+            if key not in last_slots:
+                at = parse_time(template.local_time)
+                last_slots[key] = last_slot(template.weekdays, at, zone, now)
+            slot = last_slots[key]
+            written = latest.get((template.id, member.user_id))
+            if (
+                slot is not None
+                and slot.at >= max(floor, member.added_at)
+                and (written is None or slot.local_date > written)
+            ):
+                kept.append(template)
+                break
+    return kept
 
 
 def plan_due(

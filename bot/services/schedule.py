@@ -81,6 +81,24 @@ def local_instant(local_date: date, at: time, tz: str | ZoneInfo | None) -> date
     return wall.astimezone(UTC)
 
 
+def last_slot(
+    weekdays: Iterable[int | str], at: time, tz: str | ZoneInfo | None, end: datetime
+) -> Slot | None:
+    """The latest scheduled instant at or before `end` (within a fortnight), with its local
+    date: the one slot that tells whether anything is due since a member's last written date,
+    since every earlier slot is older and of an earlier date."""
+    days = _weekday_set(weekdays)
+    zone = tz if isinstance(tz, ZoneInfo) else zone_or_utc(tz)
+    local_date = end.astimezone(zone).date() + timedelta(days=1)
+    for _ in range(16):
+        if local_date.weekday() in days:
+            instant = local_instant(local_date, at, zone)
+            if instant <= end:
+                return Slot(local_date, instant)
+        local_date -= timedelta(days=1)
+    return None
+
+
 def slots_between(
     weekdays: Iterable[int | str],
     at: time,
