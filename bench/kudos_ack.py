@@ -622,12 +622,13 @@ def _cpu_list(cpus: list[int]) -> str:
 
 
 def _set_affinity(pid: int, cpus: list[int]) -> None:
-    """`taskset -a`: every thread of the process (threads started later inherit it)."""
-    subprocess.run(
-        ["taskset", "-a", "-p", "-c", _cpu_list(cpus), str(pid)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    """`taskset -a`: every thread of the process (threads started later inherit it); a thread
+    that ends meanwhile is passed over."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), cpus)
+        except (ProcessLookupError, FileNotFoundError):
+            continue
 
 
 def _start_profiler(path: str, pid: int) -> subprocess.Popen[bytes]:
