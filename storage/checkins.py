@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, union, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -135,26 +135,31 @@ class PlanMember:
     is_bot: bool
 
 
-def plan_members(
-    session: Session, team_id: str, template_id: int, first: str, last: str
-) -> list[PlanMember]:
+def _with_profile(*leading: Any) -> Select[Any]:
+    """`leading` columns, then each member's joining time and cached directory profile."""
+    return select(
+        *leading,
+        CheckinMember.added_at,
+        DirectoryUser.tz,
+        DirectoryUser.deleted,
+        DirectoryUser.is_bot,
+    ).outerjoin(
+        DirectoryUser,
+        and_(
+            DirectoryUser.team_id == CheckinMember.team_id,
+            DirectoryUser.user_id == CheckinMember.user_id,
+        ),
+    )
+
+
+def plan_members(session: Session, template_id: int, first: str, last: str) -> list[PlanMember]:
     """Members with ids in [first, last], joined to the directory cache, as plain rows.
 
     The minute job reads every member, so this is its hottest query: a range over the primary
     key and no ORM objects (an IN list of a batch's ids costs more to bind than to run).
     """
     rows = session.execute(
-        select(
-            CheckinMember.user_id,
-            CheckinMember.added_at,
-            DirectoryUser.tz,
-            DirectoryUser.deleted,
-            DirectoryUser.is_bot,
-        )
-        .outerjoin(
-            DirectoryUser,
-            and_(DirectoryUser.team_id == team_id, DirectoryUser.user_id == CheckinMember.user_id),
-        )
+        _with_profile(CheckinMember.user_id)
         .where(
             CheckinMember.template_id == template_id,
             CheckinMember.user_id >= first,
@@ -176,22 +181,9 @@ def plan_members_of(session: Session, template_ids: Iterable[int]) -> dict[int, 
     if not ids:
         return found
     rows = session.execute(
-        select(
-            CheckinMember.template_id,
-            CheckinMember.user_id,
-            CheckinMember.added_at,
-            DirectoryUser.tz,
-            DirectoryUser.deleted,
-            DirectoryUser.is_bot,
+        _with_profile(CheckinMember.template_id, CheckinMember.user_id).where(
+            CheckinMember.template_id.in_(ids)
         )
-        .outerjoin(
-            DirectoryUser,
-            and_(
-                DirectoryUser.team_id == CheckinMember.team_id,
-                DirectoryUser.user_id == CheckinMember.user_id,
-            ),
-        )
-        .where(CheckinMember.template_id.in_(ids))
     )
     for template_id, user_id, added_at, tz, deleted, is_bot in rows:
         found[template_id].append(PlanMember(user_id, added_at, tz, bool(deleted), bool(is_bot)))

@@ -301,7 +301,7 @@ def plan_due(
         wanted = set(item.user_ids)
         members = [
             m
-            for m in store.plan_members(session, template.team_id, template.id, first, last)
+            for m in store.plan_members(session, template.id, first, last)
             if m.user_id in wanted
         ]
         result.extend(_plan_template(session, template, members, now, (first, last)))
