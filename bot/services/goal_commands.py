@@ -39,6 +39,7 @@ from bot.services.goal_progress import Confidence, Measure, worst
 from bot.services.goals import ObjectiveView, ResultView, chain_up, load_views, readable
 from storage import goal_writes, org
 from storage import goals as store
+from storage.models import Objective
 
 MAX_RESULTS = 5  # key results a goal takes in the form
 TITLE_MAX = 200  # an objective's or key result's title (the columns' size)
@@ -174,38 +175,25 @@ class Board:
         return [self.line(v) for v in _by_kind(own) + theirs]
 
 
-def board(session: Session, goal_scope: GoalScope, *, people: Iterable[str] | None = None) -> Board:
-    """Six queries whatever the number of goals: objectives, key results, last updates, the
-    org chart (twice: who may read, who may update) and kudos.
-
-    `people`: only the objectives they own or hold a key result of, and those they serve up
-    the alignment (a query a level): enough for their lists and their team's, without reading
-    a company's thousands of goals to show a person's few. None: the whole cycle."""
-    team_id = goal_scope.team_id
-    cycle = goal_scope.cycle.name
-    if people is None:
-        rows = store.objectives(session, team_id, cycle)
-    else:
-        rows = store.objectives_of_people(session, team_id, cycle, list(people))
-    views = load_views(
-        session,
-        team_id,
-        rows,
-        now=goal_scope.now,
-        today=goal_scope.today,
-        stale_days=goal_scope.stale_days,
-    )
-    return _board(session, goal_scope, views)
+def board(session: Session, goal_scope: GoalScope) -> Board:
+    """The whole cycle, as `/goals company` shows it. Six queries whatever the number of goals:
+    objectives, key results, last updates, the org chart (twice: who may read, who may
+    update) and kudos."""
+    rows = store.objectives(session, goal_scope.team_id, goal_scope.cycle.name)
+    return _board(session, goal_scope, _views(session, goal_scope, rows))
 
 
 def people_board(
     session: Session, goal_scope: GoalScope, user_id: str, *, team: bool = False
 ) -> Board:
-    """What a person's list needs (`team`: their direct reports' too, for a manager's)."""
+    """What a person's list needs (`team`: their direct reports' too, for a manager's): the
+    objectives they own or hold a key result of and those they serve up the alignment (a
+    query a level), without reading a company's thousands of goals to show a person's few."""
     people = [user_id]
     if team:
         people += org.reports_of(session, goal_scope.team_id, user_id)
-    return board(session, goal_scope, people=people)
+    rows = store.objectives_of_people(session, goal_scope.team_id, goal_scope.cycle.name, people)
+    return _board(session, goal_scope, _views(session, goal_scope, rows))
 
 
 def parent_board(session: Session, goal_scope: GoalScope) -> Board:
@@ -214,17 +202,27 @@ def parent_board(session: Session, goal_scope: GoalScope) -> Board:
     rows = store.objectives(
         session, goal_scope.team_id, goal_scope.cycle.name, include_closed=False
     )
-    views = load_views(
+    views = _views(session, goal_scope, rows, with_results=False)
+    # Titles to choose from: no kudos counts, no chains of who may update.
+    return Board(goal_scope, readable(session, goal_scope.team_id, goal_scope.asker, views), {}, {})
+
+
+def _views(
+    session: Session,
+    goal_scope: GoalScope,
+    rows: Sequence[Objective],
+    *,
+    with_results: bool = True,
+) -> list[ObjectiveView]:
+    return load_views(
         session,
         goal_scope.team_id,
         rows,
         now=goal_scope.now,
         today=goal_scope.today,
         stale_days=goal_scope.stale_days,
-        with_results=False,
+        with_results=with_results,
     )
-    # Titles to choose from: no kudos counts, no chains of who may update.
-    return Board(goal_scope, readable(session, goal_scope.team_id, goal_scope.asker, views), {}, {})
 
 
 def _board(session: Session, goal_scope: GoalScope, views: list[ObjectiveView]) -> Board:
