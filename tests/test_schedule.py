@@ -8,6 +8,7 @@ import pytest
 
 from bot.services.schedule import (
     format_duration,
+    last_slot,
     local_instant,
     next_slot,
     parse_duration,
@@ -120,6 +121,32 @@ def test_next_slot_is_strictly_after() -> None:
     assert nxt is not None and nxt.at == at + timedelta(days=7)
     nxt = next_slot(["fri"], time(16), None, at - timedelta(minutes=1))
     assert nxt is not None and nxt.at == at
+
+
+@pytest.mark.parametrize(
+    ("days", "at", "tz", "end"),
+    [
+        (["fri"], time(16), None, utc(2037, 11, 27, 16)),  # exactly at the slot: it counts
+        (["fri"], time(16), None, utc(2037, 11, 27, 15, 59)),  # a minute before: last week's
+        (["mon", "fri"], time(9), "Asia/Tokyo", utc(2037, 11, 27, 0, 30)),  # Friday there
+        (["fri"], time(8), "Australia/Sydney", utc(2037, 11, 26, 21)),  # Thursday in UTC
+        (["sun"], time(2, 30), "America/New_York", utc(2037, 3, 8, 12)),  # skipped by DST
+        (["sun"], time(1, 30), "America/New_York", utc(2037, 11, 1, 7)),  # repeated by DST
+        (["mon", "tue", "wed", "thu", "fri", "sat", "sun"], time(0), "Pacific/Kiritimati",
+         utc(2037, 11, 27, 10)),
+    ],
+)
+def test_last_slot_is_the_last_of_the_fortnights_slots(
+    days: list[str], at: time, tz: str | None, end: datetime
+) -> None:
+    """What the minute job's first read asks: the latest slot at or before `end`, the same
+    as the last one `slots_between` walks to over the catch-up horizon."""
+    walked = slots_between(days, at, tz, end - timedelta(days=14), end)
+    assert last_slot(days, at, tz, end) == walked[-1]
+
+
+def test_last_slot_without_weekdays_is_none() -> None:
+    assert last_slot([], time(9), None, utc(2037, 11, 27, 16)) is None
 
 
 # ----- parsing ----------------------------------------------------------------------------------
