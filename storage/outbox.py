@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -138,12 +138,12 @@ def claim_due(
     session: Session,
     team_id: str,
     now: datetime,
-    limit: int,
+    limit: int | Callable[[str], int],
     skip_methods: Collection[str] = (),
-    bulk_floor: int = 0,
+    bulk_floor: int | Callable[[str], int] = 0,
 ) -> list[Claimed]:
-    """Rows due now whose parent (if any) was sent, up to `limit` per method: interactive rows
-    first, then bulk ones, each oldest first.
+    """Rows due now whose parent (if any) was sent, up to `limit` per method (a number, or one
+    per method): interactive rows first, then bulk ones, each oldest first.
 
     Per method, so a fan-out of thousands of DMs never fills the batch ahead of an App Home
     publish or a chat.update. `skip_methods` (those under a 429 pause) are left out. When
@@ -161,22 +161,32 @@ def claim_due(
     methods = session.scalars(select(OutboxMessage.method).where(due).distinct()).all()
     claimed: list[Claimed] = []
     for method in sorted(set(methods) - set(skip_methods)):
-        batch = _claim_method(session, due, method, limit)
+        size = limit(method) if callable(limit) else limit
+        floor = bulk_floor(method) if callable(bulk_floor) else bulk_floor
+        batch = _claim_method(session, due, method, size)
         bulk = sum(1 for row in batch if row.priority == BULK)
-        if len(batch) == limit and bulk < bulk_floor:
+        if len(batch) == size and bulk < floor:
             taken = {row.id for row in batch}
-            more = _claim_method(
-                session, and_(due, OutboxMessage.priority == BULK), method, bulk_floor
-            )
-            batch += [row for row in more if row.id not in taken][: bulk_floor - bulk]
+            more = _claim_method(session, and_(due, OutboxMessage.priority == BULK), method, floor)
+            batch += [row for row in more if row.id not in taken][: floor - bulk]
         claimed += batch
     return claimed
 
 
 def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[Claimed]:
+    """Plain columns, not ORM rows: nothing claimed is changed through the session."""
     parent = aliased(OutboxMessage)
     query = (
-        select(OutboxMessage, parent.result_channel, parent.result_ts)
+        select(
+            OutboxMessage.id,
+            OutboxMessage.idempotency_key,
+            OutboxMessage.payload,
+            OutboxMessage.attempts,
+            OutboxMessage.attempt_started_at,
+            OutboxMessage.priority,
+            parent.result_channel,
+            parent.result_ts,
+        )
         .outerjoin(parent, parent.id == OutboxMessage.depends_on_id)
         .where(
             due,
@@ -195,17 +205,19 @@ def _claim_method(session: Session, due: Any, method: str, limit: int) -> list[C
         query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     return [
         Claimed(
-            id=row.id,
-            key=row.idempotency_key,
-            method=row.method,
-            payload=dict(row.payload),
-            attempts=row.attempts,
+            id=row_id,
+            key=key,
+            method=method,
+            payload=payload,
+            attempts=attempts,
             parent_channel=channel,
             parent_ts=ts,
-            attempt_started_at=row.attempt_started_at,
-            priority=row.priority,
+            attempt_started_at=started,
+            priority=priority,
         )
-        for row, channel, ts in session.execute(query)
+        for row_id, key, payload, attempts, started, priority, channel, ts in session.execute(
+            query
+        )
     ]
 
 
@@ -371,14 +383,14 @@ def mark_sent(
     session: Session, row_id: int, channel: str | None, ts: str | None, now: datetime
 ) -> None:
     session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
+        update(OUTBOX)
+        .where(OUTBOX.c.id == row_id)
         .values(
             status=SENT,
             result_channel=channel,
             result_ts=ts,
             sent_at=now,
-            attempts=OutboxMessage.attempts + 1,
+            attempts=OUTBOX.c.attempts + 1,
             last_error=None,
             attempt_started_at=None,
         )
@@ -387,9 +399,7 @@ def mark_sent(
 
 def mark_attempt(session: Session, row_id: int, now: datetime) -> None:
     """A call is about to start: until Slack answers, its outcome is unknown."""
-    session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == row_id).values(attempt_started_at=now)
-    )
+    session.execute(update(OUTBOX).where(OUTBOX.c.id == row_id).values(attempt_started_at=now))
 
 
 def remember_dm(session: Session, team_id: str, user_id: str, channel_id: str) -> None:
@@ -426,15 +436,15 @@ def mark_retry(
     if outcome_known:
         values["attempt_started_at"] = None
     if counts:
-        values["attempts"] = OutboxMessage.attempts + 1
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+        values["attempts"] = OUTBOX.c.attempts + 1
+    session.execute(update(OUTBOX).where(OUTBOX.c.id == row_id).values(**values))
 
 
 def mark_failed(session: Session, row_id: int, error: str, now: datetime) -> None:
     session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(status=FAILED, last_error=error, sent_at=now, attempts=OutboxMessage.attempts + 1)
+        update(OUTBOX)
+        .where(OUTBOX.c.id == row_id)
+        .values(status=FAILED, last_error=error, sent_at=now, attempts=OUTBOX.c.attempts + 1)
     )
 
 

@@ -83,3 +83,38 @@ def test_a_batch_full_of_interactive_rows_still_claims_the_oldest_bulk_rows(
     # Without a floor, the interactive rows alone.
     claimed = outbox.claim_due(session, TEAM, later, limit=10)
     assert {c.priority for c in claimed} == {outbox.INTERACTIVE}
+
+
+def test_each_method_is_claimed_up_to_its_own_limit(session: Session) -> None:
+    """A chart upload's row carries its PNG: a method sent once a second is claimed a few rows
+    at a time, while the posts beside it are claimed by the dozen."""
+    for n in range(30):
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key=f"digest:UM{n:03d}:chart",
+            method="pulsebot.files_upload",
+            payload={"filename": "team.png", "content_b64": "iVBORw0KGgo=" * 100},
+            now=NOW,
+            priority=outbox.BULK,
+        )
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key=f"checkin:{n}:prompt",
+            method="chat.postMessage",
+            payload={"channel": f"UM{n:03d}", "text": "How was your week?"},
+            now=NOW,
+            priority=outbox.BULK,
+        )
+    session.flush()
+    sizes = {"pulsebot.files_upload": 2, "chat.postMessage": 25}
+
+    claimed = outbox.claim_due(session, TEAM, NOW, limit=sizes.__getitem__, bulk_floor=lambda m: 1)
+    methods = [c.method for c in claimed]
+    assert methods.count("pulsebot.files_upload") == 2
+    assert methods.count("chat.postMessage") == 25
+    assert [c.key for c in claimed if c.method == "pulsebot.files_upload"] == [
+        "digest:UM000:chart",
+        "digest:UM001:chart",
+    ]

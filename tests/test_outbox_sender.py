@@ -241,6 +241,77 @@ def test_through_a_shared_writer_each_row_is_settled_once(
         assert session.scalar(select(SenderLease.expires_at)) < utc_now()
 
 
+# ----- one transaction per call --------------------------------------------------------------
+
+
+class _Died(Exception):
+    """The process stops where the sender would write what its last calls came to."""
+
+
+@pytest.mark.usefixtures("no_channel_spacing")
+def test_each_post_costs_one_transaction_and_a_death_before_its_sent_is_written_doubles_nothing(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    """A post's "sent" is written with the next post's attempt, not in a transaction of its
+    own. The sender that dies before writing it leaves one post whose attempt is marked: the
+    next sender finds it in Slack by its key instead of posting it again."""
+    for index, channel in enumerate(("UANA", "UBEN", "UCHO", "C0GENERAL")):
+        post(session_factory, f"m{index}", channel)
+    units = 0
+    died_after: int | None = None
+
+    def dying(work: Any) -> Any:
+        nonlocal units, died_after
+        if len(slack.calls("chat.postMessage")) == 4 and died_after is None:
+            died_after = units
+            raise _Died
+        units += 1
+        with unit_of_work(session_factory) as session:
+            return work(session)
+
+    sender = make_sender(session_factory, client, unit=dying)
+    with pytest.raises(_Died):
+        sender.drain(timeout=10)
+    # ready_teams, the lease, the claim, then one unit per post: its attempt, with the last
+    # post's "sent". The next would have written m3's.
+    assert died_after == 3 + 4
+    pending = {k: r.attempt_started_at is not None for k, r in rows(session_factory).items()}
+    assert pending == {"m0": False, "m1": False, "m2": False, "m3": True}
+    assert {k: r.status for k, r in rows(session_factory).items()} == {
+        "m0": "sent",
+        "m1": "sent",
+        "m2": "sent",
+        "m3": "pending",
+    }
+
+    assert make_sender(session_factory, client).drain(timeout=10)
+    assert answered_ok(slack) == {"m0": 1, "m1": 1, "m2": 1, "m3": 1}
+    assert len(slack.calls("chat.postMessage")) == 4
+    assert len(slack.calls("conversations.history")) == 1  # the one post left to look for
+    assert rows(session_factory)["m3"].result_ts == slack.messages("C0GENERAL")[0]["ts"]
+
+
+@pytest.mark.parametrize(
+    ("method", "post_rate", "claimed"),
+    [
+        ("chat.postMessage", 60.0, 100),  # two rounds' worth is more than the whole batch
+        ("chat.postMessage", 50.0, 99),  # 2 x 50 x 0.97 (the pace less its margin), and 2 spare
+        ("chat.postMessage", 20.0, 41),
+        ("chat.postMessage", 1.0, 4),
+        ("views.publish", 50.0, 6),  # Tier 4, 100 a minute
+        ("pulsebot.files_upload", 50.0, 4),  # a chart's PNG in each row: never a hundred
+        ("pulsebot.post_with_file", 50.0, 4),
+        ("users.info", 50.0, 3),  # unlisted: Tier 2
+    ],
+)
+def test_a_round_claims_what_its_methods_pace_can_send_with_room_to_spare(
+    session_factory: Factory, client: WebClient, method: str, post_rate: float, claimed: int
+) -> None:
+    sender = make_sender(session_factory, client, post_rate=post_rate)
+    assert sender._claim_size(method) == claimed
+    assert sender._bulk_floor(method) == max(1, claimed // (sender_module.INTERACTIVE_RUN + 1))
+
+
 # ----- 429: a pause for that method, never a failure -----------------------------------------
 
 

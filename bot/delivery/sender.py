@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import math
 import os
 import random
 import socket
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -36,6 +37,7 @@ from storage import workspaces
 from storage.engine import UnitRunner, own_transaction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SENDER_TIMEOUT = 10  # seconds per Slack call from a sender
 ROUND_SECONDS = 1.0
@@ -46,14 +48,22 @@ LOOKBACK = timedelta(seconds=60)  # Slack's clock against ours, when looking for
 LOOKUP_PAGES = 5
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
-# Rows claimed per method and round. A round lasts at most ROUND_SECONDS however many it
-# claimed, so the size bounds a claim's work, never how long a row written meanwhile waits.
+# Rows claimed per method and round, at most. A round lasts at most ROUND_SECONDS however many
+# it claimed, so the size bounds a claim's work, never how long a row written meanwhile waits.
 BATCH = 100
+# A method is claimed for this many rounds of its pace (and CLAIM_SPARE more), so rows held back
+# by a channel's own pace leave others to send; never the whole BATCH for a method that sends
+# one call a second: each claimed row is read and decoded, and a chart upload's row holds its PNG.
+CLAIM_ROUNDS = 2
+CLAIM_SPARE = 2
 # Interactive rows go first, but never more than this many calls of a method in a row while a
 # bulk row of it waits: a fan-out keeps at least a fifth of its method's pace through a flood of
 # people's actions, and a person's row waits for at most one bulk call.
 INTERACTIVE_RUN = 4
-BULK_FLOOR = BATCH // (INTERACTIVE_RUN + 1)  # bulk rows claimed beside a batch full of others
+# Calls whose "sent" may be written with the next transaction instead of one of its own: a
+# reconciled call's attempt is marked before it leaves, so a crash before the write is caught by
+# looking in Slack; the others set a state, and setting it twice shows nothing more.
+DEFERRED_METHODS = RECONCILED_METHODS | {"views.publish", "views.update", "chat.update"}
 # Slack errors worth another try; anything else from Slack is final for that row.
 TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
@@ -144,6 +154,11 @@ class OutboxSender:
         self._last_logged: dict[str, float] = {}
         # Per method: interactive calls in a row while a bulk row of that method waited.
         self._interactive_run: dict[str, int] = {}
+        # Calls that went out, whose "sent" waits for the sender's next transaction (or the end
+        # of the round): one transaction per call instead of two.
+        self._settled: list[tuple[str, store.Claimed, Outcome, datetime]] = []
+        self._known_dms: set[tuple[str, str]] = set()  # (team, user) whose DM is remembered
+        self._dms_written: list[tuple[str, str]] = []  # by the unit running now
         self.stats = SenderStats()
 
     # ----- running -----------------------------------------------------------------------
@@ -237,7 +252,12 @@ class OutboxSender:
             if workspaces.is_stopped(session, team_id):  # another replica may have stopped it
                 return orphans, [], 0
             batch = store.claim_due(
-                session, team_id, at, BATCH, skip_methods=paused, bulk_floor=BULK_FLOOR
+                session,
+                team_id,
+                at,
+                self._claim_size,
+                skip_methods=paused,
+                bulk_floor=self._bulk_floor,
             )
             return orphans, *self._without_departed(session, team_id, batch, at)
 
@@ -250,6 +270,14 @@ class OutboxSender:
         if withdrawn:
             log.info("outbox: %d message(s) to deactivated people withdrawn", withdrawn)
         attempted = orphans > 0 or withdrawn > 0
+        try:
+            return self._send_rows(team_id, batch) or attempted
+        finally:
+            if self._settled:
+                self._settled_with(lambda session: None)
+
+    def _send_rows(self, team_id: str, batch: list[store.Claimed]) -> bool:
+        attempted = False
         round_ends = time.monotonic() + ROUND_SECONDS
         remaining = list(batch)
         while remaining and not self._stop.is_set():
@@ -284,13 +312,41 @@ class OutboxSender:
             if row.method in RECONCILED_METHODS:
                 # Committed before the call: a crash from here on leaves the attempt marked,
                 # and the next sender looks in Slack before posting again.
-                self._unit(partial(store.mark_attempt, row_id=row.id, now=self._clock()))
+                self._settled_with(partial(store.mark_attempt, row_id=row.id, now=self._clock()))
             outcome = self._call(row)
             self._record(team_id, row, outcome)
             attempted = True
             if outcome.kind == Kind.REFUSED:
                 break  # the rest of the batch waits with the row: no call after a refusal
         return attempted
+
+    def _settled_with(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one unit, after writing the calls that went out since the last one.
+        They are let go only once written: a unit that fails leaves them for the next."""
+        settled = list(self._settled)
+
+        def unit(session: Session) -> T:
+            for team_id, row, outcome, at in settled:
+                self._write_sent(session, team_id, row, outcome, at)
+            return work(session)
+
+        self._dms_written.clear()
+        try:
+            result = self._unit(unit)
+        finally:
+            written, self._dms_written = self._dms_written, []
+        self._known_dms.update(written)  # committed: never written again by this process
+        del self._settled[: len(settled)]
+        return result
+
+    def _claim_size(self, method: str) -> int:
+        """Rows of a method worth reading this round: what its pace lets go, with room to spare."""
+        per_round = ROUND_SECONDS / self._pacer.interval(method)
+        return min(BATCH, math.ceil(CLAIM_ROUNDS * per_round) + CLAIM_SPARE)
+
+    def _bulk_floor(self, method: str) -> int:
+        """Bulk rows claimed beside a claim full of interactive ones, for the bulk's turns."""
+        return max(1, self._claim_size(method) // (INTERACTIVE_RUN + 1))
 
     def _rank(self, row: store.Claimed) -> int:
         """0 for the row its method should send next among those free as soon: interactive,
@@ -385,6 +441,10 @@ class OutboxSender:
 
     def _record(self, team_id: str, row: store.Claimed, outcome: Outcome) -> None:
         now = self._clock()
+        if outcome.kind == Kind.SENT and row.method in DEFERRED_METHODS:
+            self._settled.append((team_id, row, outcome, now))
+            self._count(row, outcome)
+            return
         delay = outcome.retry_after or _backoff(row.attempts)
 
         def bookkeeping(session: Session) -> tuple[bool, int]:
@@ -406,10 +466,7 @@ class OutboxSender:
                 if stopped_here:
                     waiting = store.status_counts(session, team_id).get(store.PENDING, 0)
             elif outcome.kind == Kind.SENT:
-                store.mark_sent(session, row.id, outcome.channel, outcome.ts, now)
-                target = _target_channel(row)
-                if target and target[:1] in "UW" and (outcome.channel or "").startswith("D"):
-                    store.remember_dm(session, team_id, target, outcome.channel or "")
+                self._write_sent(session, team_id, row, outcome, now)
             elif outcome.kind == Kind.RETRY and (
                 not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS
             ):
@@ -425,7 +482,7 @@ class OutboxSender:
                 store.mark_failed(session, row.id, outcome.error or "unknown", now)
             return stopped_here, waiting
 
-        stopped_here, waiting = self._unit(bookkeeping)
+        stopped_here, waiting = self._settled_with(bookkeeping)
         if stopped_here:
             self.stats.stopped.append(team_id)
             if self._on_stop is not None:
@@ -438,6 +495,18 @@ class OutboxSender:
                 waiting,
             )
         self._count(row, outcome)
+
+    def _write_sent(
+        self, session: Session, team_id: str, row: store.Claimed, outcome: Outcome, at: datetime
+    ) -> None:
+        store.mark_sent(session, row.id, outcome.channel, outcome.ts, at)
+        target = _target_channel(row)
+        channel = outcome.channel or ""
+        if not (target and target[:1] in "UW" and channel.startswith("D")):
+            return
+        if (team_id, target) not in self._known_dms:  # once per person and process
+            store.remember_dm(session, team_id, target, channel)
+            self._dms_written.append((team_id, target))
 
     def _count(self, row: store.Claimed, outcome: Outcome) -> None:
         if outcome.kind == Kind.REFUSED:
