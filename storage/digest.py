@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
+from storage import outbox
 from storage.kudos import WITHDRAWN
 from storage.models import (
     CheckinAnswer,
@@ -28,6 +29,7 @@ from storage.models import (
     KudosRecipient,
     KudosValue,
     OrgEdge,
+    OutboxMessage,
     UpwardFeedback,
 )
 from storage.upserts import insert_ignoring_conflict
@@ -605,6 +607,17 @@ def insert_digest(session: Session, values: dict[str, Any]) -> int | None:
         values,
     )
     return int(new_id) if new_id is not None else None
+
+
+def queued(session: Session, team_id: str) -> int:
+    """A workspace's digests written whose message Slack has not had yet."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .join(Digest, Digest.outbox_id == OutboxMessage.id)
+        .where(OutboxMessage.team_id == team_id, OutboxMessage.status == outbox.PENDING)
+    )
+    return int(count or 0)
 
 
 def set_digest_outbox(session: Session, digest_id: int, outbox_id: int) -> None:

@@ -140,6 +140,37 @@ def test_a_sent_digest_never_changes(session_factory: Factory) -> None:
     assert after == before and after["kudos"] == 2
 
 
+def test_digests_are_written_no_faster_than_their_messages_leave(session_factory: Factory) -> None:
+    """Backpressure: no more than `ahead` digests wait in the outbox; each one sent makes
+    room for the next, still for its own week."""
+    seeded(session_factory)
+    assert write_due(session_factory, SEND_AT, MONDAY, ahead=2).written == 2
+    assert write_due(session_factory, SEND_AT + timedelta(minutes=1), MONDAY, ahead=2).written == 0
+    assert write_due(session_factory, SEND_AT, MONDAY, dry_run=True, ahead=2).previews  # a look
+
+    def send(count: int) -> None:
+        with session_factory() as session, session.begin():
+            waiting = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.idempotency_key.like("digest:%:message"))
+                .where(OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.id)
+                .limit(count)
+            ).all()
+            assert len(waiting) == count
+            for row in waiting:
+                row.status = "sent"
+
+    send(1)
+    later = SEND_AT + timedelta(minutes=2)
+    assert write_due(session_factory, later, MONDAY, ahead=2).written == 1
+    send(2)
+    assert write_due(session_factory, later, MONDAY, ahead=2, limit=1).written == 1  # both bind
+    assert write_due(session_factory, later, MONDAY, ahead=2).written == 0  # none left due
+    assert {week for _, week in digests(session_factory)} == {ISO_WEEK}
+    assert len(digests(session_factory)) == 4
+
+
 def test_the_minute_job_writes_a_bounded_number_per_run(session_factory: Factory) -> None:
     seeded(session_factory)
     first = write_due(session_factory, SEND_AT, MONDAY, limit=3)

@@ -120,6 +120,20 @@ def due(
     return found
 
 
+def _with_room(
+    factory: sessionmaker[Session], todo: list[DueDigest], ahead: int
+) -> list[DueDigest]:
+    """The first of each workspace's due digests that fit beside those still waiting to go."""
+    with read_only(factory) as session:
+        room = {team: ahead - store.queued(session, team) for team in {d.team_id for d in todo}}
+    kept: list[DueDigest] = []
+    for item in todo:
+        if room[item.team_id] > 0:
+            room[item.team_id] -= 1
+            kept.append(item)
+    return kept
+
+
 def _known_before(manager: store.ManagerRow, week: date, zone: ZoneInfo) -> bool:
     return manager.since is None or _week_end(week, zone) > manager.since
 
@@ -140,13 +154,23 @@ def write_due(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     limit: int | None = None,
+    ahead: int | None = None,
     deliver: bool = True,
 ) -> DigestSummary:
-    """Write (or, `dry_run`, only build) every digest due at `now`; at most `limit` of them
-    (the rest are still due at the next run). `deliver=False` records them without sending:
-    the demo's history, delivered before its Slack existed."""
+    """Write (or, `dry_run`, only build) every digest due at `now`; at most `limit` of them,
+    and no more than leaves `ahead` of a workspace's digests waiting in the outbox (the rest
+    are still due at the next run). `deliver=False` records them without sending: the demo's
+    history, delivered before its Slack existed.
+
+    `ahead` is backpressure: a digest with a chart leaves at Slack's pace for file uploads,
+    under one a second, so a Monday's thousand are built and drawn as they can go out, a few
+    each run, instead of all in the first minute, where the drawing competes with people's
+    requests for the cores and delivers nothing sooner."""
     summary = DigestSummary()
-    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)[:limit]
+    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)
+    if ahead is not None and not dry_run:
+        todo = _with_room(factory, todo, ahead)
+    todo = todo[:limit]
     painter = digest_chart.Painter()  # one Figure for this run's charts
     for index, item in enumerate(todo, 1):
         if dry_run:

@@ -31,9 +31,13 @@ from storage.engine import read_only, unit_of_work
 log = logging.getLogger(__name__)
 
 BATCH = 200
-# Digests the scheduler's minute job writes per run (each is built and drawn, ~40 ms): a
+# Digests the scheduler's minute job writes per run (each is built and drawn, ~70 ms): a
 # Monday's thousand spread over a few minutes, so prompts due meanwhile are not held up.
 DIGESTS_PER_RUN = 100
+# And no more than this many of a workspace's digests waiting in the outbox: two runs' worth
+# at the pace a digest with a chart leaves (file uploads, 50 a minute), so the queue never
+# runs dry between runs and nothing is drawn long before Slack can take it.
+DIGESTS_AHEAD = 50
 MAX_ROUNDS = 10_000  # batches per kind and run: a guard, never reached while claims progress
 
 
@@ -98,6 +102,7 @@ def run_due(
     batch_size: int = BATCH,
     digests: DigestPolicy | None = None,
     digest_limit: int | None = None,
+    digests_ahead: int | None = None,
     keep: RetentionPolicy | None = None,
 ) -> RunSummary:
     """Everything due at or before `now`, one short transaction per batch.
@@ -106,7 +111,8 @@ def run_due(
     occurrences, re-prompts after snoozes (which count as the reminder if one was due), and
     reminders. Then feedback requests, the closing DMs of a goal cycle's last day, and the
     weekly digests due (`digests`, or the settings of `Deps`; a bare session factory without a
-    policy writes none). Last, once a day, retention (`keep`, or the settings of `Deps`).
+    policy writes none), up to `digest_limit` and `digests_ahead` (bot/jobs/digests.py).
+    Last, once a day, retention (`keep`, or the settings of `Deps`).
     """
     factory = source.session_factory if isinstance(source, Deps) else source
     if digests is None and isinstance(source, Deps):
@@ -149,7 +155,7 @@ def run_due(
     )
     if digests is not None:
         summary.digests = digest_jobs.write_due(
-            factory, now, digests, team_id=team_id, limit=digest_limit
+            factory, now, digests, team_id=team_id, limit=digest_limit, ahead=digests_ahead
         ).written
     if keep is not None and keep.active:
         counts = apply_retention(factory, now, keep)
@@ -232,7 +238,9 @@ def scheduled_job(deps: Deps) -> Callable[[], None]:
     """The scheduler's minute job: run what is due now, then wake this process's sender."""
 
     def job() -> None:
-        summary = run_due(deps, deps.now(), digest_limit=DIGESTS_PER_RUN)
+        summary = run_due(
+            deps, deps.now(), digest_limit=DIGESTS_PER_RUN, digests_ahead=DIGESTS_AHEAD
+        )
         if summary.messages or summary.closed or summary.missed or summary.away:
             log.info("check-ins: %s", summary)
         if summary.messages:
