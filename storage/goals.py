@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from storage.models import KeyResult, KeyResultUpdate, Objective, OrgEdge
 from storage.upserts import insert_ignoring_conflict
 
+CHAIN_CHUNK = 500  # people per read of their managers: well inside every driver's limits
+
 _CLOSED = "closed"
 
 
@@ -199,15 +201,27 @@ def add_update(
 
 
 def manager_chains(session: Session, team_id: str, user_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Each person's managers, nearest first, from one read of the org chart (a loop in the
-    chart ends the chain where it would repeat)."""
-    # Rows, not dict(result): a Result has keys() (its column names), which dict() would read.
-    rows = session.execute(
-        select(OrgEdge.user_id, OrgEdge.manager_id).where(OrgEdge.team_id == team_id)
-    )
-    edges = {user_id: manager_id for user_id, manager_id in rows}
+    """Each person's managers, nearest first (a loop in the chart ends the chain where it would
+    repeat). Read a level at a time, a few rows each: an App Home or a board asks for a
+    handful of chains, never for the whole chart of a ten-thousand-person workspace."""
+    wanted = set(user_ids)
+    edges: dict[str, str] = {}
+    asked: set[str] = set()
+    frontier = wanted
+    while frontier:
+        asked |= frontier
+        ordered = sorted(frontier)
+        for start in range(0, len(ordered), CHAIN_CHUNK):
+            rows = session.execute(
+                select(OrgEdge.user_id, OrgEdge.manager_id).where(
+                    OrgEdge.team_id == team_id,
+                    OrgEdge.user_id.in_(ordered[start : start + CHAIN_CHUNK]),
+                )
+            )
+            edges.update((user_id, manager_id) for user_id, manager_id in rows)
+        frontier = {edges[u] for u in frontier if u in edges} - asked
     chains: dict[str, list[str]] = {}
-    for user_id in set(user_ids):
+    for user_id in wanted:
         chain: list[str] = []
         seen = {user_id}
         manager = edges.get(user_id)
