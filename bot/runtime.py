@@ -30,11 +30,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import make_web_client
-from bot.delivery.sender import SENDER_TIMEOUT, OutboxSender
+from bot.delivery.sender import SENDER_TIMEOUT, Builder, OutboxSender
 from bot.deps import Deps, SlackConnection
 from bot.jobs.minute import scheduled_job
+from bot.notify.home import HOME_BUILDER
 from bot.scheduler import build_scheduler
 from bot.services import workspace
+from handlers.home import home_builder
 from handlers.users import sync_all
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,11 @@ POLL_EVERY = 5.0  # seconds between two reads of whether it is
 RECHECK_SPACING = 2.0  # seconds at least between two auth.tests that requests asked for
 REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked"})
 MINUTE_JOB = "checkins-run-due"
+
+
+def builders(deps: Deps) -> dict[str, Builder]:
+    """What a sender builds as a row leaves (bot.delivery.outbox.BUILD): App Home's view."""
+    return {HOME_BUILDER: home_builder(deps)}
 
 
 class Role(StrEnum):
@@ -94,6 +101,7 @@ class Runtime:
                 wakeup=deps.outbox_wakeup,
                 on_stop=self._sending_stopped,
                 unit=deps.background_unit,
+                builders=builders(deps),
             )
         self._threads: list[threading.Thread] = []
         self._client = make_web_client(deps.settings, timeout=SENDER_TIMEOUT)

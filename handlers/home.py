@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from bot.services import checkins, goal_commands
 from bot.services import home as home_data
 from bot.services import kudos as kudos_service
 from bot.services.checkins import slack_date
-from bot.services.directory import Person, zone_or_utc
+from bot.services.directory import Person, people, zone_or_utc
 from bot.services.events import first_time
 from bot.services.text import escape
 from handlers.blocks import goals as goal_blocks
@@ -38,19 +39,30 @@ def on_home_opened(
     team_id, user_id = str(body.get("team_id")), str(event["user"])
     now = deps.now()
 
-    # The person known (from the directory, or Slack once), the view built from a snapshot
-    # outside the writers' queue, then a short write: the acks committing meanwhile never wait
-    # for App Home's reads.
-    person = with_directory(deps, client, team_id, [user_id], lambda _, known: known.get(user_id))
-    with deps.read_only() as session:
-        view = build_home(deps, session, team_id, user_id, person, now)
+    # The person known (from the directory, or Slack once), then a short write: the view is
+    # built by the sender when Slack can take it (`home_builder`), never on the ack's path.
+    with_directory(deps, client, team_id, [user_id], lambda _, known: known.get(user_id))
 
     def publish(session: Session) -> None:
         if first_time(session, team_id, body, now):
-            notify.publish_home(session, team_id, user_id, body.get("event_id"), view, now)
+            notify.publish_home(session, team_id, user_id, body.get("event_id"), now)
 
     deps.group_unit(publish)
     deps.notify_outbox()
+
+
+def home_builder(deps: Deps) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """The sender's builder of a views.publish row written by `notify.publish_home`: the
+    person's App Home as it stands when the call leaves, read from a snapshot."""
+
+    def build(team_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(payload["user_id"])
+        with deps.read_only() as session:
+            person = people(session, team_id, [user_id], deps.people).get(user_id)
+            view = build_home(deps, session, team_id, user_id, person, deps.now())
+        return {"user_id": user_id, "view": view}
+
+    return build
 
 
 def build_home(

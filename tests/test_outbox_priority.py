@@ -301,7 +301,7 @@ def preview(w: World) -> None:
 
 def app_home(w: World) -> None:
     w.start()
-    home.publish_home(w.session, TEAM, "UBEN", "Ev1", {"type": "home", "blocks": []}, NOW)
+    home.publish_home(w.session, TEAM, "UBEN", "Ev1", NOW)
 
 
 def kudos_posts(w: World) -> None:

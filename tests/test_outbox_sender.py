@@ -312,6 +312,61 @@ def test_a_round_claims_what_its_methods_pace_can_send_with_room_to_spare(
     assert sender._bulk_floor(method) == max(1, claimed // (sender_module.INTERACTIVE_RUN + 1))
 
 
+# ----- arguments built as the row leaves ------------------------------------------------------
+
+
+def test_a_row_naming_a_builder_gets_its_arguments_as_it_leaves_and_waits_for_a_sender_that_has_it(
+    session_factory: Factory, slack: SlackEmulator, client: WebClient
+) -> None:
+    """App Home's view is built when Slack can take it: from what the database says then, by
+    the sender that has the builder; one without it leaves the row untouched."""
+    with unit_of_work(session_factory) as session:
+        outbox.enqueue(
+            session,
+            team_id=TEAM,
+            key="home:UBEN:Ev1",
+            method="views.publish",
+            payload={"user_id": "UBEN", outbox.BUILD: "home"},
+            now=utc_now(),
+        )
+    without = make_sender(session_factory, client)
+    assert without.step() is False
+    assert slack.calls("views.publish") == []
+    row = rows(session_factory)["home:UBEN:Ev1"]
+    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, None)
+
+    state = {"kudos": 1}
+    built: list[tuple[str, str]] = []
+
+    def home(team_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        built.append((team_id, payload["user_id"]))
+        if len(built) == 1:
+            raise RuntimeError("the database is away")
+        text = f"{state['kudos']} kudos"
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        return {"user_id": payload["user_id"], "view": {"type": "home", "blocks": blocks}}
+
+    sender = OutboxSender(
+        session_factory=session_factory,
+        client=client,
+        clock=utc_now,
+        post_rate=50,
+        builders={"home": home},
+    )
+    sender._pacer = pacing.Pacer(50)
+    assert sender.step() is True  # the builder failed: retried, within the bound
+    assert rows(session_factory)["home:UBEN:Ev1"].attempts == 1
+    state["kudos"] = 2  # what changed meanwhile is what Slack gets
+    with unit_of_work(session_factory) as session:
+        session.execute(update(OutboxMessage).values(next_attempt_at=None))
+    assert sender.drain(timeout=10)
+    (call,) = slack.calls("views.publish")
+    assert call["user_id"] == "UBEN"
+    assert call["view"]["blocks"][0]["text"]["text"] == "2 kudos"
+    assert built == [(TEAM, "UBEN"), (TEAM, "UBEN")]
+    assert rows(session_factory)["home:UBEN:Ev1"].status == "sent"
+
+
 # ----- 429: a pause for that method, never a failure -----------------------------------------
 
 

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import make_web_client
 from bot.clock import utc_now
 from bot.delivery.sender import SENDER_TIMEOUT, TOKEN_REFUSED, OutboxSender
+from bot.deps import Deps
+from bot.runtime import builders
 from bot.services import workspace
 from bot.services.directory import UserRecord, record_from_slack, store_users
 from bot.settings import (
@@ -224,6 +226,7 @@ def deliver(
         client=client,
         clock=utc_now,
         post_rate=settings.post_rate,
+        builders=builders(Deps(settings=settings, session_factory=factory)),
     )
     timeout = timeout or max(60.0, len(watched) / settings.post_rate * 2 + 60)
     settled, held = _settle(sender, factory, watched, timeout)

@@ -13,6 +13,11 @@ from storage import outbox as store
 # Values the sender replaces with what the parent row's call returned.
 PARENT_CHANNEL = "$parent.channel"
 PARENT_TS = "$parent.ts"
+# A payload with this key names a builder (OutboxSender's `builders`) that makes the call's
+# arguments just before it leaves, from what the database says then: a view that Slack takes
+# minutes after it was asked for (App Home at Slack's pace) is never stale, and never built
+# by the process that acks.
+BUILD = "$build"
 
 
 def enqueue(

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock, utc_now
 from bot.delivery import responses, uploads
 from bot.delivery.lease import HEARTBEAT, LEASE_TTL, Lease
-from bot.delivery.outbox import PARENT_CHANNEL, PARENT_TS
+from bot.delivery.outbox import BUILD, PARENT_CHANNEL, PARENT_TS
 from bot.delivery.pacing import Pacer
 from bot.metrics import OUTBOX_FAILED, OUTBOX_RECONCILED, OUTBOX_RETRIED, OUTBOX_SENT
 from storage import outbox as store
@@ -38,6 +38,8 @@ from storage.engine import UnitRunner, own_transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Makes a row's arguments from its payload and workspace when it leaves (bot.delivery.outbox.BUILD)
+Builder = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 SENDER_TIMEOUT = 10  # seconds per Slack call from a sender
 ROUND_SECONDS = 1.0
@@ -123,8 +125,12 @@ class OutboxSender:
         lease_heartbeat: float = HEARTBEAT,
         on_stop: Callable[[str], None] | None = None,
         unit: UnitRunner | None = None,
+        builders: Mapping[str, Builder] | None = None,
     ) -> None:
         """`on_stop(team_id)`: this sender stopped a workspace's sending (its token refused).
+
+        `builders`: by name, what makes the arguments of a row written with `BUILD` (App Home's
+        view). A row whose builder this sender lacks waits for a sender that has it.
 
         `unit` runs each of the sender's and its lease's transactions (default: one of its own,
         in the calling thread). A serving process on SQLite passes its group-commit writer, so
@@ -132,6 +138,8 @@ class OutboxSender:
         of a transaction that holds the file's single write lock against their acks.
         """
         self._unit = unit or own_transaction(session_factory)
+        self._builders = dict(builders or {})
+        self._buildable = {"", *self._builders}
         self._on_stop = on_stop
         self._client = client
         # `clock` decides which rows are due (a `run-due --at` in the future runs ahead); the
@@ -279,7 +287,8 @@ class OutboxSender:
     def _send_rows(self, team_id: str, batch: list[store.Claimed]) -> bool:
         attempted = False
         round_ends = time.monotonic() + ROUND_SECONDS
-        remaining = list(batch)
+        # A row this sender cannot build waits, untouched, for a sender that can.
+        remaining = [row for row in batch if row.payload.get(BUILD, "") in self._buildable]
         while remaining and not self._stop.is_set():
             now = time.monotonic()
             waits = [
@@ -313,7 +322,7 @@ class OutboxSender:
                 # Committed before the call: a crash from here on leaves the attempt marked,
                 # and the next sender looks in Slack before posting again.
                 self._settled_with(partial(store.mark_attempt, row_id=row.id, now=self._clock()))
-            outcome = self._call(row)
+            outcome = self._call(team_id, row)
             self._record(team_id, row, outcome)
             attempted = True
             if outcome.kind == Kind.REFUSED:
@@ -379,8 +388,14 @@ class OutboxSender:
         return [row for row in batch if row.id not in gone], len(gone)
 
     # ----- the call ----------------------------------------------------------------------
-    def _call(self, row: store.Claimed) -> Outcome:
+    def _call(self, team_id: str, row: store.Claimed) -> Outcome:
         payload = _resolve_parent(row)
+        if BUILD in payload:
+            try:
+                payload = self._builders[str(payload[BUILD])](team_id, payload)
+            except Exception as error:  # a database hiccup: retried within the bound
+                log.exception("outbox: building %s for %s failed", payload[BUILD], row.key)
+                return Outcome(Kind.RETRY, error=f"build: {type(error).__name__}")
         if row.method == "chat.postMessage":
             payload.setdefault(
                 "metadata", {"event_type": "pulsebot_outbox", "event_payload": {"key": row.key}}
