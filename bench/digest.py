@@ -9,35 +9,20 @@ question), `--weeks` weeks of answered check-ins (a few missed or away) and kudo
 team objective per manager, a personal one per employee (one in five private), 3 key results
 per employee and the last 12 weeks of their updates, written by the check-ins that carried
 them (one answer in five moves nothing), one kudos in five naming a goal; then builds every
-manager's digest for
-the last week (`bot.services.digest.build`, as the minute job does, without writing) and draws
-every chart. Prints the time for all digests' data (goal < 10 s), all charts (goal < 60 s) and
-the peak RSS (goal < 300 MB). `--growth` first runs a tenth of the company, to show how the
-time grows from 1,000 to 10,000 employees. Run by hand, not in CI.
+manager's digest for the last week (`bot.services.digest.build`, as the minute job does,
+without writing) and draws every chart. Prints the time for all digests' data (goal < 10 s),
+the floor (the same statements reading the same rows, `bot.services.digest.load`, with nothing
+computed or built: what the data costs at the least on this machine), all charts (goal < 60 s)
+and the peak RSS (goal < 300 MB), with the CPU time per digest and per chart beside the wall
+time. `--growth` first runs a tenth of the company, to show how the time grows from 1,000 to
+10,000 employees. Run by hand, not in CI. Absolute times do not carry across machines: compare
+a run with its own floor; each run's figures (bench/figures/digest.json) name the CPU and the
+load average at its start.
 
-Figures on 2026-11-29 (2 shared cores; `python bench/digest.py --growth` and the same with
-`--database postgresql+psycopg://postgres@127.0.0.1:5432/test`), 10,000 employees, 1,000
-managers, 52 weeks (520k check-ins, 1.8M answers, 104k kudos):
-
-    SQLite      all digests' data 4.5 s (4.5 ms each), charts 31.4 s, peak RSS 155 MB
-    PostgreSQL  all digests' data 7.0 s (7.0 ms each), charts 26.5 s, peak RSS 163 MB
-
-From 1,000 employees (100 managers) to 10,000 (1,000) the data time grows x9.8 on SQLite and
-x9.2 on PostgreSQL: linear in the number of managers, the same per digest (4.6 -> 4.5 ms,
-7.7 -> 7.0 ms), as the statements per digest are a constant number of index range scans.
-The head of the company's digest (10,000 people below, skip-level) takes about 0.4-1 s of it.
-
-With goals (the Goals section, its two rules of whom to talk to, kudos by goal: three more
-statements per digest), on 2026-12-03, on the same 2 cores shared with other work and several
-times slower that day than above (the unchanged code's own figures show it):
-`python bench/digest.py --employees 10000 --managers 1000 --weeks 13` (13 weeks, not 52, to
-spare the shared machine; the digest reads 8), 30k key results, 254k updates, SQLite:
-
-    without goals (main)  all digests' data 17.2 s (17.2 ms each), charts 79.8 s, RSS 153 MB
-    with goals            all digests' data 25.6 s (25.6 ms each), charts 80.8 s, RSS 184 MB
-
-Goals add about half to the data time (CPU time per digest, the same database: 17.5 -> 26.6
-ms), the charts nothing; at the speed of the figures above that is about 7 s for all digests.
+From 1,000 employees (100 managers) to 10,000 (1,000) the data time grows linearly in the
+number of managers, the same per digest, as the statements per digest are a constant number of
+index range scans. The head of the company's digest (10,000 people below, skip-level) takes
+about 0.4-1 s of it.
 """
 
 from __future__ import annotations
@@ -164,6 +149,17 @@ def run(
         built.append(data)
     data_seconds = time.perf_counter() - started
     data_cpu = time.process_time() - cpu
+    # The floor, measured right after on the same warm database: the same queries reading the
+    # same rows (digest.load), nothing computed or built.
+    cpu = time.process_time()
+    started = time.perf_counter()
+    for manager_id, tz in manager_ids:
+        with unit_of_work(factory) as session:
+            digest.load(
+                session, TEAM, manager_id, now, zone=digest.zone_of(tz), week_start=LAST_MONDAY
+            )
+    floor_seconds = time.perf_counter() - started
+    floor_cpu = time.process_time() - cpu
     cpu = time.process_time()
     started = time.perf_counter()
     size = 0
@@ -180,6 +176,11 @@ def run(
         "CPU in this process; goal < 10 s)"
     )
     print(
+        f"  the floor, the same reads with nothing built: {floor_seconds:.2f} s "
+        f"({floor_cpu / len(built) * 1000:.2f} ms CPU each); the data took "
+        f"{data_seconds / floor_seconds:.2f}x the floor"
+    )
+    print(
         f"  all {len(built)} charts: {chart_seconds:.1f} s "
         f"({chart_seconds / len(built) * 1000:.1f} ms each, {chart_cpu / len(built) * 1000:.1f} "
         f"ms CPU, {size / len(built) / 1024:.0f} KB each; goal < 60 s)"
@@ -192,6 +193,8 @@ def run(
             "weeks": weeks,
             "data_s": round(data_seconds, 2),
             "data_cpu_ms_per_digest": round(data_cpu / len(built) * 1000, 2),
+            "floor_s": round(floor_seconds, 2),
+            "floor_cpu_ms_per_digest": round(floor_cpu / len(built) * 1000, 2),
             "charts_s": round(chart_seconds, 2),
             "chart_cpu_ms": round(chart_cpu / len(built) * 1000, 2),
             "chart_kb": round(size / len(built) / 1024, 1),

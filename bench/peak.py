@@ -423,13 +423,17 @@ class Bench:
         )
 
     def _seed_sent_digests(self) -> int:
-        """That Monday's digests of the zones whose 09:00 came first, recorded as the minute
-        job records them (built from the same rows) and sent hours ago: App Home shows them,
-        and the minute job at the peak finds them written."""
+        """Every manager's digest of the week before, and that Monday's of the zones whose
+        09:00 came first, recorded as the minute job records them (built from the same rows)
+        and sent long ago: App Home shows them, and the minute job finds them written, as in
+        a company with weeks of pulsebot behind it (without the week before's, every minute
+        would look again whether each manager's was held past its turn)."""
         from bot.jobs.digests import DigestPolicy, write_due
 
+        last_week = self.peak_at - timedelta(days=6)  # every zone's 09:00 a week ago is past
+        earlier = write_due(self.factory, last_week, DigestPolicy(), deliver=False).written
         before = self.peak_at - timedelta(minutes=1)
-        return write_due(self.factory, before, DigestPolicy(), deliver=False).written
+        return earlier + write_due(self.factory, before, DigestPolicy(), deliver=False).written
 
     def _created(self) -> datetime:
         """When the bench's own check-ins began: the day before the peak, so that the minute

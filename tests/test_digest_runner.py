@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import uploads
+from bot.jobs import digests as digest_jobs
 from bot.jobs.digests import DigestPolicy, write_due
 from bot.jobs.minute import run_due
 from storage.models import Digest, OutboxMessage, UpwardFeedback
@@ -169,6 +172,25 @@ def test_digests_are_written_no_faster_than_their_messages_leave(session_factory
     assert write_due(session_factory, later, MONDAY, ahead=2).written == 0  # none left due
     assert {week for _, week in digests(session_factory)} == {ISO_WEEK}
     assert len(digests(session_factory)) == 4
+
+
+def test_while_the_outbox_is_full_the_digests_due_are_not_even_worked_out(
+    session_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded(session_factory)
+    assert write_due(session_factory, SEND_AT, MONDAY, ahead=2).written == 2
+    reads: list[int] = []
+    real = digest_jobs.service.last_closes
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(digest_jobs.service, "last_closes", counted)
+    assert write_due(session_factory, SEND_AT + timedelta(minutes=1), MONDAY, ahead=2).written == 0
+    assert reads == []
+    assert write_due(session_factory, SEND_AT + timedelta(minutes=1), MONDAY, ahead=3).written == 1
+    assert reads == [1]
 
 
 def test_the_minute_job_writes_a_bounded_number_per_run(session_factory: Factory) -> None:

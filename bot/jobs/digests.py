@@ -15,7 +15,7 @@ The outbox rows and their keys are bot/notify/digest.py's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -80,8 +80,11 @@ def due(
     *,
     team_id: str | None = None,
     manager_id: str | None = None,
+    skip_teams: Collection[str] = (),
 ) -> list[DueDigest]:
-    """The digests due at `now` and not yet written.
+    """The digests due at `now` and not yet written (in workspaces but `skip_teams`: those with
+    no room in the outbox are not even worked out: while a Monday's digests drain, each run
+    would otherwise read every waiting manager's check-ins to find them still due).
 
     A digest is due at the later of its send time and the close of the last check-in of its
     week that may still be answered (`digest_rules.ready_at`); one held so long that the next
@@ -89,7 +92,7 @@ def due(
     found: list[DueDigest] = []
     with read_only(factory) as session:
         teams = [team_id] if team_id else checkin_store.known_teams(session)
-        for team in teams:
+        for team in (t for t in teams if t not in skip_teams):
             candidates: list[tuple[store.ManagerRow, date, ZoneInfo, datetime | None]] = []
             for manager in store.managers(session, team, only=manager_id):
                 zone = service.zone_of(manager.tz)
@@ -120,16 +123,20 @@ def due(
     return found
 
 
-def _with_room(
-    factory: sessionmaker[Session], todo: list[DueDigest], ahead: int
-) -> list[DueDigest]:
-    """The first of each workspace's due digests that fit beside those still waiting to go."""
+def _room(factory: sessionmaker[Session], team_id: str | None, ahead: int) -> dict[str, int]:
+    """How many more digests each workspace may have waiting in the outbox."""
     with read_only(factory) as session:
-        room = {team: ahead - store.queued(session, team) for team in {d.team_id for d in todo}}
+        teams = [team_id] if team_id else checkin_store.known_teams(session)
+        return {team: ahead - store.queued(session, team) for team in teams}
+
+
+def _within(todo: list[DueDigest], room: dict[str, int]) -> list[DueDigest]:
+    """The first of each workspace's due digests that fit beside those still waiting to go."""
+    left = dict(room)
     kept: list[DueDigest] = []
     for item in todo:
-        if room[item.team_id] > 0:
-            room[item.team_id] -= 1
+        if left.get(item.team_id, 0) > 0:
+            left[item.team_id] -= 1
             kept.append(item)
     return kept
 
@@ -167,9 +174,11 @@ def write_due(
     each run, instead of all in the first minute, where the drawing competes with people's
     requests for the cores and delivers nothing sooner."""
     summary = DigestSummary()
-    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id)
-    if ahead is not None and not dry_run:
-        todo = _with_room(factory, todo, ahead)
+    room = _room(factory, team_id, ahead) if ahead is not None and not dry_run else None
+    full = {team for team, left in (room or {}).items() if left <= 0}
+    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id, skip_teams=full)
+    if room is not None:
+        todo = _within(todo, room)
     todo = todo[:limit]
     painter = digest_chart.Painter()  # one Figure for this run's charts
     for index, item in enumerate(todo, 1):
