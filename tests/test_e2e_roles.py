@@ -104,7 +104,9 @@ def test_web_answers_and_sends_nothing_a_worker_sends_and_runs_what_is_due(
     )
     with unit_of_work(make_session_factory(db)) as session:
         add_people(session, datetime.now(UTC), person("UANA"), person("UBEN", tz="Europe/Berlin"))
-        templates.apply(session, TEAM, [definition], datetime.now(UTC) - timedelta(days=1))
+        # Set up before that slot, and no earlier: its owner has no past week that a digest
+        # would be due for (on a Monday the worker would write one beside the prompt).
+        templates.apply(session, TEAM, [definition], datetime.now(UTC) - timedelta(minutes=10))
     env = env_for(database_url, slack)
     web = start_process(env, tmp_path / "web.log", "--role", "web")
     processes.append(web)
