@@ -133,6 +133,36 @@ def test_web_answers_and_sends_nothing_a_worker_sends_and_runs_what_is_due(
     assert "pulsebot worker" in worker.log()
 
 
+def test_app_home_opened_on_a_web_process_is_built_and_published_by_the_worker(
+    tmp_path: Path,
+    database_url: str,
+    db: Engine,
+    slack: SlackEmulator,
+    processes: list[ServerProcess],
+) -> None:
+    """The web process writes what to publish and builds nothing; the worker's sender builds
+    the view as the call leaves, with what the database says then (a kudos given after the
+    tab was opened shows in it)."""
+    env = env_for(database_url, slack)
+    web = start_process(env, tmp_path / "web.log", "--role", "web")
+    processes.append(web)
+    opened = {"type": "app_home_opened", "user": "UBEN", "channel": "DUBEN", "tab": "home"}
+    with SlackRequests(web.url, SIGNING_SECRET) as signed:
+        assert signed.event(opened, event_id="Ev0HOMEWEB").status_code == 200
+    with db.connect() as connection:
+        (payload,) = connection.scalars(
+            select(OutboxMessage.payload).where(OutboxMessage.method == "views.publish")
+        )
+    assert payload == {"user_id": "UBEN", "$build": "home"}
+    give_kudos(web.url, "UCHO", "UBEN", "thanks for the review")
+
+    processes.append(start_process(env, tmp_path / "worker.log", "--role", "worker"))
+    wait_until(lambda: slack.home_view("UBEN") is not None, 15, "UBEN's App Home published")
+    home = slack.home_view("UBEN")
+    assert home is not None and "Received: *1*" in str(home["blocks"])
+    wait_until(lambda: set(statuses(db).values()) == {"sent"}, 15, "every row sent")
+
+
 def test_a_digest_drawn_in_the_worker_arrives_with_its_chart(
     tmp_path: Path,
     database_url: str,
