@@ -166,7 +166,6 @@ class OutboxSender:
         # of the round): one transaction per call instead of two.
         self._settled: list[tuple[str, store.Claimed, Outcome, datetime]] = []
         self._known_dms: set[tuple[str, str]] = set()  # (team, user) whose DM is remembered
-        self._dms_written: list[tuple[str, str]] = []  # by the unit running now
         self.stats = SenderStats()
 
     # ----- running -----------------------------------------------------------------------
@@ -333,18 +332,18 @@ class OutboxSender:
         """Run `work` in one unit, after writing the calls that went out since the last one.
         They are let go only once written: a unit that fails leaves them for the next."""
         settled = list(self._settled)
+        remembered: list[tuple[str, str]] = []
 
         def unit(session: Session) -> T:
+            remembered.clear()  # a unit run again (its batch rolled back) starts over
             for team_id, row, outcome, at in settled:
-                self._write_sent(session, team_id, row, outcome, at)
+                dm = self._write_sent(session, team_id, row, outcome, at)
+                if dm is not None:
+                    remembered.append(dm)
             return work(session)
 
-        self._dms_written.clear()
-        try:
-            result = self._unit(unit)
-        finally:
-            written, self._dms_written = self._dms_written, []
-        self._known_dms.update(written)  # committed: never written again by this process
+        result = self._unit(unit)
+        self._known_dms.update(remembered)  # committed: never written again by this process
         del self._settled[: len(settled)]
         return result
 
@@ -456,8 +455,10 @@ class OutboxSender:
 
     def _record(self, team_id: str, row: store.Claimed, outcome: Outcome) -> None:
         now = self._clock()
-        if outcome.kind == Kind.SENT and row.method in DEFERRED_METHODS:
+        if outcome.kind == Kind.SENT:
             self._settled.append((team_id, row, outcome, now))
+            if row.method not in DEFERRED_METHODS:  # written now, with any that waited
+                self._settled_with(lambda session: None)
             self._count(row, outcome)
             return
         delay = outcome.retry_after or _backoff(row.attempts)
@@ -480,8 +481,6 @@ class OutboxSender:
                 stopped_here = workspaces.stop(session, team_id, outcome.error or "", now)
                 if stopped_here:
                     waiting = store.status_counts(session, team_id).get(store.PENDING, 0)
-            elif outcome.kind == Kind.SENT:
-                self._write_sent(session, team_id, row, outcome, now)
             elif outcome.kind == Kind.RETRY and (
                 not outcome.counts or row.attempts + 1 < MAX_ATTEMPTS
             ):
@@ -513,15 +512,18 @@ class OutboxSender:
 
     def _write_sent(
         self, session: Session, team_id: str, row: store.Claimed, outcome: Outcome, at: datetime
-    ) -> None:
+    ) -> tuple[str, str] | None:
+        """Mark the row sent; the (team, user) whose DM channel this wrote, if it wrote one
+        (once per person and process)."""
         store.mark_sent(session, row.id, outcome.channel, outcome.ts, at)
         target = _target_channel(row)
         channel = outcome.channel or ""
         if not (target and target[:1] in "UW" and channel.startswith("D")):
-            return
-        if (team_id, target) not in self._known_dms:  # once per person and process
-            store.remember_dm(session, team_id, target, channel)
-            self._dms_written.append((team_id, target))
+            return None
+        if (team_id, target) in self._known_dms:
+            return None
+        store.remember_dm(session, team_id, target, channel)
+        return team_id, target
 
     def _count(self, row: store.Claimed, outcome: Outcome) -> None:
         if outcome.kind == Kind.REFUSED:
