@@ -7,6 +7,7 @@ claim, not the sender's speed, is what guarantees it, so it is tested on the cla
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,26 +17,37 @@ TEAM = "T0CLAIM"
 NOW = datetime(2037, 3, 9, 8, 0, tzinfo=UTC)
 
 
-def test_an_interactive_row_written_after_150_bulk_rows_is_claimed_first(session: Session) -> None:
-    for n in range(150):
-        outbox.enqueue(
-            session,
-            team_id=TEAM,
-            key=f"digest:UM{n:03d}:message",
-            method="chat.postMessage",
-            payload={"channel": f"UM{n:03d}", "text": "Weekly digest"},
-            now=NOW + timedelta(seconds=n),
-            priority=outbox.BULK,
-        )
+def _post(
+    session: Session, key: str, channel: str, text: str, now: datetime, *, bulk: bool = False
+) -> None:
+    _row(session, key, "chat.postMessage", {"channel": channel, "text": text}, now, bulk=bulk)
+
+
+def _row(
+    session: Session,
+    key: str,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    bulk: bool = False,
+) -> None:
     outbox.enqueue(
         session,
         team_id=TEAM,
-        key="kudos:1:dm:UBEN",
-        method="chat.postMessage",
-        payload={"channel": "UBEN", "text": "You got kudos"},
-        now=NOW + timedelta(minutes=5),
-        priority=outbox.INTERACTIVE,
+        key=key,
+        method=method,
+        payload=payload,
+        now=now,
+        priority=outbox.BULK if bulk else outbox.INTERACTIVE,
     )
+
+
+def test_an_interactive_row_written_after_150_bulk_rows_is_claimed_first(session: Session) -> None:
+    for n in range(150):
+        at = NOW + timedelta(seconds=n)
+        _post(session, f"digest:UM{n:03d}:message", f"UM{n:03d}", "Weekly digest", at, bulk=True)
+    _post(session, "kudos:1:dm:UBEN", "UBEN", "You got kudos", NOW + timedelta(minutes=5))
     session.flush()
     claimed = outbox.claim_due(session, TEAM, NOW + timedelta(minutes=5), limit=10)
     assert claimed[0].key == "kudos:1:dm:UBEN"
@@ -50,24 +62,9 @@ def test_a_batch_full_of_interactive_rows_still_claims_the_oldest_bulk_rows(
 ) -> None:
     """A flood of people's actions never leaves the sender without a fan-out row to mix in."""
     for n in range(3):
-        outbox.enqueue(
-            session,
-            team_id=TEAM,
-            key=f"checkin:{n}:prompt",
-            method="chat.postMessage",
-            payload={"channel": f"UM{n:03d}", "text": "How was your week?"},
-            now=NOW,
-            priority=outbox.BULK,
-        )
+        _post(session, f"checkin:{n}:prompt", f"UM{n:03d}", "How was your week?", NOW, bulk=True)
     for n in range(12):
-        outbox.enqueue(
-            session,
-            team_id=TEAM,
-            key=f"kudos:{n}:dm:UBEN",
-            method="chat.postMessage",
-            payload={"channel": "UBEN", "text": "You got kudos"},
-            now=NOW + timedelta(seconds=n),
-        )
+        _post(session, f"kudos:{n}:dm:UBEN", "UBEN", "You got kudos", NOW + timedelta(seconds=n))
     session.flush()
     later = NOW + timedelta(minutes=1)
 
@@ -89,24 +86,9 @@ def test_each_method_is_claimed_up_to_its_own_limit(session: Session) -> None:
     """A chart upload's row carries its PNG: a method sent once a second is claimed a few rows
     at a time, while the posts beside it are claimed by the dozen."""
     for n in range(30):
-        outbox.enqueue(
-            session,
-            team_id=TEAM,
-            key=f"digest:UM{n:03d}:chart",
-            method="pulsebot.files_upload",
-            payload={"filename": "team.png", "content_b64": "iVBORw0KGgo=" * 100},
-            now=NOW,
-            priority=outbox.BULK,
-        )
-        outbox.enqueue(
-            session,
-            team_id=TEAM,
-            key=f"checkin:{n}:prompt",
-            method="chat.postMessage",
-            payload={"channel": f"UM{n:03d}", "text": "How was your week?"},
-            now=NOW,
-            priority=outbox.BULK,
-        )
+        chart = {"filename": "team.png", "content_b64": "iVBORw0KGgo=" * 100}
+        _row(session, f"digest:UM{n:03d}:chart", "pulsebot.files_upload", chart, NOW, bulk=True)
+        _post(session, f"checkin:{n}:prompt", f"UM{n:03d}", "How was your week?", NOW, bulk=True)
     session.flush()
     sizes = {"pulsebot.files_upload": 2, "chat.postMessage": 25}
 
