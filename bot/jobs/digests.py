@@ -80,19 +80,21 @@ def due(
     *,
     team_id: str | None = None,
     manager_id: str | None = None,
-    skip_teams: Collection[str] = (),
+    teams: Collection[str] | None = None,
 ) -> list[DueDigest]:
-    """The digests due at `now` and not yet written (in workspaces but `skip_teams`: those with
-    no room in the outbox are not even worked out: while a Monday's digests drain, each run
-    would otherwise read every waiting manager's check-ins to find them still due).
+    """The digests due at `now` and not yet written, in `teams` if given (the workspaces with
+    room in the outbox: the others are not even worked out, as while a Monday's digests drain
+    each run would otherwise read every waiting manager's check-ins to find them still due),
+    else in `team_id` or every workspace.
 
     A digest is due at the later of its send time and the close of the last check-in of its
     week that may still be answered (`digest_rules.ready_at`); one held so long that the next
     week became the covered one is still written, late, for its own week."""
     found: list[DueDigest] = []
     with read_only(factory) as session:
-        teams = [team_id] if team_id else checkin_store.known_teams(session)
-        for team in (t for t in teams if t not in skip_teams):
+        if teams is None:
+            teams = [team_id] if team_id else checkin_store.known_teams(session)
+        for team in teams:
             candidates: list[tuple[store.ManagerRow, date, ZoneInfo, datetime | None]] = []
             for manager in store.managers(session, team, only=manager_id):
                 zone = service.zone_of(manager.tz)
@@ -175,8 +177,8 @@ def write_due(
     requests for the cores and delivers nothing sooner."""
     summary = DigestSummary()
     room = _room(factory, team_id, ahead) if ahead is not None and not dry_run else None
-    full = {team for team, left in (room or {}).items() if left <= 0}
-    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id, skip_teams=full)
+    with_room = None if room is None else [team for team, left in room.items() if left > 0]
+    todo = due(factory, now, policy, team_id=team_id, manager_id=manager_id, teams=with_room)
     if room is not None:
         todo = _within(todo, room)
     todo = todo[:limit]
